@@ -1,0 +1,96 @@
+//! A clinic's identity and sending settings.
+
+use crate::phone::Country;
+use crate::sender_id::SenderId;
+use crate::{FieldError, email, text};
+use serde::{Deserialize, Serialize};
+
+/// A clinic's settings as a client sends them (create, or the merged result of a PATCH).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClinicInput {
+    pub name: Option<String>,
+    pub time_zone: Option<String>,
+    pub country: Option<String>,
+    pub sms_sender_id: Option<String>,
+    pub email_sender: Option<String>,
+}
+
+/// Validated clinic settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClinicFields {
+    pub name: String,
+    /// IANA time zone, e.g. `Australia/Sydney`: reminders and campaigns run in it.
+    pub time_zone: String,
+    /// ISO 3166 country whose national numbers patients' mobiles are read in.
+    pub country: String,
+    pub sms_sender_id: String,
+    /// The address emails are sent from (verified in SES by ops).
+    pub email_sender: String,
+}
+
+impl ClinicFields {
+    /// The clinic's default country; stored values were validated, so this only fails on a
+    /// corrupted record.
+    pub fn default_country(&self) -> Result<Country, FieldError> {
+        Country::parse("country", &self.country)
+    }
+}
+
+impl ClinicInput {
+    pub fn validate(self) -> Result<ClinicFields, FieldError> {
+        let name = text::required("name", self.name.as_deref().unwrap_or(""), 120)?;
+        let tz = self.time_zone.as_deref().map(str::trim).unwrap_or("");
+        if tz.is_empty() {
+            return Err(FieldError::required("time_zone"));
+        }
+        let time_zone = tz
+            .parse::<chrono_tz::Tz>()
+            .map_err(|_| FieldError::new("time_zone", "invalid", "time_zone must be an IANA time zone such as Australia/Sydney"))?
+            .name()
+            .to_owned();
+        let country = Country::parse("country", self.country.as_deref().unwrap_or(""))?.code().to_owned();
+        let sender = self.sms_sender_id.ok_or_else(|| FieldError::required("sms_sender_id"))?;
+        let sms_sender_id = SenderId::parse("sms_sender_id", &sender)?.as_str().to_owned();
+        let email_sender = email::normalise("email_sender", self.email_sender.as_deref().unwrap_or(""))?;
+        Ok(ClinicFields { name, time_zone, country, sms_sender_id, email_sender })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> ClinicInput {
+        ClinicInput {
+            name: Some(" Harbour Dental ".into()),
+            time_zone: Some("Australia/Sydney".into()),
+            country: Some("AU".into()),
+            sms_sender_id: Some("HarbourDent".into()),
+            email_sender: Some("hello@harbour.example".into()),
+        }
+    }
+
+    #[test]
+    fn valid_clinic() {
+        let c = input().validate().unwrap();
+        assert_eq!(c.name, "Harbour Dental");
+        assert_eq!(c.time_zone, "Australia/Sydney");
+    }
+
+    #[test]
+    fn each_invalid_field_is_named() {
+        let cases: [(fn(&mut ClinicInput), &str); 5] = [
+            (|i| i.name = None, "name"),
+            (|i| i.time_zone = Some("Mars/Olympus".into()), "time_zone"),
+            (|i| i.country = Some("ZZ".into()), "country"),
+            (|i| i.sms_sender_id = Some("123".into()), "sms_sender_id"),
+            (|i| i.email_sender = Some("nope".into()), "email_sender"),
+        ];
+        for (mutate, field) in cases {
+            let mut i = input();
+            mutate(&mut i);
+            assert_eq!(i.validate().unwrap_err().field, field);
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! Columns of the patient CSV export.
+
+use crate::FieldError;
+use crate::patient::{Gender, Patient, ProfileType};
+
+/// A column a clinic can choose for the export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    Id,
+    FirstName,
+    LastName,
+    DateOfBirth,
+    Gender,
+    Mobile,
+    Email,
+    ProfileType,
+    ExternalId,
+    PractitionerId,
+    ReceiveRemindersSms,
+    ReceiveRemindersEmail,
+    ReceiveCampaignsSms,
+    ReceiveCampaignsEmail,
+    CreatedAt,
+}
+
+/// Every column, in the default order.
+pub const ALL: [Column; 15] = [
+    Column::Id,
+    Column::FirstName,
+    Column::LastName,
+    Column::DateOfBirth,
+    Column::Gender,
+    Column::Mobile,
+    Column::Email,
+    Column::ProfileType,
+    Column::ExternalId,
+    Column::PractitionerId,
+    Column::ReceiveRemindersSms,
+    Column::ReceiveRemindersEmail,
+    Column::ReceiveCampaignsSms,
+    Column::ReceiveCampaignsEmail,
+    Column::CreatedAt,
+];
+
+impl Column {
+    pub fn name(self) -> &'static str {
+        match self {
+            Column::Id => "id",
+            Column::FirstName => "first_name",
+            Column::LastName => "last_name",
+            Column::DateOfBirth => "date_of_birth",
+            Column::Gender => "gender",
+            Column::Mobile => "mobile",
+            Column::Email => "email",
+            Column::ProfileType => "profile_type",
+            Column::ExternalId => "external_id",
+            Column::PractitionerId => "practitioner_id",
+            Column::ReceiveRemindersSms => "receive_reminders_sms",
+            Column::ReceiveRemindersEmail => "receive_reminders_email",
+            Column::ReceiveCampaignsSms => "receive_campaigns_sms",
+            Column::ReceiveCampaignsEmail => "receive_campaigns_email",
+            Column::CreatedAt => "created_at",
+        }
+    }
+
+    /// The cell for one patient. Free text that a spreadsheet would run as a formula
+    /// (starting with `=`, `+`, `-`, `@`, tab or CR) is prefixed with `'`.
+    pub fn value(self, p: &Patient) -> String {
+        let f = &p.fields;
+        let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+        match self {
+            Column::Id => p.id.clone(),
+            Column::FirstName => neutralise(&f.first_name),
+            Column::LastName => neutralise(&f.last_name),
+            Column::DateOfBirth => f.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
+            Column::Gender => f.gender.map(gender_name).unwrap_or_default().to_owned(),
+            Column::Mobile => opt(&f.mobile),
+            Column::Email => neutralise(&opt(&f.email)),
+            Column::ProfileType => profile_name(f.profile_type).to_owned(),
+            Column::ExternalId => neutralise(&opt(&f.external_id)),
+            Column::PractitionerId => opt(&f.practitioner_id),
+            Column::ReceiveRemindersSms => f.receive_reminders.sms.to_string(),
+            Column::ReceiveRemindersEmail => f.receive_reminders.email.to_string(),
+            Column::ReceiveCampaignsSms => f.receive_campaigns.sms.to_string(),
+            Column::ReceiveCampaignsEmail => f.receive_campaigns.email.to_string(),
+            Column::CreatedAt => p.created_at.to_rfc3339(),
+        }
+    }
+}
+
+/// Parses `first_name,last_name,...`; `None` or empty means every column.
+pub fn parse_columns(spec: Option<&str>) -> Result<Vec<Column>, FieldError> {
+    let Some(spec) = spec.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(ALL.to_vec());
+    };
+    let mut cols = Vec::new();
+    for name in spec.split(',').map(str::trim) {
+        let col = ALL.iter().copied().find(|c| c.name() == name).ok_or_else(|| {
+            let known: Vec<_> = ALL.iter().map(|c| c.name()).collect();
+            FieldError::new("columns", "unknown_column", format!("unknown column '{name}'; known columns: {}", known.join(", ")))
+        })?;
+        if cols.contains(&col) {
+            return Err(FieldError::new("columns", "duplicate_column", format!("column '{name}' is listed twice")));
+        }
+        cols.push(col);
+    }
+    Ok(cols)
+}
+
+fn neutralise(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_owned() }
+}
+
+fn gender_name(g: Gender) -> &'static str {
+    match g {
+        Gender::Female => "female",
+        Gender::Male => "male",
+        Gender::Other => "other",
+        Gender::Unknown => "unknown",
+    }
+}
+
+fn profile_name(p: ProfileType) -> &'static str {
+    match p {
+        ProfileType::Patient => "patient",
+        ProfileType::Dependant => "dependant",
+        ProfileType::ContactOnly => "contact_only",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_columns() {
+        assert_eq!(parse_columns(None).unwrap().len(), ALL.len());
+        assert_eq!(parse_columns(Some("email, first_name")).unwrap(), vec![Column::Email, Column::FirstName]);
+        assert_eq!(parse_columns(Some("email,password")).unwrap_err().code, "unknown_column");
+        assert_eq!(parse_columns(Some("email,email")).unwrap_err().code, "duplicate_column");
+    }
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        assert_eq!(neutralise("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(neutralise("Ann"), "Ann");
+    }
+}

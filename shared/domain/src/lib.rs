@@ -1,0 +1,18 @@
+//! Tidings' domain: the rules every feature shares, free of AWS, Lambda, tokio and any I/O.
+//!
+//! Each module validates one kind of input and turns it into a type that can only hold valid
+//! values, so the layers above never re-check what the domain has accepted.
+
+pub mod api_key;
+pub mod clinic;
+pub mod contact;
+pub mod email;
+pub mod export;
+pub mod patient;
+pub mod phone;
+pub mod practitioner;
+pub mod sender_id;
+pub mod text;
+pub mod validation;
+
+pub use validation::FieldError;
