@@ -38,7 +38,10 @@ pub fn parse(token: &str) -> Option<PresentedKey<'_>> {
     let rest = token.strip_prefix(PREFIX)?;
     let (key_id, secret) = rest.split_once('.')?;
     let id_ok = key_id.len() == 16 && key_id.bytes().all(|b| b.is_ascii_hexdigit());
-    let secret_ok = secret.len() == 43 && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let secret_ok = secret.len() == 43
+        && secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     (id_ok && secret_ok).then_some(PresentedKey { key_id, secret })
 }
 
@@ -51,12 +54,18 @@ pub fn format(id_bytes: [u8; 8], secret_bytes: [u8; 32]) -> (String, String) {
 
 /// The hex SHA-256 of a secret: the only form in which a key is stored.
 pub fn hash_secret(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Compares a presented secret with a stored hash in constant time.
 pub fn verify(secret: &str, stored_hash: &str) -> bool {
-    hash_secret(secret).as_bytes().ct_eq(stored_hash.as_bytes()).into()
+    hash_secret(secret)
+        .as_bytes()
+        .ct_eq(stored_hash.as_bytes())
+        .into()
 }
 
 #[cfg(test)]
@@ -73,7 +82,10 @@ mod tests {
         let stored = hash_secret(p.secret);
         assert!(verify(p.secret, &stored));
         assert!(!verify("x", &stored));
-        assert_ne!(stored, p.secret, "the secret itself is never the stored form");
+        assert_ne!(
+            stored, p.secret,
+            "the secret itself is never the stored form"
+        );
     }
 
     #[test]

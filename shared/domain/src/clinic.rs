@@ -3,6 +3,7 @@
 use crate::phone::Country;
 use crate::sender_id::SenderId;
 use crate::{FieldError, email, text};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A clinic's settings as a client sends them (create, or the merged result of a PATCH).
@@ -29,6 +30,16 @@ pub struct ClinicFields {
     pub email_sender: String,
 }
 
+/// A stored clinic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Clinic {
+    pub id: String,
+    #[serde(flatten)]
+    pub fields: ClinicFields,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
 impl ClinicFields {
     /// The clinic's default country; stored values were validated, so this only fails on a
     /// corrupted record.
@@ -46,14 +57,33 @@ impl ClinicInput {
         }
         let time_zone = tz
             .parse::<chrono_tz::Tz>()
-            .map_err(|_| FieldError::new("time_zone", "invalid", "time_zone must be an IANA time zone such as Australia/Sydney"))?
+            .map_err(|_| {
+                FieldError::new(
+                    "time_zone",
+                    "invalid",
+                    "time_zone must be an IANA time zone such as Australia/Sydney",
+                )
+            })?
             .name()
             .to_owned();
-        let country = Country::parse("country", self.country.as_deref().unwrap_or(""))?.code().to_owned();
-        let sender = self.sms_sender_id.ok_or_else(|| FieldError::required("sms_sender_id"))?;
-        let sms_sender_id = SenderId::parse("sms_sender_id", &sender)?.as_str().to_owned();
-        let email_sender = email::normalise("email_sender", self.email_sender.as_deref().unwrap_or(""))?;
-        Ok(ClinicFields { name, time_zone, country, sms_sender_id, email_sender })
+        let country = Country::parse("country", self.country.as_deref().unwrap_or(""))?
+            .code()
+            .to_owned();
+        let sender = self
+            .sms_sender_id
+            .ok_or_else(|| FieldError::required("sms_sender_id"))?;
+        let sms_sender_id = SenderId::parse("sms_sender_id", &sender)?
+            .as_str()
+            .to_owned();
+        let email_sender =
+            email::normalise("email_sender", self.email_sender.as_deref().unwrap_or(""))?;
+        Ok(ClinicFields {
+            name,
+            time_zone,
+            country,
+            sms_sender_id,
+            email_sender,
+        })
     }
 }
 
@@ -80,7 +110,8 @@ mod tests {
 
     #[test]
     fn each_invalid_field_is_named() {
-        let cases: [(fn(&mut ClinicInput), &str); 5] = [
+        type Mutation = fn(&mut ClinicInput);
+        let cases: [(Mutation, &str); 5] = [
             (|i| i.name = None, "name"),
             (|i| i.time_zone = Some("Mars/Olympus".into()), "time_zone"),
             (|i| i.country = Some("ZZ".into()), "country"),

@@ -46,9 +46,14 @@ pub struct Contact {
 
 impl ContactInput {
     pub fn validate(self, country: Country) -> Result<ContactFields, FieldError> {
-        let contact_patient_id = text::optional("contact_patient_id", self.contact_patient_id.as_deref(), 64)?;
+        let contact_patient_id =
+            text::optional("contact_patient_id", self.contact_patient_id.as_deref(), 64)?;
         let name = text::optional("name", self.name.as_deref(), 120)?;
-        let relationship = text::required("relationship", self.relationship.as_deref().unwrap_or(""), 50)?;
+        let relationship = text::required(
+            "relationship",
+            self.relationship.as_deref().unwrap_or(""),
+            50,
+        )?;
         let mobile = match self.mobile.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(m) => Some(normalise_mobile("mobile", m, country)?),
@@ -59,10 +64,18 @@ impl ContactInput {
         };
         if contact_patient_id.is_none() {
             if name.is_none() {
-                return Err(FieldError::new("name", "required", "name is required unless contact_patient_id is given"));
+                return Err(FieldError::new(
+                    "name",
+                    "required",
+                    "name is required unless contact_patient_id is given",
+                ));
             }
             if mobile.is_none() && email.is_none() {
-                return Err(FieldError::new("mobile", "required", "a contact needs a mobile or an email unless contact_patient_id is given"));
+                return Err(FieldError::new(
+                    "mobile",
+                    "required",
+                    "a contact needs a mobile or an email unless contact_patient_id is given",
+                ));
             }
         }
         Ok(ContactFields {
@@ -86,13 +99,29 @@ mod tests {
 
     #[test]
     fn needs_a_way_to_reach_unless_linked() {
-        let base = || ContactInput { name: Some("Bo".into()), relationship: Some("mother".into()), ..Default::default() };
+        let base = || ContactInput {
+            name: Some("Bo".into()),
+            relationship: Some("mother".into()),
+            ..Default::default()
+        };
         assert_eq!(base().validate(au()).unwrap_err().field, "mobile");
-        let linked = ContactInput { contact_patient_id: Some("p1".into()), name: None, ..base() };
+        let linked = ContactInput {
+            contact_patient_id: Some("p1".into()),
+            name: None,
+            ..base()
+        };
         assert!(linked.validate(au()).is_ok());
-        let ok = ContactInput { email: Some("bo@example.com".into()), ..base() }.validate(au()).unwrap();
+        let ok = ContactInput {
+            email: Some("bo@example.com".into()),
+            ..base()
+        }
+        .validate(au())
+        .unwrap();
         assert!(ok.receive_reminders_and_campaigns);
-        let no_rel = ContactInput { relationship: None, ..base() };
+        let no_rel = ContactInput {
+            relationship: None,
+            ..base()
+        };
         assert_eq!(no_rel.validate(au()).unwrap_err().field, "relationship");
     }
 }

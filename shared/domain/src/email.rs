@@ -13,8 +13,18 @@ pub fn normalise(field: &str, value: &str) -> Result<String, FieldError> {
     let addr = EmailAddress::from_str(v)
         .ok()
         .filter(|a| v.len() <= 254 && a.domain().contains('.') && !v.contains(['<', '>', ' ']))
-        .ok_or_else(|| FieldError::new(field, "invalid_email", format!("{field} is not a valid email address")))?;
-    Ok(format!("{}@{}", addr.local_part(), addr.domain().to_ascii_lowercase()))
+        .ok_or_else(|| {
+            FieldError::new(
+                field,
+                "invalid_email",
+                format!("{field} is not a valid email address"),
+            )
+        })?;
+    Ok(format!(
+        "{}@{}",
+        addr.local_part(),
+        addr.domain().to_ascii_lowercase()
+    ))
 }
 
 #[cfg(test)]
@@ -24,10 +34,21 @@ mod tests {
 
     #[test]
     fn valid_and_invalid() {
-        assert_eq!(normalise("email", " Ann.Lee@Example.COM ").unwrap(), "Ann.Lee@example.com");
+        assert_eq!(
+            normalise("email", " Ann.Lee@Example.COM ").unwrap(),
+            "Ann.Lee@example.com"
+        );
         assert_eq!(normalise("email", "a@b").unwrap_err().code, "invalid_email");
-        assert_eq!(normalise("email", "not an email").unwrap_err().code, "invalid_email");
-        assert_eq!(normalise("email", "Ann <ann@example.com>").unwrap_err().code, "invalid_email");
+        assert_eq!(
+            normalise("email", "not an email").unwrap_err().code,
+            "invalid_email"
+        );
+        assert_eq!(
+            normalise("email", "Ann <ann@example.com>")
+                .unwrap_err()
+                .code,
+            "invalid_email"
+        );
         assert_eq!(normalise("email", "").unwrap_err().code, "required");
     }
 

@@ -95,12 +95,27 @@ pub fn parse_columns(spec: Option<&str>) -> Result<Vec<Column>, FieldError> {
     };
     let mut cols = Vec::new();
     for name in spec.split(',').map(str::trim) {
-        let col = ALL.iter().copied().find(|c| c.name() == name).ok_or_else(|| {
-            let known: Vec<_> = ALL.iter().map(|c| c.name()).collect();
-            FieldError::new("columns", "unknown_column", format!("unknown column '{name}'; known columns: {}", known.join(", ")))
-        })?;
+        let col = ALL
+            .iter()
+            .copied()
+            .find(|c| c.name() == name)
+            .ok_or_else(|| {
+                let known: Vec<_> = ALL.iter().map(|c| c.name()).collect();
+                FieldError::new(
+                    "columns",
+                    "unknown_column",
+                    format!(
+                        "unknown column '{name}'; known columns: {}",
+                        known.join(", ")
+                    ),
+                )
+            })?;
         if cols.contains(&col) {
-            return Err(FieldError::new("columns", "duplicate_column", format!("column '{name}' is listed twice")));
+            return Err(FieldError::new(
+                "columns",
+                "duplicate_column",
+                format!("column '{name}' is listed twice"),
+            ));
         }
         cols.push(col);
     }
@@ -108,7 +123,11 @@ pub fn parse_columns(spec: Option<&str>) -> Result<Vec<Column>, FieldError> {
 }
 
 fn neutralise(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_owned() }
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    }
 }
 
 fn gender_name(g: Gender) -> &'static str {
@@ -135,9 +154,18 @@ mod tests {
     #[test]
     fn parses_columns() {
         assert_eq!(parse_columns(None).unwrap().len(), ALL.len());
-        assert_eq!(parse_columns(Some("email, first_name")).unwrap(), vec![Column::Email, Column::FirstName]);
-        assert_eq!(parse_columns(Some("email,password")).unwrap_err().code, "unknown_column");
-        assert_eq!(parse_columns(Some("email,email")).unwrap_err().code, "duplicate_column");
+        assert_eq!(
+            parse_columns(Some("email, first_name")).unwrap(),
+            vec![Column::Email, Column::FirstName]
+        );
+        assert_eq!(
+            parse_columns(Some("email,password")).unwrap_err().code,
+            "unknown_column"
+        );
+        assert_eq!(
+            parse_columns(Some("email,email")).unwrap_err().code,
+            "duplicate_column"
+        );
     }
 
     #[test]

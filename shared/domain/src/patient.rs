@@ -35,7 +35,10 @@ pub struct ChannelPrefs {
 
 impl Default for ChannelPrefs {
     fn default() -> Self {
-        Self { sms: true, email: true }
+        Self {
+            sms: true,
+            email: true,
+        }
     }
 }
 
@@ -49,7 +52,10 @@ pub struct ChannelPrefsInput {
 
 impl From<ChannelPrefsInput> for ChannelPrefs {
     fn from(i: ChannelPrefsInput) -> Self {
-        Self { sms: i.sms.unwrap_or(true), email: i.email.unwrap_or(true) }
+        Self {
+            sms: i.sms.unwrap_or(true),
+            email: i.email.unwrap_or(true),
+        }
     }
 }
 
@@ -102,12 +108,17 @@ pub struct Patient {
 impl PatientInput {
     /// Validates every field; `today` (the clinic's date) bounds the date of birth.
     pub fn validate(self, country: Country, today: NaiveDate) -> Result<PatientFields, FieldError> {
-        let first_name = text::required("first_name", self.first_name.as_deref().unwrap_or(""), 100)?;
+        let first_name =
+            text::required("first_name", self.first_name.as_deref().unwrap_or(""), 100)?;
         let last_name = text::required("last_name", self.last_name.as_deref().unwrap_or(""), 100)?;
         if let Some(dob) = self.date_of_birth {
             let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN);
             if dob > today || dob < earliest {
-                return Err(FieldError::new("date_of_birth", "out_of_range", "date_of_birth must be between 1900-01-01 and today"));
+                return Err(FieldError::new(
+                    "date_of_birth",
+                    "out_of_range",
+                    "date_of_birth must be between 1900-01-01 and today",
+                ));
             }
         }
         let mobile = match self.mobile.as_deref().map(str::trim) {
@@ -119,7 +130,8 @@ impl PatientInput {
             Some(e) => Some(email::normalise("email", e)?),
         };
         let external_id = text::optional("external_id", self.external_id.as_deref(), 64)?;
-        let practitioner_id = text::optional("practitioner_id", self.practitioner_id.as_deref(), 64)?;
+        let practitioner_id =
+            text::optional("practitioner_id", self.practitioner_id.as_deref(), 64)?;
         Ok(PatientFields {
             first_name,
             last_name,
@@ -155,12 +167,22 @@ pub struct PatientFilter {
 
 impl PatientFilter {
     /// Builds a filter from query-string values, naming the parameter that is wrong.
-    pub fn parse(q: Option<&str>, gender: Option<&str>, birth_month: Option<&str>, practitioner_id: Option<&str>) -> Result<Self, FieldError> {
+    pub fn parse(
+        q: Option<&str>,
+        gender: Option<&str>,
+        birth_month: Option<&str>,
+        practitioner_id: Option<&str>,
+    ) -> Result<Self, FieldError> {
         let q = text::optional("q", q, 100)?.map(|s| s.to_lowercase());
         let gender = gender
             .map(|g| {
-                serde_plain_enum::<Gender>(g)
-                    .ok_or_else(|| FieldError::new("gender", "invalid", "gender must be one of female, male, other, unknown"))
+                serde_plain_enum::<Gender>(g).ok_or_else(|| {
+                    FieldError::new(
+                        "gender",
+                        "invalid",
+                        "gender must be one of female, male, other, unknown",
+                    )
+                })
             })
             .transpose()?;
         let birth_month = birth_month
@@ -169,19 +191,38 @@ impl PatientFilter {
                     .parse::<u32>()
                     .ok()
                     .filter(|m| (1..=12).contains(m))
-                    .ok_or_else(|| FieldError::new("birth_month", "invalid", "birth_month must be a number from 1 to 12"))
+                    .ok_or_else(|| {
+                        FieldError::new(
+                            "birth_month",
+                            "invalid",
+                            "birth_month must be a number from 1 to 12",
+                        )
+                    })
             })
             .transpose()?;
         let practitioner_id = text::optional("practitioner_id", practitioner_id, 64)?;
-        Ok(Self { q, gender, birth_month, practitioner_id })
+        Ok(Self {
+            q,
+            gender,
+            birth_month,
+            practitioner_id,
+        })
     }
 
     /// Whether a patient passes the filter.
     pub fn matches(&self, p: &PatientFields) -> bool {
-        self.q.as_ref().is_none_or(|q| p.search_name().contains(q.as_str()))
+        self.q
+            .as_ref()
+            .is_none_or(|q| p.search_name().contains(q.as_str()))
             && self.gender.is_none_or(|g| p.gender == Some(g))
-            && self.birth_month.is_none_or(|m| p.date_of_birth.is_some_and(|d| chrono::Datelike::month(&d) == m))
-            && self.practitioner_id.as_ref().is_none_or(|id| p.practitioner_id.as_ref() == Some(id))
+            && self.birth_month.is_none_or(|m| {
+                p.date_of_birth
+                    .is_some_and(|d| chrono::Datelike::month(&d) == m)
+            })
+            && self
+                .practitioner_id
+                .as_ref()
+                .is_none_or(|id| p.practitioner_id.as_ref() == Some(id))
     }
 }
 
@@ -200,14 +241,24 @@ mod tests {
         NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()
     }
     fn ann() -> PatientInput {
-        PatientInput { first_name: Some("Ann".into()), last_name: Some("Lee".into()), ..Default::default() }
+        PatientInput {
+            first_name: Some("Ann".into()),
+            last_name: Some("Lee".into()),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn defaults_are_patient_with_full_consent() {
         let p = ann().validate(au(), today()).unwrap();
         assert_eq!(p.profile_type, ProfileType::Patient);
-        assert_eq!(p.receive_reminders, ChannelPrefs { sms: true, email: true });
+        assert_eq!(
+            p.receive_reminders,
+            ChannelPrefs {
+                sms: true,
+                email: true
+            }
+        );
         assert_eq!(p.search_name(), "ann lee");
     }
 
@@ -221,7 +272,10 @@ mod tests {
 
         let mut future = ann();
         future.date_of_birth = NaiveDate::from_ymd_opt(2027, 1, 1);
-        assert_eq!(future.validate(au(), today()).unwrap_err().field, "date_of_birth");
+        assert_eq!(
+            future.validate(au(), today()).unwrap_err().field,
+            "date_of_birth"
+        );
     }
 
     #[test]
@@ -232,9 +286,27 @@ mod tests {
         let p = i.validate(au(), today()).unwrap();
         let f = PatientFilter::parse(Some("N LE"), Some("female"), Some("3"), None).unwrap();
         assert!(f.matches(&p));
-        assert!(!PatientFilter::parse(None, Some("male"), None, None).unwrap().matches(&p));
-        assert!(!PatientFilter::parse(None, None, Some("4"), None).unwrap().matches(&p));
-        assert_eq!(PatientFilter::parse(None, Some("f"), None, None).unwrap_err().field, "gender");
-        assert_eq!(PatientFilter::parse(None, None, Some("13"), None).unwrap_err().field, "birth_month");
+        assert!(
+            !PatientFilter::parse(None, Some("male"), None, None)
+                .unwrap()
+                .matches(&p)
+        );
+        assert!(
+            !PatientFilter::parse(None, None, Some("4"), None)
+                .unwrap()
+                .matches(&p)
+        );
+        assert_eq!(
+            PatientFilter::parse(None, Some("f"), None, None)
+                .unwrap_err()
+                .field,
+            "gender"
+        );
+        assert_eq!(
+            PatientFilter::parse(None, None, Some("13"), None)
+                .unwrap_err()
+                .field,
+            "birth_month"
+        );
     }
 }

@@ -11,7 +11,13 @@ pub struct Country(country::Id, [u8; 2]);
 impl Country {
     pub fn parse(field: &str, code: &str) -> Result<Self, FieldError> {
         let code = code.trim();
-        let invalid = || FieldError::new(field, "invalid", format!("{field} must be an ISO 3166 country code such as AU"));
+        let invalid = || {
+            FieldError::new(
+                field,
+                "invalid",
+                format!("{field} must be an ISO 3166 country code such as AU"),
+            )
+        };
         if code.len() != 2 || !code.chars().all(|c| c.is_ascii_uppercase()) {
             return Err(invalid());
         }
@@ -28,13 +34,21 @@ impl Country {
 /// Normalises `input` (national or international form) to E.164, e.g. `0412 345 678` in `AU`
 /// becomes `+61412345678`. Numbers that cannot receive SMS (landlines, toll-free, premium) are
 /// rejected, so a stored mobile is always one an SMS can be sent to.
-pub fn normalise_mobile(field: &str, input: &str, default_country: Country) -> Result<String, FieldError> {
+pub fn normalise_mobile(
+    field: &str,
+    input: &str,
+    default_country: Country,
+) -> Result<String, FieldError> {
     let invalid = |why: &str| FieldError::new(field, "invalid_phone", format!("{field} {why}"));
     let trimmed = input.trim();
     if trimmed.is_empty() {
         return Err(FieldError::required(field));
     }
-    if trimmed.len() > 32 || !trimmed.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c)) {
+    if trimmed.len() > 32
+        || !trimmed
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+    {
         return Err(invalid("must contain only digits, spaces, +, -, ( and )"));
     }
     let number = phonenumber::parse(Some(default_country.0), trimmed)
@@ -44,7 +58,11 @@ pub fn normalise_mobile(field: &str, input: &str, default_country: Country) -> R
     }
     use phonenumber::Type;
     match number.number_type(&phonenumber::metadata::DATABASE) {
-        Type::Mobile | Type::FixedLineOrMobile | Type::PersonalNumber | Type::Pager | Type::Voip => {}
+        Type::Mobile
+        | Type::FixedLineOrMobile
+        | Type::PersonalNumber
+        | Type::Pager
+        | Type::Voip => {}
         _ => return Err(invalid("is not a mobile number that can receive SMS")),
     }
     Ok(number.format().mode(Mode::E164).to_string())
@@ -61,20 +79,53 @@ mod tests {
 
     #[test]
     fn national_and_international_forms_normalise_to_e164() {
-        assert_eq!(normalise_mobile("mobile", "0412 345 678", au()).unwrap(), "+61412345678");
-        assert_eq!(normalise_mobile("mobile", "+61 412-345-678", au()).unwrap(), "+61412345678");
+        assert_eq!(
+            normalise_mobile("mobile", "0412 345 678", au()).unwrap(),
+            "+61412345678"
+        );
+        assert_eq!(
+            normalise_mobile("mobile", "+61 412-345-678", au()).unwrap(),
+            "+61412345678"
+        );
         let gb = Country::parse("country", "GB").unwrap();
-        assert_eq!(normalise_mobile("mobile", "07911 123456", gb).unwrap(), "+447911123456");
-        assert_eq!(normalise_mobile("mobile", "+44 7911 123456", au()).unwrap(), "+447911123456");
+        assert_eq!(
+            normalise_mobile("mobile", "07911 123456", gb).unwrap(),
+            "+447911123456"
+        );
+        assert_eq!(
+            normalise_mobile("mobile", "+44 7911 123456", au()).unwrap(),
+            "+447911123456"
+        );
     }
 
     #[test]
     fn rejects_landlines_garbage_and_empty() {
-        assert_eq!(normalise_mobile("mobile", "(02) 9374 4000", au()).unwrap_err().code, "invalid_phone");
-        assert_eq!(normalise_mobile("mobile", "1800 123 456", au()).unwrap_err().code, "invalid_phone");
-        assert_eq!(normalise_mobile("mobile", "0412", au()).unwrap_err().code, "invalid_phone");
-        assert_eq!(normalise_mobile("mobile", "call me", au()).unwrap_err().code, "invalid_phone");
-        assert_eq!(normalise_mobile("mobile", "  ", au()).unwrap_err().code, "required");
+        assert_eq!(
+            normalise_mobile("mobile", "(02) 9374 4000", au())
+                .unwrap_err()
+                .code,
+            "invalid_phone"
+        );
+        assert_eq!(
+            normalise_mobile("mobile", "1800 123 456", au())
+                .unwrap_err()
+                .code,
+            "invalid_phone"
+        );
+        assert_eq!(
+            normalise_mobile("mobile", "0412", au()).unwrap_err().code,
+            "invalid_phone"
+        );
+        assert_eq!(
+            normalise_mobile("mobile", "call me", au())
+                .unwrap_err()
+                .code,
+            "invalid_phone"
+        );
+        assert_eq!(
+            normalise_mobile("mobile", "  ", au()).unwrap_err().code,
+            "required"
+        );
         let e = normalise_mobile("contacts.mobile", "x", au()).unwrap_err();
         assert_eq!(e.field, "contacts.mobile");
     }

@@ -1,6 +1,7 @@
 //! Practitioners: who a patient sees, and in whose name email is sent.
 
 use crate::{FieldError, email, text};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A practitioner as a client sends it.
@@ -24,11 +25,25 @@ pub struct PractitionerFields {
     pub active: bool,
 }
 
+/// A stored practitioner as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Practitioner {
+    pub id: String,
+    #[serde(flatten)]
+    pub fields: PractitionerFields,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
 impl PractitionerInput {
     pub fn validate(self) -> Result<PractitionerFields, FieldError> {
         Ok(PractitionerFields {
             name: text::required("name", self.name.as_deref().unwrap_or(""), 120)?,
-            email_sender_name: text::optional("email_sender_name", self.email_sender_name.as_deref(), 120)?,
+            email_sender_name: text::optional(
+                "email_sender_name",
+                self.email_sender_name.as_deref(),
+                120,
+            )?,
             reply_to: match self.reply_to.as_deref().map(str::trim) {
                 None | Some("") => None,
                 Some(v) => Some(email::normalise("reply_to", v)?),
@@ -44,10 +59,22 @@ mod tests {
 
     #[test]
     fn defaults_and_errors() {
-        let p = PractitionerInput { name: Some("Dr Lee".into()), ..Default::default() }.validate().unwrap();
+        let p = PractitionerInput {
+            name: Some("Dr Lee".into()),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
         assert!(p.active && p.reply_to.is_none());
-        assert_eq!(PractitionerInput::default().validate().unwrap_err().field, "name");
-        let bad = PractitionerInput { name: Some("x".into()), reply_to: Some("x@".into()), ..Default::default() };
+        assert_eq!(
+            PractitionerInput::default().validate().unwrap_err().field,
+            "name"
+        );
+        let bad = PractitionerInput {
+            name: Some("x".into()),
+            reply_to: Some("x@".into()),
+            ..Default::default()
+        };
         assert_eq!(bad.validate().unwrap_err().field, "reply_to");
     }
 }

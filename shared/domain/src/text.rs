@@ -9,16 +9,28 @@ pub fn required(field: &str, value: &str, max: usize) -> Result<String, FieldErr
         return Err(FieldError::required(field));
     }
     if trimmed.chars().count() > max {
-        return Err(FieldError::new(field, "too_long", format!("{field} must be at most {max} characters")));
+        return Err(FieldError::new(
+            field,
+            "too_long",
+            format!("{field} must be at most {max} characters"),
+        ));
     }
     if trimmed.chars().any(char::is_control) {
-        return Err(FieldError::new(field, "invalid", format!("{field} must not contain control characters")));
+        return Err(FieldError::new(
+            field,
+            "invalid",
+            format!("{field} must not contain control characters"),
+        ));
     }
     Ok(trimmed.to_owned())
 }
 
 /// Like [`required`], but an empty or whitespace-only value means "none".
-pub fn optional(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, FieldError> {
+pub fn optional(
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, FieldError> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some(v) => required(field, v, max).map(Some),
@@ -34,7 +46,10 @@ mod tests {
     fn trims_and_bounds() {
         assert_eq!(required("name", "  Ann  ", 10).unwrap(), "Ann");
         assert_eq!(required("name", "   ", 10).unwrap_err().code, "required");
-        assert_eq!(required("name", "abcdefghijk", 10).unwrap_err().code, "too_long");
+        assert_eq!(
+            required("name", "abcdefghijk", 10).unwrap_err().code,
+            "too_long"
+        );
         assert_eq!(required("name", "a\u{0}b", 10).unwrap_err().code, "invalid");
         assert_eq!(optional("name", Some("  "), 10).unwrap(), None);
     }

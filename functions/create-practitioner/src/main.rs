@@ -1,0 +1,6 @@
+//! `POST /practitioners`: see `tidings_app::api::practitioners::CREATE`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    tidings_app::http::serve(&tidings_app::api::practitioners::CREATE).await
+}

@@ -1,0 +1,6 @@
+//! `DELETE /patients/{id}/contacts/{contact_id}`: see `tidings_app::api::contacts::DELETE`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    tidings_app::http::serve(&tidings_app::api::contacts::DELETE).await
+}

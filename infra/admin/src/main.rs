@@ -1,0 +1,157 @@
+//! `tidings-admin`: the ops command. It talks to the environment the standard AWS configuration
+//! points at (profile, region, `AWS_ENDPOINT_URL`), so the same command works locally and in AWS.
+//! Results go to stdout as JSON; errors to stderr with a non-zero exit.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::json;
+use std::process::ExitCode;
+use tidings_app::config::Config;
+use tidings_app::services::{api_keys, clinics};
+use tidings_app::{App, ServiceError};
+use tidings_domain::api_key::Role;
+use tidings_domain::clinic::ClinicInput;
+
+#[derive(Parser)]
+#[command(name = "tidings-admin", about = "Manage Tidings clinics and API keys")]
+struct Cli {
+    /// The Tidings table (the `TableName` output of the stack).
+    #[arg(long, env = "TABLE_NAME")]
+    table: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Clinics.
+    #[command(subcommand)]
+    Clinic(ClinicCommand),
+    /// API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Subcommand)]
+enum ClinicCommand {
+    /// Create a clinic.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// IANA time zone, e.g. Australia/Sydney.
+        #[arg(long)]
+        time_zone: String,
+        /// ISO 3166 country for patients' national phone numbers, e.g. AU.
+        #[arg(long)]
+        country: String,
+        /// SMS sender id: 2 to 11 letters and digits, not all digits.
+        #[arg(long)]
+        sms_sender_id: String,
+        /// The address email is sent from (verify it in SES).
+        #[arg(long)]
+        email_sender: String,
+    },
+    /// List every clinic.
+    List,
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Issue a key; it is printed once and only its hash is kept.
+    Create {
+        #[arg(long)]
+        clinic: String,
+        #[arg(long, value_enum, default_value = "staff")]
+        role: RoleArg,
+        /// What the key is for, e.g. "front desk".
+        #[arg(long)]
+        label: String,
+    },
+    /// List a clinic's keys (never the keys themselves).
+    List {
+        #[arg(long)]
+        clinic: String,
+    },
+    /// Revoke a key at once.
+    Revoke {
+        #[arg(long)]
+        clinic: String,
+        #[arg(long)]
+        key_id: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Admin,
+    Staff,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let app = App::from_env(&Config {
+        table_name: cli.table,
+    })
+    .await;
+    match run(&app, cli.command).await {
+        Ok(out) => {
+            println!("{out:#}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            match e {
+                ServiceError::Invalid(f) => eprintln!("error: {}: {}", f.field, f.message),
+                other => eprintln!(
+                    "error: {other}: {}",
+                    std::error::Error::source(&other)
+                        .map(|s| s.to_string())
+                        .unwrap_or_default()
+                ),
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(app: &App, command: Command) -> Result<serde_json::Value, ServiceError> {
+    let store = &app.store;
+    Ok(match command {
+        Command::Clinic(ClinicCommand::Create {
+            name,
+            time_zone,
+            country,
+            sms_sender_id,
+            email_sender,
+        }) => {
+            let input = ClinicInput {
+                name: Some(name),
+                time_zone: Some(time_zone),
+                country: Some(country),
+                sms_sender_id: Some(sms_sender_id),
+                email_sender: Some(email_sender),
+            };
+            json!(clinics::create(store, input).await?)
+        }
+        Command::Clinic(ClinicCommand::List) => json!(store.list_clinics().await?),
+        Command::Key(KeyCommand::Create {
+            clinic,
+            role,
+            label,
+        }) => {
+            let role = match role {
+                RoleArg::Admin => Role::Admin,
+                RoleArg::Staff => Role::Staff,
+            };
+            let issued = api_keys::issue(store, &clinic, role, &label).await?;
+            json!({"key": issued.key, "key_id": issued.record.key_id, "clinic_id": clinic, "role": issued.record.role, "label": issued.record.label})
+        }
+        Command::Key(KeyCommand::List { clinic }) => {
+            let keys = store.list_api_keys(&clinic).await?;
+            json!(keys.iter().map(|k| json!({"key_id": k.key_id, "role": k.role, "label": k.label, "created_at": k.created_at, "revoked_at": k.revoked_at})).collect::<Vec<_>>())
+        }
+        Command::Key(KeyCommand::Revoke { clinic, key_id }) => {
+            api_keys::revoke(store, &clinic, &key_id).await?;
+            json!({"revoked": key_id})
+        }
+    })
+}

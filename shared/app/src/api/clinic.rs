@@ -1,0 +1,41 @@
+//! `GET /clinic` (any key) and `PATCH /clinic` (admin keys): the caller's own clinic settings.
+
+use crate::App;
+use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
+use crate::services::clinics;
+use http::{Method, StatusCode};
+use lambda_http::{Body, Response};
+use tidings_domain::api_key::Role;
+
+pub const GET: Endpoint = Endpoint {
+    function: "get-clinic",
+    method: Method::GET,
+    path: "/clinic",
+    role: Role::Staff,
+    query: &[],
+    handler: |app, caller, req| Box::pin(get(app, caller, req)),
+};
+
+pub const UPDATE: Endpoint = Endpoint {
+    function: "update-clinic",
+    method: Method::PATCH,
+    path: "/clinic",
+    role: Role::Admin,
+    query: &[],
+    handler: |app, caller, req| Box::pin(update(app, caller, req)),
+};
+
+async fn get(app: App, caller: Caller, _req: ApiRequest) -> Result<Response<Body>, ApiError> {
+    Ok(response::json(
+        StatusCode::OK,
+        &clinics::get(&app.store, &caller.clinic_id).await?,
+    ))
+}
+
+async fn update(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
+    let patch = req.json_object()?;
+    Ok(response::json(
+        StatusCode::OK,
+        &clinics::update(&app.store, &caller.clinic_id, &patch).await?,
+    ))
+}

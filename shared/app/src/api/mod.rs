@@ -1,0 +1,30 @@
+//! Every HTTP endpoint. Each constant is one Lambda function: `functions/<function>/` serves it,
+//! and template.yaml and the local router declare the same route (a test checks all three).
+
+pub mod clinic;
+pub mod contacts;
+pub mod patients;
+pub mod practitioners;
+
+use crate::http::Endpoint;
+
+/// Every endpoint, in the order docs/api.md lists them.
+pub const ALL: &[&Endpoint] = &[
+    &clinic::GET,
+    &clinic::UPDATE,
+    &practitioners::CREATE,
+    &practitioners::LIST,
+    &practitioners::GET,
+    &practitioners::UPDATE,
+    &practitioners::DELETE,
+    &patients::CREATE,
+    &patients::LIST,
+    &patients::EXPORT,
+    &patients::GET,
+    &patients::UPDATE,
+    &patients::DELETE,
+    &contacts::CREATE,
+    &contacts::LIST,
+    &contacts::UPDATE,
+    &contacts::DELETE,
+];

@@ -1,0 +1,24 @@
+//! The state a function builds once per cold start and shares across invocations.
+
+use crate::config::Config;
+use crate::store::Store;
+
+/// Clients and configuration, built once per cold start.
+#[derive(Clone)]
+pub struct App {
+    pub store: Store,
+}
+
+impl App {
+    /// Builds the AWS clients from the standard AWS configuration (region, credentials and
+    /// `AWS_ENDPOINT_URL*`), so the same binary runs locally and in AWS.
+    pub async fn from_env(config: &Config) -> Self {
+        let aws = aws_config::load_from_env().await;
+        Self {
+            store: Store::new(
+                aws_sdk_dynamodb::Client::new(&aws),
+                config.table_name.clone(),
+            ),
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! Configuration read once at cold start from the environment.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("environment variable {name} is required: {hint}")]
+    Missing {
+        name: &'static str,
+        hint: &'static str,
+    },
+}
+
+/// Everything a function needs to know about its deployment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The DynamoDB table that holds every clinic's data (`TABLE_NAME`).
+    pub table_name: String,
+}
+
+impl Config {
+    /// Reads the configuration, failing with the name of the first missing variable.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            table_name: required("TABLE_NAME", "the name of the Tidings DynamoDB table")?,
+        })
+    }
+}
+
+fn required(name: &'static str, hint: &'static str) -> Result<String, ConfigError> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or(ConfigError::Missing { name, hint })
+}

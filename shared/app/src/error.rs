@@ -1,0 +1,38 @@
+//! The errors services return; `http::error` maps them to responses in one place.
+
+use crate::store::StoreError;
+use thiserror::Error;
+use tidings_domain::FieldError;
+
+#[derive(Debug, Error)]
+pub enum ServiceError {
+    /// Bad input: a 400 naming the field.
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    /// Missing, deleted, or another clinic's: a 404 either way, so ids cannot be probed.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The request clashes with stored data (a duplicate external id, a concurrent change).
+    #[error("{message}")]
+    Conflict {
+        code: &'static str,
+        field: Option<&'static str>,
+        message: String,
+    },
+    #[error("storage failed")]
+    Store(#[from] StoreError),
+}
+
+impl ServiceError {
+    pub fn conflict(
+        code: &'static str,
+        field: Option<&'static str>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::Conflict {
+            code,
+            field,
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! The HTTP layer every endpoint function shares: authentication, request parsing, JSON
+//! errors, and the Lambda entry point. It behaves the same under `cargo lambda watch` and in AWS.
+
+pub mod auth;
+pub mod endpoint;
+pub mod error;
+pub mod request;
+pub mod response;
+
+pub use auth::Caller;
+pub use endpoint::{Endpoint, dispatch, serve};
+pub use error::ApiError;
+pub use request::ApiRequest;

@@ -1,0 +1,40 @@
+//! Response builders.
+
+use http::StatusCode;
+use http::header::CONTENT_TYPE;
+use lambda_http::{Body, Response};
+use serde::Serialize;
+
+/// A JSON response. Serialising our own types cannot fail; if it ever did, the client gets a
+/// plain 500 rather than a panic.
+pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response<Body> {
+    match serde_json::to_string(value) {
+        Ok(text) => build(status, "application/json", Body::Text(text)),
+        Err(e) => {
+            tracing::error!(error = %e, "response serialisation failed");
+            build(StatusCode::INTERNAL_SERVER_ERROR, "application/json", Body::Text(r#"{"error":{"code":"internal","message":"something went wrong on our side; it has been logged","field":null}}"#.into()))
+        }
+    }
+}
+
+/// A page of a list: `{"items": [...], "next_cursor": "..."}` (`null` on the last page).
+pub fn page<T: Serialize>(items: &[T], next_after: Option<&str>) -> Response<Body> {
+    let next_cursor = next_after.map(crate::store::cursor::encode);
+    json(
+        StatusCode::OK,
+        &serde_json::json!({"items": items, "next_cursor": next_cursor}),
+    )
+}
+
+pub fn no_content() -> Response<Body> {
+    build(StatusCode::NO_CONTENT, "application/json", Body::Empty)
+}
+
+pub(crate) fn build(status: StatusCode, content_type: &str, body: Body) -> Response<Body> {
+    let mut res = Response::new(body);
+    *res.status_mut() = status;
+    if let Ok(v) = content_type.parse() {
+        res.headers_mut().insert(CONTENT_TYPE, v);
+    }
+    res
+}

@@ -1,0 +1,16 @@
+//! Tidings' application layer: the DynamoDB store, the services that apply the domain rules to
+//! it, and the HTTP layer every endpoint function shares (authentication, JSON errors, routing).
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod json;
+pub mod services;
+pub mod store;
+pub mod telemetry;
+
+pub use app::App;
+pub use error::ServiceError;

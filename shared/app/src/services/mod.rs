@@ -1,0 +1,43 @@
+//! Services: each applies the domain rules to one kind of record through the store.
+
+pub mod api_keys;
+pub mod clinics;
+pub mod contacts;
+pub mod patients;
+pub mod practitioners;
+
+use crate::ServiceError;
+use crate::store::{Store, StoreError, TxError};
+use chrono::NaiveDate;
+use tidings_domain::clinic::Clinic;
+
+/// The caller's clinic; 404 if it no longer exists.
+pub async fn load_clinic(store: &Store, clinic_id: &str) -> Result<Clinic, ServiceError> {
+    store
+        .get_clinic(clinic_id)
+        .await?
+        .ok_or(ServiceError::NotFound("clinic"))
+}
+
+/// Today's date where the clinic is.
+pub fn clinic_today(clinic: &Clinic) -> NaiveDate {
+    let tz: chrono_tz::Tz = clinic.fields.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    chrono::Utc::now().with_timezone(&tz).date_naive()
+}
+
+/// The 409 for a record that changed between read and write.
+pub(crate) fn concurrent_update() -> ServiceError {
+    ServiceError::conflict(
+        "concurrent_update",
+        None,
+        "the record changed while this request ran; read it again and retry",
+    )
+}
+
+/// Splits a transaction failure into its condition meaning or a storage error.
+pub(crate) fn condition<F>(e: TxError<F>) -> Result<F, StoreError> {
+    match e {
+        TxError::Condition(f) => Ok(f),
+        TxError::Store(s) => Err(s),
+    }
+}

@@ -1,0 +1,163 @@
+//! The patient directory: create, read, list, change, erase and export.
+
+use super::{clinic_today, concurrent_update, condition, load_clinic};
+use crate::store::{PatientPage, PatientRecord, PatientWrite, Store};
+use crate::{ServiceError, ids, json};
+use chrono::Utc;
+use serde_json::Value;
+use tidings_domain::FieldError;
+use tidings_domain::export::Column;
+use tidings_domain::patient::{Patient, PatientFields, PatientFilter, PatientInput};
+
+fn write_error(e: crate::store::TxError<PatientWrite>) -> ServiceError {
+    match condition(e) {
+        Ok(PatientWrite::ExternalIdTaken) => ServiceError::conflict(
+            "duplicate_external_id",
+            Some("external_id"),
+            "another patient of the clinic has this external_id",
+        ),
+        Ok(PatientWrite::UnknownPractitioner) => FieldError::new(
+            "practitioner_id",
+            "unknown_practitioner",
+            "practitioner_id names no practitioner of this clinic",
+        )
+        .into(),
+        Ok(PatientWrite::PatientChanged) => concurrent_update(),
+        Err(store) => store.into(),
+    }
+}
+
+pub async fn create(
+    store: &Store,
+    clinic_id: &str,
+    input: PatientInput,
+) -> Result<Patient, ServiceError> {
+    let clinic = load_clinic(store, clinic_id).await?;
+    let fields = input.validate(clinic.fields.default_country()?, clinic_today(&clinic))?;
+    let now = Utc::now();
+    let patient = Patient {
+        id: ids::new_id(),
+        fields,
+        created_at: now,
+        updated_at: now,
+    };
+    store
+        .create_patient(clinic_id, &patient)
+        .await
+        .map_err(write_error)?;
+    Ok(patient)
+}
+
+pub async fn get(store: &Store, clinic_id: &str, id: &str) -> Result<Patient, ServiceError> {
+    Ok(record(store, clinic_id, id).await?.patient)
+}
+
+pub(crate) async fn record(
+    store: &Store,
+    clinic_id: &str,
+    id: &str,
+) -> Result<PatientRecord, ServiceError> {
+    store
+        .get_patient(clinic_id, id)
+        .await?
+        .ok_or(ServiceError::NotFound("patient"))
+}
+
+pub async fn list(
+    store: &Store,
+    clinic_id: &str,
+    filter: &PatientFilter,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<PatientPage, ServiceError> {
+    Ok(store.list_patients(clinic_id, filter, after, limit).await?)
+}
+
+/// Applies a JSON merge patch; the result is validated as a whole, like a new patient.
+pub async fn update(
+    store: &Store,
+    clinic_id: &str,
+    id: &str,
+    patch: &Value,
+) -> Result<Patient, ServiceError> {
+    let clinic = load_clinic(store, clinic_id).await?;
+    let prev = record(store, clinic_id, id).await?;
+    let mut merged = serde_json::to_value(&prev.patient.fields).map_err(|_| concurrent_update())?;
+    json::merge_patch(&mut merged, patch)?;
+    let fields: PatientFields = json::from_value::<PatientInput>(merged)?
+        .validate(clinic.fields.default_country()?, clinic_today(&clinic))?;
+    if fields == prev.patient.fields {
+        return Ok(prev.patient);
+    }
+    let patient = Patient {
+        fields,
+        updated_at: Utc::now(),
+        ..prev.patient.clone()
+    };
+    match store.replace_patient(clinic_id, &patient, &prev).await {
+        Ok(()) => Ok(patient),
+        Err(e) => Err(gone_or(store, clinic_id, id, write_error(e)).await),
+    }
+}
+
+/// Erases the patient's personal data and contacts; an anonymised record remains.
+pub async fn delete(store: &Store, clinic_id: &str, id: &str) -> Result<(), ServiceError> {
+    let prev = record(store, clinic_id, id).await?;
+    let contact_ids: Vec<String> = store
+        .list_contacts(clinic_id, id)
+        .await?
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    match store
+        .erase_patient(clinic_id, &prev, &contact_ids, Utc::now())
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(e) => Err(gone_or(store, clinic_id, id, write_error(e)).await),
+    }
+}
+
+/// After a failed write: 404 if the patient has gone meanwhile, else the write's own error.
+async fn gone_or(store: &Store, clinic_id: &str, id: &str, err: ServiceError) -> ServiceError {
+    match store.get_patient(clinic_id, id).await {
+        Ok(None) => ServiceError::NotFound("patient"),
+        _ => err,
+    }
+}
+
+/// One chunk of the CSV export: the header and rows of up to `max_bytes`, read page by page,
+/// and the id to continue after when the export is larger than one response may be.
+pub async fn export(
+    store: &Store,
+    clinic_id: &str,
+    columns: &[Column],
+    filter: &PatientFilter,
+    mut after: Option<String>,
+    max_bytes: usize,
+) -> Result<(Vec<u8>, Option<String>), ServiceError> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let csv_err =
+        |_| ServiceError::conflict("export_failed", None, "the export could not be written");
+    out.write_record(columns.iter().map(|c| c.name()))
+        .map_err(csv_err)?;
+    loop {
+        let page = store
+            .list_patients(clinic_id, filter, after.as_deref(), 200)
+            .await?;
+        for p in &page.patients {
+            out.write_record(columns.iter().map(|c| c.value(p)))
+                .map_err(csv_err)?;
+        }
+        after = page.next_after;
+        out.flush()
+            .map_err(|_| csv_err(csv::Error::from(std::io::Error::other("flush"))))?;
+        if after.is_none() || out.get_ref().len() >= max_bytes {
+            break;
+        }
+    }
+    let bytes = out.into_inner().map_err(|_| {
+        ServiceError::conflict("export_failed", None, "the export could not be written")
+    })?;
+    Ok((bytes, after))
+}

@@ -1,0 +1,79 @@
+//! API key records: looked up by key id, listed per clinic through the index.
+
+use super::{Query, Store, StoreError, from_item, keys, s, to_item};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tidings_domain::api_key::Role;
+
+/// A stored API key. The secret itself is never stored, only its hash.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiKeyRecord {
+    pub key_id: String,
+    pub clinic_id: String,
+    pub role: Role,
+    /// Who or what the key is for, e.g. "front desk".
+    pub label: String,
+    /// Hex SHA-256 of the secret.
+    pub secret_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    pub async fn create_api_key(&self, k: &ApiKeyRecord) -> Result<bool, StoreError> {
+        let mut item = to_item(k)?;
+        item.insert("pk".into(), s(keys::api_key_pk(&k.key_id)));
+        item.insert("sk".into(), s(keys::API_KEY_SK));
+        item.insert("gsi1pk".into(), s(keys::api_keys_gsi(&k.clinic_id)));
+        item.insert("gsi1sk".into(), s(&k.key_id));
+        self.put_if(item, "attribute_not_exists(pk)", None).await
+    }
+
+    pub async fn get_api_key(&self, key_id: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.get(keys::api_key_pk(key_id), keys::API_KEY_SK.into())
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    pub async fn list_api_keys(&self, clinic_id: &str) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        self.query_all(Query::under(
+            Some(super::GSI1),
+            keys::api_keys_gsi(clinic_id),
+            "",
+        ))
+        .await
+    }
+
+    /// Revokes a key of `clinic_id`; `Ok(false)` if there is no such live key in that clinic.
+    pub async fn revoke_api_key(
+        &self,
+        clinic_id: &str,
+        key_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let res = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .key("pk", s(keys::api_key_pk(key_id)))
+            .key("sk", s(keys::API_KEY_SK))
+            .update_expression("SET revoked_at = :at")
+            .condition_expression("clinic_id = :clinic AND (attribute_not_exists(revoked_at) OR attribute_type(revoked_at, :null))")
+            .expression_attribute_values(":at", s(at.to_rfc3339()))
+            .expression_attribute_values(":clinic", s(clinic_id))
+            .expression_attribute_values(":null", s("NULL"))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(StoreError::sdk("UpdateItem", e)),
+        }
+    }
+}

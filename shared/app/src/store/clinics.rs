@@ -1,0 +1,44 @@
+//! Clinic records.
+
+use super::{Item, Query, Store, StoreError, from_item, keys, s, to_item};
+use tidings_domain::clinic::Clinic;
+
+fn clinic_item(c: &Clinic) -> Result<Item, StoreError> {
+    let mut item = to_item(c)?;
+    item.insert("pk".into(), s(keys::clinic_pk(&c.id)));
+    item.insert("sk".into(), s(keys::CLINIC_SK));
+    item.insert("gsi1pk".into(), s(keys::CLINICS_GSI));
+    item.insert("gsi1sk".into(), s(&c.id));
+    Ok(item)
+}
+
+impl Store {
+    pub async fn create_clinic(&self, c: &Clinic) -> Result<bool, StoreError> {
+        self.put_if(clinic_item(c)?, "attribute_not_exists(pk)", None)
+            .await
+    }
+
+    pub async fn get_clinic(&self, id: &str) -> Result<Option<Clinic>, StoreError> {
+        self.get(keys::clinic_pk(id), keys::CLINIC_SK.into())
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    /// Replaces the clinic if nobody changed it since `prev` was read; `Ok(false)` otherwise.
+    pub async fn replace_clinic(&self, c: &Clinic, prev: &Clinic) -> Result<bool, StoreError> {
+        let values = Item::from([(":prev".to_owned(), s(prev.updated_at.to_rfc3339()))]);
+        self.put_if(clinic_item(c)?, "updated_at = :prev", Some(values))
+            .await
+    }
+
+    /// Every clinic (for ops; there are few).
+    pub async fn list_clinics(&self) -> Result<Vec<Clinic>, StoreError> {
+        self.query_all(Query::under(
+            Some(super::GSI1),
+            keys::CLINICS_GSI.into(),
+            "",
+        ))
+        .await
+    }
+}

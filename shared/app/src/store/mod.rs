@@ -1,0 +1,431 @@
+//! DynamoDB adapter. One table holds every clinic's data; every clinic-owned key starts with
+//! `CLINIC#<clinic id>`, so a request scoped to its caller's clinic cannot reach another's.
+//! `docs/data-model.md` lists the keys, the index and the access pattern each serves.
+
+mod api_keys;
+mod clinics;
+mod contacts;
+pub mod cursor;
+pub mod keys;
+mod patients;
+mod practitioners;
+
+pub use api_keys::ApiKeyRecord;
+pub use contacts::ContactWrite;
+pub use patients::{PatientPage, PatientRecord, PatientWrite};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+};
+use std::collections::HashMap;
+use thiserror::Error;
+
+/// A DynamoDB item.
+pub type Item = HashMap<String, AttributeValue>;
+
+/// The name of the one global secondary index (`gsi1pk`, `gsi1sk`).
+pub const GSI1: &str = "gsi1";
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// DynamoDB refused or failed the call. The text names the operation only; the SDK's own
+    /// error is the source, for logs.
+    #[error("DynamoDB {op} failed: {detail}")]
+    Sdk { op: &'static str, detail: String },
+    #[error("a stored item could not be read")]
+    Corrupt(#[source] serde_dynamo::Error),
+    #[error("an item could not be encoded")]
+    Encode(#[source] serde_dynamo::Error),
+    #[error("a DynamoDB request could not be built")]
+    Build(#[from] aws_sdk_dynamodb::error::BuildError),
+}
+
+impl StoreError {
+    fn sdk<E: std::error::Error + 'static, R: std::fmt::Debug>(
+        op: &'static str,
+        e: SdkError<E, R>,
+    ) -> Self {
+        Self::Sdk {
+            op,
+            detail: DisplayErrorContext(e).to_string(),
+        }
+    }
+}
+
+/// Why a transaction did not commit: the meaning attached to the first item whose condition
+/// failed, or a storage failure.
+#[derive(Debug)]
+pub enum TxError<F> {
+    Condition(F),
+    Store(StoreError),
+}
+
+impl<F> From<StoreError> for TxError<F> {
+    fn from(e: StoreError) -> Self {
+        TxError::Store(e)
+    }
+}
+
+/// The DynamoDB client and the table name, shared by every store operation.
+#[derive(Clone)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub(crate) fn to_item<T: serde::Serialize>(v: &T) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(v).map_err(StoreError::Encode)
+}
+
+pub(crate) fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(StoreError::Corrupt)
+}
+
+/// A page of a query: the items, and the key to continue from when there are more.
+pub(crate) struct QueryPage {
+    pub items: Vec<Item>,
+    pub last_key: Option<Item>,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Reads one item with a strongly consistent read.
+    pub(crate) async fn get(&self, pk: String, sk: String) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk("GetItem", e))?;
+        Ok(out.item)
+    }
+
+    /// Puts an item if `condition` holds; `Ok(false)` when it did not.
+    pub(crate) async fn put_if(
+        &self,
+        item: Item,
+        condition: &str,
+        values: Option<Item>,
+    ) -> Result<bool, StoreError> {
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values)
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(StoreError::sdk("PutItem", e)),
+        }
+    }
+
+    /// Deletes an item if `condition` holds; `Ok(false)` when it did not.
+    pub(crate) async fn delete_if(
+        &self,
+        pk: String,
+        sk: String,
+        condition: &str,
+    ) -> Result<bool, StoreError> {
+        let res = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .condition_expression(condition)
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(StoreError::sdk("DeleteItem", e)),
+        }
+    }
+
+    /// One page of a query on the table (or [`GSI1`] when `index` is set), oldest first.
+    pub(crate) async fn query(
+        &self,
+        q: &Query<'_>,
+        start: Option<Item>,
+    ) -> Result<QueryPage, StoreError> {
+        let (pk_name, sk_name) = if q.index.is_some() {
+            ("gsi1pk", "gsi1sk")
+        } else {
+            ("pk", "sk")
+        };
+        let mut values = q.values.clone();
+        values.insert(":pk".into(), s(&q.pk));
+        values.insert(":prefix".into(), s(&q.sk_prefix));
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(q.index.map(str::to_owned))
+            .key_condition_expression(format!(
+                "{pk_name} = :pk AND begins_with({sk_name}, :prefix)"
+            ))
+            .set_filter_expression(q.filter.map(str::to_owned))
+            .set_expression_attribute_values(Some(values))
+            .set_exclusive_start_key(start)
+            .set_limit(Some(q.limit))
+            .consistent_read(q.index.is_none())
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk("Query", e))?;
+        Ok(QueryPage {
+            items: out.items.unwrap_or_default(),
+            last_key: out.last_evaluated_key,
+        })
+    }
+
+    /// Commits the items atomically. Each item carries what its failed condition would mean,
+    /// and the first failed one is returned.
+    pub(crate) async fn transact<F: Copy>(
+        &self,
+        items: Vec<(TransactWriteItem, F)>,
+    ) -> Result<(), TxError<F>> {
+        let (writes, meanings): (Vec<_>, Vec<_>) = items.into_iter().unzip();
+        let res = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                if let Some(TransactWriteItemsError::TransactionCanceledException(c)) =
+                    e.as_service_error()
+                {
+                    let failed = c
+                        .cancellation_reasons()
+                        .iter()
+                        .position(|r| r.code() == Some("ConditionalCheckFailed"));
+                    if let Some(meaning) = failed.and_then(|i| meanings.get(i)) {
+                        return Err(TxError::Condition(*meaning));
+                    }
+                }
+                Err(TxError::Store(StoreError::sdk("TransactWriteItems", e)))
+            }
+        }
+    }
+
+    /// Every item of a query, all pages (for small, bounded sets only).
+    pub(crate) async fn query_all<T: serde::de::DeserializeOwned>(
+        &self,
+        q: Query<'_>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self.query(&q, start).await?;
+            for item in page.items {
+                out.push(from_item(item)?);
+            }
+            match page.last_key {
+                Some(k) => start = Some(k),
+                None => return Ok(out),
+            }
+        }
+    }
+}
+
+/// A key-condition query: everything under `pk` whose sort key starts with `sk_prefix`.
+pub(crate) struct Query<'a> {
+    pub index: Option<&'a str>,
+    pub pk: String,
+    pub sk_prefix: String,
+    pub filter: Option<&'a str>,
+    pub values: Item,
+    pub limit: i32,
+}
+
+impl<'a> Query<'a> {
+    /// A query of everything under `pk` (on the index when `index` is set).
+    pub(crate) fn under(index: Option<&'a str>, pk: String, sk_prefix: impl Into<String>) -> Self {
+        Self {
+            index,
+            pk,
+            sk_prefix: sk_prefix.into(),
+            filter: None,
+            values: Item::new(),
+            limit: 100,
+        }
+    }
+}
+
+/// Items of one API page, and the sort key to continue after when there may be more.
+pub(crate) struct Page {
+    pub items: Vec<Item>,
+    pub next_after: Option<String>,
+}
+
+/// How many DynamoDB pages one API page may read before it returns what it has (with a
+/// cursor), so a sparse filter cannot make one request read a whole clinic.
+const MAX_READS_PER_PAGE: usize = 10;
+
+impl Store {
+    /// Up to `limit` items of a base-table query that pass its filter, starting after the sort
+    /// key `after_sk`.
+    pub(crate) async fn page(
+        &self,
+        q: &Query<'_>,
+        after_sk: Option<String>,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
+        let mut items = Vec::new();
+        let mut start =
+            after_sk.map(|sk| Item::from([("pk".to_owned(), s(&q.pk)), ("sk".to_owned(), s(sk))]));
+        for _ in 0..MAX_READS_PER_PAGE {
+            let page = self.query(q, start.take()).await?;
+            for item in page.items {
+                if items.len() == limit {
+                    return Ok(Page {
+                        next_after: sort_key(items.last()),
+                        items,
+                    });
+                }
+                items.push(item);
+            }
+            match page.last_key {
+                Some(k) if items.len() < limit => start = Some(k),
+                Some(_) => {
+                    return Ok(Page {
+                        next_after: sort_key(items.last()),
+                        items,
+                    });
+                }
+                None => {
+                    return Ok(Page {
+                        items,
+                        next_after: None,
+                    });
+                }
+            }
+        }
+        let next_after = start
+            .as_ref()
+            .and_then(|k| k.get("sk"))
+            .and_then(|v| v.as_s().ok())
+            .cloned();
+        Ok(Page { items, next_after })
+    }
+}
+
+fn sort_key(item: Option<&Item>) -> Option<String> {
+    item.and_then(|i| i.get("sk"))
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+}
+
+/// Builders of transaction items on this table.
+impl Store {
+    pub(crate) fn tx_put(
+        &self,
+        item: Item,
+        condition: &str,
+        values: Option<Item>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values)
+            .build()?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    pub(crate) fn tx_delete(
+        &self,
+        pk: String,
+        sk: String,
+        condition: &str,
+        values: Option<Item>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values)
+            .build()?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    pub(crate) fn tx_check(
+        &self,
+        pk: String,
+        sk: String,
+        condition: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .condition_expression(condition)
+            .build()?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
+    pub(crate) fn tx_update(
+        &self,
+        pk: String,
+        sk: String,
+        update: &str,
+        condition: &str,
+        values: Item,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_values(Some(values))
+            .build()?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+}
+
+pub(crate) fn n(v: impl std::fmt::Display) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
