@@ -278,6 +278,8 @@ def cmd_test():
 
 
 def main():
+    # Ctrl-C must stop the stack even when started from a shell that ignores SIGINT.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("command", choices=["install", "up", "test"])
     args = parser.parse_args()

@@ -36,25 +36,15 @@ fn field_error(path: String, err: serde_json::Error) -> FieldError {
     let msg = err.to_string();
     match err.classify() {
         Category::Data => {
-            let prefix = if path == "." || path.is_empty() {
-                String::new()
-            } else {
-                format!("{path}.")
-            };
-            // An unknown key is reported at its parent's path, with the key in backticks.
+            let at_root = path == "." || path.is_empty();
+            // An unknown key's path already ends with the key; the message names it too.
             if let Some(rest) = msg.strip_prefix("unknown field `") {
                 let name = rest.split('`').next().unwrap_or_default();
-                return FieldError::new(
-                    format!("{prefix}{name}"),
-                    "unknown_field",
-                    format!("unknown field '{prefix}{name}'"),
-                );
+                let field = if at_root { name.to_owned() } else { path };
+                let message = format!("unknown field '{field}'");
+                return FieldError::new(field, "unknown_field", message);
             }
-            let field = if prefix.is_empty() {
-                "body".to_owned()
-            } else {
-                path
-            };
+            let field = if at_root { "body".to_owned() } else { path };
             let clean = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
             FieldError::new(field.clone(), "invalid", format!("{field}: {clean}"))
         }

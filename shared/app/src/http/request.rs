@@ -145,7 +145,7 @@ impl ApiRequest {
 
 /// Matches `path` against `template` (`{name}` segments capture), allowing a leading prefix
 /// such as an API Gateway stage name.
-fn match_path(template: &str, path: &str) -> Option<Vec<(String, String)>> {
+pub fn match_path(template: &str, path: &str) -> Option<Vec<(String, String)>> {
     let t: Vec<&str> = template
         .trim_matches('/')
         .split('/')

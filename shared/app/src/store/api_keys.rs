@@ -1,6 +1,6 @@
 //! API key records: looked up by key id, listed per clinic through the index.
 
-use super::{Query, Store, StoreError, from_item, keys, s, to_item};
+use super::{Query, Store, StoreError, from_item, keys, s, to_item, ts};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tidings_domain::api_key::Role;
@@ -60,7 +60,7 @@ impl Store {
             .key("sk", s(keys::API_KEY_SK))
             .update_expression("SET revoked_at = :at")
             .condition_expression("clinic_id = :clinic AND (attribute_not_exists(revoked_at) OR attribute_type(revoked_at, :null))")
-            .expression_attribute_values(":at", s(at.to_rfc3339()))
+            .expression_attribute_values(":at", ts(&at))
             .expression_attribute_values(":clinic", s(clinic_id))
             .expression_attribute_values(":null", s("NULL"))
             .send()

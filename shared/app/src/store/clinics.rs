@@ -1,6 +1,6 @@
 //! Clinic records.
 
-use super::{Item, Query, Store, StoreError, from_item, keys, s, to_item};
+use super::{Item, Query, Store, StoreError, from_item, keys, s, to_item, ts};
 use tidings_domain::clinic::Clinic;
 
 fn clinic_item(c: &Clinic) -> Result<Item, StoreError> {
@@ -27,7 +27,7 @@ impl Store {
 
     /// Replaces the clinic if nobody changed it since `prev` was read; `Ok(false)` otherwise.
     pub async fn replace_clinic(&self, c: &Clinic, prev: &Clinic) -> Result<bool, StoreError> {
-        let values = Item::from([(":prev".to_owned(), s(prev.updated_at.to_rfc3339()))]);
+        let values = Item::from([(":prev".to_owned(), ts(&prev.updated_at))]);
         self.put_if(clinic_item(c)?, "updated_at = :prev", Some(values))
             .await
     }

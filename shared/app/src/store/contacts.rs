@@ -2,7 +2,7 @@
 //! write also updates the patient's contact count, so the count bounds a patient's erase
 //! transaction and a contact can never be added to a deleted patient.
 
-use super::{Item, Query, Store, StoreError, TxError, from_item, keys, n, s, to_item};
+use super::{Item, Query, Store, StoreError, TxError, from_item, keys, n, s, to_item, ts};
 use tidings_domain::contact::{Contact, MAX_CONTACTS_PER_PATIENT};
 
 /// What a failed contact write collided with.
@@ -102,7 +102,7 @@ impl Store {
         c: &Contact,
         prev: &Contact,
     ) -> Result<(), TxError<ContactWrite>> {
-        let values = Item::from([(":prev".to_owned(), s(prev.updated_at.to_rfc3339()))]);
+        let values = Item::from([(":prev".to_owned(), ts(&prev.updated_at))]);
         let mut tx = vec![(
             self.tx_put(
                 contact_item(clinic_id, c)?,

@@ -80,6 +80,13 @@ pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
+/// A timestamp exactly as serde stores it in an item, so a condition on a stored timestamp
+/// compares equal strings.
+pub(crate) fn ts(t: &chrono::DateTime<chrono::Utc>) -> AttributeValue {
+    serde_dynamo::to_attribute_value(t)
+        .unwrap_or_else(|_| s(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)))
+}
+
 pub(crate) fn to_item<T: serde::Serialize>(v: &T) -> Result<Item, StoreError> {
     serde_dynamo::to_item(v).map_err(StoreError::Encode)
 }

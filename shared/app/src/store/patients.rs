@@ -1,7 +1,7 @@
 //! Patient records, the external-id reservations that keep external ids unique in a clinic,
 //! and the anonymised record a deleted patient leaves behind.
 
-use super::{Item, Page, Query, Store, StoreError, TxError, from_item, keys, n, s, to_item};
+use super::{Item, Page, Query, Store, StoreError, TxError, from_item, keys, n, s, to_item, ts};
 use chrono::{DateTime, Datelike, Utc};
 use tidings_domain::patient::{Patient, PatientFilter};
 
@@ -52,7 +52,7 @@ fn patient_item(clinic_id: &str, p: &Patient, contact_count: u32) -> Result<Item
 
 fn unchanged_values(prev: &PatientRecord) -> Item {
     Item::from([
-        (":prev".to_owned(), s(prev.patient.updated_at.to_rfc3339())),
+        (":prev".to_owned(), ts(&prev.patient.updated_at)),
         (":count".to_owned(), n(prev.contact_count)),
     ])
 }
@@ -185,12 +185,9 @@ impl Store {
             ("pk".to_owned(), s(keys::clinic_pk(clinic_id))),
             ("sk".to_owned(), s(keys::patient_sk(id))),
             ("id".to_owned(), s(id)),
-            (
-                "created_at".to_owned(),
-                s(prev.patient.created_at.to_rfc3339()),
-            ),
-            ("updated_at".to_owned(), s(at.to_rfc3339())),
-            ("deleted_at".to_owned(), s(at.to_rfc3339())),
+            ("created_at".to_owned(), ts(&prev.patient.created_at)),
+            ("updated_at".to_owned(), ts(&at)),
+            ("deleted_at".to_owned(), ts(&at)),
             ("contact_count".to_owned(), n(0)),
         ]);
         let mut tx = vec![(

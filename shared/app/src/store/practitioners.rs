@@ -1,6 +1,6 @@
 //! Practitioner records.
 
-use super::{Item, Page, Query, Store, StoreError, from_item, keys, s, to_item};
+use super::{Item, Page, Query, Store, StoreError, from_item, keys, s, to_item, ts};
 use tidings_domain::practitioner::Practitioner;
 
 fn practitioner_item(clinic_id: &str, p: &Practitioner) -> Result<Item, StoreError> {
@@ -42,7 +42,7 @@ impl Store {
         p: &Practitioner,
         prev: &Practitioner,
     ) -> Result<bool, StoreError> {
-        let values = Item::from([(":prev".to_owned(), s(prev.updated_at.to_rfc3339()))]);
+        let values = Item::from([(":prev".to_owned(), ts(&prev.updated_at))]);
         self.put_if(
             practitioner_item(clinic_id, p)?,
             "updated_at = :prev",

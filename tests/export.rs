@@ -1,0 +1,98 @@
+//! `GET /patients/export`: CSV of the chosen columns, across DynamoDB pages.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::json;
+use tidings_tests::{app, call, new_clinic};
+
+#[tokio::test]
+async fn exports_chosen_columns_of_every_patient_across_pages() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let other = new_clinic(&app).await;
+    call(
+        &app,
+        &other.staff_key,
+        "POST",
+        "/patients",
+        Some(json!({"first_name": "Other", "last_name": "Clinic"})),
+    )
+    .await;
+    for i in 0..250 {
+        let body = json!({"first_name": format!("P{i:03}"), "last_name": "Test", "email": format!("p{i}@example.com"), "mobile": "0412 345 678"});
+        assert_eq!(
+            call(&app, &c.staff_key, "POST", "/patients", Some(body))
+                .await
+                .status,
+            201
+        );
+    }
+    call(
+        &app,
+        &c.staff_key,
+        "POST",
+        "/patients",
+        Some(json!({"first_name": "=HYPERLINK(\"x\")", "last_name": "Quote, \"Me\""})),
+    )
+    .await;
+
+    let r = call(
+        &app,
+        &c.staff_key,
+        "GET",
+        "/patients/export?columns=first_name,email,mobile",
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.headers["content-type"], "text/csv; charset=utf-8");
+    assert!(r.headers.get("x-next-cursor").is_none());
+    let text = String::from_utf8(r.body).unwrap();
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(
+        rows.headers().unwrap(),
+        vec!["first_name", "email", "mobile"]
+    );
+    let records: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+    assert_eq!(
+        records.len(),
+        251,
+        "every patient of the clinic, none of another's"
+    );
+    assert_eq!(&records[0][0], "P000");
+    assert_eq!(&records[249][1], "p249@example.com");
+    assert_eq!(&records[249][2], "+61412345678");
+    assert_eq!(
+        &records[250][0], "'=HYPERLINK(\"x\")",
+        "formulas are neutralised"
+    );
+
+    let filtered = call(
+        &app,
+        &c.staff_key,
+        "GET",
+        "/patients/export?columns=first_name&q=p00",
+        None,
+    )
+    .await;
+    assert_eq!(
+        String::from_utf8(filtered.body).unwrap().lines().count(),
+        1 + 10
+    );
+
+    for (query, field) in [
+        ("columns=first_name,password", "columns"),
+        ("columns=email,email", "columns"),
+        ("gender=x", "gender"),
+        ("format=xls", "format"),
+    ] {
+        let r = call(
+            &app,
+            &c.staff_key,
+            "GET",
+            &format!("/patients/export?{query}"),
+            None,
+        )
+        .await;
+        assert_eq!((r.status.as_u16(), r.field()), (400, field), "{query}");
+    }
+}

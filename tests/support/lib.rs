@@ -1,0 +1,188 @@
+//! Test support: a clinic of one's own per test (tenant isolation keeps parallel tests apart),
+//! in-process calls through the same dispatcher the Lambda functions use, and snapshots of a
+//! clinic's stored items to prove a failed request wrote nothing.
+//!
+//! Every test talks to the local stack that `make test` starts; run outside it, they fail
+//! with a message saying so rather than touching any real AWS account.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use http::StatusCode;
+use lambda_http::Body;
+use serde_json::Value;
+use std::collections::HashMap;
+use tidings_app::api::ALL;
+use tidings_app::config::Config;
+use tidings_app::http::{dispatch, request::match_path};
+use tidings_app::services::{api_keys, clinics};
+use tidings_app::{App, store::keys};
+use tidings_domain::api_key::Role;
+use tidings_domain::clinic::ClinicInput;
+
+/// The app, built from the local stack's environment.
+pub async fn app() -> App {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_default();
+    assert!(
+        endpoint.starts_with("http://127.0.0.1") || endpoint.starts_with("http://localhost"),
+        "these tests need the local stack: run `make test` (AWS_ENDPOINT_URL_DYNAMODB must point at DynamoDB Local, got {endpoint:?})"
+    );
+    let config = Config::from_env().expect("TABLE_NAME is set by `make test`");
+    App::from_env(&config).await
+}
+
+/// A fresh clinic with an admin key and a staff key.
+pub struct TestClinic {
+    pub id: String,
+    pub admin_key: String,
+    pub staff_key: String,
+}
+
+pub async fn new_clinic(app: &App) -> TestClinic {
+    let input = ClinicInput {
+        name: Some("Harbour Dental".into()),
+        time_zone: Some("Australia/Sydney".into()),
+        country: Some("AU".into()),
+        sms_sender_id: Some("HarbourDent".into()),
+        email_sender: Some("hello@harbour.example".into()),
+    };
+    let clinic = clinics::create(&app.store, input).await.unwrap();
+    let admin = api_keys::issue(&app.store, &clinic.id, Role::Admin, "tests admin")
+        .await
+        .unwrap();
+    let staff = api_keys::issue(&app.store, &clinic.id, Role::Staff, "tests staff")
+        .await
+        .unwrap();
+    TestClinic {
+        id: clinic.id,
+        admin_key: admin.key,
+        staff_key: staff.key,
+    }
+}
+
+/// A response: status, JSON body (or `Value::Null`), headers, raw body.
+pub struct Reply {
+    pub status: StatusCode,
+    pub json: Value,
+    pub headers: http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// The `error.field` of an error response.
+    pub fn field(&self) -> &str {
+        self.json["error"]["field"].as_str().unwrap_or_default()
+    }
+    pub fn code(&self) -> &str {
+        self.json["error"]["code"].as_str().unwrap_or_default()
+    }
+    pub fn id(&self) -> String {
+        self.json["id"]
+            .as_str()
+            .expect("response has an id")
+            .to_owned()
+    }
+}
+
+/// Calls the endpoint that serves `method path` (as API Gateway would route it) in-process.
+pub async fn call(app: &App, key: &str, method: &str, path: &str, body: Option<Value>) -> Reply {
+    let body = body.map(|b| (b.to_string().into_bytes(), "application/json"));
+    call_raw(app, Some(key), method, path, body).await
+}
+
+/// Like [`call`], with any body, content type and authorization.
+pub async fn call_raw(
+    app: &App,
+    key: Option<&str>,
+    method: &str,
+    path: &str,
+    body: Option<(Vec<u8>, &str)>,
+) -> Reply {
+    let route_path = path.split('?').next().unwrap_or(path);
+    let endpoint = ALL
+        .iter()
+        .filter(|e| e.method.as_str() == method)
+        .filter_map(|e| match_path(e.path, route_path).map(|params| (e, params.len())))
+        .filter(|(e, _)| e.path.split('/').count() == route_path.split('/').count())
+        .min_by_key(|(_, params)| *params)
+        .map(|(e, _)| *e)
+        .unwrap_or_else(|| panic!("no endpoint serves {method} {path}"));
+    let mut req = http::Request::builder().method(method).uri(path);
+    if let Some(key) = key {
+        req = req.header("authorization", format!("Bearer {key}"));
+    }
+    let req = match body {
+        Some((bytes, ct)) => req.header("content-type", ct).body(Body::Binary(bytes)),
+        None => req.body(Body::Empty),
+    }
+    .unwrap();
+    let res = dispatch(app, endpoint, req).await;
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = res.body().as_ref().to_vec();
+    let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    Reply {
+        status,
+        json,
+        headers,
+        body,
+    }
+}
+
+/// Every item stored for a clinic (its partition, and its API keys), in key order.
+pub async fn snapshot(app: &App, clinic_id: &str) -> Vec<HashMap<String, AttributeValue>> {
+    let client = app.store.client();
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let out = client
+            .query()
+            .table_name(app.store.table())
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(keys::clinic_pk(clinic_id)))
+            .set_exclusive_start_key(start)
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap();
+        items.extend(out.items.unwrap_or_default());
+        match out.last_evaluated_key {
+            Some(k) => start = Some(k),
+            None => break,
+        }
+    }
+    items
+}
+
+/// Asserts that `reply` is a 4xx naming `field`, and that the clinic's data is as `before`.
+pub async fn assert_rejected(
+    app: &App,
+    clinic_id: &str,
+    before: &[HashMap<String, AttributeValue>],
+    reply: &Reply,
+    status: u16,
+    field: &str,
+) {
+    assert_eq!(
+        reply.status.as_u16(),
+        status,
+        "expected {status} for field {field}, got {}: {}",
+        reply.status,
+        reply.json
+    );
+    assert_eq!(
+        reply.field(),
+        field,
+        "error names the wrong field: {}",
+        reply.json
+    );
+    assert!(
+        reply.json["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+    assert_eq!(
+        snapshot(app, clinic_id).await,
+        before,
+        "a rejected request must write nothing"
+    );
+}
