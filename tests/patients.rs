@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use tidings_app::store::keys;
-use tidings_tests::{app, assert_rejected, call, new_clinic, snapshot};
+use tidings_tests::{app, assert_rejected, call, list_all, new_clinic, snapshot};
 
 fn ann() -> Value {
     json!({"first_name": "Ann", "last_name": "Lee", "mobile": "0412 345 678", "email": "ann@example.com"})
@@ -385,31 +385,6 @@ async fn another_clinics_patient_is_404_on_every_route() {
     assert_eq!(snapshot(&app, &a.id).await, before);
 }
 
-async fn list_all(
-    app: &tidings_app::App,
-    key: &str,
-    query: &str,
-    limit: usize,
-) -> (Vec<Value>, usize) {
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    let mut pages = 0;
-    loop {
-        let mut path = format!("/patients?limit={limit}{query}");
-        if let Some(c) = &cursor {
-            path.push_str(&format!("&cursor={c}"));
-        }
-        let r = call(app, key, "GET", &path, None).await;
-        assert_eq!(r.status, 200, "{}", r.json);
-        pages += 1;
-        out.extend(r.json["items"].as_array().unwrap().iter().cloned());
-        match r.json["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => return (out, pages),
-        }
-    }
-}
-
 #[tokio::test]
 async fn list_filters_and_pages() {
     let app = app().await;
@@ -451,7 +426,7 @@ async fn list_filters_and_pages() {
             .collect::<Vec<_>>()
     };
 
-    let (all, pages) = list_all(&app, &c.staff_key, "", 3).await;
+    let (all, pages) = list_all(&app, &c.staff_key, "/patients?limit=3").await;
     assert_eq!(pages, 3);
     assert_eq!(
         names(&all),
@@ -459,15 +434,25 @@ async fn list_filters_and_pages() {
         "oldest first, each once"
     );
 
-    let (found, _) = list_all(&app, &c.staff_key, "&q=ANN", 2).await;
+    let (found, _) = list_all(&app, &c.staff_key, "/patients?limit=2&q=ANN").await;
     assert_eq!(
         names(&found),
         ["Ann", "Anna", "Ben"],
         "q matches any part of the full name, ignoring case"
     );
-    let (found, _) = list_all(&app, &c.staff_key, "&gender=female&birth_month=3", 2).await;
+    let (found, _) = list_all(
+        &app,
+        &c.staff_key,
+        "/patients?limit=2&gender=female&birth_month=3",
+    )
+    .await;
     assert_eq!(names(&found), ["Ann", "Anna", "Fay"]);
-    let (found, _) = list_all(&app, &c.staff_key, &format!("&practitioner_id={pr}"), 2).await;
+    let (found, _) = list_all(
+        &app,
+        &c.staff_key,
+        &format!("/patients?limit=2&practitioner_id={pr}"),
+    )
+    .await;
     assert_eq!(names(&found), ["Ann", "Ben", "Dan", "Fay"]);
     let unique: HashSet<_> = all
         .iter()

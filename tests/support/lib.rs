@@ -128,6 +128,28 @@ pub async fn call_raw(
     }
 }
 
+/// Follows `next_cursor` from `path` (which already has a query string) to the last page;
+/// returns every item and the number of pages.
+pub async fn list_all(app: &App, key: &str, path: &str) -> (Vec<Value>, usize) {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let page_path = match &cursor {
+            Some(c) => format!("{path}&cursor={c}"),
+            None => path.to_owned(),
+        };
+        let r = call(app, key, "GET", &page_path, None).await;
+        assert_eq!(r.status, 200, "{page_path}: {}", r.json);
+        pages += 1;
+        items.extend(r.json["items"].as_array().expect("a list").iter().cloned());
+        match r.json["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return (items, pages),
+        }
+    }
+}
+
 /// Every item stored for a clinic (its partition, and its API keys), in key order.
 pub async fn snapshot(app: &App, clinic_id: &str) -> Vec<HashMap<String, AttributeValue>> {
     let client = app.store.client();

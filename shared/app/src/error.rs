@@ -21,6 +21,8 @@ pub enum ServiceError {
     },
     #[error("storage failed")]
     Store(#[from] StoreError),
+    #[error("the CSV export could not be written")]
+    Export(#[from] csv::Error),
 }
 
 impl ServiceError {

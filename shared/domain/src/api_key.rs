@@ -45,11 +45,23 @@ pub fn parse(token: &str) -> Option<PresentedKey<'_>> {
     (id_ok && secret_ok).then_some(PresentedKey { key_id, secret })
 }
 
-/// Builds the key string handed to the client once, from 8 random bytes of id and 32 of secret.
-pub fn format(id_bytes: [u8; 8], secret_bytes: [u8; 32]) -> (String, String) {
+/// A newly made key: the string handed to the client once, and what is stored of it.
+#[derive(Debug)]
+pub struct NewKey {
+    pub key: String,
+    pub key_id: String,
+    pub secret_hash: String,
+}
+
+/// Builds a key from 8 random bytes of id and 32 of secret.
+pub fn format(id_bytes: [u8; 8], secret_bytes: [u8; 32]) -> NewKey {
     let key_id: String = id_bytes.iter().map(|b| format!("{b:02x}")).collect();
     let secret = URL_SAFE_NO_PAD.encode(secret_bytes);
-    (format!("{PREFIX}{key_id}.{secret}"), key_id)
+    NewKey {
+        key: format!("{PREFIX}{key_id}.{secret}"),
+        secret_hash: hash_secret(&secret),
+        key_id,
+    }
 }
 
 /// The hex SHA-256 of a secret: the only form in which a key is stored.
@@ -75,15 +87,14 @@ mod tests {
 
     #[test]
     fn formatted_keys_parse_and_verify() {
-        let (key, id) = format([1, 2, 3, 4, 5, 6, 7, 8], [9; 32]);
-        assert_eq!(id, "0102030405060708");
-        let p = parse(&key).unwrap();
-        assert_eq!(p.key_id, id);
-        let stored = hash_secret(p.secret);
-        assert!(verify(p.secret, &stored));
-        assert!(!verify("x", &stored));
+        let new = format([1, 2, 3, 4, 5, 6, 7, 8], [9; 32]);
+        assert_eq!(new.key_id, "0102030405060708");
+        let p = parse(&new.key).unwrap();
+        assert_eq!(p.key_id, new.key_id);
+        assert!(verify(p.secret, &new.secret_hash));
+        assert!(!verify("x", &new.secret_hash));
         assert_ne!(
-            stored, p.secret,
+            new.secret_hash, p.secret,
             "the secret itself is never the stored form"
         );
     }
@@ -93,7 +104,7 @@ mod tests {
         assert!(parse("").is_none());
         assert!(parse("tk_0102.abc").is_none());
         assert!(parse("Bearer tk_x").is_none());
-        let (key, _) = format([0; 8], [0; 32]);
+        let key = format([0; 8], [0; 32]).key;
         assert!(parse(&key.replace('.', "")).is_none());
         assert!(parse(&format!("{key}x")).is_none());
     }
@@ -110,10 +121,10 @@ mod tests {
 
         #[test]
         fn every_generated_key_round_trips(id in any::<[u8; 8]>(), secret in any::<[u8; 32]>()) {
-            let (key, key_id) = format(id, secret);
-            let p = parse(&key).unwrap();
-            prop_assert_eq!(p.key_id, key_id.as_str());
-            prop_assert!(verify(p.secret, &hash_secret(p.secret)));
+            let new = format(id, secret);
+            let p = parse(&new.key).unwrap();
+            prop_assert_eq!(p.key_id, new.key_id.as_str());
+            prop_assert!(verify(p.secret, &new.secret_hash));
         }
     }
 }

@@ -1,6 +1,6 @@
 //! A patient's contacts: people (possibly patients themselves) who receive copies of messages.
 
-use crate::phone::{Country, normalise_mobile};
+use crate::phone::{Country, optional_mobile};
 use crate::{FieldError, email, text};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -54,14 +54,8 @@ impl ContactInput {
             self.relationship.as_deref().unwrap_or(""),
             50,
         )?;
-        let mobile = match self.mobile.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(m) => Some(normalise_mobile("mobile", m, country)?),
-        };
-        let email = match self.email.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(e) => Some(email::normalise("email", e)?),
-        };
+        let mobile = optional_mobile("mobile", self.mobile.as_deref(), country)?;
+        let email = email::optional("email", self.email.as_deref())?;
         if contact_patient_id.is_none() {
             if name.is_none() {
                 return Err(FieldError::new(

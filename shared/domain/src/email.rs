@@ -27,6 +27,14 @@ pub fn normalise(field: &str, value: &str) -> Result<String, FieldError> {
     ))
 }
 
+/// [`normalise`] for an optional field: absent or blank means no address.
+pub fn optional(field: &str, value: Option<&str>) -> Result<Option<String>, FieldError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => normalise(field, v).map(Some),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

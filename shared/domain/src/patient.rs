@@ -1,6 +1,6 @@
 //! Patients: who the clinic messages, and how they agreed to be reached.
 
-use crate::phone::{Country, normalise_mobile};
+use crate::phone::{Country, optional_mobile};
 use crate::{FieldError, email, text};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -121,14 +121,8 @@ impl PatientInput {
                 ));
             }
         }
-        let mobile = match self.mobile.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(m) => Some(normalise_mobile("mobile", m, country)?),
-        };
-        let email = match self.email.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(e) => Some(email::normalise("email", e)?),
-        };
+        let mobile = optional_mobile("mobile", self.mobile.as_deref(), country)?;
+        let email = email::optional("email", self.email.as_deref())?;
         let external_id = text::optional("external_id", self.external_id.as_deref(), 64)?;
         let practitioner_id =
             text::optional("practitioner_id", self.practitioner_id.as_deref(), 64)?;

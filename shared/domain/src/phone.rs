@@ -68,6 +68,18 @@ pub fn normalise_mobile(
     Ok(number.format().mode(Mode::E164).to_string())
 }
 
+/// [`normalise_mobile`] for an optional field: absent or blank means no number.
+pub fn optional_mobile(
+    field: &str,
+    input: Option<&str>,
+    default_country: Country,
+) -> Result<Option<String>, FieldError> {
+    match input.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(m) => normalise_mobile(field, m, default_country).map(Some),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

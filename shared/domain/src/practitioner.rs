@@ -44,10 +44,7 @@ impl PractitionerInput {
                 self.email_sender_name.as_deref(),
                 120,
             )?,
-            reply_to: match self.reply_to.as_deref().map(str::trim) {
-                None | Some("") => None,
-                Some(v) => Some(email::normalise("reply_to", v)?),
-            },
+            reply_to: email::optional("reply_to", self.reply_to.as_deref())?,
             active: self.active.unwrap_or(true),
         })
     }

@@ -96,6 +96,10 @@ impl From<ServiceError> for ApiError {
                 tracing::error!(error = %store, "storage error");
                 Self::internal()
             }
+            ServiceError::Export(csv) => {
+                tracing::error!(error = %csv, "export error");
+                Self::internal()
+            }
         }
     }
 }

@@ -25,14 +25,13 @@ pub async fn issue(
     let mut secret = [0u8; 32];
     rand::rng().fill_bytes(&mut id_bytes);
     rand::rng().fill_bytes(&mut secret);
-    let (key, key_id) = api_key::format(id_bytes, secret);
-    let presented = api_key::parse(&key).ok_or(ServiceError::NotFound("key"))?;
+    let new = api_key::format(id_bytes, secret);
     let record = ApiKeyRecord {
-        key_id,
+        key_id: new.key_id,
         clinic_id: clinic_id.to_owned(),
         role,
         label,
-        secret_hash: api_key::hash_secret(presented.secret),
+        secret_hash: new.secret_hash,
         created_at: Utc::now(),
         revoked_at: None,
     };
@@ -43,7 +42,10 @@ pub async fn issue(
             "key id collision; try again",
         ));
     }
-    Ok(IssuedKey { record, key })
+    Ok(IssuedKey {
+        record,
+        key: new.key,
+    })
 }
 
 pub async fn revoke(store: &Store, clinic_id: &str, key_id: &str) -> Result<(), ServiceError> {

@@ -137,27 +137,22 @@ pub async fn export(
     max_bytes: usize,
 ) -> Result<(Vec<u8>, Option<String>), ServiceError> {
     let mut out = csv::Writer::from_writer(Vec::new());
-    let csv_err =
-        |_| ServiceError::conflict("export_failed", None, "the export could not be written");
-    out.write_record(columns.iter().map(|c| c.name()))
-        .map_err(csv_err)?;
+    out.write_record(columns.iter().map(|c| c.name()))?;
     loop {
         let page = store
             .list_patients(clinic_id, filter, after.as_deref(), 200)
             .await?;
         for p in &page.patients {
-            out.write_record(columns.iter().map(|c| c.value(p)))
-                .map_err(csv_err)?;
+            out.write_record(columns.iter().map(|c| c.value(p)))?;
         }
         after = page.next_after;
-        out.flush()
-            .map_err(|_| csv_err(csv::Error::from(std::io::Error::other("flush"))))?;
+        out.flush().map_err(csv::Error::from)?;
         if after.is_none() || out.get_ref().len() >= max_bytes {
             break;
         }
     }
-    let bytes = out.into_inner().map_err(|_| {
-        ServiceError::conflict("export_failed", None, "the export could not be written")
-    })?;
+    let bytes = out
+        .into_inner()
+        .map_err(|e| csv::Error::from(e.into_error()))?;
     Ok((bytes, after))
 }

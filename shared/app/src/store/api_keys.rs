@@ -1,6 +1,7 @@
 //! API key records: looked up by key id, listed per clinic through the index.
 
 use super::{Query, Store, StoreError, from_item, keys, s, to_item, ts};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tidings_domain::api_key::Role;
@@ -65,15 +66,10 @@ impl Store {
             .expression_attribute_values(":null", s("NULL"))
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(StoreError::sdk("UpdateItem", e)),
-        }
+        super::conditional(
+            "UpdateItem",
+            res,
+            UpdateItemError::is_conditional_check_failed_exception,
+        )
     }
 }

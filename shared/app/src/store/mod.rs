@@ -16,6 +16,8 @@ pub use patients::{PatientPage, PatientRecord, PatientWrite};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
@@ -52,6 +54,23 @@ impl StoreError {
             op,
             detail: DisplayErrorContext(e).to_string(),
         }
+    }
+}
+
+/// `Ok(true)` when a conditional write happened, `Ok(false)` when its condition did not hold.
+pub(crate) fn conditional<O, E, R>(
+    op: &'static str,
+    res: Result<O, SdkError<E, R>>,
+    failed: fn(&E) -> bool,
+) -> Result<bool, StoreError>
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match res {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(failed) => Ok(false),
+        Err(e) => Err(StoreError::sdk(op, e)),
     }
 }
 
@@ -148,16 +167,11 @@ impl Store {
             .set_expression_attribute_values(values)
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(StoreError::sdk("PutItem", e)),
-        }
+        conditional(
+            "PutItem",
+            res,
+            PutItemError::is_conditional_check_failed_exception,
+        )
     }
 
     /// Deletes an item if `condition` holds; `Ok(false)` when it did not.
@@ -176,16 +190,11 @@ impl Store {
             .condition_expression(condition)
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(StoreError::sdk("DeleteItem", e)),
-        }
+        conditional(
+            "DeleteItem",
+            res,
+            DeleteItemError::is_conditional_check_failed_exception,
+        )
     }
 
     /// One page of a query on the table (or [`GSI1`] when `index` is set), oldest first.
