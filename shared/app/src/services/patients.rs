@@ -126,8 +126,8 @@ async fn gone_or(store: &Store, clinic_id: &str, id: &str, err: ServiceError) ->
     }
 }
 
-/// One chunk of the CSV export: the header and rows of up to `max_bytes`, read page by page,
-/// and the id to continue after when the export is larger than one response may be.
+/// One chunk of the CSV export: the header, then rows read page by page until the chunk
+/// reaches `max_bytes`; and the id to continue after when more patients remain.
 pub async fn export(
     store: &Store,
     clinic_id: &str,
@@ -138,21 +138,26 @@ pub async fn export(
 ) -> Result<(Vec<u8>, Option<String>), ServiceError> {
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record(columns.iter().map(|c| c.name()))?;
-    loop {
+    let next = 'pages: loop {
         let page = store
             .list_patients(clinic_id, filter, after.as_deref(), 200)
             .await?;
-        for p in &page.patients {
+        let last = page.patients.len().saturating_sub(1);
+        for (i, p) in page.patients.iter().enumerate() {
             out.write_record(columns.iter().map(|c| c.value(p)))?;
+            out.flush().map_err(csv::Error::from)?;
+            let more = i < last || page.next_after.is_some();
+            if more && out.get_ref().len() >= max_bytes {
+                break 'pages Some(p.id.clone());
+            }
         }
-        after = page.next_after;
-        out.flush().map_err(csv::Error::from)?;
-        if after.is_none() || out.get_ref().len() >= max_bytes {
-            break;
+        match page.next_after {
+            Some(next) => after = Some(next),
+            None => break None,
         }
-    }
+    };
     let bytes = out
         .into_inner()
         .map_err(|e| csv::Error::from(e.into_error()))?;
-    Ok((bytes, after))
+    Ok((bytes, next))
 }

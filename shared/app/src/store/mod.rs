@@ -210,15 +210,19 @@ impl Store {
         };
         let mut values = q.values.clone();
         values.insert(":pk".into(), s(&q.pk));
-        values.insert(":prefix".into(), s(&q.sk_prefix));
+        // DynamoDB refuses an empty prefix: an empty one means the whole partition.
+        let key_condition = if q.sk_prefix.is_empty() {
+            format!("{pk_name} = :pk")
+        } else {
+            values.insert(":prefix".into(), s(&q.sk_prefix));
+            format!("{pk_name} = :pk AND begins_with({sk_name}, :prefix)")
+        };
         let out = self
             .client
             .query()
             .table_name(&self.table)
             .set_index_name(q.index.map(str::to_owned))
-            .key_condition_expression(format!(
-                "{pk_name} = :pk AND begins_with({sk_name}, :prefix)"
-            ))
+            .key_condition_expression(key_condition)
             .set_filter_expression(q.filter.map(str::to_owned))
             .set_expression_attribute_values(Some(values))
             .set_exclusive_start_key(start)
