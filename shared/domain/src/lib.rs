@@ -12,6 +12,8 @@ pub mod patient;
 pub mod phone;
 pub mod practitioner;
 pub mod sender_id;
+pub mod sms;
+pub mod template;
 pub mod text;
 pub mod validation;
 

@@ -1,0 +1,392 @@
+//! Message templates: MiniJinja syntax (`Hi {{ first_name }}`), a fixed set of placeholders,
+//! strict about missing values, with no functions or filters beyond plain substitution, and a
+//! length cap per placeholder applied when rendering.
+
+use crate::FieldError;
+use minijinja::value::Value;
+use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
+/// A value a template can insert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Placeholder {
+    FirstName,
+    LastName,
+    FullName,
+    AppointmentDate,
+    AppointmentTime,
+    Practitioner,
+    Location,
+    ClinicName,
+    ClinicPhone,
+    Link,
+}
+
+/// Every placeholder, in the order the docs list them.
+pub const PLACEHOLDERS: [Placeholder; 10] = [
+    Placeholder::FirstName,
+    Placeholder::LastName,
+    Placeholder::FullName,
+    Placeholder::AppointmentDate,
+    Placeholder::AppointmentTime,
+    Placeholder::Practitioner,
+    Placeholder::Location,
+    Placeholder::ClinicName,
+    Placeholder::ClinicPhone,
+    Placeholder::Link,
+];
+
+impl Placeholder {
+    pub fn name(self) -> &'static str {
+        match self {
+            Placeholder::FirstName => "first_name",
+            Placeholder::LastName => "last_name",
+            Placeholder::FullName => "full_name",
+            Placeholder::AppointmentDate => "appointment_date",
+            Placeholder::AppointmentTime => "appointment_time",
+            Placeholder::Practitioner => "practitioner",
+            Placeholder::Location => "location",
+            Placeholder::ClinicName => "clinic_name",
+            Placeholder::ClinicPhone => "clinic_phone",
+            Placeholder::Link => "link",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        PLACEHOLDERS.iter().copied().find(|p| p.name() == name)
+    }
+
+    /// The cap that bounds this placeholder's value, if any.
+    fn cap(self, caps: &Caps) -> Option<usize> {
+        match self {
+            Placeholder::FirstName | Placeholder::LastName | Placeholder::FullName => {
+                Some(caps.patient_name)
+            }
+            Placeholder::AppointmentDate | Placeholder::AppointmentTime => Some(caps.date_time),
+            Placeholder::Practitioner => Some(caps.practitioner),
+            Placeholder::Location => Some(caps.location),
+            Placeholder::ClinicName | Placeholder::ClinicPhone | Placeholder::Link => None,
+        }
+    }
+
+    fn sample(self) -> &'static str {
+        match self {
+            Placeholder::FirstName => "Ann",
+            Placeholder::LastName => "Lee",
+            Placeholder::FullName => "Ann Lee",
+            Placeholder::AppointmentDate => "Tue 24 Nov",
+            Placeholder::AppointmentTime => "10:30am",
+            Placeholder::Practitioner => "Dr Maya Ng",
+            Placeholder::Location => "Rm 2",
+            Placeholder::ClinicName => "Harbour Dental",
+            Placeholder::ClinicPhone => "02 9374 4000",
+            Placeholder::Link => "https://example.com/b/x1",
+        }
+    }
+}
+
+/// Per-placeholder length caps, in characters; a longer value is cut when rendering. The
+/// defaults are the ones clinics know from their practice software.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Caps {
+    pub patient_name: usize,
+    pub date_time: usize,
+    pub practitioner: usize,
+    pub location: usize,
+}
+
+impl Default for Caps {
+    fn default() -> Self {
+        Self {
+            patient_name: 25,
+            date_time: 16,
+            practitioner: 22,
+            location: 5,
+        }
+    }
+}
+
+/// The values of one recipient's message. A placeholder without a value makes rendering fail
+/// with [`Missing`] rather than print an empty gap.
+#[derive(Debug, Clone, Default)]
+pub struct Values {
+    slots: [Option<String>; PLACEHOLDERS.len()],
+}
+
+impl Values {
+    pub fn set(&mut self, p: Placeholder, value: impl Into<String>) -> &mut Self {
+        self.slots[p as usize] = Some(value.into());
+        self
+    }
+
+    pub fn with(mut self, p: Placeholder, value: impl Into<String>) -> Self {
+        self.set(p, value);
+        self
+    }
+
+    pub fn get(&self, p: Placeholder) -> Option<&str> {
+        self.slots[p as usize].as_deref()
+    }
+}
+
+/// A placeholder the template uses has no value for this recipient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the template uses {{{{ {} }}}}, which has no value here", .0.name())]
+pub struct Missing(pub Placeholder);
+
+/// Whether a template produces plain text (SMS, email text) or HTML (escaped values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Html,
+}
+
+/// A template checked and compiled once, rendered many times.
+pub struct Template {
+    env: Environment<'static>,
+    uses: Vec<Placeholder>,
+}
+
+impl std::fmt::Debug for Template {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Template")
+            .field("uses", &self.uses)
+            .finish_non_exhaustive()
+    }
+}
+
+const NAME: &str = "t";
+
+impl Template {
+    /// Compiles `source`. A syntax error, an unknown placeholder or anything beyond plain
+    /// substitution that fails is a [`FieldError`] on `field`, so it surfaces at save time.
+    pub fn compile(field: &str, source: &str, format: Format) -> Result<Self, FieldError> {
+        let mut env = Environment::empty();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_keep_trailing_newline(true);
+        let escape = if format == Format::Html {
+            AutoEscape::Html
+        } else {
+            AutoEscape::None
+        };
+        env.set_auto_escape_callback(move |_| escape);
+        env.set_fuel(Some(10_000));
+        env.add_template_owned(NAME, source.to_owned())
+            .map_err(|e| syntax_error(field, &e))?;
+        let mut uses = Vec::new();
+        {
+            let tmpl = env
+                .get_template(NAME)
+                .map_err(|e| syntax_error(field, &e))?;
+            let mut names: Vec<String> = tmpl.undeclared_variables(false).into_iter().collect();
+            names.sort();
+            for name in names {
+                let p = Placeholder::from_name(&name).ok_or_else(|| {
+                    let known: Vec<_> = PLACEHOLDERS.iter().map(|p| p.name()).collect();
+                    FieldError::new(
+                        field,
+                        "unknown_placeholder",
+                        format!(
+                            "{field} uses unknown placeholder '{name}'; known: {}",
+                            known.join(", ")
+                        ),
+                    )
+                })?;
+                uses.push(p);
+            }
+        }
+        let compiled = Self { env, uses };
+        // A trial render finds what parsing cannot: unknown filters, tests, functions.
+        let sample = PLACEHOLDERS
+            .iter()
+            .fold(Values::default(), |v, p| v.with(*p, p.sample()));
+        compiled
+            .render(&sample, &Caps::default())
+            .map_err(|e| match e {
+                RenderError::Missing(m) => {
+                    FieldError::new(field, "unknown_placeholder", m.to_string())
+                }
+                RenderError::Template(detail) => {
+                    FieldError::new(field, "invalid_template", format!("{field}: {detail}"))
+                }
+            })?;
+        Ok(compiled)
+    }
+
+    /// The placeholders the template uses.
+    pub fn placeholders(&self) -> &[Placeholder] {
+        &self.uses
+    }
+
+    /// Renders for one recipient, cutting each value to its cap.
+    pub fn render(&self, values: &Values, caps: &Caps) -> Result<String, RenderError> {
+        let mut ctx: Vec<(&'static str, Value)> = Vec::with_capacity(self.uses.len());
+        for p in &self.uses {
+            let v = values.get(*p).ok_or(RenderError::Missing(Missing(*p)))?;
+            let v = match p.cap(caps) {
+                Some(cap) => truncate(v, cap),
+                None => Cow::Borrowed(v),
+            };
+            ctx.push((p.name(), Value::from(v.as_ref())));
+        }
+        let tmpl = self
+            .env
+            .get_template(NAME)
+            .map_err(|e| RenderError::Template(e.to_string()))?;
+        let ctx: Value = ctx.into_iter().collect();
+        tmpl.render(ctx)
+            .map_err(|e| RenderError::Template(e.to_string()))
+    }
+}
+
+/// Why a render failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error(transparent)]
+    Missing(#[from] Missing),
+    #[error("the template could not be rendered: {0}")]
+    Template(String),
+}
+
+fn syntax_error(field: &str, e: &minijinja::Error) -> FieldError {
+    let detail = e.detail().unwrap_or("invalid syntax");
+    let line = e
+        .line()
+        .map(|l| format!(" on line {l}"))
+        .unwrap_or_default();
+    let code = if e.kind() == ErrorKind::SyntaxError {
+        "template_syntax"
+    } else {
+        "invalid_template"
+    };
+    FieldError::new(field, code, format!("{field}: {detail}{line}"))
+}
+
+/// The first `cap` characters of `s`, without splitting a character.
+fn truncate(s: &str, cap: usize) -> Cow<'_, str> {
+    match s.char_indices().nth(cap) {
+        Some((i, _)) => Cow::Owned(s[..i].trim_end().to_owned()),
+        None => Cow::Borrowed(s),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn compile(s: &str) -> Result<Template, FieldError> {
+        Template::compile("body", s, Format::Text)
+    }
+
+    fn values() -> Values {
+        Values::default()
+            .with(Placeholder::FirstName, "Alexandria-Catherine Josephine")
+            .with(Placeholder::AppointmentDate, "Tue 24 Nov")
+            .with(Placeholder::AppointmentTime, "10:30am")
+            .with(
+                Placeholder::Practitioner,
+                "Dr Bartholomew Fitzgerald-Smythe",
+            )
+            .with(Placeholder::Location, "Room 12B")
+            .with(Placeholder::ClinicName, "Harbour Dental")
+    }
+
+    #[test]
+    fn renders_with_caps() {
+        let t = compile("Hi {{ first_name }}, see {{ practitioner }} in {{ location }} on {{ appointment_date }} at {{ appointment_time }}.").unwrap();
+        let out = t.render(&values(), &Caps::default()).unwrap();
+        assert_eq!(
+            out,
+            "Hi Alexandria-Catherine Jose, see Dr Bartholomew Fitzger in Room on Tue 24 Nov at 10:30am."
+        );
+        let wide = Caps {
+            patient_name: 100,
+            ..Caps::default()
+        };
+        assert!(t.render(&values(), &wide).unwrap().contains("Josephine"));
+    }
+
+    #[test]
+    fn unknown_placeholders_and_syntax_errors_are_named_at_compile_time() {
+        let e = compile("Hi {{ frist_name }}").unwrap_err();
+        assert_eq!((e.field.as_str(), e.code), ("body", "unknown_placeholder"));
+        assert!(e.message.contains("frist_name"));
+        let e = compile("Hi {{ first_name ").unwrap_err();
+        assert_eq!(e.code, "template_syntax");
+        let e = compile("{{ first_name|upper }}").unwrap_err();
+        assert_eq!(e.code, "invalid_template", "no filters: {}", e.message);
+        let e = compile("{{ range(10) }}").unwrap_err();
+        assert_eq!(e.code, "unknown_placeholder", "no functions: {}", e.message);
+    }
+
+    #[test]
+    fn a_missing_value_is_an_error_not_a_gap() {
+        let t = compile("Hi {{ first_name }}, your link: {{ link }}").unwrap();
+        let err = t.render(&values(), &Caps::default()).unwrap_err();
+        assert_eq!(err, RenderError::Missing(Missing(Placeholder::Link)));
+        assert_eq!(
+            t.placeholders(),
+            &[Placeholder::FirstName, Placeholder::Link]
+        );
+    }
+
+    #[test]
+    fn html_escapes_values_and_text_does_not() {
+        let v = Values::default().with(Placeholder::FirstName, "<b>Ann</b> & co");
+        let html =
+            Template::compile("html_body", "<p>Hi {{ first_name }}</p>", Format::Html).unwrap();
+        assert_eq!(
+            html.render(
+                &v,
+                &Caps {
+                    patient_name: 50,
+                    ..Caps::default()
+                }
+            )
+            .unwrap(),
+            "<p>Hi &lt;b&gt;Ann&lt;&#x2f;b&gt; &amp; co</p>"
+        );
+        let text = compile("Hi {{ first_name }}").unwrap();
+        assert_eq!(
+            text.render(
+                &v,
+                &Caps {
+                    patient_name: 50,
+                    ..Caps::default()
+                }
+            )
+            .unwrap(),
+            "Hi <b>Ann</b> & co"
+        );
+    }
+
+    #[test]
+    fn truncates_on_character_boundaries() {
+        assert_eq!(truncate("Zoë Żółć", 3), "Zoë");
+        assert_eq!(truncate("Ann", 25), "Ann");
+        assert_eq!(truncate("Ann Lee", 4), "Ann");
+    }
+
+    proptest! {
+        #[test]
+        fn compiling_arbitrary_text_never_panics(s in ".{0,200}") {
+            let _ = compile(&s);
+        }
+
+        #[test]
+        fn plain_text_renders_to_itself(s in "[^{}%#]{0,200}") {
+            let t = compile(&s).unwrap();
+            prop_assert_eq!(t.render(&Values::default(), &Caps::default()).unwrap(), s);
+        }
+
+        #[test]
+        fn capped_values_never_exceed_their_cap(name in "\\PC{0,60}", cap in 1usize..40) {
+            let t = compile("{{ first_name }}").unwrap();
+            let out = t.render(&Values::default().with(Placeholder::FirstName, name), &Caps { patient_name: cap, ..Caps::default() }).unwrap();
+            prop_assert!(out.chars().count() <= cap);
+        }
+    }
+}
