@@ -19,6 +19,8 @@ use tidings_app::{App, store::keys};
 use tidings_domain::api_key::Role;
 use tidings_domain::clinic::ClinicInput;
 
+pub mod provider_proxy;
+
 /// The app, built from the local stack's environment.
 pub async fn app() -> App {
     let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_default();
@@ -44,8 +46,10 @@ pub async fn new_clinic(app: &App) -> TestClinic {
         country: Some("AU".into()),
         sms_sender_id: Some("HarbourDent".into()),
         email_sender: Some("hello@harbour.example".into()),
+        ..Default::default()
     };
     let clinic = clinics::create(&app.store, input).await.unwrap();
+    verify_sender_domain("harbour.example").await;
     let admin = api_keys::issue(&app.store, &clinic.id, Role::Admin, "tests admin")
         .await
         .unwrap();
@@ -207,4 +211,98 @@ pub async fn assert_rejected(
         before,
         "a rejected request must write nothing"
     );
+}
+
+/// moto's base URL.
+pub fn moto_url() -> String {
+    std::env::var("MOTO_URL").expect("MOTO_URL is set by `make test`")
+}
+
+/// Verifies a sender domain in moto's SES (moto refuses mail from unverified senders, as SES
+/// does).
+pub async fn verify_sender_domain(domain: &str) {
+    let aws = aws_config::load_from_env().await;
+    let ses = aws_sdk_sesv2::Client::new(&aws);
+    let _ = ses
+        .create_email_identity()
+        .email_identity(domain)
+        .send()
+        .await;
+}
+
+/// What moto accepted: its SMS and its emails.
+pub struct Sent {
+    pub sms: Vec<Value>,
+    pub email: Vec<Value>,
+}
+
+impl Sent {
+    /// SMS whose moto message id is one of `ids`.
+    pub fn sms_with_ids(&self, ids: &[String]) -> Vec<&Value> {
+        self.sms
+            .iter()
+            .filter(|m| ids.iter().any(|i| m["message_id"] == *i))
+            .collect()
+    }
+    pub fn sms_to(&self, number: &str) -> Vec<&Value> {
+        self.sms
+            .iter()
+            .filter(|m| m["phone_number"] == number)
+            .collect()
+    }
+    pub fn email_to(&self, address: &str) -> Vec<&Value> {
+        self.email
+            .iter()
+            .filter(|m| {
+                m["destinations"]["ToAddresses"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|x| x == address))
+            })
+            .collect()
+    }
+}
+
+/// Reads `/moto-api/data.json`.
+pub async fn moto_sent() -> Sent {
+    let data: Value = reqwest::get(format!("{}/moto-api/data.json", moto_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    Sent {
+        sms: data["sns"]["SMS"].as_array().cloned().unwrap_or_default(),
+        email: data["ses"]["Message"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default(),
+    }
+}
+
+/// The app with SNS and SES calls going through `proxy_url` (a [`provider_proxy`]).
+pub async fn app_via(proxy_url: &str) -> App {
+    let base = app().await;
+    let aws = aws_config::from_env().endpoint_url(proxy_url).load().await;
+    App {
+        delivery: tidings_app::delivery::Delivery::new(&aws),
+        ..base
+    }
+}
+
+/// A mobile number no other test uses.
+pub fn unique_mobile() -> String {
+    let n = uuid::Uuid::new_v4().as_u128() % 10_000_000;
+    format!("+6141{n:07}")
+}
+
+/// An email address no other test uses.
+pub fn unique_email(name: &str) -> String {
+    format!("{name}.{}@patients.example", uuid::Uuid::new_v4().simple())
+}
+
+/// Adds credits to a test clinic.
+pub async fn grant(app: &App, clinic_id: &str, credits: i64) {
+    tidings_app::services::credits::grant(&app.store, clinic_id, credits, Some("tests".into()))
+        .await
+        .unwrap();
 }

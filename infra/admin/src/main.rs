@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 use std::process::ExitCode;
 use tidings_app::config::Config;
-use tidings_app::services::{api_keys, clinics};
+use tidings_app::services::{api_keys, clinics, credits};
 use tidings_app::{App, ServiceError};
 use tidings_domain::api_key::Role;
 use tidings_domain::clinic::ClinicInput;
@@ -29,6 +29,28 @@ enum Command {
     /// API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Credit balances.
+    #[command(subcommand)]
+    Credits(CreditsCommand),
+}
+
+#[derive(Subcommand)]
+enum CreditsCommand {
+    /// Add credits to a clinic's group account (recorded in its ledger).
+    Add {
+        #[arg(long)]
+        clinic: String,
+        #[arg(long)]
+        credits: i64,
+        /// Why, e.g. an invoice number.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Show a clinic's balance.
+    Show {
+        #[arg(long)]
+        clinic: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -91,6 +113,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let app = App::from_env(&Config {
         table_name: cli.table,
+        email_credit_cost: 0,
     })
     .await;
     match run(&app, cli.command).await {
@@ -129,10 +152,25 @@ async fn run(app: &App, command: Command) -> Result<serde_json::Value, ServiceEr
                 country: Some(country),
                 sms_sender_id: Some(sms_sender_id),
                 email_sender: Some(email_sender),
+                ..Default::default()
             };
             json!(clinics::create(store, input).await?)
         }
         Command::Clinic(ClinicCommand::List) => json!(store.list_clinics().await?),
+        Command::Credits(CreditsCommand::Add {
+            clinic,
+            credits,
+            note,
+        }) => {
+            let entry = credits::grant(store, &clinic, credits, note).await?;
+            let balance = store
+                .credit_balance(&clinic, tidings_domain::credits::GROUP_ACCOUNT)
+                .await?;
+            json!({"entry": entry, "balance": balance})
+        }
+        Command::Credits(CreditsCommand::Show { clinic }) => {
+            json!(credits::summary(app, &clinic).await?)
+        }
         Command::Key(KeyCommand::Create {
             clinic,
             role,

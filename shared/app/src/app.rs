@@ -1,12 +1,15 @@
 //! The state a function builds once per cold start and shares across invocations.
 
 use crate::config::Config;
+use crate::delivery::Delivery;
 use crate::store::Store;
 
 /// Clients and configuration, built once per cold start.
 #[derive(Clone)]
 pub struct App {
     pub store: Store,
+    pub delivery: Delivery,
+    pub config: Config,
 }
 
 impl App {
@@ -14,11 +17,18 @@ impl App {
     /// `AWS_ENDPOINT_URL*`), so the same binary runs locally and in AWS.
     pub async fn from_env(config: &Config) -> Self {
         let aws = aws_config::load_from_env().await;
+        Self::with_aws(config, &aws)
+    }
+
+    /// Builds the clients from an explicit AWS configuration.
+    pub fn with_aws(config: &Config, aws: &aws_config::SdkConfig) -> Self {
         Self {
             store: Store::new(
-                aws_sdk_dynamodb::Client::new(&aws),
+                aws_sdk_dynamodb::Client::new(aws),
                 config.table_name.clone(),
             ),
+            delivery: Delivery::new(aws),
+            config: config.clone(),
         }
     }
 }

@@ -19,6 +19,9 @@ pub enum ServiceError {
         field: Option<&'static str>,
         message: String,
     },
+    /// The account cannot pay for the send: a 402 with both figures.
+    #[error("{needed} credits needed, {available} available")]
+    InsufficientCredits { needed: i64, available: i64 },
     #[error("storage failed")]
     Store(#[from] StoreError),
     #[error("the CSV export could not be written")]

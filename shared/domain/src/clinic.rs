@@ -2,6 +2,7 @@
 
 use crate::phone::Country;
 use crate::sender_id::SenderId;
+use crate::template::Caps;
 use crate::{FieldError, email, text};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,18 @@ pub struct ClinicInput {
     pub country: Option<String>,
     pub sms_sender_id: Option<String>,
     pub email_sender: Option<String>,
+    pub phone: Option<String>,
+    pub placeholder_caps: Option<Caps>,
+    pub max_sms_length: Option<usize>,
+}
+
+/// The longest SMS a clinic may allow: ten GSM-7 segments, the most SNS accepts.
+pub const MAX_SMS_LENGTH_LIMIT: usize = 1530;
+/// The longest value a placeholder cap may allow.
+pub const MAX_PLACEHOLDER_CAP: usize = 160;
+
+fn default_max_sms_length() -> usize {
+    160
 }
 
 /// Validated clinic settings.
@@ -28,6 +41,16 @@ pub struct ClinicFields {
     pub sms_sender_id: String,
     /// The address emails are sent from (verified in SES by ops).
     pub email_sender: String,
+    /// The clinic's phone number as patients should see it (`{{ clinic_phone }}`).
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Length caps of placeholder values, applied when rendering.
+    #[serde(default)]
+    pub placeholder_caps: Caps,
+    /// The longest SMS the clinic sends, in characters (default 160: one segment). Longer
+    /// messages are refused at send time and flagged in previews.
+    #[serde(default = "default_max_sms_length")]
+    pub max_sms_length: usize,
 }
 
 /// A stored clinic.
@@ -77,12 +100,48 @@ impl ClinicInput {
             .to_owned();
         let email_sender =
             email::normalise("email_sender", self.email_sender.as_deref().unwrap_or(""))?;
+        let phone = text::optional("phone", self.phone.as_deref(), 20)?;
+        if let Some(p) = &phone
+            && !p.chars().all(|c| c.is_ascii_digit() || " +()-".contains(c))
+        {
+            return Err(FieldError::new(
+                "phone",
+                "invalid",
+                "phone may hold digits, spaces, +, ( ) and - only",
+            ));
+        }
+        let placeholder_caps = self.placeholder_caps.unwrap_or_default();
+        for (name, value) in [
+            ("patient_name", placeholder_caps.patient_name),
+            ("date_time", placeholder_caps.date_time),
+            ("practitioner", placeholder_caps.practitioner),
+            ("location", placeholder_caps.location),
+        ] {
+            if !(1..=MAX_PLACEHOLDER_CAP).contains(&value) {
+                return Err(FieldError::new(
+                    format!("placeholder_caps.{name}"),
+                    "out_of_range",
+                    format!("placeholder_caps.{name} must be from 1 to {MAX_PLACEHOLDER_CAP}"),
+                ));
+            }
+        }
+        let max_sms_length = self.max_sms_length.unwrap_or_else(default_max_sms_length);
+        if !(1..=MAX_SMS_LENGTH_LIMIT).contains(&max_sms_length) {
+            return Err(FieldError::new(
+                "max_sms_length",
+                "out_of_range",
+                format!("max_sms_length must be from 1 to {MAX_SMS_LENGTH_LIMIT}"),
+            ));
+        }
         Ok(ClinicFields {
             name,
             time_zone,
             country,
             sms_sender_id,
             email_sender,
+            phone,
+            placeholder_caps,
+            max_sms_length,
         })
     }
 }
@@ -98,6 +157,7 @@ mod tests {
             country: Some("AU".into()),
             sms_sender_id: Some("HarbourDent".into()),
             email_sender: Some("hello@harbour.example".into()),
+            ..Default::default()
         }
     }
 
@@ -105,13 +165,26 @@ mod tests {
     fn valid_clinic() {
         let c = input().validate().unwrap();
         assert_eq!(c.name, "Harbour Dental");
+        assert_eq!(c.max_sms_length, 160);
+        assert_eq!(c.placeholder_caps, Caps::default());
         assert_eq!(c.time_zone, "Australia/Sydney");
     }
 
     #[test]
     fn each_invalid_field_is_named() {
         type Mutation = fn(&mut ClinicInput);
-        let cases: [(Mutation, &str); 5] = [
+        let cases: [(Mutation, &str); 8] = [
+            (|i| i.phone = Some("call us".into()), "phone"),
+            (|i| i.max_sms_length = Some(0), "max_sms_length"),
+            (
+                |i| {
+                    i.placeholder_caps = Some(Caps {
+                        location: 0,
+                        ..Caps::default()
+                    })
+                },
+                "placeholder_caps.location",
+            ),
             (|i| i.name = None, "name"),
             (|i| i.time_zone = Some("Mars/Olympus".into()), "time_zone"),
             (|i| i.country = Some("ZZ".into()), "country"),

@@ -6,8 +6,11 @@
 pub mod api_key;
 pub mod clinic;
 pub mod contact;
+pub mod credits;
 pub mod email;
 pub mod export;
+pub mod message;
+pub mod message_template;
 pub mod patient;
 pub mod phone;
 pub mod practitioner;

@@ -8,10 +8,10 @@
 //! (or any character outside the Basic Multilingual Plane) takes two units and a surrogate pair
 //! is never split.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How a message is encoded on the air.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Encoding {
     Gsm7,

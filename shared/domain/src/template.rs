@@ -70,7 +70,8 @@ impl Placeholder {
         }
     }
 
-    fn sample(self) -> &'static str {
+    /// A plausible value for previews without a patient.
+    pub fn sample(self) -> &'static str {
         match self {
             Placeholder::FirstName => "Ann",
             Placeholder::LastName => "Lee",

@@ -3,8 +3,11 @@
 
 pub mod clinic;
 pub mod contacts;
+pub mod credits;
+pub mod messages;
 pub mod patients;
 pub mod practitioners;
+pub mod templates;
 
 use crate::http::Endpoint;
 
@@ -27,4 +30,16 @@ pub const ALL: &[&Endpoint] = &[
     &contacts::LIST,
     &contacts::UPDATE,
     &contacts::DELETE,
+    &messages::PATIENT_HISTORY,
+    &templates::CREATE,
+    &templates::LIST,
+    &templates::PREVIEW,
+    &templates::GET,
+    &templates::UPDATE,
+    &templates::DELETE,
+    &messages::SEND,
+    &messages::LIST,
+    &messages::STATS,
+    &credits::GET,
+    &credits::LEDGER,
 ];

@@ -15,6 +15,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub field: Option<String>,
+    /// Further members of the error object (e.g. `needed` and `available` of a 402).
+    pub details: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl ApiError {
@@ -24,6 +26,7 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            details: None,
         }
     }
 
@@ -60,9 +63,12 @@ impl ApiError {
     }
 
     pub fn into_response(self) -> Response<Body> {
-        let body =
-            json!({"error": {"code": self.code, "message": self.message, "field": self.field}});
-        super::response::json(self.status, &body)
+        let mut error = serde_json::Map::new();
+        error.insert("code".into(), json!(self.code));
+        error.insert("message".into(), json!(self.message));
+        error.insert("field".into(), json!(self.field));
+        error.extend(self.details.unwrap_or_default());
+        super::response::json(self.status, &json!({ "error": error }))
     }
 }
 
@@ -73,6 +79,7 @@ impl From<FieldError> for ApiError {
             code: e.code,
             message: e.message,
             field: Some(e.field),
+            details: None,
         }
     }
 }
@@ -91,7 +98,22 @@ impl From<ServiceError> for ApiError {
                 code,
                 message,
                 field: field.map(str::to_owned),
+                details: None,
             },
+            ServiceError::InsufficientCredits { needed, available } => {
+                let mut details = serde_json::Map::new();
+                details.insert("needed".into(), json!(needed));
+                details.insert("available".into(), json!(available));
+                Self {
+                    status: StatusCode::PAYMENT_REQUIRED,
+                    code: "insufficient_credits",
+                    message: format!(
+                        "this send needs {needed} credits and the account has {available}; nothing was sent"
+                    ),
+                    field: None,
+                    details: Some(details),
+                }
+            }
             ServiceError::Store(store) => {
                 tracing::error!(error = %store, "storage error");
                 Self::internal()

@@ -22,6 +22,7 @@ pub struct ApiRequest {
     query: Vec<(String, String)>,
     body: Vec<u8>,
     content_type: Option<String>,
+    idempotency_key: Option<String>,
 }
 
 impl ApiRequest {
@@ -64,11 +65,22 @@ impl ApiRequest {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let idempotency_key = match req.headers().get("idempotency-key") {
+            None => None,
+            Some(v) => Some(v.to_str().map(str::to_owned).map_err(|_| {
+                FieldError::new(
+                    "Idempotency-Key",
+                    "invalid",
+                    "Idempotency-Key must be visible ASCII",
+                )
+            })?),
+        };
         Ok(Self {
             params,
             query,
             body: body.to_vec(),
             content_type,
+            idempotency_key,
         })
     }
 
@@ -86,6 +98,16 @@ impl ApiRequest {
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The raw `Idempotency-Key` header.
+    pub fn idempotency_key(&self) -> Option<&str> {
+        self.idempotency_key.as_deref()
+    }
+
+    /// The raw body.
+    pub fn body(&self) -> &[u8] {
+        &self.body
     }
 
     /// The body as `T`, with errors naming the field.

@@ -3,8 +3,14 @@
 pub mod api_keys;
 pub mod clinics;
 pub mod contacts;
+pub mod credits;
+pub mod messages;
 pub mod patients;
 pub mod practitioners;
+pub mod preview;
+pub mod rendering;
+pub mod sending;
+pub mod templates;
 
 use crate::ServiceError;
 use crate::store::{Store, StoreError, TxError};

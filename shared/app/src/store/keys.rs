@@ -41,3 +41,34 @@ pub fn contacts_prefix(patient_id: &str) -> String {
 pub fn contact_sk(patient_id: &str, contact_id: &str) -> String {
     format!("CONTACT#{patient_id}#{contact_id}")
 }
+
+pub const TEMPLATE_PREFIX: &str = "TEMPLATE#";
+pub fn template_sk(id: &str) -> String {
+    format!("{TEMPLATE_PREFIX}{id}")
+}
+
+/// Messages sort by id, and ids start with a UUID v7: time order.
+pub const MESSAGE_PREFIX: &str = "MESSAGE#";
+pub fn message_sk(id: &str) -> String {
+    format!("{MESSAGE_PREFIX}{id}")
+}
+/// `gsi1pk` of every message about a patient (to the patient or a contact): their history.
+pub fn patient_messages_gsi(clinic_id: &str, patient_id: &str) -> String {
+    format!("CLINIC#{clinic_id}#PATIENT#{patient_id}#MESSAGES")
+}
+
+/// A send request, under the hash of its idempotency key: claims the request once.
+pub fn send_sk(request_key: &str) -> String {
+    format!("SEND#{request_key}")
+}
+
+/// The balance of a credit account.
+pub fn credits_sk(account: &str) -> String {
+    format!("CREDITS#{account}")
+}
+pub fn ledger_prefix(account: &str) -> String {
+    format!("LEDGER#{account}#")
+}
+pub fn ledger_sk(account: &str, entry_id: &str) -> String {
+    format!("LEDGER#{account}#{entry_id}")
+}

@@ -5,13 +5,17 @@
 mod api_keys;
 mod clinics;
 mod contacts;
+mod credits;
 pub mod cursor;
 pub mod keys;
+mod messages;
 mod patients;
 mod practitioners;
+mod templates;
 
 pub use api_keys::ApiKeyRecord;
 pub use contacts::ContactWrite;
+pub use messages::{SendClaim, SendRecord};
 pub use patients::{PatientPage, PatientRecord, PatientWrite};
 
 use aws_sdk_dynamodb::Client;
@@ -211,7 +215,11 @@ impl Store {
         let mut values = q.values.clone();
         values.insert(":pk".into(), s(&q.pk));
         // DynamoDB refuses an empty prefix: an empty one means the whole partition.
-        let key_condition = if q.sk_prefix.is_empty() {
+        let key_condition = if let Some((lo, hi)) = &q.sk_between {
+            values.insert(":lo".into(), s(lo));
+            values.insert(":hi".into(), s(hi));
+            format!("{pk_name} = :pk AND {sk_name} BETWEEN :lo AND :hi")
+        } else if q.sk_prefix.is_empty() {
             format!("{pk_name} = :pk")
         } else {
             values.insert(":prefix".into(), s(&q.sk_prefix));
@@ -225,7 +233,9 @@ impl Store {
             .key_condition_expression(key_condition)
             .set_filter_expression(q.filter.map(str::to_owned))
             .set_expression_attribute_values(Some(values))
+            .set_expression_attribute_names((!q.names.is_empty()).then(|| q.names.clone()))
             .set_exclusive_start_key(start)
+            .scan_index_forward(q.forward)
             .set_limit(Some(q.limit))
             .consistent_read(q.index.is_none())
             .send()
@@ -294,9 +304,15 @@ pub(crate) struct Query<'a> {
     pub index: Option<&'a str>,
     pub pk: String,
     pub sk_prefix: String,
+    /// Instead of the prefix: sort keys from `.0` to `.1` inclusive.
+    pub sk_between: Option<(String, String)>,
     pub filter: Option<&'a str>,
     pub values: Item,
+    /// `#name` placeholders of the filter (for attribute names DynamoDB reserves).
+    pub names: HashMap<String, String>,
     pub limit: i32,
+    /// Ascending sort-key order (oldest first for time-ordered ids); false for newest first.
+    pub forward: bool,
 }
 
 impl<'a> Query<'a> {
@@ -306,9 +322,12 @@ impl<'a> Query<'a> {
             index,
             pk,
             sk_prefix: sk_prefix.into(),
+            sk_between: None,
             filter: None,
             values: Item::new(),
+            names: HashMap::new(),
             limit: 100,
+            forward: true,
         }
     }
 }
@@ -332,9 +351,21 @@ impl Store {
         after_sk: Option<String>,
         limit: usize,
     ) -> Result<Page, StoreError> {
-        let mut items = Vec::new();
-        let mut start =
+        let start =
             after_sk.map(|sk| Item::from([("pk".to_owned(), s(&q.pk)), ("sk".to_owned(), s(sk))]));
+        self.page_from(q, start, limit).await
+    }
+
+    /// Like [`Store::page`], from an exclusive start key (an index query needs the index keys
+    /// too). `next_after` is the base-table sort key of the last item returned.
+    pub(crate) async fn page_from(
+        &self,
+        q: &Query<'_>,
+        start: Option<Item>,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
+        let mut items = Vec::new();
+        let mut start = start;
         for _ in 0..MAX_READS_PER_PAGE {
             let page = self.query(q, start.take()).await?;
             for item in page.items {

@@ -1,0 +1,6 @@
+//! `GET /messages/stats`: see `tidings_app::api::messages::STATS`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    tidings_app::http::serve(&tidings_app::api::messages::STATS).await
+}

@@ -1,0 +1,110 @@
+//! `/messages` (send, history, statistics) and `/patients/{id}/messages`.
+
+use crate::App;
+use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
+use crate::services::{messages, sending};
+use http::{Method, StatusCode};
+use lambda_http::{Body, Response};
+use tidings_domain::api_key::Role;
+
+pub const SEND: Endpoint = Endpoint {
+    function: "send-messages",
+    method: Method::POST,
+    path: "/messages",
+    role: Role::Staff,
+    query: &[],
+    handler: |app, caller, req| Box::pin(send(app, caller, req)),
+};
+
+pub const LIST: Endpoint = Endpoint {
+    function: "list-messages",
+    method: Method::GET,
+    path: "/messages",
+    role: Role::Staff,
+    query: &["category", "from", "to", "cursor", "limit"],
+    handler: |app, caller, req| Box::pin(list(app, caller, req)),
+};
+
+pub const STATS: Endpoint = Endpoint {
+    function: "message-stats",
+    method: Method::GET,
+    path: "/messages/stats",
+    role: Role::Staff,
+    query: &["from", "to"],
+    handler: |app, caller, req| Box::pin(stats(app, caller, req)),
+};
+
+pub const PATIENT_HISTORY: Endpoint = Endpoint {
+    function: "list-patient-messages",
+    method: Method::GET,
+    path: "/patients/{id}/messages",
+    role: Role::Staff,
+    query: &["include_contacts", "cursor", "limit"],
+    handler: |app, caller, req| Box::pin(patient_history(app, caller, req)),
+};
+
+async fn send(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
+    let key = sending::idempotency_key(req.idempotency_key())?;
+    let input = req.json()?;
+    let out = sending::send(&app, &caller.clinic_id, input, req.body(), key.as_deref()).await?;
+    let status = if out.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let mut res = response::json(status, &out);
+    if out.replayed {
+        res.headers_mut().insert(
+            "idempotent-replayed",
+            http::HeaderValue::from_static("true"),
+        );
+    }
+    Ok(res)
+}
+
+async fn list(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
+    let (after, limit) = req.page()?;
+    let (items, next) = messages::list(
+        &app.store,
+        &caller.clinic_id,
+        req.query("category"),
+        req.query("from"),
+        req.query("to"),
+        after.as_deref(),
+        limit,
+    )
+    .await?;
+    Ok(response::page(&items, next.as_deref()))
+}
+
+async fn stats(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
+    let days = messages::stats(
+        &app.store,
+        &caller.clinic_id,
+        req.query("from"),
+        req.query("to"),
+    )
+    .await?;
+    Ok(response::json(
+        StatusCode::OK,
+        &serde_json::json!({ "days": days }),
+    ))
+}
+
+async fn patient_history(
+    app: App,
+    caller: Caller,
+    req: ApiRequest,
+) -> Result<Response<Body>, ApiError> {
+    let (after, limit) = req.page()?;
+    let (items, next) = messages::patient_history(
+        &app.store,
+        &caller.clinic_id,
+        req.param("id"),
+        req.query("include_contacts"),
+        after.as_deref(),
+        limit,
+    )
+    .await?;
+    Ok(response::page(&items, next.as_deref()))
+}

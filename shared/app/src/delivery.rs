@@ -1,0 +1,207 @@
+//! The providers: SMS through SNS `Publish`, email through SES v2 `SendEmail`.
+//!
+//! Throttling, 5xx answers and connection failures are retried by the SDK's standard retry
+//! strategy (exponential backoff with full jitter, up to [`MAX_ATTEMPTS`] attempts); what is
+//! left after that is a [`DeliveryError`] that says whether the provider refused the message
+//! (permanent) or could not be reached.
+
+use aws_config::SdkConfig;
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_sdk_sns::types::MessageAttributeValue;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use std::time::Duration;
+use thiserror::Error;
+
+/// Attempts per provider call, the first included.
+pub const MAX_ATTEMPTS: u32 = 5;
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum DeliveryError {
+    /// The provider refused the message; sending it again would fail again.
+    #[error("rejected: {0}")]
+    Rejected(String),
+    /// The provider was throttling, failing or unreachable through every attempt.
+    #[error("provider unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// One SMS.
+pub struct Sms<'a> {
+    /// E.164.
+    pub to: &'a str,
+    pub text: &'a str,
+    pub sender_id: &'a str,
+    /// Transactional (appointments, practice messages) or promotional (marketing).
+    pub transactional: bool,
+}
+
+/// One email to one address.
+pub struct Email<'a> {
+    pub from_name: Option<&'a str>,
+    pub from_address: &'a str,
+    pub reply_to: Option<&'a str>,
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub text: &'a str,
+    pub html: Option<&'a str>,
+}
+
+/// The SNS and SES clients, built once per cold start.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    sns: aws_sdk_sns::Client,
+    ses: aws_sdk_sesv2::Client,
+}
+
+impl Delivery {
+    /// Clients with the retry and timeout policy above, from the standard AWS configuration.
+    pub fn new(aws: &SdkConfig) -> Self {
+        let retry = aws_config::retry::RetryConfig::standard()
+            .with_max_attempts(MAX_ATTEMPTS)
+            .with_initial_backoff(Duration::from_millis(100))
+            .with_max_backoff(Duration::from_secs(4));
+        let timeout = aws_config::timeout::TimeoutConfig::builder()
+            .operation_attempt_timeout(Duration::from_secs(5))
+            .build();
+        let sns = aws_sdk_sns::config::Builder::from(aws)
+            .retry_config(retry.clone())
+            .timeout_config(timeout.clone())
+            .build();
+        let ses = aws_sdk_sesv2::config::Builder::from(aws)
+            .retry_config(retry)
+            .timeout_config(timeout)
+            .build();
+        Self {
+            sns: aws_sdk_sns::Client::from_conf(sns),
+            ses: aws_sdk_sesv2::Client::from_conf(ses),
+        }
+    }
+
+    /// Publishes one SMS; the provider's message id.
+    pub async fn send_sms(&self, sms: &Sms<'_>) -> Result<String, DeliveryError> {
+        let attr = |v: &str| {
+            MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(v)
+                .build()
+                .map_err(|e| DeliveryError::Rejected(e.to_string()))
+        };
+        let sms_type = if sms.transactional {
+            "Transactional"
+        } else {
+            "Promotional"
+        };
+        let out = self
+            .sns
+            .publish()
+            .phone_number(sms.to)
+            .message(sms.text)
+            .message_attributes("AWS.SNS.SMS.SenderID", attr(sms.sender_id)?)
+            .message_attributes("AWS.SNS.SMS.SMSType", attr(sms_type)?)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out.message_id.unwrap_or_default())
+    }
+
+    /// Sends one email to one address; the provider's message id.
+    pub async fn send_email(&self, email: &Email<'_>) -> Result<String, DeliveryError> {
+        let content = |v: &str| {
+            Content::builder()
+                .data(v)
+                .charset("UTF-8")
+                .build()
+                .map_err(|e| DeliveryError::Rejected(e.to_string()))
+        };
+        let mut body = Body::builder().text(content(email.text)?);
+        if let Some(html) = email.html {
+            body = body.html(content(html)?);
+        }
+        let message = Message::builder()
+            .subject(content(email.subject)?)
+            .body(body.build())
+            .build();
+        let from = match email.from_name {
+            Some(name) => mailbox(name, email.from_address),
+            None => email.from_address.to_owned(),
+        };
+        let out = self
+            .ses
+            .send_email()
+            .from_email_address(from)
+            .destination(Destination::builder().to_addresses(email.to).build())
+            .set_reply_to_addresses(email.reply_to.map(|r| vec![r.to_owned()]))
+            .content(EmailContent::builder().simple(message).build())
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out.message_id.unwrap_or_default())
+    }
+}
+
+/// What is left of a failed call after the SDK's retries.
+fn classify<E, R>(e: aws_sdk_sns::error::SdkError<E, R>) -> DeliveryError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + HasStatus,
+{
+    use aws_sdk_sns::error::SdkError;
+    match &e {
+        SdkError::ServiceError(service) => {
+            let err = service.err();
+            let code = err.code().unwrap_or("Unknown");
+            let message = err.message().unwrap_or("no reason given");
+            let status = service.raw().status_code();
+            let throttled = code.contains("Throttl") || code.contains("TooManyRequests");
+            if status >= 500 || status == 429 || throttled {
+                DeliveryError::Unavailable(format!("{code}: {message}"))
+            } else {
+                DeliveryError::Rejected(format!("{code}: {message}"))
+            }
+        }
+        SdkError::TimeoutError(_) => DeliveryError::Unavailable("timed out".into()),
+        SdkError::DispatchFailure(_) => DeliveryError::Unavailable("could not connect".into()),
+        _ => DeliveryError::Unavailable("unreadable answer".into()),
+    }
+}
+
+/// The HTTP status of a raw response.
+pub trait HasStatus {
+    fn status_code(&self) -> u16;
+}
+
+impl HasStatus for aws_smithy_runtime_api::http::Response {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
+
+/// `"Display Name" <address>`, with a non-ASCII name encoded as RFC 2047 UTF-8 base64.
+pub fn mailbox(name: &str, address: &str) -> String {
+    use base64::Engine;
+    let clean: String = name.chars().filter(|c| !c.is_control()).collect();
+    if clean.is_ascii() {
+        let quoted = clean.replace('\\', "\\\\").replace('"', "\\\"");
+        format!("\"{quoted}\" <{address}>")
+    } else {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(clean.as_bytes());
+        format!("=?UTF-8?B?{encoded}?= <{address}>")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mailbox;
+
+    #[test]
+    fn display_names_are_quoted_or_encoded() {
+        assert_eq!(
+            mailbox("Dr \"Max\" Ng", "a@b.example"),
+            "\"Dr \\\"Max\\\" Ng\" <a@b.example>"
+        );
+        assert_eq!(
+            mailbox("Dr Zoë", "a@b.example"),
+            "=?UTF-8?B?RHIgWm/Dqw==?= <a@b.example>"
+        );
+    }
+}

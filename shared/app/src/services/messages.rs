@@ -1,0 +1,222 @@
+//! Message history: per patient, per clinic by category and date, and daily statistics.
+
+use super::load_clinic;
+use crate::store::keys::MESSAGE_PREFIX;
+use crate::{ServiceError, store::Store};
+use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use tidings_domain::FieldError;
+use tidings_domain::message::{Message, Status};
+use tidings_domain::message_template::Category;
+
+/// The longest period statistics cover at once.
+pub const MAX_STATS_DAYS: u64 = 366;
+
+/// A period of whole days in the clinic's time zone, as message sort keys.
+struct Period {
+    tz: chrono_tz::Tz,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+}
+
+fn parse_date(field: &str, v: Option<&str>) -> Result<Option<NaiveDate>, FieldError> {
+    v.map(|d| {
+        NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| {
+            FieldError::new(
+                field,
+                "invalid",
+                format!("{field} must be a date like 2026-11-24"),
+            )
+        })
+    })
+    .transpose()
+}
+
+impl Period {
+    fn parse(tz: &str, from: Option<&str>, to: Option<&str>) -> Result<Self, FieldError> {
+        let p = Self {
+            tz: tz.parse().unwrap_or(chrono_tz::UTC),
+            from: parse_date("from", from)?,
+            to: parse_date("to", to)?,
+        };
+        if let (Some(f), Some(t)) = (p.from, p.to)
+            && f > t
+        {
+            return Err(FieldError::new(
+                "to",
+                "invalid",
+                "to must not be before from",
+            ));
+        }
+        Ok(p)
+    }
+
+    fn midnight(&self, d: NaiveDate) -> DateTime<Utc> {
+        let naive = d.and_hms_opt(0, 0, 0).unwrap_or_default();
+        self.tz
+            .from_local_datetime(&naive)
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|| Utc.from_utc_datetime(&naive))
+    }
+
+    /// Sort keys from the first millisecond of `from` to before the first of the day after `to`.
+    fn sort_keys(&self) -> (String, String) {
+        let lo = self
+            .from
+            .map(|d| boundary(self.midnight(d)))
+            .unwrap_or_else(|| MESSAGE_PREFIX.to_owned());
+        let hi = self
+            .to
+            .and_then(|d| d.checked_add_days(Days::new(1)))
+            .map(|d| boundary(self.midnight(d)))
+            .unwrap_or_else(|| format!("{MESSAGE_PREFIX}~"));
+        (lo, hi)
+    }
+}
+
+/// The sort-key prefix of the first UUID v7 id of instant `t` (its 48-bit millisecond time).
+fn boundary(t: DateTime<Utc>) -> String {
+    let ms = u64::try_from(t.timestamp_millis()).unwrap_or(0);
+    format!("{MESSAGE_PREFIX}{:08x}-{:04x}", ms >> 16, ms & 0xffff)
+}
+
+/// `GET /messages`: the clinic's messages, newest first, by category and period.
+pub async fn list(
+    store: &Store,
+    clinic_id: &str,
+    category: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<Message>, Option<String>), ServiceError> {
+    let category = category
+        .map(|c| Category::parse("category", c))
+        .transpose()?;
+    let clinic = load_clinic(store, clinic_id).await?;
+    let period = Period::parse(&clinic.fields.time_zone, from, to)?;
+    Ok(store
+        .list_messages(
+            clinic_id,
+            period.sort_keys(),
+            category.map(Category::as_str),
+            after,
+            limit,
+        )
+        .await?)
+}
+
+/// `GET /patients/{id}/messages`.
+pub async fn patient_history(
+    store: &Store,
+    clinic_id: &str,
+    patient_id: &str,
+    include_contacts: Option<&str>,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<Message>, Option<String>), ServiceError> {
+    let include_contacts = match include_contacts.map(str::trim) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            return Err(FieldError::new(
+                "include_contacts",
+                "invalid",
+                "include_contacts must be true or false",
+            )
+            .into());
+        }
+    };
+    if store.get_patient(clinic_id, patient_id).await?.is_none() {
+        return Err(ServiceError::NotFound("patient"));
+    }
+    Ok(store
+        .patient_messages(clinic_id, patient_id, include_contacts, after, limit)
+        .await?)
+}
+
+/// One day and category of the statistics.
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct DayStats {
+    pub date: NaiveDate,
+    pub category: Category,
+    /// Messages handed to a provider (or waiting to be).
+    pub messages: u64,
+    pub failed: u64,
+    pub skipped: u64,
+    /// SMS segments of the messages sent.
+    pub segments: u64,
+    /// Credits used, after refunds.
+    pub credits: u64,
+}
+
+/// `GET /messages/stats`: per day (in the clinic's time zone) and category.
+pub async fn stats(
+    store: &Store,
+    clinic_id: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<Vec<DayStats>, ServiceError> {
+    let clinic = load_clinic(store, clinic_id).await?;
+    let mut period = Period::parse(&clinic.fields.time_zone, from, to)?;
+    let today = super::clinic_today(&clinic);
+    let to = period.to.unwrap_or(today);
+    let from = period
+        .from
+        .unwrap_or_else(|| to.checked_sub_days(Days::new(29)).unwrap_or(to));
+    if from
+        .checked_add_days(Days::new(MAX_STATS_DAYS))
+        .is_some_and(|end| end <= to)
+    {
+        return Err(FieldError::new(
+            "from",
+            "out_of_range",
+            format!("statistics cover at most {MAX_STATS_DAYS} days at once"),
+        )
+        .into());
+    }
+    period.from = Some(from);
+    period.to = Some(to);
+    let messages = store
+        .messages_between(clinic_id, period.sort_keys())
+        .await?;
+    let mut days: BTreeMap<(NaiveDate, &'static str), DayStats> = BTreeMap::new();
+    for m in &messages {
+        let date = m.created_at.with_timezone(&period.tz).date_naive();
+        let day = days
+            .entry((date, m.category.as_str()))
+            .or_insert_with(|| DayStats {
+                date,
+                category: m.category,
+                ..DayStats::default()
+            });
+        match m.status {
+            Status::Skipped => day.skipped += 1,
+            Status::Failed => day.failed += 1,
+            Status::Queued | Status::Sent | Status::Delivered => {
+                day.messages += 1;
+                day.segments += u64::from(m.segments.unwrap_or(0));
+                day.credits += u64::from(m.credits);
+            }
+        }
+    }
+    Ok(days.into_values().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn boundaries_sort_like_v7_ids() {
+        let t = Utc::now();
+        let id = uuid::Uuid::now_v7().to_string();
+        let key = format!("{MESSAGE_PREFIX}{id}");
+        assert!(boundary(t - chrono::Duration::seconds(1)) < key);
+        assert!(boundary(t + chrono::Duration::seconds(1)) > key);
+        let p = Period::parse("Australia/Sydney", Some("2026-11-02"), Some("2026-11-01"));
+        assert_eq!(p.err().map(|e| e.field), Some("to".into()));
+    }
+}

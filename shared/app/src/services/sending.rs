@@ -1,0 +1,621 @@
+//! Sending: the one way Tidings sends anything.
+//!
+//! 1. Plan: every recipient of every channel gets its own message, rendered for them, or a
+//!    skipped record saying why (consent, no address, a value the template needs).
+//! 2. Claim: one transaction stores the send record, debits the credits the plan costs (or
+//!    fails with 402 before anything is sent) and writes every message as `queued`/`skipped`.
+//! 3. Deliver: each queued message goes to its provider once; it ends `sent`, or `failed` with
+//!    the provider's reason and its credits refunded.
+//!
+//! A retry with the same `Idempotency-Key` finds the send record and returns the messages it
+//! produced; nothing is sent or charged again.
+
+use super::preview::not_found_as_field;
+use super::rendering::patient_values;
+use super::{load_clinic, templates};
+use crate::delivery::{DeliveryError, Email, Sms};
+use crate::store::{SendClaim, SendRecord, TxError};
+use crate::{App, ServiceError, ids};
+use chrono::{Duration, Utc};
+use futures::StreamExt;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use tidings_domain::FieldError;
+use tidings_domain::clinic::Clinic;
+use tidings_domain::credits::{EntryKind, GROUP_ACCOUNT, LedgerEntry};
+use tidings_domain::message::{
+    Content, MAX_MESSAGES_PER_REQUEST, Message, RecipientKind, SendInput, SendRequest, SkipReason,
+    Status, credits, reach_contact, reach_patient,
+};
+use tidings_domain::message_template::{Category, Channel, CompiledMessage, compile_parts};
+use tidings_domain::practitioner::Practitioner;
+use tidings_domain::sms;
+use tidings_domain::template::{RenderError, Values};
+
+/// Provider calls in flight at once for one send.
+const CONCURRENCY: usize = 8;
+/// A claimed send younger than this whose messages are still queued is still running.
+const IN_PROGRESS_WINDOW_SECS: i64 = 120;
+/// The most a claim transaction may carry (DynamoDB allows 4 MB).
+const MAX_CLAIM_BYTES: usize = 3_000_000;
+
+/// What a send produced.
+#[derive(Debug, Serialize)]
+pub struct SendOutcome {
+    pub request_id: String,
+    /// True when this answers a retry of an earlier request with the same idempotency key.
+    #[serde(skip)]
+    pub replayed: bool,
+    pub credits: CreditsSummary,
+    pub summary: StatusSummary,
+    pub messages: Vec<MessageView>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct CreditsSummary {
+    pub charged: i64,
+    pub refunded: i64,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct StatusSummary {
+    pub queued: usize,
+    pub sent: usize,
+    pub failed: usize,
+    pub skipped: usize,
+}
+
+/// A message as the send response shows it (the full record is in the history).
+#[derive(Debug, Serialize)]
+pub struct MessageView {
+    pub id: String,
+    pub patient_id: String,
+    pub recipient: RecipientKind,
+    pub contact_id: Option<String>,
+    pub channel: Channel,
+    pub status: Status,
+    pub reason: Option<String>,
+    pub segments: Option<u32>,
+    pub credits: u32,
+    pub provider_message_id: Option<String>,
+}
+
+impl From<&Message> for MessageView {
+    fn from(m: &Message) -> Self {
+        Self {
+            id: m.id.clone(),
+            patient_id: m.patient_id.clone(),
+            recipient: m.recipient,
+            contact_id: m.contact_id.clone(),
+            channel: m.channel,
+            status: m.status,
+            reason: m.reason.clone(),
+            segments: m.segments,
+            credits: m.credits,
+            provider_message_id: m.provider_message_id.clone(),
+        }
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Checks an `Idempotency-Key` header value.
+pub fn idempotency_key(value: Option<&str>) -> Result<Option<String>, FieldError> {
+    match value.map(str::trim) {
+        None => Ok(None),
+        Some(k) if !k.is_empty() && k.len() <= 255 && k.chars().all(|c| c.is_ascii_graphic()) => {
+            Ok(Some(k.to_owned()))
+        }
+        Some(_) => Err(FieldError::new(
+            "Idempotency-Key",
+            "invalid",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+        )),
+    }
+}
+
+/// `POST /messages`.
+pub async fn send(
+    app: &App,
+    clinic_id: &str,
+    input: SendInput,
+    body: &[u8],
+    key: Option<&str>,
+) -> Result<SendOutcome, ServiceError> {
+    let store = &app.store;
+    let req = input.validate()?;
+    let body_hash = sha256_hex(body);
+    let send_key = match key {
+        Some(k) => sha256_hex(k.as_bytes()),
+        None => ids::new_id(),
+    };
+    if key.is_some()
+        && let Some(rec) = store.get_send(clinic_id, &send_key).await?
+    {
+        return replay(app, clinic_id, &rec, &body_hash).await;
+    }
+    let clinic = load_clinic(store, clinic_id).await?;
+    let request_id = ids::new_id();
+    let messages = plan(app, &clinic, &req, &request_id).await?;
+    let total: i64 = messages
+        .iter()
+        .filter(|m| m.status == Status::Queued)
+        .map(|m| i64::from(m.credits))
+        .sum();
+    let record = SendRecord {
+        request_id: request_id.clone(),
+        body_hash: body_hash.clone(),
+        message_count: messages.len(),
+        credits: total,
+        created_at: Utc::now(),
+    };
+    let debit = (total > 0).then(|| LedgerEntry {
+        id: ids::new_id(),
+        account: GROUP_ACCOUNT.to_owned(),
+        kind: EntryKind::Debit,
+        credits: -total,
+        reference: Some(request_id.clone()),
+        note: Some(format!("{} message(s)", messages.len())),
+        created_at: record.created_at,
+    });
+    match store
+        .claim_send(clinic_id, &send_key, &record, debit.as_ref(), &messages)
+        .await
+    {
+        Ok(()) => {}
+        Err(TxError::Condition(SendClaim::InsufficientCredits)) => {
+            let available = store.credit_balance(clinic_id, GROUP_ACCOUNT).await?;
+            return Err(ServiceError::InsufficientCredits {
+                needed: total,
+                available,
+            });
+        }
+        Err(TxError::Condition(SendClaim::AlreadyClaimed)) => {
+            let rec = store
+                .get_send(clinic_id, &send_key)
+                .await?
+                .ok_or(ServiceError::NotFound("send"))?;
+            return replay(app, clinic_id, &rec, &body_hash).await;
+        }
+        Err(TxError::Store(e)) => return Err(e.into()),
+    }
+    tracing::info!(
+        clinic_id,
+        request_id,
+        messages = messages.len(),
+        credits = total,
+        "send claimed"
+    );
+    let delivered: Vec<Message> = futures::stream::iter(messages)
+        .map(|m| deliver(app, &clinic, m))
+        .buffered(CONCURRENCY)
+        .collect()
+        .await;
+    Ok(outcome(request_id, false, delivered))
+}
+
+/// Delivers one claimed (`queued`) message and records the result: `sent` with the provider's
+/// id, or `failed` with its reason and the credits refunded. Anything but a queued message is
+/// returned as it is. Storage errors are logged and leave the message queued (never resent).
+pub async fn deliver(app: &App, clinic: &Clinic, mut m: Message) -> Message {
+    if m.status != Status::Queued {
+        return m;
+    }
+    let result = match (m.channel, m.to.as_deref(), m.body.as_deref()) {
+        (Channel::Sms, Some(to), Some(text)) => {
+            app.delivery
+                .send_sms(&Sms {
+                    to,
+                    text,
+                    sender_id: &clinic.fields.sms_sender_id,
+                    transactional: m.category.is_transactional(),
+                })
+                .await
+        }
+        (Channel::Email, Some(to), Some(text)) => {
+            let sender = m.from_name.as_deref();
+            app.delivery
+                .send_email(&Email {
+                    from_name: sender.or(Some(clinic.fields.name.as_str())),
+                    from_address: &clinic.fields.email_sender,
+                    reply_to: m.reply_to.as_deref(),
+                    to,
+                    subject: m.subject.as_deref().unwrap_or_default(),
+                    text,
+                    html: m.html_body.as_deref(),
+                })
+                .await
+        }
+        _ => Err(DeliveryError::Rejected("no address or body".into())),
+    };
+    let now = Utc::now();
+    match result {
+        Ok(provider_id) => {
+            match app
+                .store
+                .mark_sent(&clinic.id, &m.id, &provider_id, now)
+                .await
+            {
+                Ok(_) => {
+                    m.status = Status::Sent;
+                    m.provider_message_id = Some(provider_id);
+                    m.sent_at = Some(now);
+                    m.updated_at = now;
+                }
+                Err(e) => {
+                    tracing::error!(message_id = m.id, error = %e, "sent but not recorded");
+                }
+            }
+        }
+        Err(err) => {
+            let kind = match &err {
+                DeliveryError::Rejected(_) => "rejected",
+                DeliveryError::Unavailable(_) => "unavailable",
+            };
+            tracing::warn!(message_id = m.id, kind, "delivery failed");
+            let reason = err.to_string();
+            let refund = (m.credits > 0).then(|| LedgerEntry {
+                id: ids::new_id(),
+                account: GROUP_ACCOUNT.to_owned(),
+                kind: EntryKind::Refund,
+                credits: i64::from(m.credits),
+                reference: Some(m.id.clone()),
+                note: Some("delivery failed".into()),
+                created_at: now,
+            });
+            match app
+                .store
+                .fail_and_refund(&clinic.id, &m.id, &reason, refund.as_ref(), now)
+                .await
+            {
+                Ok(()) => {
+                    m.status = Status::Failed;
+                    m.reason = Some(reason);
+                    m.updated_at = now;
+                }
+                Err(e) => {
+                    tracing::error!(message_id = m.id, error = ?e, "failure not recorded");
+                }
+            }
+        }
+    }
+    m
+}
+
+async fn replay(
+    app: &App,
+    clinic_id: &str,
+    rec: &SendRecord,
+    body_hash: &str,
+) -> Result<SendOutcome, ServiceError> {
+    if rec.body_hash != body_hash {
+        return Err(ServiceError::conflict(
+            "idempotency_key_reused",
+            Some("Idempotency-Key"),
+            "this Idempotency-Key was used for a different request",
+        ));
+    }
+    let messages = app
+        .store
+        .request_messages(clinic_id, &rec.request_id)
+        .await?;
+    let running = Utc::now() - rec.created_at < Duration::seconds(IN_PROGRESS_WINDOW_SECS);
+    if running && messages.iter().any(|m| m.status == Status::Queued) {
+        return Err(ServiceError::conflict(
+            "request_in_progress",
+            Some("Idempotency-Key"),
+            "the first request with this Idempotency-Key is still sending; retry shortly",
+        ));
+    }
+    Ok(outcome(rec.request_id.clone(), true, messages))
+}
+
+fn outcome(request_id: String, replayed: bool, messages: Vec<Message>) -> SendOutcome {
+    let mut summary = StatusSummary::default();
+    let mut credits = CreditsSummary::default();
+    for m in &messages {
+        match m.status {
+            Status::Queued => summary.queued += 1,
+            Status::Sent | Status::Delivered => summary.sent += 1,
+            Status::Failed => summary.failed += 1,
+            Status::Skipped => summary.skipped += 1,
+        }
+        if m.status != Status::Skipped {
+            credits.charged += i64::from(m.credits);
+        }
+        if m.status == Status::Failed {
+            credits.refunded += i64::from(m.credits);
+        }
+    }
+    SendOutcome {
+        request_id,
+        replayed,
+        credits,
+        summary,
+        messages: messages.iter().map(MessageView::from).collect(),
+    }
+}
+
+/// The words of a send, compiled for each channel it uses.
+struct Compiled {
+    by_channel: Vec<(Channel, CompiledMessage)>,
+    template_id: Option<String>,
+    category: Category,
+}
+
+async fn compile(app: &App, clinic_id: &str, req: &SendRequest) -> Result<Compiled, ServiceError> {
+    let (body, subject, html, template_id, category) = match &req.content {
+        Content::Template(id) => {
+            let t = templates::get(&app.store, clinic_id, id)
+                .await
+                .map_err(|e| not_found_as_field(e, "template_id"))?;
+            let f = t.fields;
+            (
+                f.body,
+                req.subject.clone().or(f.subject),
+                req.html_body.clone().or(f.html_body),
+                Some(t.id),
+                req.category.unwrap_or(f.category),
+            )
+        }
+        Content::Inline { body } => (
+            body.clone(),
+            req.subject.clone(),
+            req.html_body.clone(),
+            None,
+            req.category.unwrap_or_default(),
+        ),
+    };
+    let mut by_channel = Vec::new();
+    for &channel in req.channel.channels() {
+        let compiled = match channel {
+            Channel::Sms => compile_parts(channel, None, &body, None)?,
+            Channel::Email => compile_parts(channel, subject.as_deref(), &body, html.as_deref())?,
+        };
+        by_channel.push((channel, compiled));
+    }
+    Ok(Compiled {
+        by_channel,
+        template_id,
+        category,
+    })
+}
+
+/// One message of the plan before it has an id.
+struct Planned {
+    channel: Channel,
+    patient_id: String,
+    recipient: RecipientKind,
+    contact_id: Option<String>,
+    outcome: Result<(String, Rendered), (SkipReason, Option<String>)>,
+}
+
+struct Rendered {
+    subject: Option<String>,
+    body: String,
+    html_body: Option<String>,
+}
+
+fn render(
+    compiled: &CompiledMessage,
+    values: &Values,
+    clinic: &Clinic,
+) -> Result<Rendered, (SkipReason, Option<String>)> {
+    let caps = &clinic.fields.placeholder_caps;
+    let missing = |e: RenderError| match e {
+        RenderError::Missing(m) => (SkipReason::MissingValue, Some(m.0.name().to_owned())),
+        RenderError::Template(_) => (SkipReason::MissingValue, None),
+    };
+    Ok(Rendered {
+        body: compiled.body.render(values, caps).map_err(missing)?,
+        subject: compiled
+            .subject
+            .as_ref()
+            .map(|t| t.render(values, caps))
+            .transpose()
+            .map_err(missing)?,
+        html_body: compiled
+            .html_body
+            .as_ref()
+            .map(|t| t.render(values, caps))
+            .transpose()
+            .map_err(missing)?,
+    })
+}
+
+/// Resolves recipients, consent and words: one message per recipient and channel.
+async fn plan(
+    app: &App,
+    clinic: &Clinic,
+    req: &SendRequest,
+    request_id: &str,
+) -> Result<Vec<Message>, ServiceError> {
+    let store = &app.store;
+    let compiled = compile(app, &clinic.id, req).await?;
+    let on_behalf_of = match &req.on_behalf_of {
+        Some(id) => Some(
+            super::practitioners::get(store, &clinic.id, id)
+                .await
+                .map_err(|e| not_found_as_field(e, "on_behalf_of"))?,
+        ),
+        None => None,
+    };
+    let mut practitioners: HashMap<String, Option<Practitioner>> = HashMap::new();
+    let mut planned = Vec::new();
+    for (i, patient_id) in req.patient_ids.iter().enumerate() {
+        let patient = store
+            .get_patient(&clinic.id, patient_id)
+            .await?
+            .ok_or_else(|| {
+                FieldError::new(
+                    format!("patient_ids[{i}]"),
+                    "not_found",
+                    format!("patient_ids[{i}] is not a patient of this clinic"),
+                )
+            })?
+            .patient;
+        let practitioner = match (&on_behalf_of, &patient.fields.practitioner_id) {
+            (Some(p), _) => Some(p.clone()),
+            (None, Some(pid)) => {
+                if !practitioners.contains_key(pid) {
+                    let p = store.get_practitioner(&clinic.id, pid).await?;
+                    practitioners.insert(pid.clone(), p);
+                }
+                practitioners.get(pid).cloned().flatten()
+            }
+            (None, None) => None,
+        };
+        let values = patient_values(
+            clinic,
+            &patient.fields,
+            practitioner.as_ref(),
+            None,
+            req.link.as_deref(),
+        );
+        for (channel, words) in &compiled.by_channel {
+            let outcome = reach_patient(&patient.fields, *channel, compiled.category)
+                .map_err(|r| (r, None))
+                .and_then(|to| Ok((to, render(words, &values, clinic)?)));
+            planned.push(Planned {
+                channel: *channel,
+                patient_id: patient.id.clone(),
+                recipient: RecipientKind::Patient,
+                contact_id: None,
+                outcome,
+            });
+        }
+        if req.cc_contacts
+            && let Some((_, words)) = compiled
+                .by_channel
+                .iter()
+                .find(|(c, _)| *c == Channel::Email)
+        {
+            for contact in store.list_contacts(&clinic.id, &patient.id).await? {
+                let linked = match &contact.fields.contact_patient_id {
+                    Some(pid) if contact.fields.email.is_none() => store
+                        .get_patient(&clinic.id, pid)
+                        .await?
+                        .and_then(|r| r.patient.fields.email),
+                    _ => None,
+                };
+                let outcome = reach_contact(&contact.fields, linked.as_deref())
+                    .map_err(|r| (r, None))
+                    .and_then(|to| Ok((to, render(words, &values, clinic)?)));
+                planned.push(Planned {
+                    channel: Channel::Email,
+                    patient_id: patient.id.clone(),
+                    recipient: RecipientKind::Contact,
+                    contact_id: Some(contact.id.clone()),
+                    outcome,
+                });
+            }
+        }
+    }
+    if planned.len() > MAX_MESSAGES_PER_REQUEST {
+        return Err(FieldError::new(
+            "patient_ids",
+            "too_many_messages",
+            format!(
+                "this request makes {} messages; one request may make at most {MAX_MESSAGES_PER_REQUEST} (send to fewer patients, or use a campaign)",
+                planned.len()
+            ),
+        )
+        .into());
+    }
+    let from_name = on_behalf_of.as_ref().map(|p| {
+        p.fields
+            .email_sender_name
+            .clone()
+            .unwrap_or_else(|| p.fields.name.clone())
+    });
+    let reply_to = on_behalf_of
+        .as_ref()
+        .and_then(|p| p.fields.reply_to.clone());
+    let now = Utc::now();
+    let mut messages = Vec::with_capacity(planned.len());
+    let mut bytes = 0;
+    for (i, p) in planned.into_iter().enumerate() {
+        let mut m = Message {
+            id: format!("{request_id}-{i:03}"),
+            request_id: request_id.to_owned(),
+            channel: p.channel,
+            category: compiled.category,
+            patient_id: p.patient_id,
+            recipient: p.recipient,
+            contact_id: p.contact_id,
+            to: None,
+            template_id: compiled.template_id.clone(),
+            on_behalf_of: req.on_behalf_of.clone(),
+            from_name: None,
+            reply_to: None,
+            subject: None,
+            body: None,
+            html_body: None,
+            encoding: None,
+            segments: None,
+            credits: 0,
+            status: Status::Skipped,
+            reason: None,
+            provider_message_id: None,
+            created_at: now,
+            updated_at: now,
+            sent_at: None,
+        };
+        match p.outcome {
+            Ok((to, words)) => {
+                if p.channel == Channel::Sms {
+                    let shape = sms::shape(&words.body);
+                    if shape.characters > clinic.fields.max_sms_length {
+                        return Err(FieldError::new(
+                            "body",
+                            "too_long",
+                            format!(
+                                "the SMS for patient_ids entry {} is {} characters; the clinic's max_sms_length is {}",
+                                m.patient_id, shape.characters, clinic.fields.max_sms_length
+                            ),
+                        )
+                        .into());
+                    }
+                    m.encoding = Some(shape.encoding);
+                    m.segments = u32::try_from(shape.segments).ok();
+                } else {
+                    m.from_name = from_name.clone();
+                    m.reply_to = reply_to.clone();
+                }
+                m.credits = credits(
+                    p.channel,
+                    m.segments.unwrap_or(0) as usize,
+                    app.config.email_credit_cost,
+                );
+                bytes += words.body.len() + words.html_body.as_ref().map_or(0, String::len) + 1024;
+                m.to = Some(to);
+                m.subject = words.subject;
+                m.body = Some(words.body);
+                m.html_body = words.html_body;
+                m.status = Status::Queued;
+            }
+            Err((reason, detail)) => {
+                m.reason = Some(match detail {
+                    Some(d) => format!("{}: {d}", reason.as_str()),
+                    None => reason.as_str().to_owned(),
+                });
+            }
+        }
+        messages.push(m);
+    }
+    if bytes > MAX_CLAIM_BYTES {
+        return Err(FieldError::new(
+            "patient_ids",
+            "too_large",
+            "the messages of this request are too large to send at once; send to fewer patients",
+        )
+        .into());
+    }
+    Ok(messages)
+}

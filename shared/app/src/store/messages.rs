@@ -1,0 +1,274 @@
+//! Messages (`MESSAGE#<id>`, and on the index under their patient) and the send records that
+//! claim a request once (`SEND#<key>`).
+//!
+//! A send is claimed in one transaction: the send record, the debit of its credits with its
+//! ledger entry, and every message it will send, each written only if absent. Either all of it
+//! is stored or none, so a retried or concurrent request can never send or charge twice.
+
+use super::{Item, Page, Query, Store, StoreError, TxError, from_item, keys, s, to_item, ts};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use tidings_domain::credits::LedgerEntry;
+use tidings_domain::message::{Message, Status};
+
+/// A claimed send request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SendRecord {
+    pub request_id: String,
+    /// SHA-256 of the request body: a reused idempotency key with another body is refused.
+    pub body_hash: String,
+    pub message_count: usize,
+    pub credits: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Why a send claim did not commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendClaim {
+    /// The request (or one of its messages) was claimed before.
+    AlreadyClaimed,
+    InsufficientCredits,
+}
+
+fn message_item(clinic_id: &str, m: &Message) -> Result<Item, StoreError> {
+    let mut item = to_item(m)?;
+    item.insert("pk".into(), s(keys::clinic_pk(clinic_id)));
+    item.insert("sk".into(), s(keys::message_sk(&m.id)));
+    item.insert(
+        "gsi1pk".into(),
+        s(keys::patient_messages_gsi(clinic_id, &m.patient_id)),
+    );
+    item.insert("gsi1sk".into(), s(&m.id));
+    Ok(item)
+}
+
+/// The `#s` name of `status`, which DynamoDB reserves.
+fn status_name() -> HashMap<String, String> {
+    HashMap::from([("#s".to_owned(), "status".to_owned())])
+}
+
+fn status_value(status: Status) -> Result<aws_sdk_dynamodb::types::AttributeValue, StoreError> {
+    serde_dynamo::to_attribute_value(status).map_err(StoreError::Encode)
+}
+
+impl Store {
+    /// Claims a send: its record, its debit (when it costs anything) and its messages.
+    pub async fn claim_send(
+        &self,
+        clinic_id: &str,
+        send_key: &str,
+        record: &SendRecord,
+        debit: Option<&LedgerEntry>,
+        messages: &[Message],
+    ) -> Result<(), TxError<SendClaim>> {
+        let mut send = to_item(record)?;
+        send.insert("pk".into(), s(keys::clinic_pk(clinic_id)));
+        send.insert("sk".into(), s(keys::send_sk(send_key)));
+        let mut tx = vec![(
+            self.tx_put(send, "attribute_not_exists(pk)", None)?,
+            SendClaim::AlreadyClaimed,
+        )];
+        if let Some(entry) = debit {
+            tx.push((
+                self.tx_take_credits(clinic_id, &entry.account, -entry.credits)?,
+                SendClaim::InsufficientCredits,
+            ));
+            tx.push((self.tx_ledger(clinic_id, entry)?, SendClaim::AlreadyClaimed));
+        }
+        for m in messages {
+            tx.push((
+                self.tx_put(
+                    message_item(clinic_id, m)?,
+                    "attribute_not_exists(pk)",
+                    None,
+                )?,
+                SendClaim::AlreadyClaimed,
+            ));
+        }
+        self.transact(tx).await
+    }
+
+    pub async fn get_send(
+        &self,
+        clinic_id: &str,
+        send_key: &str,
+    ) -> Result<Option<SendRecord>, StoreError> {
+        self.get(keys::clinic_pk(clinic_id), keys::send_sk(send_key))
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    /// The messages of one send request, in the order they were planned.
+    pub async fn request_messages(
+        &self,
+        clinic_id: &str,
+        request_id: &str,
+    ) -> Result<Vec<Message>, StoreError> {
+        self.query_all(Query::under(
+            None,
+            keys::clinic_pk(clinic_id),
+            keys::message_sk(&format!("{request_id}-")),
+        ))
+        .await
+    }
+
+    pub async fn get_message(
+        &self,
+        clinic_id: &str,
+        id: &str,
+    ) -> Result<Option<Message>, StoreError> {
+        self.get(keys::clinic_pk(clinic_id), keys::message_sk(id))
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    /// Marks a queued message sent; `Ok(false)` if it was no longer queued.
+    pub async fn mark_sent(
+        &self,
+        clinic_id: &str,
+        id: &str,
+        provider_message_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::clinic_pk(clinic_id)))
+            .key("sk", s(keys::message_sk(id)))
+            .update_expression(
+                "SET #s = :sent, provider_message_id = :pid, sent_at = :at, updated_at = :at",
+            )
+            .condition_expression("#s = :queued")
+            .set_expression_attribute_names(Some(status_name()))
+            .expression_attribute_values(":sent", status_value(Status::Sent)?)
+            .expression_attribute_values(":queued", status_value(Status::Queued)?)
+            .expression_attribute_values(":pid", s(provider_message_id))
+            .expression_attribute_values(":at", ts(&at))
+            .send()
+            .await;
+        super::conditional(
+            "UpdateItem",
+            res,
+            UpdateItemError::is_conditional_check_failed_exception,
+        )
+    }
+
+    /// Marks a queued message failed with the provider's reason and gives its credits back, in
+    /// one transaction: a message is refunded at most once.
+    pub async fn fail_and_refund(
+        &self,
+        clinic_id: &str,
+        id: &str,
+        reason: &str,
+        refund: Option<&LedgerEntry>,
+        at: DateTime<Utc>,
+    ) -> Result<(), TxError<()>> {
+        let values = Item::from([
+            (":failed".to_owned(), status_value(Status::Failed)?),
+            (":queued".to_owned(), status_value(Status::Queued)?),
+            (":reason".to_owned(), s(reason)),
+            (":at".to_owned(), ts(&at)),
+        ]);
+        let update = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(keys::clinic_pk(clinic_id)))
+            .key("sk", s(keys::message_sk(id)))
+            .update_expression("SET #s = :failed, reason = :reason, updated_at = :at")
+            .condition_expression("#s = :queued")
+            .set_expression_attribute_names(Some(status_name()))
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(StoreError::from)?;
+        let mut tx = vec![(
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .update(update)
+                .build(),
+            (),
+        )];
+        if let Some(entry) = refund {
+            tx.push((
+                self.tx_add_credits(clinic_id, &entry.account, entry.credits)?,
+                (),
+            ));
+            tx.push((self.tx_ledger(clinic_id, entry)?, ()));
+        }
+        self.transact(tx).await
+    }
+
+    /// A page of the clinic's messages with sort keys in `range`, newest first, optionally
+    /// of one category, after the message `after_id`.
+    pub async fn list_messages(
+        &self,
+        clinic_id: &str,
+        range: (String, String),
+        category: Option<&str>,
+        after_id: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Message>, Option<String>), StoreError> {
+        let mut q = Query::under(None, keys::clinic_pk(clinic_id), keys::MESSAGE_PREFIX);
+        q.forward = false;
+        q.sk_between = Some(range);
+        if let Some(c) = category {
+            q.filter = Some("category = :category");
+            q.values.insert(":category".into(), s(c));
+        }
+        let page = self.page(&q, after_id.map(keys::message_sk), limit).await?;
+        messages_page(page)
+    }
+
+    /// Every message with a sort key in `range` (statistics), oldest first.
+    pub async fn messages_between(
+        &self,
+        clinic_id: &str,
+        range: (String, String),
+    ) -> Result<Vec<Message>, StoreError> {
+        let mut q = Query::under(None, keys::clinic_pk(clinic_id), keys::MESSAGE_PREFIX);
+        q.sk_between = Some(range);
+        q.limit = 500;
+        self.query_all(q).await
+    }
+
+    /// A page of the messages about a patient, newest first; with `include_contacts`, the
+    /// copies sent to the patient's contacts too.
+    pub async fn patient_messages(
+        &self,
+        clinic_id: &str,
+        patient_id: &str,
+        include_contacts: bool,
+        after_id: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Message>, Option<String>), StoreError> {
+        let gsi = keys::patient_messages_gsi(clinic_id, patient_id);
+        let mut q = Query::under(Some(super::GSI1), gsi.clone(), "");
+        q.forward = false;
+        if !include_contacts {
+            q.filter = Some("recipient = :patient");
+            q.values.insert(":patient".into(), s("patient"));
+        }
+        let start = after_id.map(|id| {
+            Item::from([
+                ("pk".to_owned(), s(keys::clinic_pk(clinic_id))),
+                ("sk".to_owned(), s(keys::message_sk(id))),
+                ("gsi1pk".to_owned(), s(&gsi)),
+                ("gsi1sk".to_owned(), s(id)),
+            ])
+        });
+        let page = self.page_from(&q, start, limit).await?;
+        messages_page(page)
+    }
+}
+
+fn messages_page(page: Page) -> Result<(Vec<Message>, Option<String>), StoreError> {
+    let Page { items, next_after } = page;
+    let list = items
+        .into_iter()
+        .map(from_item)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = next_after.and_then(|sk| sk.strip_prefix(keys::MESSAGE_PREFIX).map(str::to_owned));
+    Ok((list, next))
+}

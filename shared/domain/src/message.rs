@@ -1,0 +1,363 @@
+//! Messages: what a send request asks for, who may be reached on which channel, and the record
+//! kept of every message (sent, failed or skipped).
+
+use crate::contact::ContactFields;
+use crate::message_template::{Category, Channel};
+use crate::patient::PatientFields;
+use crate::{FieldError, text};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The most patients one `POST /messages` may name (campaigns send to more).
+pub const MAX_PATIENTS_PER_REQUEST: usize = 50;
+/// The most messages (patients × channels, plus contact copies) one request may produce.
+pub const MAX_MESSAGES_PER_REQUEST: usize = 96;
+
+/// The channels a send asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SendChannel {
+    Sms,
+    Email,
+    Both,
+}
+
+impl SendChannel {
+    pub fn channels(self) -> &'static [Channel] {
+        match self {
+            SendChannel::Sms => &[Channel::Sms],
+            SendChannel::Email => &[Channel::Email],
+            SendChannel::Both => &[Channel::Sms, Channel::Email],
+        }
+    }
+}
+
+/// `POST /messages` as a client sends it.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendInput {
+    pub patient_ids: Option<Vec<String>>,
+    pub channel: Option<SendChannel>,
+    pub template_id: Option<String>,
+    pub body: Option<String>,
+    pub subject: Option<String>,
+    pub html_body: Option<String>,
+    pub cc_contacts: Option<bool>,
+    pub on_behalf_of: Option<String>,
+    pub category: Option<Category>,
+    /// The value of `{{ link }}`.
+    pub link: Option<String>,
+}
+
+/// Where the words come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Content {
+    Template(String),
+    Inline { body: String },
+}
+
+/// A checked send request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SendRequest {
+    /// Distinct, in the order given.
+    pub patient_ids: Vec<String>,
+    pub channel: SendChannel,
+    pub content: Content,
+    /// Overrides (or, for an SMS template sent by email, supplies) the email subject.
+    pub subject: Option<String>,
+    pub html_body: Option<String>,
+    pub cc_contacts: bool,
+    pub on_behalf_of: Option<String>,
+    pub category: Option<Category>,
+    pub link: Option<String>,
+}
+
+impl SendInput {
+    pub fn validate(self) -> Result<SendRequest, FieldError> {
+        let ids = self
+            .patient_ids
+            .ok_or_else(|| FieldError::required("patient_ids"))?;
+        if ids.is_empty() || ids.len() > MAX_PATIENTS_PER_REQUEST {
+            return Err(FieldError::new(
+                "patient_ids",
+                "invalid",
+                format!("patient_ids must list 1 to {MAX_PATIENTS_PER_REQUEST} patients"),
+            ));
+        }
+        let mut patient_ids: Vec<String> = Vec::with_capacity(ids.len());
+        for (i, id) in ids.iter().enumerate() {
+            let id = text::required(&format!("patient_ids[{i}]"), id, 64)?;
+            if !patient_ids.contains(&id) {
+                patient_ids.push(id);
+            }
+        }
+        let channel = self
+            .channel
+            .ok_or_else(|| FieldError::required("channel"))?;
+        let content = match (self.template_id, self.body) {
+            (Some(_), Some(_)) => {
+                return Err(FieldError::new(
+                    "body",
+                    "not_allowed",
+                    "give template_id or body, not both",
+                ));
+            }
+            (Some(id), None) => Content::Template(text::required("template_id", &id, 64)?),
+            (None, Some(body)) if !body.trim().is_empty() => Content::Inline { body },
+            (None, _) => {
+                return Err(FieldError::new(
+                    "template_id",
+                    "required",
+                    "give template_id or body",
+                ));
+            }
+        };
+        let cc_contacts = self.cc_contacts.unwrap_or(false);
+        if cc_contacts && channel == SendChannel::Sms {
+            return Err(FieldError::new(
+                "cc_contacts",
+                "not_allowed",
+                "contacts receive copies by email: use channel email or both",
+            ));
+        }
+        let link = text::optional("link", self.link.as_deref(), 500)?;
+        if let Some(l) = &link
+            && !(l.starts_with("https://") || l.starts_with("http://"))
+        {
+            return Err(FieldError::new(
+                "link",
+                "invalid",
+                "link must be an http or https URL",
+            ));
+        }
+        Ok(SendRequest {
+            patient_ids,
+            channel,
+            content,
+            subject: self.subject.filter(|s| !s.trim().is_empty()),
+            html_body: self.html_body.filter(|s| !s.trim().is_empty()),
+            cc_contacts,
+            on_behalf_of: text::optional("on_behalf_of", self.on_behalf_of.as_deref(), 64)?,
+            category: self.category,
+            link,
+        })
+    }
+}
+
+/// Where a message is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Claimed and paid for; the provider has not yet accepted it.
+    Queued,
+    Sent,
+    Delivered,
+    Failed,
+    /// Never sent: `reason` says why.
+    Skipped,
+}
+
+/// Who a message went to: the patient, or one of the patient's contacts (a copy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecipientKind {
+    Patient,
+    Contact,
+}
+
+/// Why a recipient was not sent to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    NoMobile,
+    NoEmail,
+    /// The recipient turned this channel off for every kind of message.
+    OptedOut,
+    /// The recipient's preferences exclude this category on this channel.
+    CategoryExcluded,
+    /// The contact does not receive the patient's communications.
+    ContactNotReceiving,
+    /// The template uses a value this recipient does not have (the reason names it).
+    MissingValue,
+}
+
+impl SkipReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::NoMobile => "no_mobile",
+            SkipReason::NoEmail => "no_email",
+            SkipReason::OptedOut => "opted_out",
+            SkipReason::CategoryExcluded => "category_excluded",
+            SkipReason::ContactNotReceiving => "contact_not_receiving",
+            SkipReason::MissingValue => "missing_value",
+        }
+    }
+}
+
+/// The address of a patient on `channel` for a message of `category`, or why they may not be
+/// sent to. Appointment and general (practice) messages follow `receive_reminders`; recalls,
+/// marketing and greetings follow `receive_campaigns`.
+pub fn reach_patient(
+    p: &PatientFields,
+    channel: Channel,
+    category: Category,
+) -> Result<String, SkipReason> {
+    let wants = |prefs: &crate::patient::ChannelPrefs| match channel {
+        Channel::Sms => prefs.sms,
+        Channel::Email => prefs.email,
+    };
+    let prefs = match category {
+        Category::Appointment | Category::General => &p.receive_reminders,
+        Category::Recall | Category::Marketing | Category::Greeting => &p.receive_campaigns,
+    };
+    if !wants(&p.receive_reminders) && !wants(&p.receive_campaigns) {
+        return Err(SkipReason::OptedOut);
+    }
+    if !wants(prefs) {
+        return Err(SkipReason::CategoryExcluded);
+    }
+    let address = match channel {
+        Channel::Sms => p.mobile.clone().ok_or(SkipReason::NoMobile),
+        Channel::Email => p.email.clone().ok_or(SkipReason::NoEmail),
+    }?;
+    Ok(address)
+}
+
+/// The email address a contact's copy goes to: the contact's own, else that of the patient
+/// the contact is linked to.
+pub fn reach_contact(c: &ContactFields, linked_email: Option<&str>) -> Result<String, SkipReason> {
+    if !c.receive_reminders_and_campaigns {
+        return Err(SkipReason::ContactNotReceiving);
+    }
+    c.email
+        .clone()
+        .or_else(|| linked_email.map(str::to_owned))
+        .ok_or(SkipReason::NoEmail)
+}
+
+/// The credits one message costs: one per SMS segment; `email_cost` per email.
+pub fn credits(channel: Channel, segments: usize, email_cost: u32) -> u32 {
+    match channel {
+        Channel::Sms => u32::try_from(segments).unwrap_or(u32::MAX),
+        Channel::Email => email_cost,
+    }
+}
+
+/// The record kept of every message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: String,
+    /// The send (request or campaign run) that produced it.
+    pub request_id: String,
+    pub channel: Channel,
+    pub category: Category,
+    /// The patient the message is about; for a contact's copy, the patient's id.
+    pub patient_id: String,
+    pub recipient: RecipientKind,
+    pub contact_id: Option<String>,
+    /// The E.164 number or email address it went to.
+    pub to: Option<String>,
+    pub template_id: Option<String>,
+    pub on_behalf_of: Option<String>,
+    /// Email only: the sender's display name and the reply-to address.
+    pub from_name: Option<String>,
+    pub reply_to: Option<String>,
+    pub subject: Option<String>,
+    pub body: Option<String>,
+    pub html_body: Option<String>,
+    pub encoding: Option<crate::sms::Encoding>,
+    pub segments: Option<u32>,
+    pub credits: u32,
+    pub status: Status,
+    pub reason: Option<String>,
+    pub provider_message_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::patient::{ChannelPrefs, ProfileType};
+
+    fn patient() -> PatientFields {
+        PatientFields {
+            first_name: "Ann".into(),
+            last_name: "Lee".into(),
+            date_of_birth: None,
+            gender: None,
+            mobile: Some("+61412345678".into()),
+            email: None,
+            profile_type: ProfileType::Patient,
+            external_id: None,
+            practitioner_id: None,
+            receive_reminders: ChannelPrefs::default(),
+            receive_campaigns: ChannelPrefs {
+                sms: false,
+                email: true,
+            },
+        }
+    }
+
+    #[test]
+    fn consent_follows_category_and_channel() {
+        let p = patient();
+        assert_eq!(
+            reach_patient(&p, Channel::Sms, Category::Appointment).unwrap(),
+            "+61412345678"
+        );
+        assert_eq!(
+            reach_patient(&p, Channel::Sms, Category::Marketing),
+            Err(SkipReason::CategoryExcluded)
+        );
+        assert_eq!(
+            reach_patient(&p, Channel::Email, Category::General),
+            Err(SkipReason::NoEmail)
+        );
+        let mut off = p.clone();
+        off.receive_reminders.sms = false;
+        assert_eq!(
+            reach_patient(&off, Channel::Sms, Category::Appointment),
+            Err(SkipReason::OptedOut)
+        );
+    }
+
+    #[test]
+    fn send_input_is_checked() {
+        let ok = || SendInput {
+            patient_ids: Some(vec!["a".into(), "b".into(), "a".into()]),
+            channel: Some(SendChannel::Both),
+            body: Some("Hi {{ first_name }}".into()),
+            ..Default::default()
+        };
+        assert_eq!(ok().validate().unwrap().patient_ids, ["a", "b"]);
+        type Mutation = fn(&mut SendInput);
+        let cases: [(Mutation, &str); 7] = [
+            (|i| i.patient_ids = Some(vec![]), "patient_ids"),
+            (|i| i.patient_ids = Some(vec![" ".into()]), "patient_ids[0]"),
+            (|i| i.channel = None, "channel"),
+            (|i| i.template_id = Some("t".into()), "body"),
+            (|i| i.body = None, "template_id"),
+            (|i| i.link = Some("ftp://x".into()), "link"),
+            (
+                |i| {
+                    i.cc_contacts = Some(true);
+                    i.channel = Some(SendChannel::Sms);
+                },
+                "cc_contacts",
+            ),
+        ];
+        for (mutate, field) in cases {
+            let mut i = ok();
+            mutate(&mut i);
+            assert_eq!(i.validate().unwrap_err().field, field);
+        }
+    }
+
+    #[test]
+    fn costs() {
+        assert_eq!(credits(Channel::Sms, 3, 0), 3);
+        assert_eq!(credits(Channel::Email, 0, 2), 2);
+    }
+}
