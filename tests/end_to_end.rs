@@ -4,7 +4,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tidings_tests::{app, new_clinic};
+use tidings_tests::{app, grant, moto_sent, new_clinic, unique_email, unique_mobile};
 
 fn api_url() -> String {
     std::env::var("TIDINGS_API_URL")
@@ -120,4 +120,112 @@ async fn practitioner_patient_contact_read_back_and_export_over_http() {
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let res = http.get(format!("{base}/patients")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn preview_send_by_both_channels_and_read_history_over_http() {
+    let app = app().await;
+    let clinic = new_clinic(&app).await;
+    grant(&app, &clinic.id, 5).await;
+    let base = api_url();
+    let http = reqwest::Client::new();
+    let post = |path: &str, body: Value| {
+        http.post(format!("{base}{path}"))
+            .bearer_auth(&clinic.staff_key)
+            .json(&body)
+    };
+    let get = |path: String| {
+        http.get(format!("{base}{path}"))
+            .bearer_auth(&clinic.staff_key)
+    };
+
+    let (mobile, email) = (unique_mobile(), unique_email("e2e"));
+    let mut patients = Vec::new();
+    for name in ["Ann", "Bo"] {
+        let res = post(
+            "/patients",
+            json!({"first_name": name, "last_name": "Lee", "mobile": mobile, "email": email}),
+        )
+        .send()
+        .await
+        .unwrap();
+        let p: Value = res.json().await.unwrap();
+        patients.push(p["id"].as_str().unwrap().to_owned());
+    }
+    let res = post(
+        "/templates",
+        json!({"name": "Hello", "channel": "sms", "category": "general", "body": "Hi {{ first_name }} from {{ clinic_name }}"}),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let template: Value = res.json().await.unwrap();
+    let tid = template["id"].as_str().unwrap();
+
+    let res = post(
+        "/templates/preview",
+        json!({"template_id": tid, "patient_id": patients[0]}),
+    )
+    .send()
+    .await
+    .unwrap();
+    let preview: Value = res.json().await.unwrap();
+    assert_eq!(preview["text"], "Hi Ann from Harbour Dental");
+    assert_eq!(
+        (preview["segments"].as_u64(), preview["credits"].as_u64()),
+        (Some(1), Some(1))
+    );
+
+    let body = json!({"patient_ids": patients, "channel": "both", "template_id": tid, "subject": "Hello {{ first_name }}"});
+    let mut outcomes = Vec::new();
+    for _ in 0..2 {
+        let res = post("/messages", body.clone())
+            .header("idempotency-key", format!("e2e-{}", clinic.id))
+            .send()
+            .await
+            .unwrap();
+        outcomes.push((res.status(), res.json::<Value>().await.unwrap()));
+    }
+    assert_eq!(outcomes[0].0, StatusCode::CREATED, "{}", outcomes[0].1);
+    assert_eq!(outcomes[1].0, StatusCode::OK);
+    assert_eq!(outcomes[0].1["summary"]["sent"], 4);
+    assert_eq!(outcomes[0].1["messages"], outcomes[1].1["messages"]);
+
+    // A family sharing one number and one address: each gets their own message.
+    let sent = moto_sent().await;
+    let mut sms: Vec<String> = sent
+        .sms_to(&mobile)
+        .iter()
+        .map(|m| m["message"].as_str().unwrap().to_owned())
+        .collect();
+    sms.sort();
+    assert_eq!(
+        sms,
+        ["Hi Ann from Harbour Dental", "Hi Bo from Harbour Dental"]
+    );
+    assert_eq!(sent.email_to(&email).len(), 2);
+
+    let credits: Value = get("/credits".into())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(credits["accounts"][0]["balance"], 3);
+    let history: Value = get(format!("/patients/{}/messages", patients[1]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = history["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert!(
+        items
+            .iter()
+            .all(|m| m["status"] == "sent" && m["template_id"] == tid)
+    );
 }

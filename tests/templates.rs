@@ -207,6 +207,8 @@ async fn preview_shows_text_encoding_segments_cost_and_warnings() {
     assert_eq!(r.json["segments"], 1);
     assert_eq!(r.json["credits"], 1);
     assert_eq!(r.json["warnings"], json!([]));
+    let raw = String::from_utf8(r.body.clone()).unwrap();
+    assert_eq!(raw.matches("\"credits\"").count(), 1, "{raw}");
 
     // Sample values; an emoji forces UCS-2 and is named; over the clinic's maximum is flagged.
     let long = format!("{} 😀", "a".repeat(120));

@@ -200,6 +200,15 @@ def admin(stack, *args):
     return json.loads(out.stdout)
 
 
+def verify_sender(stack, domain):
+    """Verifies a sender domain in moto's SES, which (like SES) refuses unverified senders."""
+    import boto3
+
+    ses = boto3.client("sesv2", endpoint_url=stack.env["MOTO_URL"], region_name=REGION,
+                       aws_access_key_id="local", aws_secret_access_key="local")
+    ses.create_email_identity(EmailIdentity=domain)
+
+
 def cmd_up():
     ports = {"dynamodb": int(os.environ.get("TIDINGS_DYNAMODB_PORT", 8000)),
              "moto": int(os.environ.get("TIDINGS_MOTO_PORT", 5000)),
@@ -217,6 +226,8 @@ def cmd_up():
                        "--country", "AU", "--sms-sender-id", "DemoClinic", "--email-sender",
                        "reception@demo-clinic.example")
         key = admin(stack, "key", "create", "--clinic", clinic["id"], "--role", "admin", "--label", "make up")
+        admin(stack, "credits", "add", "--clinic", clinic["id"], "--credits", "100", "--note", "make up demo")
+        verify_sender(stack, "demo-clinic.example")
         url = stack.env["TIDINGS_API_URL"]
         print(f"""
 Tidings is running locally.
@@ -231,6 +242,15 @@ Try:
        -H 'Content-Type: application/json' \\
        -d '{{"first_name": "Ann", "last_name": "Lee", "mobile": "0412 345 678"}}'
   curl -s {url}/patients -H 'Authorization: Bearer {key['key']}'
+  curl -s -X POST {url}/templates/preview -H 'Authorization: Bearer {key['key']}' \
+       -H 'Content-Type: application/json' -d '{{"body": "Hi {{{{ first_name }}}}, see you soon at {{{{ clinic_name }}}}"}}'
+  curl -s -X POST {url}/messages -H 'Authorization: Bearer {key['key']}' \
+       -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \
+       -d '{{"patient_ids": ["<id from the first curl>"], "channel": "both", "subject": "Hello", "body": "Hi {{{{ first_name }}}}"}}'
+  curl -s {url}/credits -H 'Authorization: Bearer {key['key']}'
+  curl -s {stack.env['MOTO_URL']}/moto-api/data.json    # what SNS and SES "sent"
+
+The demo clinic has 100 credits; its sender domain is verified in moto's SES.
 
 Admin command against this stack:
   AWS_ENDPOINT_URL_DYNAMODB={stack.env['AWS_ENDPOINT_URL_DYNAMODB']} AWS_REGION={REGION} \\

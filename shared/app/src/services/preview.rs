@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use tidings_domain::FieldError;
 use tidings_domain::message::credits;
 use tidings_domain::message_template::{Channel, CompiledMessage, compile_parts};
-use tidings_domain::sms::{self, SmsPreview};
+use tidings_domain::sms::{self, SmsShape, Warning};
 use tidings_domain::template::{PLACEHOLDERS, Placeholder, RenderError, Values};
 
 /// A preview request: a saved template or a body, and whose values to use.
@@ -45,9 +45,12 @@ pub struct Preview {
     pub text: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub html: Option<String>,
-    /// SMS only: encoding, characters, segments, warnings.
+    /// SMS only: encoding, characters, units and segments.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    pub sms: Option<SmsPreview>,
+    pub sms: Option<SmsShape>,
+    /// SMS only: over the clinic's maximum length; characters that force UCS-2.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<Vec<Warning>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_characters: Option<usize>,
     pub credits: u32,
@@ -185,7 +188,8 @@ fn render(
                 subject: None,
                 credits: p.credits,
                 max_characters: Some(clinic.fields.max_sms_length),
-                sms: Some(p),
+                sms: Some(p.shape),
+                warnings: Some(p.warnings),
                 text,
                 html: None,
             }
@@ -196,6 +200,7 @@ fn render(
             text,
             html,
             sms: None,
+            warnings: None,
             max_characters: None,
             credits: credits(Channel::Email, 0, email_cost),
         },
