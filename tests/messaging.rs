@@ -554,8 +554,23 @@ async fn another_clinics_patients_and_history_are_out_of_reach() {
     assert_eq!((r.status.as_u16(), r.field()), (400, "patient_id"));
     assert_eq!(snapshot(&app, &theirs.id).await, before_theirs);
     assert!(moto_sent().await.sms_to(&mobile).is_empty());
-    // Their credits and ledger are theirs alone.
+    // Their messages, statistics, credits and ledger are theirs alone.
     grant(&app, &theirs.id, 7).await;
+    let r = call(
+        &app,
+        &theirs.staff_key,
+        "POST",
+        "/messages",
+        Some(json!({"patient_ids": [their_patient], "channel": "sms", "body": "Hi"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let (mine_listed, _) = list_all(&app, &mine.staff_key, "/messages?limit=50").await;
+    assert!(mine_listed.is_empty());
+    let stats = call(&app, &mine.staff_key, "GET", "/messages/stats", None).await;
+    assert_eq!(stats.json["days"], json!([]));
+    let (theirs_listed, _) = list_all(&app, &theirs.staff_key, "/messages?limit=50").await;
+    assert_eq!(theirs_listed.len(), 1);
     assert_eq!(balance(&app, &mine.staff_key).await, 10);
     let (ledger, _) = list_all(&app, &mine.staff_key, "/credits/ledger?limit=50").await;
     assert_eq!(ledger.len(), 1);
