@@ -6,7 +6,6 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 const PREFIX: &str = "tk_";
@@ -66,10 +65,7 @@ pub fn format(id_bytes: [u8; 8], secret_bytes: [u8; 32]) -> NewKey {
 
 /// The hex SHA-256 of a secret: the only form in which a key is stored.
 pub fn hash_secret(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::digest::sha256_hex(secret.as_bytes())
 }
 
 /// Compares a presented secret with a stored hash in constant time.

@@ -7,6 +7,7 @@ pub mod api_key;
 pub mod clinic;
 pub mod contact;
 pub mod credits;
+pub mod digest;
 pub mod email;
 pub mod export;
 pub mod message;

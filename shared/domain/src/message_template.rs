@@ -47,10 +47,7 @@ impl Category {
 
     /// Parses a query-string value, naming `field` when it is not a category.
     pub fn parse(field: &str, value: &str) -> Result<Self, FieldError> {
-        Self::deserialize(
-            serde::de::value::StrDeserializer::<serde::de::value::Error>::new(value.trim()),
-        )
-        .map_err(|_| {
+        crate::patient::serde_plain_enum(value).ok_or_else(|| {
             FieldError::new(
                 field,
                 "invalid",

@@ -220,7 +220,8 @@ impl PatientFilter {
     }
 }
 
-fn serde_plain_enum<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
+/// Reads a query-string value as a snake_case enum.
+pub(crate) fn serde_plain_enum<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
     T::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(s.trim())).ok()
 }
 

@@ -70,8 +70,7 @@ impl Placeholder {
         }
     }
 
-    /// A plausible value for previews without a patient.
-    pub fn sample(self) -> &'static str {
+    fn sample(self) -> &'static str {
         match self {
             Placeholder::FirstName => "Ann",
             Placeholder::LastName => "Lee",
@@ -125,6 +124,13 @@ impl Values {
     pub fn with(mut self, p: Placeholder, value: impl Into<String>) -> Self {
         self.set(p, value);
         self
+    }
+
+    /// A plausible value for every placeholder (previews without a patient, trial renders).
+    pub fn samples() -> Self {
+        PLACEHOLDERS
+            .iter()
+            .fold(Self::default(), |v, p| v.with(*p, p.sample()))
     }
 
     pub fn get(&self, p: Placeholder) -> Option<&str> {
@@ -200,11 +206,8 @@ impl Template {
         }
         let compiled = Self { env, uses };
         // A trial render finds what parsing cannot: unknown filters, tests, functions.
-        let sample = PLACEHOLDERS
-            .iter()
-            .fold(Values::default(), |v, p| v.with(*p, p.sample()));
         compiled
-            .render(&sample, &Caps::default())
+            .render(&Values::samples(), &Caps::default())
             .map_err(|e| match e {
                 RenderError::Missing(m) => {
                     FieldError::new(field, "unknown_placeholder", m.to_string())

@@ -31,6 +31,16 @@ pub fn clinic_today(clinic: &Clinic) -> NaiveDate {
     chrono::Utc::now().with_timezone(&tz).date_naive()
 }
 
+/// An id in a request body that names nothing in the clinic: a 400 on that field.
+pub(crate) fn not_found_as_field(e: ServiceError, field: &str) -> ServiceError {
+    match e {
+        ServiceError::NotFound(what) => {
+            tidings_domain::FieldError::new(field, "not_found", format!("{what} not found")).into()
+        }
+        other => other,
+    }
+}
+
 /// The 409 for a record that changed between read and write.
 pub(crate) fn concurrent_update() -> ServiceError {
     ServiceError::conflict(

@@ -1,7 +1,7 @@
 //! `POST /templates/preview`: exactly what a patient would receive, and what it costs.
 
 use super::rendering::{self, AppointmentValues};
-use super::{load_clinic, patients, practitioners, templates};
+use super::{load_clinic, not_found_as_field, patients, practitioners, templates};
 use crate::{App, ServiceError};
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
@@ -10,7 +10,7 @@ use tidings_domain::FieldError;
 use tidings_domain::message::credits;
 use tidings_domain::message_template::{Channel, CompiledMessage, compile_parts};
 use tidings_domain::sms::{self, SmsShape, Warning};
-use tidings_domain::template::{PLACEHOLDERS, Placeholder, RenderError, Values};
+use tidings_domain::template::{Placeholder, RenderError, Values};
 
 /// A preview request: a saved template or a body, and whose values to use.
 #[derive(Debug, Default, Deserialize)]
@@ -209,22 +209,10 @@ fn render(
 
 /// Sample values for every placeholder, with the clinic's own name and phone.
 fn sample_values(clinic: &tidings_domain::clinic::Clinic) -> Values {
-    let mut v = PLACEHOLDERS
-        .iter()
-        .fold(Values::default(), |v, p| v.with(*p, p.sample()));
+    let mut v = Values::samples();
     v.set(Placeholder::ClinicName, clinic.fields.name.clone());
     if let Some(phone) = &clinic.fields.phone {
         v.set(Placeholder::ClinicPhone, phone.clone());
     }
     v
-}
-
-/// An id in a request body that names nothing in the clinic: a 400 on that field.
-pub(crate) fn not_found_as_field(e: ServiceError, field: &str) -> ServiceError {
-    match e {
-        ServiceError::NotFound(what) => {
-            FieldError::new(field, "not_found", format!("{what} not found")).into()
-        }
-        other => other,
-    }
 }

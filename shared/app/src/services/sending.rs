@@ -10,20 +10,19 @@
 //! A retry with the same `Idempotency-Key` finds the send record and returns the messages it
 //! produced; nothing is sent or charged again.
 
-use super::preview::not_found_as_field;
 use super::rendering::patient_values;
-use super::{load_clinic, templates};
+use super::{load_clinic, not_found_as_field, templates};
 use crate::delivery::{DeliveryError, Email, Sms};
 use crate::store::{SendClaim, SendRecord, TxError};
 use crate::{App, ServiceError, ids};
 use chrono::{Duration, Utc};
 use futures::StreamExt;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use tidings_domain::FieldError;
 use tidings_domain::clinic::Clinic;
 use tidings_domain::credits::{EntryKind, GROUP_ACCOUNT, LedgerEntry};
+use tidings_domain::digest::sha256_hex;
 use tidings_domain::message::{
     Content, MAX_MESSAGES_PER_REQUEST, Message, RecipientKind, SendInput, SendRequest, SkipReason,
     Status, credits, reach_contact, reach_patient,
@@ -96,13 +95,6 @@ impl From<&Message> for MessageView {
             provider_message_id: m.provider_message_id.clone(),
         }
     }
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Checks an `Idempotency-Key` header value.

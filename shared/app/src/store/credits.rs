@@ -100,11 +100,12 @@ impl Store {
         account: &str,
         credits: i64,
     ) -> Result<TransactWriteItem, StoreError> {
-        self.tx_update(
+        self.tx_update_named(
             keys::clinic_pk(clinic_id),
             keys::credits_sk(account),
             "ADD balance :c",
-            "attribute_exists(pk) OR attribute_not_exists(pk)",
+            None,
+            Default::default(),
             Item::from([(":c".to_owned(), n(credits))]),
         )
     }

@@ -174,22 +174,15 @@ impl Store {
             (":reason".to_owned(), s(reason)),
             (":at".to_owned(), ts(&at)),
         ]);
-        let update = aws_sdk_dynamodb::types::Update::builder()
-            .table_name(&self.table)
-            .key("pk", s(keys::clinic_pk(clinic_id)))
-            .key("sk", s(keys::message_sk(id)))
-            .update_expression("SET #s = :failed, reason = :reason, updated_at = :at")
-            .condition_expression("#s = :queued")
-            .set_expression_attribute_names(Some(status_name()))
-            .set_expression_attribute_values(Some(values))
-            .build()
-            .map_err(StoreError::from)?;
-        let mut tx = vec![(
-            aws_sdk_dynamodb::types::TransactWriteItem::builder()
-                .update(update)
-                .build(),
-            (),
-        )];
+        let update = self.tx_update_named(
+            keys::clinic_pk(clinic_id),
+            keys::message_sk(id),
+            "SET #s = :failed, reason = :reason, updated_at = :at",
+            Some("#s = :queued"),
+            status_name(),
+            values,
+        )?;
+        let mut tx = vec![(update, ())];
         if let Some(entry) = refund {
             tx.push((
                 self.tx_add_credits(clinic_id, &entry.account, entry.credits)?,

@@ -465,12 +465,26 @@ impl Store {
         condition: &str,
         values: Item,
     ) -> Result<TransactWriteItem, StoreError> {
+        self.tx_update_named(pk, sk, update, Some(condition), HashMap::new(), values)
+    }
+
+    /// [`Store::tx_update`] with `#name` placeholders, and an optional condition.
+    pub(crate) fn tx_update_named(
+        &self,
+        pk: String,
+        sk: String,
+        update: &str,
+        condition: Option<&str>,
+        names: HashMap<String, String>,
+        values: Item,
+    ) -> Result<TransactWriteItem, StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
             .key("pk", s(pk))
             .key("sk", s(sk))
             .update_expression(update)
-            .condition_expression(condition)
+            .set_condition_expression(condition.map(str::to_owned))
+            .set_expression_attribute_names((!names.is_empty()).then_some(names))
             .set_expression_attribute_values(Some(values))
             .build()?;
         Ok(TransactWriteItem::builder().update(update).build())
