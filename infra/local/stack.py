@@ -26,6 +26,7 @@ VENV = LOCAL / "venv"
 NODE = LOCAL / "node"
 LOGS = LOCAL / "logs"
 TABLE = "tidings-local"
+SCHEDULE_GROUP = "tidings-local"
 REGION = "ap-southeast-2"
 INSTALL_INPUTS = ["requirements.txt", "constraints.txt", "package.json", "package-lock.json"]
 
@@ -88,6 +89,12 @@ class Stack:
             "TABLE_NAME": TABLE,
             "TIDINGS_API_URL": f"http://127.0.0.1:{ports['api']}",
             "MOTO_URL": f"http://127.0.0.1:{ports['moto']}",
+            "SCHEDULE_GROUP": SCHEDULE_GROUP,
+            "CAMPAIGN_FUNCTION_ARN": f"arn:aws:lambda:{REGION}:123456789012:function:run-campaign",
+            "SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/tidings-local-scheduler",
+            # Local emulators take far more than AWS's default quotas.
+            "CAMPAIGN_SMS_PER_SECOND": "1000",
+            "CAMPAIGN_EMAIL_PER_SECOND": "1000",
             "SAM_CLI_TELEMETRY": "0",
             "PATH": f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
         })
@@ -137,6 +144,7 @@ class Stack:
         self.wait_for_port("dynamodb", self.ports["dynamodb"], 60)
         self.wait_for_port("moto", self.ports["moto"], 60)
         create_table(self.env["AWS_ENDPOINT_URL_DYNAMODB"])
+        create_schedule_group(self.env["MOTO_URL"])
 
     def start_api(self, reload):
         cmd = ["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1",
@@ -145,6 +153,13 @@ class Stack:
             cmd.append("--ignore-changes")
         self.start("api", cmd)
         self.wait_for_port("api", self.ports["api"], 300)
+        sys.path.insert(0, str(HERE))
+        from scheduler_bridge import SchedulerBridge
+
+        say("starting the scheduler bridge (log: .local/logs/scheduler-bridge.log)")
+        self.bridge = SchedulerBridge(self.env["MOTO_URL"], self.env["TIDINGS_API_URL"], SCHEDULE_GROUP,
+                                      REGION, open(LOGS / "scheduler-bridge.log", "w"))
+        self.bridge.start()
 
 
 # ---------------------------------------------------------------- table
@@ -165,6 +180,15 @@ def load_template():
 
     Loader.add_multi_constructor("!", tag)
     return yaml.load((ROOT / "template.yaml").read_text(), Loader=Loader)
+
+
+def create_schedule_group(moto_url):
+    """The stage's schedule group (template.yaml's CampaignScheduleGroup)."""
+    import boto3
+
+    client = boto3.client("scheduler", endpoint_url=moto_url, region_name=REGION,
+                          aws_access_key_id="local", aws_secret_access_key="local")
+    client.create_schedule_group(Name=SCHEDULE_GROUP)
 
 
 def create_table(endpoint):

@@ -16,6 +16,9 @@ pub enum Fault {
     Throttle,
     ServerError,
     Reject,
+    /// Never answers: the call hangs as if the caller's process had died mid-call, before the
+    /// provider saw it.
+    Hang,
 }
 
 /// One call the proxy saw.
@@ -133,6 +136,9 @@ async fn serve(mut stream: TcpStream, state: State) -> std::io::Result<()> {
             }
             None => Fault::Pass,
         };
+        if fault == Fault::Hang && service.is_some() {
+            std::future::pending::<()>().await;
+        }
         let (status, ctype, extra, body) = match (fault, service) {
             (Fault::Pass, _) | (_, None) => {
                 let res = client

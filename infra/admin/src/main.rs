@@ -114,6 +114,8 @@ async fn main() -> ExitCode {
     let app = App::from_env(&Config {
         table_name: cli.table,
         email_credit_cost: 0,
+        scheduling: None,
+        campaigns: Default::default(),
     })
     .await;
     match run(&app, cli.command).await {

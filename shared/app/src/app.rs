@@ -2,6 +2,7 @@
 
 use crate::config::Config;
 use crate::delivery::Delivery;
+use crate::scheduler::Scheduler;
 use crate::store::Store;
 
 /// Clients and configuration, built once per cold start.
@@ -9,6 +10,7 @@ use crate::store::Store;
 pub struct App {
     pub store: Store,
     pub delivery: Delivery,
+    pub scheduler: Scheduler,
     pub config: Config,
 }
 
@@ -28,6 +30,10 @@ impl App {
                 config.table_name.clone(),
             ),
             delivery: Delivery::new(aws),
+            scheduler: Scheduler::new(
+                aws_sdk_scheduler::Client::new(aws),
+                config.scheduling.clone(),
+            ),
             config: config.clone(),
         }
     }

@@ -23,6 +23,47 @@ pub struct Config {
     pub table_name: String,
     /// Credits one email costs (`EMAIL_CREDIT_COST`, default 0); an SMS costs one a segment.
     pub email_credit_cost: u32,
+    /// Where campaign schedules go; set for the functions that create, cancel or run them.
+    pub scheduling: Option<SchedulingConfig>,
+    pub campaigns: CampaignSettings,
+}
+
+/// EventBridge Scheduler settings (`SCHEDULE_GROUP`, `CAMPAIGN_FUNCTION_ARN`,
+/// `SCHEDULER_ROLE_ARN`): all three or none.
+#[derive(Debug, Clone)]
+pub struct SchedulingConfig {
+    /// The schedule group of this stage.
+    pub group: String,
+    /// The campaign function every campaign schedule targets.
+    pub campaign_function_arn: String,
+    /// The role Scheduler assumes to invoke it.
+    pub role_arn: String,
+}
+
+/// How fast a campaign run sends.
+#[derive(Debug, Clone, Copy)]
+pub struct CampaignSettings {
+    /// Most SMS a run hands to SNS per second (`CAMPAIGN_SMS_PER_SECOND`, default 20, the
+    /// default SNS SMS quota).
+    pub sms_per_second: u32,
+    /// Most emails per second (`CAMPAIGN_EMAIL_PER_SECOND`, default 14, SES's default quota).
+    pub email_per_second: u32,
+    /// Provider calls in flight at once (`CAMPAIGN_CONCURRENCY`, default 16).
+    pub concurrency: usize,
+    /// Seconds one invocation works before it hands over to a continuation
+    /// (`CAMPAIGN_TIME_BUDGET_SECS`, default 780; the function's timeout is 900).
+    pub time_budget_secs: u64,
+}
+
+impl Default for CampaignSettings {
+    fn default() -> Self {
+        Self {
+            sms_per_second: 20,
+            email_per_second: 14,
+            concurrency: 16,
+            time_budget_secs: 780,
+        }
+    }
 }
 
 impl Config {
@@ -38,7 +79,64 @@ impl Config {
                     hint: "a whole number of credits from 0",
                 })?,
             },
+            scheduling: scheduling()?,
+            campaigns: CampaignSettings {
+                sms_per_second: number("CAMPAIGN_SMS_PER_SECOND", 20, "a whole number from 1")?,
+                email_per_second: number("CAMPAIGN_EMAIL_PER_SECOND", 14, "a whole number from 1")?,
+                concurrency: number("CAMPAIGN_CONCURRENCY", 16, "a whole number from 1")?,
+                time_budget_secs: number(
+                    "CAMPAIGN_TIME_BUDGET_SECS",
+                    780,
+                    "a whole number of seconds from 1",
+                )?,
+            },
         })
+    }
+
+    /// The scheduling settings, for the functions that cannot work without them.
+    pub fn require_scheduling(&self) -> Result<&SchedulingConfig, ConfigError> {
+        self.scheduling.as_ref().ok_or(ConfigError::Missing {
+            name: "SCHEDULE_GROUP",
+            hint: "with CAMPAIGN_FUNCTION_ARN and SCHEDULER_ROLE_ARN: where campaign schedules go",
+        })
+    }
+}
+
+fn scheduling() -> Result<Option<SchedulingConfig>, ConfigError> {
+    let get = |name| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    match (
+        get("SCHEDULE_GROUP"),
+        get("CAMPAIGN_FUNCTION_ARN"),
+        get("SCHEDULER_ROLE_ARN"),
+    ) {
+        (None, None, None) => Ok(None),
+        (Some(group), Some(campaign_function_arn), Some(role_arn)) => Ok(Some(SchedulingConfig {
+            group,
+            campaign_function_arn,
+            role_arn,
+        })),
+        _ => Err(ConfigError::Invalid {
+            name: "SCHEDULE_GROUP",
+            hint: "set SCHEDULE_GROUP, CAMPAIGN_FUNCTION_ARN and SCHEDULER_ROLE_ARN together",
+        }),
+    }
+}
+
+/// A positive whole number, or `default` when unset.
+fn number<T: std::str::FromStr + PartialOrd + From<u8>>(
+    name: &'static str,
+    default: T,
+    hint: &'static str,
+) -> Result<T, ConfigError> {
+    match std::env::var(name) {
+        Err(_) => Ok(default),
+        Ok(v) if v.trim().is_empty() => Ok(default),
+        Ok(v) => v
+            .trim()
+            .parse::<T>()
+            .ok()
+            .filter(|n| *n >= T::from(1))
+            .ok_or(ConfigError::Invalid { name, hint }),
     }
 }
 

@@ -26,6 +26,8 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error("the CSV export could not be written")]
     Export(#[from] csv::Error),
+    #[error("scheduling failed")]
+    Schedule(#[from] crate::scheduler::SchedulerError),
 }
 
 impl ServiceError {

@@ -3,12 +3,14 @@
 
 pub mod api;
 pub mod app;
+pub mod campaign_function;
 pub mod config;
 pub mod delivery;
 pub mod error;
 pub mod http;
 pub mod ids;
 pub mod json;
+pub mod scheduler;
 pub mod services;
 pub mod store;
 pub mod telemetry;

@@ -4,6 +4,8 @@
 //! values, so the layers above never re-check what the domain has accepted.
 
 pub mod api_key;
+pub mod appointment;
+pub mod campaign;
 pub mod clinic;
 pub mod contact;
 pub mod credits;
@@ -15,6 +17,8 @@ pub mod message_template;
 pub mod patient;
 pub mod phone;
 pub mod practitioner;
+pub mod referrer;
+pub mod report;
 pub mod sender_id;
 pub mod sms;
 pub mod template;

@@ -163,6 +163,8 @@ pub enum Status {
 pub enum RecipientKind {
     Patient,
     Contact,
+    /// A referrer reached by a referral-report campaign (`patient_id` holds the referrer's id).
+    Referrer,
 }
 
 /// Why a recipient was not sent to.
@@ -179,6 +181,8 @@ pub enum SkipReason {
     ContactNotReceiving,
     /// The template uses a value this recipient does not have (the reason names it).
     MissingValue,
+    /// Rendered for this recipient, the SMS is longer than the clinic's `max_sms_length`.
+    TooLong,
 }
 
 impl SkipReason {
@@ -190,6 +194,7 @@ impl SkipReason {
             SkipReason::CategoryExcluded => "category_excluded",
             SkipReason::ContactNotReceiving => "contact_not_receiving",
             SkipReason::MissingValue => "missing_value",
+            SkipReason::TooLong => "too_long",
         }
     }
 }
@@ -274,6 +279,52 @@ pub struct Message {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// Campaign messages: until when the run that claimed a queued message owns it. A queued
+    /// message whose lease has run out was never handed to the provider by a run that died,
+    /// and another copy of the run may send it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_until: Option<DateTime<Utc>>,
+}
+
+impl Message {
+    /// A message before planning decides it: `skipped` with no address or words yet.
+    pub fn planned(
+        id: String,
+        request_id: &str,
+        channel: Channel,
+        category: Category,
+        patient_id: &str,
+        recipient: RecipientKind,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            request_id: request_id.to_owned(),
+            channel,
+            category,
+            patient_id: patient_id.to_owned(),
+            recipient,
+            contact_id: None,
+            to: None,
+            template_id: None,
+            on_behalf_of: None,
+            from_name: None,
+            reply_to: None,
+            subject: None,
+            body: None,
+            html_body: None,
+            encoding: None,
+            segments: None,
+            credits: 0,
+            status: Status::Skipped,
+            reason: None,
+            provider_message_id: None,
+            created_at: now,
+            updated_at: now,
+            sent_at: None,
+            lease_until: None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,12 +1,16 @@
 //! Every HTTP endpoint. Each constant is one Lambda function: `functions/<function>/` serves it,
 //! and template.yaml and the local router declare the same route (a test checks all three).
 
+pub mod appointments;
+pub mod campaigns;
 pub mod clinic;
 pub mod contacts;
 pub mod credits;
 pub mod messages;
 pub mod patients;
 pub mod practitioners;
+pub mod referrers;
+pub mod reports;
 pub mod templates;
 
 use crate::http::Endpoint;
@@ -42,4 +46,26 @@ pub const ALL: &[&Endpoint] = &[
     &messages::STATS,
     &credits::GET,
     &credits::LEDGER,
+    &appointments::CREATE,
+    &appointments::LIST,
+    &appointments::GET,
+    &appointments::UPDATE,
+    &appointments::DELETE,
+    &referrers::CREATE,
+    &referrers::LIST,
+    &referrers::GET,
+    &referrers::UPDATE,
+    &referrers::DELETE,
+    &referrers::REFER,
+    &reports::CREATE,
+    &reports::LIST,
+    &reports::GET,
+    &reports::DELETE,
+    &reports::RESULTS,
+    &campaigns::CREATE,
+    &campaigns::LIST,
+    &campaigns::GET,
+    &campaigns::UPDATE,
+    &campaigns::CANCEL,
+    &campaigns::RECIPIENTS,
 ];

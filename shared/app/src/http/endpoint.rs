@@ -74,9 +74,27 @@ async fn run(
 /// The `main` of every endpoint function: reads the configuration and builds the clients once
 /// (failing fast on a missing setting), then serves requests.
 pub async fn serve(endpoint: &'static Endpoint) -> Result<(), lambda_http::Error> {
+    serve_with(endpoint, false).await
+}
+
+/// [`serve`] for the endpoints that create or delete schedules: a missing scheduling
+/// setting stops the function at cold start.
+pub async fn serve_scheduling(endpoint: &'static Endpoint) -> Result<(), lambda_http::Error> {
+    serve_with(endpoint, true).await
+}
+
+async fn serve_with(
+    endpoint: &'static Endpoint,
+    scheduling: bool,
+) -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
     let config =
         Config::from_env().inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
+    if scheduling {
+        config
+            .require_scheduling()
+            .inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
+    }
     let app = App::from_env(&config).await;
     lambda_http::run(service_fn(move |req: Request| {
         let app = app.clone();

@@ -122,6 +122,10 @@ impl From<ServiceError> for ApiError {
                 tracing::error!(error = %csv, "export error");
                 Self::internal()
             }
+            ServiceError::Schedule(e) => {
+                tracing::error!(error = %e, "scheduler error");
+                Self::internal()
+            }
         }
     }
 }

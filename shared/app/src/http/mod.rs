@@ -8,6 +8,6 @@ pub mod request;
 pub mod response;
 
 pub use auth::Caller;
-pub use endpoint::{Endpoint, dispatch, serve};
+pub use endpoint::{Endpoint, dispatch, serve, serve_scheduling};
 pub use error::ApiError;
 pub use request::ApiRequest;

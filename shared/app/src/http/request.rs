@@ -146,6 +146,20 @@ impl ApiRequest {
     /// `cursor` and `limit` of a list endpoint: the id to continue after, and the page size.
     pub fn page(&self) -> Result<(Option<String>, usize), ApiError> {
         let after = self.query("cursor").map(cursor::decode).transpose()?;
+        Ok((after, self.limit()?))
+    }
+
+    /// `cursor` and `limit` of a list read in a sort order other than ids (a position).
+    pub fn position_page(&self) -> Result<(Option<String>, usize), ApiError> {
+        let after = self
+            .query("cursor")
+            .map(cursor::decode_position)
+            .transpose()?;
+        Ok((after, self.limit()?))
+    }
+
+    /// `limit`: the page size.
+    pub fn limit(&self) -> Result<usize, ApiError> {
         let limit = match self.query("limit") {
             None => DEFAULT_PAGE,
             Some(l) => l
@@ -161,7 +175,7 @@ impl ApiRequest {
                     )
                 })?,
         };
-        Ok((after, limit))
+        Ok(limit)
     }
 }
 

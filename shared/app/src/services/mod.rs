@@ -1,6 +1,10 @@
 //! Services: each applies the domain rules to one kind of record through the store.
 
 pub mod api_keys;
+pub mod appointments;
+pub mod audience;
+pub mod campaign_runner;
+pub mod campaigns;
 pub mod clinics;
 pub mod contacts;
 pub mod credits;
@@ -8,7 +12,9 @@ pub mod messages;
 pub mod patients;
 pub mod practitioners;
 pub mod preview;
+pub mod referrers;
 pub mod rendering;
+pub mod reports;
 pub mod sending;
 pub mod templates;
 

@@ -388,13 +388,15 @@ struct Planned {
     outcome: Result<(String, Rendered), (SkipReason, Option<String>)>,
 }
 
-struct Rendered {
-    subject: Option<String>,
-    body: String,
-    html_body: Option<String>,
+/// The words of one message, rendered for its recipient.
+pub(crate) struct Rendered {
+    pub subject: Option<String>,
+    pub body: String,
+    pub html_body: Option<String>,
 }
 
-fn render(
+/// Renders compiled words with one recipient's values; a missing value is a skip reason.
+pub(crate) fn render(
     compiled: &CompiledMessage,
     values: &Values,
     clinic: &Clinic,
@@ -533,71 +535,39 @@ async fn plan(
     let mut messages = Vec::with_capacity(planned.len());
     let mut bytes = 0;
     for (i, p) in planned.into_iter().enumerate() {
-        let mut m = Message {
-            id: format!("{request_id}-{i:03}"),
-            request_id: request_id.to_owned(),
-            channel: p.channel,
-            category: compiled.category,
-            patient_id: p.patient_id,
-            recipient: p.recipient,
-            contact_id: p.contact_id,
-            to: None,
-            template_id: compiled.template_id.clone(),
-            on_behalf_of: req.on_behalf_of.clone(),
-            from_name: None,
-            reply_to: None,
-            subject: None,
-            body: None,
-            html_body: None,
-            encoding: None,
-            segments: None,
-            credits: 0,
-            status: Status::Skipped,
-            reason: None,
-            provider_message_id: None,
-            created_at: now,
-            updated_at: now,
-            sent_at: None,
-        };
+        let mut m = Message::planned(
+            format!("{request_id}-{i:03}"),
+            request_id,
+            p.channel,
+            compiled.category,
+            &p.patient_id,
+            p.recipient,
+            now,
+        );
+        m.contact_id = p.contact_id;
+        m.template_id = compiled.template_id.clone();
+        m.on_behalf_of = req.on_behalf_of.clone();
         match p.outcome {
             Ok((to, words)) => {
-                if p.channel == Channel::Sms {
-                    let shape = sms::shape(&words.body);
-                    if shape.characters > clinic.fields.max_sms_length {
-                        return Err(FieldError::new(
-                            "body",
-                            "too_long",
-                            format!(
-                                "the SMS for patient_ids entry {} is {} characters; the clinic's max_sms_length is {}",
-                                m.patient_id, shape.characters, clinic.fields.max_sms_length
-                            ),
-                        )
-                        .into());
-                    }
-                    m.encoding = Some(shape.encoding);
-                    m.segments = u32::try_from(shape.segments).ok();
-                } else {
+                bytes += words.body.len() + words.html_body.as_ref().map_or(0, String::len) + 1024;
+                if p.channel == Channel::Email {
                     m.from_name = from_name.clone();
                     m.reply_to = reply_to.clone();
                 }
-                m.credits = credits(
-                    p.channel,
-                    m.segments.unwrap_or(0) as usize,
-                    app.config.email_credit_cost,
-                );
-                bytes += words.body.len() + words.html_body.as_ref().map_or(0, String::len) + 1024;
-                m.to = Some(to);
-                m.subject = words.subject;
-                m.body = Some(words.body);
-                m.html_body = words.html_body;
-                m.status = Status::Queued;
+                fill(&mut m, to, words, clinic, app.config.email_credit_cost).map_err(
+                    |characters| {
+                        FieldError::new(
+                            "body",
+                            "too_long",
+                            format!(
+                                "the SMS for patient_ids entry {} is {characters} characters; the clinic's max_sms_length is {}",
+                                m.patient_id, clinic.fields.max_sms_length
+                            ),
+                        )
+                    },
+                )?;
             }
-            Err((reason, detail)) => {
-                m.reason = Some(match detail {
-                    Some(d) => format!("{}: {d}", reason.as_str()),
-                    None => reason.as_str().to_owned(),
-                });
-            }
+            Err((reason, detail)) => skip(&mut m, reason, detail.as_deref()),
         }
         messages.push(m);
     }
@@ -610,4 +580,39 @@ async fn plan(
         .into());
     }
     Ok(messages)
+}
+
+/// Makes a planned message `queued` with its address and words, its SMS encoding and
+/// segments, and its cost. `Err(characters)` when an SMS is longer than the clinic allows.
+pub(crate) fn fill(
+    m: &mut Message,
+    to: String,
+    words: Rendered,
+    clinic: &Clinic,
+    email_cost: u32,
+) -> Result<(), usize> {
+    if m.channel == Channel::Sms {
+        let shape = sms::shape(&words.body);
+        if shape.characters > clinic.fields.max_sms_length {
+            return Err(shape.characters);
+        }
+        m.encoding = Some(shape.encoding);
+        m.segments = u32::try_from(shape.segments).ok();
+    }
+    m.credits = credits(m.channel, m.segments.unwrap_or(0) as usize, email_cost);
+    m.to = Some(to);
+    m.subject = words.subject;
+    m.body = Some(words.body);
+    m.html_body = words.html_body;
+    m.status = Status::Queued;
+    Ok(())
+}
+
+/// Makes a planned message `skipped` with its reason (and the detail, e.g. which value).
+pub(crate) fn skip(m: &mut Message, reason: SkipReason, detail: Option<&str>) {
+    m.status = Status::Skipped;
+    m.reason = Some(match detail {
+        Some(d) => format!("{}: {d}", reason.as_str()),
+        None => reason.as_str().to_owned(),
+    });
 }

@@ -27,6 +27,24 @@ pub fn decode(cursor: &str) -> Result<String, FieldError> {
     Ok(id)
 }
 
+/// Decodes a cursor that holds a position in a sorted read (an index sort key), or a 400
+/// naming `cursor`. The partition still comes from the credential.
+pub fn decode_position(cursor: &str) -> Result<String, FieldError> {
+    let bad = || {
+        FieldError::new(
+            "cursor",
+            "invalid_cursor",
+            "cursor is not one this API returned",
+        )
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(cursor.trim()).map_err(|_| bad())?;
+    let pos = String::from_utf8(bytes).map_err(|_| bad())?;
+    if pos.is_empty() || pos.len() > 200 || !pos.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(bad());
+    }
+    Ok(pos)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

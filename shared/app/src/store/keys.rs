@@ -72,3 +72,44 @@ pub fn ledger_prefix(account: &str) -> String {
 pub fn ledger_sk(account: &str, entry_id: &str) -> String {
     format!("LEDGER#{account}#{entry_id}")
 }
+
+pub const APPOINTMENT_PREFIX: &str = "APPOINTMENT#";
+pub fn appointment_sk(id: &str) -> String {
+    format!("{APPOINTMENT_PREFIX}{id}")
+}
+/// `gsi1pk` of every appointment of a clinic; `gsi1sk` is [`appointment_time_sk`]: the
+/// appointment book in time order.
+pub fn appointments_gsi(clinic_id: &str) -> String {
+    format!("CLINIC#{clinic_id}#APPOINTMENTS")
+}
+/// A UTC time as it sorts in `gsi1sk` (fixed width), followed by the appointment id.
+pub fn appointment_time_sk(start: &chrono::DateTime<chrono::Utc>, id: &str) -> String {
+    format!("{}#{id}", time_key(start))
+}
+pub fn time_key(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+pub const REPORT_PREFIX: &str = "REPORT#";
+pub fn report_sk(id: &str) -> String {
+    format!("{REPORT_PREFIX}{id}")
+}
+
+pub const CAMPAIGN_PREFIX: &str = "CAMPAIGN#";
+pub fn campaign_sk(id: &str) -> String {
+    format!("{CAMPAIGN_PREFIX}{id}")
+}
+/// One firing of a campaign.
+pub fn run_sk(campaign_id: &str, run_id: &str) -> String {
+    format!("RUN#{campaign_id}#{run_id}")
+}
+
+pub const REFERRER_PREFIX: &str = "REFERRER#";
+pub fn referrer_sk(id: &str) -> String {
+    format!("{REFERRER_PREFIX}{id}")
+}
+/// Referrals sort by date: a date range is one key-range query.
+pub const REFERRAL_PREFIX: &str = "REFERRAL#";
+pub fn referral_sk(date: &chrono::NaiveDate, id: &str) -> String {
+    format!("{REFERRAL_PREFIX}{date}#{id}")
+}

@@ -256,6 +256,126 @@ impl Store {
     }
 }
 
+/// Claims of campaign messages: credits are reserved for a batch, then each message is
+/// claimed on its own with a conditional put (one write each), so a message listed twice, or
+/// claimed by another copy of the same run, is claimed once.
+impl Store {
+    /// Takes the batch's credits and writes its ledger entry, in one transaction.
+    pub async fn reserve_credits(
+        &self,
+        clinic_id: &str,
+        entry: &LedgerEntry,
+    ) -> Result<(), TxError<SendClaim>> {
+        self.transact(vec![
+            (
+                self.tx_take_credits(clinic_id, &entry.account, -entry.credits)?,
+                SendClaim::InsufficientCredits,
+            ),
+            (self.tx_ledger(clinic_id, entry)?, SendClaim::AlreadyClaimed),
+        ])
+        .await
+    }
+
+    /// Gives credits back (what a batch reserved for messages it did not claim).
+    pub async fn return_credits(
+        &self,
+        clinic_id: &str,
+        entry: &LedgerEntry,
+    ) -> Result<(), TxError<()>> {
+        self.transact(vec![
+            (
+                self.tx_add_credits(clinic_id, &entry.account, entry.credits)?,
+                (),
+            ),
+            (self.tx_ledger(clinic_id, entry)?, ()),
+        ])
+        .await
+    }
+
+    /// Writes a message unless one with its id exists; `Ok(false)` if it does.
+    pub async fn claim_message(&self, clinic_id: &str, m: &Message) -> Result<bool, StoreError> {
+        self.put_if(
+            message_item(clinic_id, m)?,
+            "attribute_not_exists(pk)",
+            None,
+        )
+        .await
+    }
+
+    /// Takes over a queued message whose lease ran out (`prev`), until `until`; `Ok(false)`
+    /// if it was sent, failed, or taken by another copy meanwhile.
+    pub async fn take_over_message(
+        &self,
+        clinic_id: &str,
+        id: &str,
+        prev: &DateTime<Utc>,
+        until: &DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::clinic_pk(clinic_id)))
+            .key("sk", s(keys::message_sk(id)))
+            .update_expression("SET lease_until = :until")
+            .condition_expression("#s = :queued AND lease_until = :prev")
+            .set_expression_attribute_names(Some(status_name()))
+            .expression_attribute_values(":queued", status_value(Status::Queued)?)
+            .expression_attribute_values(":prev", ts(prev))
+            .expression_attribute_values(":until", ts(until))
+            .send()
+            .await;
+        super::conditional(
+            "UpdateItem",
+            res,
+            UpdateItemError::is_conditional_check_failed_exception,
+        )
+    }
+
+    /// A page of the messages of one send or campaign run, in id order.
+    pub async fn request_messages_page(
+        &self,
+        clinic_id: &str,
+        request_id: &str,
+        after_id: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Message>, Option<String>), StoreError> {
+        let q = Query::under(
+            None,
+            keys::clinic_pk(clinic_id),
+            keys::message_sk(&format!("{request_id}-")),
+        );
+        let page = self.page(&q, after_id.map(keys::message_sk), limit).await?;
+        messages_page(page)
+    }
+
+    /// Calls `f` with every message of a send or run, a page at a time (never all at once).
+    pub async fn each_request_message(
+        &self,
+        clinic_id: &str,
+        request_id: &str,
+        mut f: impl FnMut(&Message),
+    ) -> Result<(), StoreError> {
+        let mut q = Query::under(
+            None,
+            keys::clinic_pk(clinic_id),
+            keys::message_sk(&format!("{request_id}-")),
+        );
+        q.limit = 1000;
+        let mut start = None;
+        loop {
+            let page = self.query(&q, start).await?;
+            for item in page.items {
+                f(&from_item(item)?);
+            }
+            match page.last_key {
+                Some(k) => start = Some(k),
+                None => return Ok(()),
+            }
+        }
+    }
+}
+
 fn messages_page(page: Page) -> Result<(Vec<Message>, Option<String>), StoreError> {
     let Page { items, next_after } = page;
     let list = items

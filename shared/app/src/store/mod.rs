@@ -3,6 +3,8 @@
 //! `docs/data-model.md` lists the keys, the index and the access pattern each serves.
 
 mod api_keys;
+mod appointments;
+mod campaigns;
 mod clinics;
 mod contacts;
 mod credits;
@@ -11,12 +13,17 @@ pub mod keys;
 mod messages;
 mod patients;
 mod practitioners;
+mod referrers;
+mod reports;
 mod templates;
 
 pub use api_keys::ApiKeyRecord;
+pub use appointments::{AppointmentFilter, AppointmentPage, AppointmentWrite};
+pub use campaigns::{RunTotals, StatusChange};
 pub use contacts::ContactWrite;
 pub use messages::{SendClaim, SendRecord};
 pub use patients::{PatientPage, PatientRecord, PatientWrite};
+pub use referrers::{ReferralPage, ReferralWrite};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};

@@ -1,0 +1,6 @@
+//! `POST /appointments`: see `tidings_app::api::appointments::CREATE`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    tidings_app::http::serve(&tidings_app::api::appointments::CREATE).await
+}

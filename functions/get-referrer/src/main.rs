@@ -1,0 +1,6 @@
+//! `GET /referrers/{id}`: see `tidings_app::api::referrers::GET`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    tidings_app::http::serve(&tidings_app::api::referrers::GET).await
+}

@@ -1,0 +1,7 @@
+//! The campaign function: EventBridge Scheduler invokes it when a campaign fires; see
+//! `tidings_app::services::campaign_runner`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    tidings_app::campaign_function::serve().await
+}

@@ -1,0 +1,6 @@
+//! `PATCH /campaigns/{id}`: see `tidings_app::api::campaigns::UPDATE`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    tidings_app::http::serve(&tidings_app::api::campaigns::UPDATE).await
+}

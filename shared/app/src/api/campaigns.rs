@@ -1,0 +1,144 @@
+//! `/campaigns`, `/campaigns/{id}`, `/campaigns/{id}/cancel` and `/campaigns/{id}/recipients`.
+
+use crate::App;
+use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
+use crate::services::campaigns;
+use crate::store::cursor;
+use http::{Method, StatusCode};
+use lambda_http::{Body, Response};
+use tidings_domain::FieldError;
+use tidings_domain::api_key::Role;
+
+pub const CREATE: Endpoint = Endpoint {
+    function: "create-campaign",
+    method: Method::POST,
+    path: "/campaigns",
+    role: Role::Staff,
+    query: &[],
+    handler: |app, caller, req| Box::pin(create(app, caller, req)),
+};
+
+pub const LIST: Endpoint = Endpoint {
+    function: "list-campaigns",
+    method: Method::GET,
+    path: "/campaigns",
+    role: Role::Staff,
+    query: &["status", "cursor", "limit"],
+    handler: |app, caller, req| Box::pin(list(app, caller, req)),
+};
+
+pub const GET: Endpoint = Endpoint {
+    function: "get-campaign",
+    method: Method::GET,
+    path: "/campaigns/{id}",
+    role: Role::Staff,
+    query: &[],
+    handler: |app, caller, req| Box::pin(get(app, caller, req)),
+};
+
+pub const UPDATE: Endpoint = Endpoint {
+    function: "update-campaign",
+    method: Method::PATCH,
+    path: "/campaigns/{id}",
+    role: Role::Staff,
+    query: &[],
+    handler: |app, caller, req| Box::pin(update(app, caller, req)),
+};
+
+pub const CANCEL: Endpoint = Endpoint {
+    function: "cancel-campaign",
+    method: Method::POST,
+    path: "/campaigns/{id}/cancel",
+    role: Role::Staff,
+    query: &[],
+    handler: |app, caller, req| Box::pin(cancel(app, caller, req)),
+};
+
+pub const RECIPIENTS: Endpoint = Endpoint {
+    function: "list-campaign-recipients",
+    method: Method::GET,
+    path: "/campaigns/{id}/recipients",
+    role: Role::Staff,
+    query: &["run_id", "format", "cursor", "limit"],
+    handler: |app, caller, req| Box::pin(recipients(app, caller, req)),
+};
+
+/// Rows in one CSV chunk of the recipients (`X-Next-Cursor` continues).
+pub const CSV_CHUNK: usize = 2000;
+
+async fn create(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
+    let c = campaigns::create(&app, &caller.clinic_id, req.json()?).await?;
+    Ok(response::json(StatusCode::CREATED, &c))
+}
+
+async fn list(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
+    let (after, limit) = req.page()?;
+    let (items, next) = campaigns::list(
+        &app,
+        &caller.clinic_id,
+        req.query("status"),
+        after.as_deref(),
+        limit,
+    )
+    .await?;
+    Ok(response::page(&items, next.as_deref()))
+}
+
+async fn get(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
+    Ok(response::json(
+        StatusCode::OK,
+        &campaigns::get(&app, &caller.clinic_id, req.param("id")).await?,
+    ))
+}
+
+async fn update(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
+    let patch = req.json_object()?;
+    let c = campaigns::update(&app, &caller.clinic_id, req.param("id"), &patch).await?;
+    Ok(response::json(StatusCode::OK, &c))
+}
+
+async fn cancel(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
+    let c = campaigns::cancel(&app, &caller.clinic_id, req.param("id")).await?;
+    Ok(response::json(StatusCode::OK, &c))
+}
+
+async fn recipients(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
+    let csv = match req.query("format") {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => {
+            return Err(FieldError::new("format", "invalid", "format must be json or csv").into());
+        }
+    };
+    let (after, limit) = req.page()?;
+    let limit = if csv { CSV_CHUNK } else { limit };
+    let (rows, next) = campaigns::recipients(
+        &app,
+        &caller.clinic_id,
+        req.param("id"),
+        req.query("run_id"),
+        after.as_deref(),
+        limit,
+    )
+    .await?;
+    if !csv {
+        return Ok(response::page(&rows, next.as_deref()));
+    }
+    let body = campaigns::recipients_csv(&rows, after.is_none())?;
+    let mut res = response::build(
+        StatusCode::OK,
+        "text/csv; charset=utf-8",
+        Body::Binary(body),
+    );
+    let headers = res.headers_mut();
+    if let Ok(v) = "attachment; filename=\"recipients.csv\"".parse() {
+        headers.insert(http::header::CONTENT_DISPOSITION, v);
+    }
+    if let Some(v) = next
+        .map(|id| cursor::encode(&id))
+        .and_then(|c| c.parse().ok())
+    {
+        headers.insert("x-next-cursor", v);
+    }
+    Ok(res)
+}

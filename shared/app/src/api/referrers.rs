@@ -1,0 +1,97 @@
+//! `/referrers`, `/referrers/{id}` and `/patients/{id}/referrals`.
+
+use crate::App;
+use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
+use crate::services::referrers;
+use http::{Method, StatusCode};
+use lambda_http::{Body, Response};
+use tidings_domain::api_key::Role;
+
+pub const CREATE: Endpoint = Endpoint {
+    function: "create-referrer",
+    method: Method::POST,
+    path: "/referrers",
+    role: Role::Staff,
+    query: &[],
+    handler: |app, caller, req| Box::pin(create(app, caller, req)),
+};
+
+pub const LIST: Endpoint = Endpoint {
+    function: "list-referrers",
+    method: Method::GET,
+    path: "/referrers",
+    role: Role::Staff,
+    query: &["cursor", "limit"],
+    handler: |app, caller, req| Box::pin(list(app, caller, req)),
+};
+
+pub const GET: Endpoint = Endpoint {
+    function: "get-referrer",
+    method: Method::GET,
+    path: "/referrers/{id}",
+    role: Role::Staff,
+    query: &[],
+    handler: |app, caller, req| Box::pin(get(app, caller, req)),
+};
+
+pub const UPDATE: Endpoint = Endpoint {
+    function: "update-referrer",
+    method: Method::PATCH,
+    path: "/referrers/{id}",
+    role: Role::Staff,
+    query: &[],
+    handler: |app, caller, req| Box::pin(update(app, caller, req)),
+};
+
+pub const DELETE: Endpoint = Endpoint {
+    function: "delete-referrer",
+    method: Method::DELETE,
+    path: "/referrers/{id}",
+    role: Role::Staff,
+    query: &[],
+    handler: |app, caller, req| Box::pin(delete(app, caller, req)),
+};
+
+pub const REFER: Endpoint = Endpoint {
+    function: "create-referral",
+    method: Method::POST,
+    path: "/patients/{id}/referrals",
+    role: Role::Staff,
+    query: &[],
+    handler: |app, caller, req| Box::pin(refer(app, caller, req)),
+};
+
+async fn create(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
+    let r = referrers::create(&app.store, &caller.clinic_id, req.json()?).await?;
+    Ok(response::json(StatusCode::CREATED, &r))
+}
+
+async fn list(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
+    let (after, limit) = req.page()?;
+    let (items, next) =
+        referrers::list(&app.store, &caller.clinic_id, after.as_deref(), limit).await?;
+    Ok(response::page(&items, next.as_deref()))
+}
+
+async fn get(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
+    Ok(response::json(
+        StatusCode::OK,
+        &referrers::get(&app.store, &caller.clinic_id, req.param("id")).await?,
+    ))
+}
+
+async fn update(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
+    let patch = req.json_object()?;
+    let r = referrers::update(&app.store, &caller.clinic_id, req.param("id"), &patch).await?;
+    Ok(response::json(StatusCode::OK, &r))
+}
+
+async fn delete(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
+    referrers::delete(&app.store, &caller.clinic_id, req.param("id")).await?;
+    Ok(response::no_content())
+}
+
+async fn refer(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
+    let r = referrers::refer(&app.store, &caller.clinic_id, req.param("id"), req.json()?).await?;
+    Ok(response::json(StatusCode::CREATED, &r))
+}

@@ -1,0 +1,91 @@
+//! `/reports`, `/reports/{id}` and `/reports/{id}/results`.
+
+use crate::App;
+use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
+use crate::services::reports;
+use http::{Method, StatusCode};
+use lambda_http::{Body, Response};
+use tidings_domain::api_key::Role;
+
+pub const CREATE: Endpoint = Endpoint {
+    function: "create-report",
+    method: Method::POST,
+    path: "/reports",
+    role: Role::Staff,
+    query: &[],
+    handler: |app, caller, req| Box::pin(create(app, caller, req)),
+};
+
+pub const LIST: Endpoint = Endpoint {
+    function: "list-reports",
+    method: Method::GET,
+    path: "/reports",
+    role: Role::Staff,
+    query: &["cursor", "limit"],
+    handler: |app, caller, req| Box::pin(list(app, caller, req)),
+};
+
+pub const GET: Endpoint = Endpoint {
+    function: "get-report",
+    method: Method::GET,
+    path: "/reports/{id}",
+    role: Role::Staff,
+    query: &[],
+    handler: |app, caller, req| Box::pin(get(app, caller, req)),
+};
+
+pub const DELETE: Endpoint = Endpoint {
+    function: "delete-report",
+    method: Method::DELETE,
+    path: "/reports/{id}",
+    role: Role::Staff,
+    query: &[],
+    handler: |app, caller, req| Box::pin(delete(app, caller, req)),
+};
+
+pub const RESULTS: Endpoint = Endpoint {
+    function: "run-report",
+    method: Method::GET,
+    path: "/reports/{id}/results",
+    role: Role::Staff,
+    query: &["cursor", "limit"],
+    handler: |app, caller, req| Box::pin(results(app, caller, req)),
+};
+
+async fn create(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
+    let r = reports::create(&app.store, &caller.clinic_id, req.json()?).await?;
+    Ok(response::json(StatusCode::CREATED, &r))
+}
+
+async fn list(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
+    let (after, limit) = req.page()?;
+    let (items, next) =
+        reports::list(&app.store, &caller.clinic_id, after.as_deref(), limit).await?;
+    Ok(response::page(&items, next.as_deref()))
+}
+
+async fn get(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
+    Ok(response::json(
+        StatusCode::OK,
+        &reports::get(&app.store, &caller.clinic_id, req.param("id")).await?,
+    ))
+}
+
+async fn delete(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
+    reports::delete(&app.store, &caller.clinic_id, req.param("id")).await?;
+    Ok(response::no_content())
+}
+
+async fn results(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
+    let limit = req.limit()?;
+    let cursor = req.query("cursor");
+    let r = reports::results(
+        &app.store,
+        &caller.clinic_id,
+        req.param("id"),
+        cursor,
+        limit,
+    )
+    .await?;
+    Ok(response::json(StatusCode::OK, &r))
+}

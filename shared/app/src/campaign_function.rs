@@ -1,0 +1,60 @@
+//! The campaign function: what EventBridge Scheduler invokes when a campaign fires.
+
+use crate::App;
+use crate::config::Config;
+use crate::services::campaign_runner::{self, FireEvent, FireOutcome, Limits};
+use lambda_http::{LambdaEvent, service_fn};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Time kept back from the Lambda deadline to finish the page in hand and hand over.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(60);
+/// How long a claimed message belongs to the invocation that claimed it. Longer than any
+/// provider call with its retries, so a live run is never overtaken.
+pub const LEASE: chrono::Duration = chrono::Duration::minutes(5);
+
+/// When this invocation should stop taking pages: the configured budget, or the Lambda
+/// deadline less [`DEADLINE_MARGIN`], whichever comes first.
+pub fn stop_at(deadline_ms: u64, budget: Duration) -> tokio::time::Instant {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let left =
+        Duration::from_millis(deadline_ms.saturating_sub(now_ms)).saturating_sub(DEADLINE_MARGIN);
+    tokio::time::Instant::now() + left.min(budget)
+}
+
+/// The `main` of the campaign function.
+pub async fn serve() -> Result<(), lambda_http::Error> {
+    crate::telemetry::init();
+    let config =
+        Config::from_env().inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
+    config
+        .require_scheduling()
+        .inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
+    let app = App::from_env(&config).await;
+    let budget = Duration::from_secs(config.campaigns.time_budget_secs);
+    lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<FireEvent>| {
+        let app = app.clone();
+        async move {
+            let limits = Limits {
+                stop_at: stop_at(event.context.deadline, budget),
+                lease: LEASE,
+            };
+            let ev = event.payload;
+            match campaign_runner::fire(&app, &ev, &limits).await {
+                Ok(outcome) => {
+                    if let FireOutcome::Ignored { reason } = &outcome {
+                        tracing::info!(campaign_id = ev.campaign_id, reason, "firing ignored");
+                    }
+                    Ok::<_, lambda_http::Error>(outcome)
+                }
+                Err(e) => {
+                    // Lambda retries the event; the run resumes from its checkpoint.
+                    tracing::error!(campaign_id = ev.campaign_id, error = ?e, "run failed");
+                    Err(e.into())
+                }
+            }
+        }
+    }))
+    .await
+}

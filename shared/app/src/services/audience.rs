@@ -1,0 +1,231 @@
+//! Audiences: who a report lists, resolved when it runs, a page at a time.
+//!
+//! Every member comes with its position in the report's natural order (patient id,
+//! appointment-book key, referral key), so a run can checkpoint after any page and resume there.
+
+use super::clinic_today;
+use crate::ServiceError;
+use crate::store::{AppointmentFilter, Store};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use std::collections::{HashMap, HashSet};
+use tidings_domain::FieldError;
+use tidings_domain::appointment::Appointment;
+use tidings_domain::clinic::Clinic;
+use tidings_domain::patient::{Patient, PatientFilter};
+use tidings_domain::referrer::Referrer;
+use tidings_domain::report::{AppointmentCriteria, PatientCriteria, ReportSpec};
+
+/// One person a report lists.
+#[derive(Debug, Clone)]
+pub enum Member {
+    /// A patient, with the appointment that put them in an appointment report.
+    Patient {
+        patient: Box<Patient>,
+        appointment: Option<Box<Appointment>>,
+    },
+    Referrer(Box<Referrer>),
+}
+
+/// A page of members, each with its position, and the position to continue after.
+pub struct AudiencePage {
+    pub members: Vec<(String, Member)>,
+    pub next: Option<String>,
+}
+
+/// A report made ready to run at one moment.
+pub enum Audience {
+    Patients {
+        criteria: PatientCriteria,
+        today: NaiveDate,
+        clinic_id: String,
+    },
+    Appointments {
+        criteria: AppointmentCriteria,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        clinic_id: String,
+    },
+    Recall {
+        seen: HashSet<String>,
+        clinic_id: String,
+    },
+    Referrals {
+        from: NaiveDate,
+        to: NaiveDate,
+        clinic_id: String,
+    },
+}
+
+fn local_midnight(tz: chrono_tz::Tz, d: NaiveDate) -> DateTime<Utc> {
+    tz.from_local_datetime(&d.and_time(NaiveTime::MIN))
+        .earliest()
+        .map_or_else(
+            || d.and_time(NaiveTime::MIN).and_utc(),
+            |t| t.with_timezone(&Utc),
+        )
+}
+
+impl Audience {
+    /// Fixes what "now" means for the run: today's date, the appointment window, and (for a
+    /// recall) who has been seen since the cutoff or is booked.
+    pub async fn prepare(
+        store: &Store,
+        clinic: &Clinic,
+        spec: &ReportSpec,
+        now: DateTime<Utc>,
+    ) -> Result<Self, ServiceError> {
+        let clinic_id = clinic.id.clone();
+        let tz: chrono_tz::Tz = clinic.fields.time_zone.parse().unwrap_or(chrono_tz::UTC);
+        let today = now.with_timezone(&tz).date_naive();
+        Ok(match spec {
+            ReportSpec::Patient(c) => Audience::Patients {
+                criteria: c.clone(),
+                today: clinic_today(clinic).max(today),
+                clinic_id,
+            },
+            ReportSpec::Appointment(c) => {
+                let (from, to) = c.dates(today);
+                Audience::Appointments {
+                    criteria: c.clone(),
+                    from: local_midnight(tz, from),
+                    to: local_midnight(tz, to + Duration::days(1)),
+                    clinic_id,
+                }
+            }
+            ReportSpec::Recall(c) => Audience::Recall {
+                seen: store.patients_seen_since(&clinic_id, c.cutoff(now)).await?,
+                clinic_id,
+            },
+            ReportSpec::Referral(c) => Audience::Referrals {
+                from: c.from,
+                to: c.to,
+                clinic_id,
+            },
+        })
+    }
+
+    /// Up to about `limit` members after position `after`.
+    pub async fn page(
+        &self,
+        store: &Store,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<AudiencePage, ServiceError> {
+        match self {
+            Audience::Patients {
+                criteria,
+                today,
+                clinic_id,
+            } => {
+                let filter = PatientFilter {
+                    gender: criteria.gender,
+                    practitioner_id: criteria.practitioner_id.clone(),
+                    ..Default::default()
+                };
+                let page = store
+                    .list_patients(clinic_id, &filter, after, limit)
+                    .await?;
+                Ok(AudiencePage {
+                    members: page
+                        .patients
+                        .into_iter()
+                        .filter(|p| criteria.matches(&p.fields, *today))
+                        .map(|p| (p.id.clone(), patient(p, None)))
+                        .collect(),
+                    next: page.next_after,
+                })
+            }
+            Audience::Recall { seen, clinic_id } => {
+                let page = store
+                    .list_patients(clinic_id, &PatientFilter::default(), after, limit)
+                    .await?;
+                Ok(AudiencePage {
+                    members: page
+                        .patients
+                        .into_iter()
+                        .filter(|p| !seen.contains(&p.id))
+                        .map(|p| (p.id.clone(), patient(p, None)))
+                        .collect(),
+                    next: page.next_after,
+                })
+            }
+            Audience::Appointments {
+                criteria,
+                from,
+                to,
+                clinic_id,
+            } => {
+                let filter = AppointmentFilter {
+                    practitioner_id: criteria.practitioner_id.clone(),
+                    statuses: criteria.statuses.clone(),
+                };
+                let page = store
+                    .appointments_between(clinic_id, *from, *to, &filter, after, limit)
+                    .await?;
+                let mut members = Vec::new();
+                let mut patients: HashMap<String, Option<Patient>> = HashMap::new();
+                for a in page.appointments {
+                    if !criteria.matches(&a.fields) {
+                        continue;
+                    }
+                    let pid = a.fields.patient_id.clone();
+                    if !patients.contains_key(&pid) {
+                        let p = store.get_patient(clinic_id, &pid).await?.map(|r| r.patient);
+                        patients.insert(pid.clone(), p);
+                    }
+                    // A deleted patient is no longer anyone's audience.
+                    if let Some(Some(p)) = patients.get(&pid) {
+                        let pos = crate::store::keys::appointment_time_sk(&a.fields.start, &a.id);
+                        members.push((pos, patient(p.clone(), Some(a))));
+                    }
+                }
+                Ok(AudiencePage {
+                    members,
+                    next: page.next_after,
+                })
+            }
+            Audience::Referrals {
+                from,
+                to,
+                clinic_id,
+            } => {
+                let page = store
+                    .referrals_between(clinic_id, *from, *to, after, limit)
+                    .await?;
+                let mut referrers: HashMap<String, Option<Referrer>> = HashMap::new();
+                let mut members = Vec::new();
+                for r in page.referrals {
+                    if !referrers.contains_key(&r.referrer_id) {
+                        let found = store.get_referrer(clinic_id, &r.referrer_id).await?;
+                        referrers.insert(r.referrer_id.clone(), found);
+                    }
+                    if let Some(Some(found)) = referrers.get(&r.referrer_id) {
+                        let pos = crate::store::keys::referral_sk(&r.date, &r.id);
+                        members.push((pos, Member::Referrer(Box::new(found.clone()))));
+                    }
+                }
+                Ok(AudiencePage {
+                    members,
+                    next: page.next_after,
+                })
+            }
+        }
+    }
+}
+
+fn patient(p: Patient, appointment: Option<Appointment>) -> Member {
+    Member::Patient {
+        patient: Box::new(p),
+        appointment: appointment.map(Box::new),
+    }
+}
+
+/// A position as an opaque cursor.
+pub fn encode_position(pos: &str) -> String {
+    crate::store::cursor::encode(pos)
+}
+
+/// A cursor back to its position, or a 400 naming `cursor`.
+pub fn decode_position(cursor: &str) -> Result<String, FieldError> {
+    crate::store::cursor::decode_position(cursor)
+}

@@ -1,0 +1,778 @@
+//! The campaign function's work when a schedule fires.
+//!
+//! A firing is a run, named by the campaign and the scheduled time, so every copy of the same
+//! firing works on the same run. The run reads its audience a page at a time in a fixed order
+//! and, for each page:
+//! 1. plans one message per person and channel (ids derived from the person, so a person
+//!    listed twice, or claimed by another copy of the run, is one message);
+//! 2. reserves the page's credits in one transaction;
+//! 3. claims each message with a conditional put (queued ones with a lease), and gives back
+//!    the credits of those another copy claimed first;
+//! 4. takes over queued messages whose lease ran out (their run died before sending them);
+//! 5. sends what it claimed, paced per channel, with bounded concurrency;
+//! 6. moves the run's checkpoint past the page.
+//!
+//! Before its time runs out it schedules a continuation that resumes from the checkpoint.
+
+use super::audience::{Audience, Member};
+use super::rendering::{AppointmentValues, clinic_values, patient_values};
+use super::sending::{deliver, fill, render, skip};
+use super::templates;
+use crate::scheduler::ScheduleSpec;
+use crate::store::{RunTotals, SendClaim, StatusChange, TxError};
+use crate::{App, ServiceError, ids};
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use tidings_domain::campaign::{
+    AudienceSource, Campaign, CampaignRun, CampaignStatus, Counts, RunStatus, message_id, run_id,
+};
+use tidings_domain::clinic::Clinic;
+use tidings_domain::credits::{EntryKind, GROUP_ACCOUNT, LedgerEntry};
+use tidings_domain::message::{
+    Message, RecipientKind, SkipReason, Status, reach_contact, reach_patient,
+};
+use tidings_domain::message_template::{Category, Channel, CompiledMessage};
+use tidings_domain::practitioner::Practitioner;
+use tidings_domain::template::{Placeholder, Values};
+use tokio::sync::Mutex;
+use tokio::time::{Instant, Interval, MissedTickBehavior};
+
+/// People read (and messages planned) per page.
+pub const PAGE: usize = 100;
+
+/// What the schedule sends to the campaign function.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FireEvent {
+    pub clinic_id: String,
+    pub campaign_id: String,
+    /// The firing's scheduled time (Scheduler's `<aws.scheduler.scheduled-time>`).
+    pub scheduled_time: String,
+}
+
+/// What one invocation did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum FireOutcome {
+    /// Nothing to do: unknown, cancelled or finished campaign, or a finished run.
+    Ignored {
+        reason: String,
+    },
+    Finished {
+        run_id: String,
+        counts: Counts,
+    },
+    /// Time ran out; a continuation was scheduled.
+    Continued {
+        run_id: String,
+    },
+    /// The run ended early (cancelled, out of credits, template gone).
+    Stopped {
+        run_id: String,
+        reason: String,
+    },
+}
+
+/// How long an invocation may work, and how long a claimed message is its own.
+pub struct Limits {
+    /// Stop taking new pages at this instant and hand over to a continuation.
+    pub stop_at: Instant,
+    /// How long a queued message belongs to the run that claimed it.
+    pub lease: chrono::Duration,
+}
+
+/// Paces provider calls per channel to the configured rates.
+pub(crate) struct Pacer {
+    sms: Mutex<Interval>,
+    email: Mutex<Interval>,
+}
+
+impl Pacer {
+    /// A pacer at the configured rates.
+    pub(crate) fn for_app(app: &App) -> Self {
+        Self::new(
+            app.config.campaigns.sms_per_second,
+            app.config.campaigns.email_per_second,
+        )
+    }
+
+    fn new(sms_per_second: u32, email_per_second: u32) -> Self {
+        let every = |rate: u32| {
+            let mut i = tokio::time::interval(std::time::Duration::from_secs_f64(
+                1.0 / f64::from(rate.max(1)),
+            ));
+            i.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            Mutex::new(i)
+        };
+        Self {
+            sms: every(sms_per_second),
+            email: every(email_per_second),
+        }
+    }
+
+    async fn wait(&self, channel: Channel) {
+        match channel {
+            Channel::Sms => self.sms.lock().await.tick().await,
+            Channel::Email => self.email.lock().await.tick().await,
+        };
+    }
+}
+
+/// Everything a run needs that does not change from page to page.
+struct Plan {
+    clinic: Clinic,
+    campaign: Campaign,
+    run_id: String,
+    words: Vec<(Channel, CompiledMessage, Category, String)>,
+    on_behalf_of: Option<Practitioner>,
+    from_name: Option<String>,
+    reply_to: Option<String>,
+}
+
+fn parse_time(v: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(v.trim())
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Runs (or resumes) the firing `ev` until it is done or `limits.stop_at`.
+pub async fn fire(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutcome, ServiceError> {
+    let store = &app.store;
+    let ignored = |r: &str| {
+        Ok(FireOutcome::Ignored {
+            reason: r.to_owned(),
+        })
+    };
+    let Some(scheduled) = parse_time(&ev.scheduled_time) else {
+        return ignored("scheduled_time is not an RFC 3339 time");
+    };
+    let Some(campaign) = store.get_campaign(&ev.clinic_id, &ev.campaign_id).await? else {
+        return ignored("no such campaign");
+    };
+    if !campaign.status.is_live() {
+        return ignored(&format!("campaign is {}", campaign.status.as_str()));
+    }
+    let run_id = run_id(&campaign.id, scheduled);
+    let now = Utc::now();
+    let fresh = CampaignRun {
+        id: run_id.clone(),
+        campaign_id: campaign.id.clone(),
+        scheduled_time: scheduled,
+        status: RunStatus::Sending,
+        reason: None,
+        checkpoint: None,
+        continuations: 0,
+        counts: Counts::default(),
+        credits: 0,
+        started_at: now,
+        finished_at: None,
+    };
+    let run = if store.start_run(&ev.clinic_id, &fresh).await? {
+        tracing::info!(
+            clinic_id = ev.clinic_id,
+            campaign_id = campaign.id,
+            run_id,
+            "run started"
+        );
+        fresh
+    } else {
+        match store.get_run(&ev.clinic_id, &campaign.id, &run_id).await? {
+            Some(r) if r.status == RunStatus::Sending => r,
+            _ => return ignored("run already finished"),
+        }
+    };
+    let sending = store
+        .set_campaign_status(
+            &ev.clinic_id,
+            &campaign.id,
+            StatusChange {
+                to: CampaignStatus::Sending,
+                from: &[CampaignStatus::Scheduled, CampaignStatus::Sending],
+                reason: None,
+            },
+            Some(&run_id),
+            now,
+        )
+        .await?;
+    if !sending {
+        return stop(
+            app,
+            &ev.clinic_id,
+            &campaign,
+            run,
+            RunStatus::Cancelled,
+            "cancelled",
+        )
+        .await;
+    }
+    let plan = match prepare(app, &ev.clinic_id, campaign.clone(), &run_id).await {
+        Ok(p) => p,
+        Err(reason) => {
+            return stop(
+                app,
+                &ev.clinic_id,
+                &campaign,
+                run,
+                RunStatus::Failed,
+                &reason,
+            )
+            .await;
+        }
+    };
+    let AudienceSource::Report(report_id) = &campaign.fields.audience else {
+        return stop(
+            app,
+            &ev.clinic_id,
+            &campaign,
+            run,
+            RunStatus::Failed,
+            "upload_unavailable",
+        )
+        .await;
+    };
+    let Some(report) = store.get_report(&ev.clinic_id, report_id).await? else {
+        return stop(
+            app,
+            &ev.clinic_id,
+            &campaign,
+            run,
+            RunStatus::Failed,
+            "report_deleted",
+        )
+        .await;
+    };
+    let audience = Audience::prepare(store, &plan.clinic, &report.spec, now).await?;
+    let pacer = Pacer::for_app(app);
+    let mut position = run.checkpoint.clone();
+    loop {
+        if store
+            .get_campaign(&ev.clinic_id, &campaign.id)
+            .await?
+            .is_none_or(|c| c.status == CampaignStatus::Cancelled)
+        {
+            return stop(
+                app,
+                &ev.clinic_id,
+                &campaign,
+                run,
+                RunStatus::Cancelled,
+                "cancelled",
+            )
+            .await;
+        }
+        let page = audience.page(store, position.as_deref(), PAGE).await?;
+        let mut messages = Vec::new();
+        for (_, member) in &page.members {
+            messages.extend(plan_member(app, &plan, member).await?);
+        }
+        if let Err(reason) =
+            claim_and_send(app, plan_parts(&plan), messages, &pacer, limits).await?
+        {
+            return stop(
+                app,
+                &ev.clinic_id,
+                &campaign,
+                run,
+                RunStatus::Failed,
+                &reason,
+            )
+            .await;
+        }
+        let Some(next) = page.next else {
+            break;
+        };
+        let out_of_time = Instant::now() >= limits.stop_at;
+        store
+            .checkpoint_run(&ev.clinic_id, &campaign.id, &run_id, &next, out_of_time)
+            .await?;
+        position = Some(next);
+        if out_of_time {
+            continue_later(app, &campaign, ev, &run, run.continuations + 1).await?;
+            return Ok(FireOutcome::Continued { run_id });
+        }
+    }
+    finish(app, &ev.clinic_id, &campaign, run).await
+}
+
+/// The parts of a plan another audience source (uploads) sends with.
+pub(crate) struct PlanParts<'a> {
+    pub clinic: &'a Clinic,
+    pub campaign: &'a Campaign,
+    pub run_id: &'a str,
+}
+
+fn plan_parts(plan: &Plan) -> PlanParts<'_> {
+    PlanParts {
+        clinic: &plan.clinic,
+        campaign: &plan.campaign,
+        run_id: &plan.run_id,
+    }
+}
+
+/// Loads what every page needs; `Err(reason)` when the campaign cannot run at all.
+async fn prepare(
+    app: &App,
+    clinic_id: &str,
+    campaign: Campaign,
+    run_id: &str,
+) -> Result<Plan, String> {
+    let store = &app.store;
+    let clinic = super::load_clinic(store, clinic_id)
+        .await
+        .map_err(|_| "clinic_unavailable".to_owned())?;
+    let mut words = Vec::new();
+    for (channel, template_id) in campaign.fields.channels.used() {
+        let t = templates::get(store, clinic_id, template_id)
+            .await
+            .map_err(|_| format!("template_unavailable: {}", channel.as_str()))?;
+        let compiled = t
+            .fields
+            .compile()
+            .map_err(|_| format!("template_invalid: {}", channel.as_str()))?;
+        words.push((channel, compiled, t.fields.category, t.id.clone()));
+    }
+    let on_behalf_of = match &campaign.fields.on_behalf_of {
+        Some(id) => Some(
+            store
+                .get_practitioner(clinic_id, id)
+                .await
+                .ok()
+                .flatten()
+                .ok_or_else(|| "practitioner_deleted".to_owned())?,
+        ),
+        None => None,
+    };
+    let from_name = on_behalf_of.as_ref().map(|p| {
+        p.fields
+            .email_sender_name
+            .clone()
+            .unwrap_or_else(|| p.fields.name.clone())
+    });
+    let reply_to = on_behalf_of
+        .as_ref()
+        .and_then(|p| p.fields.reply_to.clone());
+    Ok(Plan {
+        clinic,
+        campaign,
+        run_id: run_id.to_owned(),
+        words,
+        on_behalf_of,
+        from_name,
+        reply_to,
+    })
+}
+
+/// A message of the run for one person on one channel, decided: queued with its words, or
+/// skipped with the reason.
+fn decide(
+    plan: &Plan,
+    app: &App,
+    base: Message,
+    to: Result<String, SkipReason>,
+    words: &CompiledMessage,
+    values: &Values,
+) -> Message {
+    let mut m = base;
+    m.on_behalf_of = plan.campaign.fields.on_behalf_of.clone();
+    if m.channel == Channel::Email {
+        m.from_name = plan.from_name.clone();
+        m.reply_to = plan.reply_to.clone();
+    }
+    let rendered = to
+        .map_err(|r| (r, None))
+        .and_then(|to| Ok((to, render(words, values, &plan.clinic)?)));
+    match rendered {
+        Ok((to, w)) => {
+            if fill(&mut m, to, w, &plan.clinic, app.config.email_credit_cost).is_err() {
+                skip(&mut m, SkipReason::TooLong, None);
+            }
+        }
+        Err((reason, detail)) => skip(&mut m, reason, detail.as_deref()),
+    }
+    m
+}
+
+/// The messages for one member: one per channel, plus email copies to contacts.
+async fn plan_member(
+    app: &App,
+    plan: &Plan,
+    member: &Member,
+) -> Result<Vec<Message>, ServiceError> {
+    let store = &app.store;
+    let now = Utc::now();
+    let mut out = Vec::new();
+    match member {
+        Member::Patient {
+            patient,
+            appointment,
+        } => {
+            let practitioner = match (&plan.on_behalf_of, &patient.fields.practitioner_id) {
+                (Some(p), _) => Some(p.clone()),
+                (None, Some(pid)) => store.get_practitioner(&plan.clinic.id, pid).await?,
+                (None, None) => None,
+            };
+            let appt = appointment.as_ref().map(|a| AppointmentValues {
+                start: Some(a.fields.start.fixed_offset()),
+                location: a.fields.location.clone(),
+            });
+            let values = patient_values(
+                &plan.clinic,
+                &patient.fields,
+                practitioner.as_ref(),
+                appt.as_ref(),
+                None,
+            );
+            for (channel, words, category, template_id) in &plan.words {
+                let mut base = Message::planned(
+                    message_id(&plan.run_id, &patient.id, None, *channel),
+                    &plan.run_id,
+                    *channel,
+                    *category,
+                    &patient.id,
+                    RecipientKind::Patient,
+                    now,
+                );
+                base.template_id = Some(template_id.clone());
+                let to = reach_patient(&patient.fields, *channel, *category);
+                out.push(decide(plan, app, base, to, words, &values));
+            }
+            let email = plan.words.iter().find(|(c, ..)| *c == Channel::Email);
+            if plan.campaign.fields.notify_contacts
+                && let Some((_, words, category, template_id)) = email
+            {
+                for contact in store.list_contacts(&plan.clinic.id, &patient.id).await? {
+                    let linked = match &contact.fields.contact_patient_id {
+                        Some(pid) if contact.fields.email.is_none() => store
+                            .get_patient(&plan.clinic.id, pid)
+                            .await?
+                            .and_then(|r| r.patient.fields.email),
+                        _ => None,
+                    };
+                    let mut base = Message::planned(
+                        message_id(&plan.run_id, &patient.id, Some(&contact.id), Channel::Email),
+                        &plan.run_id,
+                        Channel::Email,
+                        *category,
+                        &patient.id,
+                        RecipientKind::Contact,
+                        now,
+                    );
+                    base.contact_id = Some(contact.id.clone());
+                    base.template_id = Some(template_id.clone());
+                    let to = reach_contact(&contact.fields, linked.as_deref());
+                    out.push(decide(plan, app, base, to, words, &values));
+                }
+            }
+        }
+        Member::Referrer(r) => {
+            let mut values = clinic_values(&plan.clinic);
+            let (first, last) = r
+                .fields
+                .name
+                .split_once(' ')
+                .unwrap_or((&r.fields.name, ""));
+            values
+                .set(Placeholder::FullName, r.fields.name.clone())
+                .set(Placeholder::FirstName, first.to_owned());
+            if !last.is_empty() {
+                values.set(Placeholder::LastName, last.to_owned());
+            }
+            for (channel, words, category, template_id) in &plan.words {
+                let mut base = Message::planned(
+                    message_id(&plan.run_id, &r.id, None, *channel),
+                    &plan.run_id,
+                    *channel,
+                    *category,
+                    &r.id,
+                    RecipientKind::Referrer,
+                    now,
+                );
+                base.template_id = Some(template_id.clone());
+                let to = match channel {
+                    Channel::Sms => r.fields.mobile.clone().ok_or(SkipReason::NoMobile),
+                    Channel::Email => r.fields.email.clone().ok_or(SkipReason::NoEmail),
+                };
+                out.push(decide(plan, app, base, to, words, &values));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The claim-and-send step shared by report and upload audiences.
+pub(crate) async fn claim_and_send(
+    app: &App,
+    plan: PlanParts<'_>,
+    messages: Vec<Message>,
+    pacer: &Pacer,
+    limits: &Limits,
+) -> Result<Result<(), String>, ServiceError> {
+    let store = &app.store;
+    let clinic_id = &plan.clinic.id;
+    let concurrency = app.config.campaigns.concurrency;
+    let now = Utc::now();
+    let lease = now + limits.lease;
+    let mut seen = HashSet::new();
+    let mut messages: Vec<Message> = messages
+        .into_iter()
+        .filter(|m| seen.insert(m.id.clone()))
+        .collect();
+    for m in &mut messages {
+        if m.status == Status::Queued {
+            m.lease_until = Some(lease);
+        }
+    }
+    let cost: i64 = messages
+        .iter()
+        .filter(|m| m.status == Status::Queued)
+        .map(|m| i64::from(m.credits))
+        .sum();
+    if cost > 0 {
+        let entry = LedgerEntry {
+            id: ids::new_id(),
+            account: GROUP_ACCOUNT.to_owned(),
+            kind: EntryKind::Debit,
+            credits: -cost,
+            reference: Some(plan.run_id.to_owned()),
+            note: Some(format!("campaign {}", plan.campaign.id)),
+            created_at: now,
+        };
+        match store.reserve_credits(clinic_id, &entry).await {
+            Ok(()) => {}
+            Err(TxError::Condition(SendClaim::InsufficientCredits)) => {
+                return Ok(Err("insufficient_credits".to_owned()));
+            }
+            Err(TxError::Condition(SendClaim::AlreadyClaimed)) => {
+                return Err(ServiceError::conflict(
+                    "duplicate_id",
+                    None,
+                    "ledger entry exists",
+                ));
+            }
+            Err(TxError::Store(e)) => return Err(e.into()),
+        }
+    }
+    let claims: Vec<(Result<bool, _>, Message)> = futures::stream::iter(messages)
+        .map(|m| async move { (store.claim_message(clinic_id, &m).await, m) })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let mut to_send = Vec::new();
+    let mut unclaimed_cost = 0i64;
+    let mut first_error = None;
+    let mut taken: HashMap<String, Message> = HashMap::new();
+    for (res, m) in claims {
+        match res {
+            Ok(true) => to_send.push(m),
+            Ok(false) => {
+                if m.status == Status::Queued {
+                    unclaimed_cost += i64::from(m.credits);
+                }
+                // Claimed before: by a copy of this run that may have died before sending.
+                if let Some(existing) = store.get_message(clinic_id, &m.id).await?
+                    && existing.status == Status::Queued
+                    && let Some(prev) = existing.lease_until
+                    && prev < now
+                    && store
+                        .take_over_message(clinic_id, &existing.id, &prev, &lease)
+                        .await?
+                {
+                    tracing::info!(message_id = existing.id, "took over an abandoned message");
+                    taken.insert(existing.id.clone(), existing);
+                }
+            }
+            Err(e) => {
+                if m.status == Status::Queued {
+                    unclaimed_cost += i64::from(m.credits);
+                }
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if unclaimed_cost > 0 {
+        let entry = LedgerEntry {
+            id: ids::new_id(),
+            account: GROUP_ACCOUNT.to_owned(),
+            kind: EntryKind::Refund,
+            credits: unclaimed_cost,
+            reference: Some(plan.run_id.to_owned()),
+            note: Some("reserved for messages claimed by another copy of the run".into()),
+            created_at: Utc::now(),
+        };
+        if let Err(e) = store.return_credits(clinic_id, &entry).await {
+            tracing::error!(run_id = plan.run_id, error = ?e, "reserved credits not returned");
+        }
+    }
+    to_send.extend(taken.into_values());
+    futures::stream::iter(to_send)
+        .map(|m| async {
+            if m.status == Status::Queued {
+                pacer.wait(m.channel).await;
+            }
+            deliver(app, plan.clinic, m).await
+        })
+        .buffer_unordered(concurrency)
+        .for_each(|_| async {})
+        .await;
+    match first_error {
+        Some(e) => Err(e.into()),
+        None => Ok(Ok(())),
+    }
+}
+
+/// Schedules the continuation of a run that ran out of time.
+pub(crate) async fn continue_later(
+    app: &App,
+    campaign: &Campaign,
+    ev: &FireEvent,
+    run: &CampaignRun,
+    n: u32,
+) -> Result<(), ServiceError> {
+    let at = Utc::now() + chrono::Duration::seconds(1);
+    let name = format!(
+        "campaign-{}-{}-{n}",
+        &campaign.id[..8.min(campaign.id.len())],
+        &run.id[24..]
+    );
+    let spec = ScheduleSpec {
+        name: &name,
+        expression: &format!("at({})", at.format("%Y-%m-%dT%H:%M:%S")),
+        time_zone: "UTC",
+        start: None,
+        input: super::campaigns::fire_input(&ev.clinic_id, &ev.campaign_id, &ev.scheduled_time),
+        one_off: true,
+    };
+    app.scheduler.create(spec).await?;
+    tracing::info!(
+        campaign_id = campaign.id,
+        run_id = run.id,
+        n,
+        "run continues later"
+    );
+    Ok(())
+}
+
+/// Counts a run's messages (a page at a time) and its credits, net of refunds.
+async fn recount(app: &App, clinic_id: &str, run_id: &str) -> Result<(Counts, i64), ServiceError> {
+    let mut c = Counts::default();
+    let mut credits = 0i64;
+    app.store
+        .each_request_message(clinic_id, run_id, |m| {
+            c.recipients += 1;
+            match m.status {
+                Status::Queued => c.queued += 1,
+                Status::Sent => c.sent += 1,
+                Status::Delivered => c.delivered += 1,
+                Status::Failed => c.failed += 1,
+                Status::Skipped => c.skipped += 1,
+            }
+            if matches!(m.status, Status::Queued | Status::Sent | Status::Delivered) {
+                credits += i64::from(m.credits);
+            }
+        })
+        .await?;
+    Ok((c, credits))
+}
+
+/// Ends a run that went through its whole audience.
+pub(crate) async fn finish(
+    app: &App,
+    clinic_id: &str,
+    campaign: &Campaign,
+    run: CampaignRun,
+) -> Result<FireOutcome, ServiceError> {
+    let next = if campaign.fields.repeat.is_some() {
+        CampaignStatus::Scheduled
+    } else {
+        CampaignStatus::Sent
+    };
+    let run_id = run.id.clone();
+    let counts = end(app, clinic_id, campaign, run, RunStatus::Sent, None, next).await?;
+    Ok(FireOutcome::Finished { run_id, counts })
+}
+
+/// Ends a run early.
+pub(crate) async fn stop(
+    app: &App,
+    clinic_id: &str,
+    campaign: &Campaign,
+    run: CampaignRun,
+    status: RunStatus,
+    reason: &str,
+) -> Result<FireOutcome, ServiceError> {
+    let next = match status {
+        RunStatus::Cancelled => CampaignStatus::Cancelled,
+        _ => CampaignStatus::Failed,
+    };
+    let run_id = run.id.clone();
+    end(app, clinic_id, campaign, run, status, Some(reason), next).await?;
+    tracing::warn!(campaign_id = campaign.id, run_id, reason, "run stopped");
+    Ok(FireOutcome::Stopped {
+        run_id,
+        reason: reason.to_owned(),
+    })
+}
+
+async fn end(
+    app: &App,
+    clinic_id: &str,
+    campaign: &Campaign,
+    mut run: CampaignRun,
+    status: RunStatus,
+    reason: Option<&str>,
+    next: CampaignStatus,
+) -> Result<Counts, ServiceError> {
+    let (counts, credits) = recount(app, clinic_id, &run.id).await?;
+    run.status = status;
+    run.reason = reason.map(str::to_owned);
+    run.counts = counts;
+    run.credits = credits;
+    run.finished_at = Some(Utc::now());
+    if !app.store.finish_run(clinic_id, &run).await? {
+        // Another copy ended it.
+        return Ok(counts);
+    }
+    let from: &[CampaignStatus] = if next == CampaignStatus::Cancelled {
+        &[
+            CampaignStatus::Cancelled,
+            CampaignStatus::Sending,
+            CampaignStatus::Scheduled,
+        ]
+    } else {
+        &[CampaignStatus::Sending]
+    };
+    app.store
+        .record_run_on_campaign(
+            clinic_id,
+            &campaign.id,
+            RunTotals {
+                run_id: &run.id,
+                counts,
+                credits,
+            },
+            StatusChange {
+                to: next,
+                from,
+                reason,
+            },
+            Utc::now(),
+        )
+        .await?;
+    if campaign.fields.repeat.is_none()
+        && let Err(e) = app.scheduler.delete(&campaign.schedule_name).await
+    {
+        tracing::warn!(campaign_id = campaign.id, error = %e, "schedule not deleted");
+    }
+    tracing::info!(
+        campaign_id = campaign.id,
+        run_id = run.id,
+        recipients = counts.recipients,
+        sent = counts.sent,
+        failed = counts.failed,
+        skipped = counts.skipped,
+        "run finished"
+    );
+    Ok(counts)
+}

@@ -1,0 +1,217 @@
+//! Appointments (`APPOINTMENT#<id>`), and the appointment book in time order on the index
+//! (`CLINIC#<c>#APPOINTMENTS`, sorted by start time).
+
+use super::{Item, Query, Store, StoreError, TxError, from_item, keys, s, to_item, ts};
+use chrono::{DateTime, Utc};
+use std::collections::HashSet;
+use tidings_domain::appointment::{Appointment, AppointmentStatus};
+
+/// What a failed appointment write collided with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppointmentWrite {
+    Exists,
+    Changed,
+    UnknownPatient,
+    UnknownPractitioner,
+}
+
+/// A page of the appointment book and the position to continue after.
+pub struct AppointmentPage {
+    pub appointments: Vec<Appointment>,
+    /// The `gsi1sk` of the last appointment read, when there may be more.
+    pub next_after: Option<String>,
+}
+
+fn appointment_item(clinic_id: &str, a: &Appointment) -> Result<Item, StoreError> {
+    let mut item = to_item(a)?;
+    item.insert("pk".into(), s(keys::clinic_pk(clinic_id)));
+    item.insert("sk".into(), s(keys::appointment_sk(&a.id)));
+    item.insert("gsi1pk".into(), s(keys::appointments_gsi(clinic_id)));
+    item.insert(
+        "gsi1sk".into(),
+        s(keys::appointment_time_sk(&a.fields.start, &a.id)),
+    );
+    Ok(item)
+}
+
+/// Filters of an appointment-book read.
+#[derive(Debug, Default, Clone)]
+pub struct AppointmentFilter {
+    pub practitioner_id: Option<String>,
+    pub statuses: Vec<AppointmentStatus>,
+}
+
+impl Store {
+    /// Writes an appointment whose patient (and practitioner, if named) exist, in one
+    /// transaction. `prev` is the version it replaces (`None` for a new one).
+    pub async fn write_appointment(
+        &self,
+        clinic_id: &str,
+        a: &Appointment,
+        prev: Option<&Appointment>,
+    ) -> Result<(), TxError<AppointmentWrite>> {
+        let pk = keys::clinic_pk(clinic_id);
+        let put = match prev {
+            None => (
+                self.tx_put(
+                    appointment_item(clinic_id, a)?,
+                    "attribute_not_exists(pk)",
+                    None,
+                )?,
+                AppointmentWrite::Exists,
+            ),
+            Some(p) => (
+                self.tx_put(
+                    appointment_item(clinic_id, a)?,
+                    "updated_at = :prev",
+                    Some(Item::from([(":prev".to_owned(), ts(&p.updated_at))])),
+                )?,
+                AppointmentWrite::Changed,
+            ),
+        };
+        let mut tx = vec![
+            put,
+            (
+                self.tx_check(
+                    pk.clone(),
+                    keys::patient_sk(&a.fields.patient_id),
+                    "attribute_exists(pk) AND attribute_not_exists(deleted_at)",
+                )?,
+                AppointmentWrite::UnknownPatient,
+            ),
+        ];
+        if let Some(pr) = &a.fields.practitioner_id {
+            tx.push((
+                self.tx_check(pk, keys::practitioner_sk(pr), "attribute_exists(pk)")?,
+                AppointmentWrite::UnknownPractitioner,
+            ));
+        }
+        self.transact(tx).await
+    }
+
+    pub async fn get_appointment(
+        &self,
+        clinic_id: &str,
+        id: &str,
+    ) -> Result<Option<Appointment>, StoreError> {
+        self.get(keys::clinic_pk(clinic_id), keys::appointment_sk(id))
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    pub async fn delete_appointment(&self, clinic_id: &str, id: &str) -> Result<bool, StoreError> {
+        self.delete_if(
+            keys::clinic_pk(clinic_id),
+            keys::appointment_sk(id),
+            "attribute_exists(pk)",
+        )
+        .await
+    }
+
+    /// Up to `limit` appointments starting in `[from, to)` that pass `filter`, in start order,
+    /// after the book position `after` (a `gsi1sk`).
+    pub async fn appointments_between(
+        &self,
+        clinic_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        filter: &AppointmentFilter,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<AppointmentPage, StoreError> {
+        let gsi = keys::appointments_gsi(clinic_id);
+        let mut q = Query::under(Some(super::GSI1), gsi.clone(), "");
+        // `#` sorts before every character of an id, `~` after: [from, to) exactly.
+        q.sk_between = Some((keys::time_key(&from), format!("{}#", keys::time_key(&to))));
+        let mut conditions = Vec::new();
+        if let Some(p) = &filter.practitioner_id {
+            conditions.push("practitioner_id = :practitioner".to_owned());
+            q.values.insert(":practitioner".into(), s(p));
+        }
+        if !filter.statuses.is_empty() {
+            let names: Vec<String> = (0..filter.statuses.len())
+                .map(|i| format!(":st{i}"))
+                .collect();
+            for (name, st) in names.iter().zip(&filter.statuses) {
+                q.values.insert(name.clone(), s(st.as_str()));
+            }
+            conditions.push(format!("#s IN ({})", names.join(", ")));
+            q.names.insert("#s".into(), "status".into());
+        }
+        let filter_expr = conditions.join(" AND ");
+        if !conditions.is_empty() {
+            q.filter = Some(&filter_expr);
+        }
+        let start = after.and_then(|sk| {
+            let id = sk.rsplit('#').next()?;
+            Some(Item::from([
+                ("pk".to_owned(), s(keys::clinic_pk(clinic_id))),
+                ("sk".to_owned(), s(keys::appointment_sk(id))),
+                ("gsi1pk".to_owned(), s(&gsi)),
+                ("gsi1sk".to_owned(), s(sk)),
+            ]))
+        });
+        let mut appointments = Vec::new();
+        let mut start = start;
+        let mut last_read: Option<String> = None;
+        // Read until the page is full or the range ends, bounded like `Store::page_from`.
+        for _ in 0..10 {
+            q.limit = i32::try_from((limit - appointments.len()).max(1)).unwrap_or(100);
+            let page = self.query(&q, start.take()).await?;
+            for item in page.items {
+                let a: Appointment = from_item(item)?;
+                last_read = Some(keys::appointment_time_sk(&a.fields.start, &a.id));
+                appointments.push(a);
+            }
+            match page.last_key {
+                Some(k) => {
+                    if let Some(sk) = k.get("gsi1sk").and_then(|v| v.as_s().ok()) {
+                        last_read = Some(sk.clone());
+                    }
+                    if appointments.len() >= limit {
+                        break;
+                    }
+                    start = Some(k);
+                }
+                None => {
+                    return Ok(AppointmentPage {
+                        appointments,
+                        next_after: None,
+                    });
+                }
+            }
+        }
+        Ok(AppointmentPage {
+            appointments,
+            next_after: last_read,
+        })
+    }
+
+    /// The patients with an appointment that counts as a visit starting at or after `since`
+    /// (what keeps them out of a recall).
+    pub async fn patients_seen_since(
+        &self,
+        clinic_id: &str,
+        since: DateTime<Utc>,
+    ) -> Result<HashSet<String>, StoreError> {
+        let mut q = Query::under(Some(super::GSI1), keys::appointments_gsi(clinic_id), "");
+        q.sk_between = Some((keys::time_key(&since), "~".to_owned()));
+        q.limit = 1000;
+        let mut seen = HashSet::new();
+        let mut start = None;
+        loop {
+            let page = self.query(&q, start).await?;
+            for item in page.items {
+                let a: Appointment = from_item(item)?;
+                if a.fields.status.counts_as_visit() {
+                    seen.insert(a.fields.patient_id);
+                }
+            }
+            match page.last_key {
+                Some(k) => start = Some(k),
+                None => return Ok(seen),
+            }
+        }
+    }
+}

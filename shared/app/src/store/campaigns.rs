@@ -1,0 +1,301 @@
+//! Campaigns (`CAMPAIGN#<id>`) and their runs (`RUN#<campaign id>#<run id>`).
+
+use super::{
+    Item, Page, Query, Store, StoreError, conditional, from_item, keys, n, s, to_item, ts,
+};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use tidings_domain::campaign::{Campaign, CampaignRun, CampaignStatus, Counts, RunStatus};
+
+fn campaign_item(clinic_id: &str, c: &Campaign) -> Result<Item, StoreError> {
+    let mut item = to_item(c)?;
+    item.insert("pk".into(), s(keys::clinic_pk(clinic_id)));
+    item.insert("sk".into(), s(keys::campaign_sk(&c.id)));
+    Ok(item)
+}
+
+fn enc<T: serde::Serialize>(v: &T) -> Result<AttributeValue, StoreError> {
+    serde_dynamo::to_attribute_value(v).map_err(StoreError::Encode)
+}
+
+/// How a campaign's status may change: to `to`, only from one of `from`.
+pub struct StatusChange<'a> {
+    pub to: CampaignStatus,
+    pub from: &'a [CampaignStatus],
+    pub reason: Option<&'a str>,
+}
+
+/// What a finished run adds to its campaign.
+pub struct RunTotals<'a> {
+    pub run_id: &'a str,
+    pub counts: Counts,
+    pub credits: i64,
+}
+
+impl Store {
+    pub async fn create_campaign(&self, clinic_id: &str, c: &Campaign) -> Result<bool, StoreError> {
+        self.put_if(
+            campaign_item(clinic_id, c)?,
+            "attribute_not_exists(pk)",
+            None,
+        )
+        .await
+    }
+
+    pub async fn get_campaign(
+        &self,
+        clinic_id: &str,
+        id: &str,
+    ) -> Result<Option<Campaign>, StoreError> {
+        self.get(keys::clinic_pk(clinic_id), keys::campaign_sk(id))
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    /// Replaces a campaign unchanged since `prev` was read; `Ok(false)` otherwise.
+    pub async fn replace_campaign(
+        &self,
+        clinic_id: &str,
+        c: &Campaign,
+        prev: &Campaign,
+    ) -> Result<bool, StoreError> {
+        let values = Item::from([(":prev".to_owned(), ts(&prev.updated_at))]);
+        self.put_if(
+            campaign_item(clinic_id, c)?,
+            "updated_at = :prev",
+            Some(values),
+        )
+        .await
+    }
+
+    /// Deletes a campaign (used only to undo a creation whose schedule failed).
+    pub async fn delete_campaign(&self, clinic_id: &str, id: &str) -> Result<bool, StoreError> {
+        self.delete_if(
+            keys::clinic_pk(clinic_id),
+            keys::campaign_sk(id),
+            "attribute_exists(pk)",
+        )
+        .await
+    }
+
+    /// A page of the clinic's campaigns, newest first, optionally of one status.
+    pub async fn list_campaigns(
+        &self,
+        clinic_id: &str,
+        status: Option<CampaignStatus>,
+        after_id: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Campaign>, Option<String>), StoreError> {
+        let mut q = Query::under(None, keys::clinic_pk(clinic_id), keys::CAMPAIGN_PREFIX);
+        q.forward = false;
+        if let Some(st) = status {
+            q.filter = Some("#s = :status");
+            q.names.insert("#s".into(), "status".into());
+            q.values.insert(":status".into(), s(st.as_str()));
+        }
+        let Page { items, next_after } = self
+            .page(&q, after_id.map(keys::campaign_sk), limit)
+            .await?;
+        let list = items
+            .into_iter()
+            .map(from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((
+            list,
+            next_after.and_then(|sk| sk.strip_prefix(keys::CAMPAIGN_PREFIX).map(str::to_owned)),
+        ))
+    }
+
+    /// Changes a campaign's status if it is in one of `change.from`; `Ok(false)` otherwise.
+    pub async fn set_campaign_status(
+        &self,
+        clinic_id: &str,
+        id: &str,
+        change: StatusChange<'_>,
+        run_id: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut values = Item::from([
+            (":to".to_owned(), s(change.to.as_str())),
+            (":at".to_owned(), ts(&at)),
+            (
+                ":reason".to_owned(),
+                change.reason.map_or(AttributeValue::Null(true), s),
+            ),
+        ]);
+        let from: Vec<String> = change
+            .from
+            .iter()
+            .enumerate()
+            .map(|(i, st)| {
+                values.insert(format!(":f{i}"), s(st.as_str()));
+                format!(":f{i}")
+            })
+            .collect();
+        let mut update = "SET #s = :to, status_reason = :reason, updated_at = :at".to_owned();
+        if let Some(r) = run_id {
+            update.push_str(", last_run_id = :run");
+            values.insert(":run".into(), s(r));
+        }
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::clinic_pk(clinic_id)))
+            .key("sk", s(keys::campaign_sk(id)))
+            .update_expression(update)
+            .condition_expression(format!("#s IN ({})", from.join(", ")))
+            .set_expression_attribute_names(Some(status_name()))
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await;
+        conditional(
+            "UpdateItem",
+            res,
+            UpdateItemError::is_conditional_check_failed_exception,
+        )
+    }
+
+    /// Records a finished run on its campaign: its counts, its credits, one more run, and the
+    /// status the campaign goes on in (unless it was cancelled meanwhile).
+    pub async fn record_run_on_campaign(
+        &self,
+        clinic_id: &str,
+        id: &str,
+        totals: RunTotals<'_>,
+        change: StatusChange<'_>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut values = Item::from([
+            (":to".to_owned(), s(change.to.as_str())),
+            (":at".to_owned(), ts(&at)),
+            (":counts".to_owned(), enc(&totals.counts)?),
+            (":credits".to_owned(), n(totals.credits)),
+            (":one".to_owned(), n(1)),
+            (":run".to_owned(), s(totals.run_id)),
+            (
+                ":reason".to_owned(),
+                change.reason.map_or(AttributeValue::Null(true), s),
+            ),
+        ]);
+        let from: Vec<String> = change
+            .from
+            .iter()
+            .enumerate()
+            .map(|(i, st)| {
+                values.insert(format!(":f{i}"), s(st.as_str()));
+                format!(":f{i}")
+            })
+            .collect();
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::clinic_pk(clinic_id)))
+            .key("sk", s(keys::campaign_sk(id)))
+            .update_expression(
+                "SET #s = :to, status_reason = :reason, counts = :counts, last_run_id = :run, updated_at = :at ADD credits_used :credits, runs :one",
+            )
+            .condition_expression(format!("#s IN ({})", from.join(", ")))
+            .set_expression_attribute_names(Some(status_name()))
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await;
+        conditional(
+            "UpdateItem",
+            res,
+            UpdateItemError::is_conditional_check_failed_exception,
+        )
+    }
+
+    /// Starts a run unless a copy of the same firing started it; `Ok(false)` if it exists.
+    pub async fn start_run(&self, clinic_id: &str, run: &CampaignRun) -> Result<bool, StoreError> {
+        let mut item = to_item(run)?;
+        item.insert("pk".into(), s(keys::clinic_pk(clinic_id)));
+        item.insert("sk".into(), s(keys::run_sk(&run.campaign_id, &run.id)));
+        self.put_if(item, "attribute_not_exists(pk)", None).await
+    }
+
+    pub async fn get_run(
+        &self,
+        clinic_id: &str,
+        campaign_id: &str,
+        run_id: &str,
+    ) -> Result<Option<CampaignRun>, StoreError> {
+        self.get(
+            keys::clinic_pk(clinic_id),
+            keys::run_sk(campaign_id, run_id),
+        )
+        .await?
+        .map(from_item)
+        .transpose()
+    }
+
+    /// Moves a sending run's checkpoint forward (never back: a slower copy of the run cannot
+    /// undo a faster one's progress). `continuations` counts the hand-overs.
+    pub async fn checkpoint_run(
+        &self,
+        clinic_id: &str,
+        campaign_id: &str,
+        run_id: &str,
+        checkpoint: &str,
+        continued: bool,
+    ) -> Result<bool, StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::clinic_pk(clinic_id)))
+            .key("sk", s(keys::run_sk(campaign_id, run_id)))
+            .update_expression("SET checkpoint = :cp ADD continuations :c")
+            .condition_expression(
+                "#s = :sending AND (attribute_not_exists(checkpoint) OR checkpoint < :cp)",
+            )
+            .set_expression_attribute_names(Some(status_name()))
+            .expression_attribute_values(":cp", s(checkpoint))
+            .expression_attribute_values(":c", n(u8::from(continued)))
+            .expression_attribute_values(":sending", enc(&RunStatus::Sending)?)
+            .send()
+            .await;
+        conditional(
+            "UpdateItem",
+            res,
+            UpdateItemError::is_conditional_check_failed_exception,
+        )
+    }
+
+    /// Ends a sending run; `Ok(false)` if another copy ended it first.
+    pub async fn finish_run(&self, clinic_id: &str, run: &CampaignRun) -> Result<bool, StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::clinic_pk(clinic_id)))
+            .key("sk", s(keys::run_sk(&run.campaign_id, &run.id)))
+            .update_expression(
+                "SET #s = :st, reason = :reason, counts = :counts, credits = :credits, finished_at = :at",
+            )
+            .condition_expression("#s = :sending")
+            .set_expression_attribute_names(Some(status_name()))
+            .expression_attribute_values(":st", enc(&run.status)?)
+            .expression_attribute_values(":reason", enc(&run.reason)?)
+            .expression_attribute_values(":counts", enc(&run.counts)?)
+            .expression_attribute_values(":credits", n(run.credits))
+            .expression_attribute_values(":at", enc(&run.finished_at)?)
+            .expression_attribute_values(":sending", enc(&RunStatus::Sending)?)
+            .send()
+            .await;
+        conditional(
+            "UpdateItem",
+            res,
+            UpdateItemError::is_conditional_check_failed_exception,
+        )
+    }
+}
+
+fn status_name() -> HashMap<String, String> {
+    HashMap::from([("#s".to_owned(), "status".to_owned())])
+}
