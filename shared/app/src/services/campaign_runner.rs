@@ -293,7 +293,55 @@ pub async fn fire(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutc
             return Ok(FireOutcome::Continued { run_id });
         }
     }
+    if !settle(app, &plan.clinic, &run_id, &pacer, limits).await? {
+        continue_later(app, &campaign, ev, &run, run.continuations + 1).await?;
+        return Ok(FireOutcome::Continued { run_id });
+    }
     finish(app, &ev.clinic_id, &campaign, run).await
+}
+
+/// Waits until no message of the run is queued: messages other copies of the run are sending
+/// resolve on their own; those whose lease ran out (their copy died) are taken over and sent.
+/// `Ok(false)` when time ran out first.
+pub(crate) async fn settle(
+    app: &App,
+    clinic: &Clinic,
+    run_id: &str,
+    pacer: &Pacer,
+    limits: &Limits,
+) -> Result<bool, ServiceError> {
+    let store = &app.store;
+    loop {
+        let mut queued = Vec::new();
+        store
+            .each_request_message(&clinic.id, run_id, |m| {
+                if m.status == Status::Queued {
+                    queued.push(m.clone());
+                }
+            })
+            .await?;
+        if queued.is_empty() {
+            return Ok(true);
+        }
+        let now = Utc::now();
+        let lease = now + limits.lease;
+        for m in queued {
+            if let Some(prev) = m.lease_until
+                && prev < now
+                && store
+                    .take_over_message(&clinic.id, &m.id, &prev, &lease)
+                    .await?
+            {
+                tracing::info!(message_id = m.id, "took over an abandoned message");
+                pacer.wait(m.channel).await;
+                deliver(app, clinic, m).await;
+            }
+        }
+        if Instant::now() >= limits.stop_at {
+            return Ok(false);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
 }
 
 /// The parts of a plan another audience source (uploads) sends with.

@@ -152,28 +152,28 @@ impl Store {
                 ("gsi1sk".to_owned(), s(sk)),
             ]))
         });
-        let mut appointments = Vec::new();
+        let mut appointments: Vec<Appointment> = Vec::new();
         let mut start = start;
-        let mut last_read: Option<String> = None;
-        // Read until the page is full or the range ends, bounded like `Store::page_from`.
+        // Read one more than asked so a full page knows whether anything follows; bounded
+        // like `Store::page_from`.
         for _ in 0..10 {
-            q.limit = i32::try_from((limit - appointments.len()).max(1)).unwrap_or(100);
+            q.limit = i32::try_from(limit + 1 - appointments.len()).unwrap_or(100);
             let page = self.query(&q, start.take()).await?;
             for item in page.items {
-                let a: Appointment = from_item(item)?;
-                last_read = Some(keys::appointment_time_sk(&a.fields.start, &a.id));
-                appointments.push(a);
+                appointments.push(from_item(item)?);
+            }
+            if appointments.len() > limit {
+                appointments.truncate(limit);
+                let next_after = appointments
+                    .last()
+                    .map(|a| keys::appointment_time_sk(&a.fields.start, &a.id));
+                return Ok(AppointmentPage {
+                    appointments,
+                    next_after,
+                });
             }
             match page.last_key {
-                Some(k) => {
-                    if let Some(sk) = k.get("gsi1sk").and_then(|v| v.as_s().ok()) {
-                        last_read = Some(sk.clone());
-                    }
-                    if appointments.len() >= limit {
-                        break;
-                    }
-                    start = Some(k);
-                }
+                Some(k) => start = Some(k),
                 None => {
                     return Ok(AppointmentPage {
                         appointments,
@@ -182,9 +182,14 @@ impl Store {
                 }
             }
         }
+        let next_after = start
+            .as_ref()
+            .and_then(|k| k.get("gsi1sk"))
+            .and_then(|v| v.as_s().ok())
+            .cloned();
         Ok(AppointmentPage {
             appointments,
-            next_after: last_read,
+            next_after,
         })
     }
 

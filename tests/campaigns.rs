@@ -1,0 +1,583 @@
+//! Campaigns against the local stack: scheduled in moto's EventBridge Scheduler, fired by the
+//! local bridge through `cargo lambda watch`, or fired in-process where a test needs to crash a
+//! run or deliver the same firing three times at once.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{Duration, Utc};
+use serde_json::{Value, json};
+use std::time::Duration as StdDuration;
+use tidings_app::App;
+use tidings_app::services::campaign_runner::{FireEvent, FireOutcome, Limits, fire};
+use tidings_tests::provider_proxy::{Fault, ProviderProxy};
+use tidings_tests::{
+    TestClinic, app, app_via, assert_rejected, call, grant, list_all, moto_sent, moto_url,
+    new_clinic, snapshot, unique_mobile,
+};
+
+async fn patient(app: &App, key: &str, mobile: &str) -> String {
+    let r = call(
+        app,
+        key,
+        "POST",
+        "/patients",
+        Some(json!({"first_name": "Pat", "last_name": "Doe", "mobile": mobile})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    r.id()
+}
+
+async fn sms_template(app: &App, key: &str) -> String {
+    let r = call(
+        app,
+        key,
+        "POST",
+        "/templates",
+        Some(json!({"name": "Recall", "channel": "sms", "category": "recall",
+                    "body": "Hi {{ first_name }}, it is time for your check-up at {{ clinic_name }}"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    r.id()
+}
+
+async fn report(app: &App, key: &str, body: Value) -> String {
+    let r = call(app, key, "POST", "/reports", Some(body)).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    r.id()
+}
+
+async fn campaign(app: &App, key: &str, body: Value) -> Value {
+    let r = call(app, key, "POST", "/campaigns", Some(body)).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    r.json
+}
+
+/// Polls the campaign until `done` holds (the bridge fires within about a second of due).
+async fn wait_for(app: &App, key: &str, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..120 {
+        let r = call(app, key, "GET", &format!("/campaigns/{id}"), None).await;
+        assert_eq!(r.status, 200, "{}", r.json);
+        if done(&r.json) {
+            return r.json;
+        }
+        tokio::time::sleep(StdDuration::from_millis(500)).await;
+    }
+    panic!("campaign {id} did not get there in 60 s");
+}
+
+fn sms_count(sent: &tidings_tests::Sent, mobile: &str) -> usize {
+    sent.sms_to(mobile).len()
+}
+
+fn in_seconds(s: i64) -> String {
+    (Utc::now() + Duration::seconds(s)).to_rfc3339()
+}
+
+/// A campaign one day ahead: the bridge leaves it alone while the test fires it itself.
+async fn day_ahead_campaign(
+    app: &App,
+    c: &TestClinic,
+    report_id: &str,
+    repeat: Option<&str>,
+) -> Value {
+    let template = sms_template(app, &c.staff_key).await;
+    let mut body = json!({"name": "Recall", "report_id": report_id,
+                          "channels": {"sms": template}, "send_at": in_seconds(86_400)});
+    if let Some(r) = repeat {
+        body["repeat"] = json!(r);
+    }
+    campaign(app, &c.staff_key, body).await
+}
+
+fn event(c: &TestClinic, campaign_id: &str, at: &str) -> FireEvent {
+    FireEvent {
+        clinic_id: c.id.clone(),
+        campaign_id: campaign_id.to_owned(),
+        scheduled_time: at.to_owned(),
+    }
+}
+
+fn limits(lease_secs: i64) -> Limits {
+    Limits {
+        stop_at: tokio::time::Instant::now() + StdDuration::from_secs(600),
+        lease: Duration::seconds(lease_secs),
+    }
+}
+
+async fn balance(app: &App, key: &str) -> i64 {
+    let r = call(app, key, "GET", "/credits", None).await;
+    r.json["accounts"][0]["balance"].as_i64().unwrap()
+}
+
+async fn assert_ledger_matches(app: &App, c: &TestClinic) {
+    let (entries, _) = list_all(app, &c.staff_key, "/credits/ledger?limit=100").await;
+    let sum: i64 = entries.iter().map(|e| e["credits"].as_i64().unwrap()).sum();
+    assert_eq!(sum, balance(app, &c.staff_key).await, "ledger {entries:?}");
+}
+
+#[tokio::test]
+async fn bridge_fires_a_campaign_to_the_audience_of_the_moment() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let key = &c.staff_key;
+    grant(&app, &c.id, 50).await;
+    let (m_a, m_b, m_c) = (unique_mobile(), unique_mobile(), unique_mobile());
+    let a = patient(&app, key, &m_a).await;
+    let b = patient(&app, key, &m_b).await;
+    // Ann has three appointments in the window: the report lists her three times.
+    let day = |d: i64| (Utc::now() + Duration::days(d)).to_rfc3339();
+    let end = |d: i64| (Utc::now() + Duration::days(d) + Duration::minutes(30)).to_rfc3339();
+    for (p, d) in [(&a, 1), (&a, 2), (&a, 3), (&b, 2)] {
+        let r = call(
+            &app,
+            key,
+            "POST",
+            "/appointments",
+            Some(json!({"patient_id": p, "start": day(d), "end": end(d)})),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.json);
+    }
+    let today = Utc::now().date_naive();
+    let report_id = report(
+        &app,
+        key,
+        json!({"name": "Next week", "type": "appointment",
+               "filters": {"from": today.to_string(), "to": (today + Duration::days(8)).to_string()}}),
+    )
+    .await;
+    let template = sms_template(&app, key).await;
+    let created = campaign(
+        &app,
+        key,
+        json!({"name": "Week ahead", "report_id": report_id, "channels": {"sms": template},
+               "send_at": in_seconds(8)}),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(created["status"], "scheduled");
+    assert!(
+        created["schedule_expression"]
+            .as_str()
+            .unwrap()
+            .starts_with("at(")
+    );
+
+    // After creation: Bob is deleted, Cleo is added with an appointment.
+    assert_eq!(
+        call(&app, key, "DELETE", &format!("/patients/{b}"), None)
+            .await
+            .status,
+        204
+    );
+    let cleo = patient(&app, key, &m_c).await;
+    let r = call(
+        &app,
+        key,
+        "POST",
+        "/appointments",
+        Some(json!({"patient_id": cleo, "start": day(4), "end": end(4)})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+
+    let done = wait_for(&app, key, id, |c| c["status"] == "sent").await;
+    assert_eq!(done["runs"], 1);
+    assert_eq!(done["counts"]["recipients"], 2, "{done}");
+    assert_eq!(done["counts"]["sent"], 2, "{done}");
+    assert_eq!(done["credits_used"], 2);
+    assert!(done["next_send_at"].is_null());
+
+    let sent = moto_sent().await;
+    assert_eq!(sms_count(&sent, &m_a), 1, "listed three times, sent once");
+    assert_eq!(sms_count(&sent, &m_b), 0, "deleted before the firing");
+    assert_eq!(sms_count(&sent, &m_c), 1, "added after creation");
+    assert!(
+        sent.sms_to(&m_a)[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Hi Pat")
+    );
+
+    // The communication report and the recipients, as JSON and CSV.
+    let (listed, _) = list_all(&app, key, "/campaigns?status=sent&limit=10").await;
+    assert!(listed.iter().any(|c| c["id"] == id));
+    let (rows, _) = list_all(&app, key, &format!("/campaigns/{id}/recipients?limit=1")).await;
+    assert_eq!(rows.len(), 2);
+    assert!(
+        rows.iter()
+            .all(|r| r["status"] == "sent" && r["channel"] == "sms")
+    );
+    let csv = call(
+        &app,
+        key,
+        "GET",
+        &format!("/campaigns/{id}/recipients?format=csv"),
+        None,
+    )
+    .await;
+    assert_eq!(csv.status, 200);
+    let text = String::from_utf8(csv.body).unwrap();
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(text.starts_with("message_id,patient_id,recipient"));
+    // The one-time schedule is gone after completion.
+    let schedules = scheduler_names().await;
+    assert!(!schedules.iter().any(|n| n.contains(id)), "{schedules:?}");
+}
+
+/// Names of the schedules in the local stack's group.
+async fn scheduler_names() -> Vec<String> {
+    let aws = aws_config::load_from_env().await;
+    let client = aws_sdk_scheduler::Client::new(&aws);
+    let out = client
+        .list_schedules()
+        .group_name(std::env::var("SCHEDULE_GROUP").unwrap())
+        .send()
+        .await
+        .unwrap();
+    out.schedules()
+        .iter()
+        .filter_map(|s| s.name().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_crashed_run_and_triplicate_firings_send_each_message_once() {
+    let base = app().await;
+    let c = new_clinic(&base).await;
+    let key = &c.staff_key;
+    grant(&base, &c.id, 200).await;
+    let mut mobiles = Vec::new();
+    for _ in 0..30 {
+        let m = unique_mobile();
+        patient(&base, key, &m).await;
+        mobiles.push(m);
+    }
+    let report_id = report(
+        &base,
+        key,
+        json!({"name": "Everyone", "type": "patient", "filters": {}}),
+    )
+    .await;
+    let created = day_ahead_campaign(&base, &c, &report_id, None).await;
+    let id = created["id"].as_str().unwrap();
+    let at = "2026-11-24T09:00:00Z";
+
+    // First attempt: the calls for five patients never reach the provider, and the process
+    // dies (the run is dropped) while they hang.
+    let hung: Vec<String> = mobiles[..5].to_vec();
+    let script_hung = hung.clone();
+    let proxy = ProviderProxy::start(moto_url(), move |to, _| {
+        if script_hung.iter().any(|m| m == to) {
+            Fault::Hang
+        } else {
+            Fault::Pass
+        }
+    })
+    .await;
+    let crashing = app_via(&proxy.url).await;
+    let ev = event(&c, id, at);
+    let first =
+        tokio::time::timeout(StdDuration::from_secs(8), fire(&crashing, &ev, &limits(1))).await;
+    assert!(
+        first.is_err(),
+        "the first run must still be hanging: {first:?}"
+    );
+    let sent = moto_sent().await;
+    assert_eq!(
+        mobiles.iter().filter(|m| sms_count(&sent, m) == 1).count(),
+        25
+    );
+
+    // The same firing delivered three times at once, after the leases ran out.
+    tokio::time::sleep(StdDuration::from_millis(1500)).await;
+    let (l1, l2, l3) = (limits(300), limits(300), limits(300));
+    let (x, y, z) = tokio::join!(
+        fire(&base, &ev, &l1),
+        fire(&base, &ev, &l2),
+        fire(&base, &ev, &l3),
+    );
+    let outcomes = [x.unwrap(), y.unwrap(), z.unwrap()];
+    assert!(
+        outcomes
+            .iter()
+            .any(|o| matches!(o, FireOutcome::Finished { .. })),
+        "{outcomes:?}"
+    );
+    let sent = moto_sent().await;
+    for m in &mobiles {
+        assert_eq!(sms_count(&sent, m), 1, "{m} must get exactly one message");
+    }
+    // Once more, after it finished: nothing.
+    let again = fire(&base, &ev, &limits(300)).await.unwrap();
+    assert!(matches!(again, FireOutcome::Ignored { .. }), "{again:?}");
+    assert_eq!(moto_sent().await.sms.len() - sent.sms.len(), 0);
+
+    let done = call(&base, key, "GET", &format!("/campaigns/{id}"), None)
+        .await
+        .json;
+    assert_eq!(done["status"], "sent", "{done}");
+    assert_eq!(done["counts"]["sent"], 30, "{done}");
+    assert_eq!(done["credits_used"], 30);
+    assert_eq!(balance(&base, key).await, 170);
+    assert_ledger_matches(&base, &c).await;
+}
+
+#[tokio::test]
+async fn cancelled_before_it_fires_sends_nothing() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let key = &c.staff_key;
+    grant(&app, &c.id, 10).await;
+    let m = unique_mobile();
+    patient(&app, key, &m).await;
+    let report_id = report(&app, key, json!({"name": "All", "type": "patient"})).await;
+    let template = sms_template(&app, key).await;
+    let created = campaign(
+        &app,
+        key,
+        json!({"name": "Soon", "report_id": report_id, "channels": {"sms": template},
+               "send_at": in_seconds(6)}),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap();
+
+    // The schedule cannot be edited; the name can.
+    let r = call(
+        &app,
+        key,
+        "PATCH",
+        &format!("/campaigns/{id}"),
+        Some(json!({"send_at": in_seconds(60)})),
+    )
+    .await;
+    assert_eq!(r.status, 409, "{}", r.json);
+    assert_eq!(r.code(), "schedule_not_editable");
+    let r = call(
+        &app,
+        key,
+        "PATCH",
+        &format!("/campaigns/{id}"),
+        Some(json!({"name": "Renamed"})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["name"], "Renamed");
+
+    let r = call(&app, key, "POST", &format!("/campaigns/{id}/cancel"), None).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["status"], "cancelled");
+    assert!(r.json["next_send_at"].is_null());
+    assert!(!scheduler_names().await.iter().any(|n| n.contains(id)));
+
+    // A firing that was already on its way finds the campaign cancelled.
+    let late = fire(&app, &event(&c, id, &Utc::now().to_rfc3339()), &limits(300))
+        .await
+        .unwrap();
+    assert!(matches!(late, FireOutcome::Ignored { .. }), "{late:?}");
+    tokio::time::sleep(StdDuration::from_secs(8)).await;
+    assert_eq!(sms_count(&moto_sent().await, &m), 0);
+    assert_eq!(balance(&app, key).await, 10);
+    let r = call(&app, key, "POST", &format!("/campaigns/{id}/cancel"), None).await;
+    assert_eq!(r.status, 200, "cancelling twice is harmless");
+}
+
+#[tokio::test]
+async fn a_repeating_campaign_runs_once_per_firing_with_a_fresh_audience() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let key = &c.staff_key;
+    grant(&app, &c.id, 20).await;
+    let (m1, m2) = (unique_mobile(), unique_mobile());
+    patient(&app, key, &m1).await;
+    let report_id = report(&app, key, json!({"name": "All", "type": "patient"})).await;
+    let created = day_ahead_campaign(&app, &c, &report_id, Some("weekly")).await;
+    let id = created["id"].as_str().unwrap();
+    assert!(
+        created["schedule_expression"]
+            .as_str()
+            .unwrap()
+            .starts_with("cron(")
+    );
+    assert!(created["next_send_at"].is_string());
+
+    let first = fire(&app, &event(&c, id, "2026-12-01T09:00:00Z"), &limits(300))
+        .await
+        .unwrap();
+    let FireOutcome::Finished { run_id: run1, .. } = first else {
+        panic!("{first:?}")
+    };
+    let after_first = call(&app, key, "GET", &format!("/campaigns/{id}"), None)
+        .await
+        .json;
+    assert_eq!(
+        after_first["status"], "scheduled",
+        "a repeating campaign goes on"
+    );
+    patient(&app, key, &m2).await;
+    let second = fire(&app, &event(&c, id, "2026-12-08T09:00:00Z"), &limits(300))
+        .await
+        .unwrap();
+    let FireOutcome::Finished {
+        run_id: run2,
+        counts,
+    } = second
+    else {
+        panic!("{second:?}")
+    };
+    assert_ne!(run1, run2);
+    assert_eq!(counts.sent, 2, "the second run reads the audience afresh");
+    let sent = moto_sent().await;
+    assert_eq!(sms_count(&sent, &m1), 2, "one message per run");
+    assert_eq!(sms_count(&sent, &m2), 1);
+    let c2 = call(&app, key, "GET", &format!("/campaigns/{id}"), None)
+        .await
+        .json;
+    assert_eq!(c2["runs"], 2);
+    assert_eq!(c2["last_run_id"], run2.as_str());
+    assert_eq!(c2["credits_used"], 3);
+    let (rows, _) = list_all(
+        &app,
+        key,
+        &format!("/campaigns/{id}/recipients?run_id={run1}&limit=10"),
+    )
+    .await;
+    assert_eq!(rows.len(), 1);
+
+    let r = call(&app, key, "POST", &format!("/campaigns/{id}/cancel"), None).await;
+    assert_eq!(r.json["status"], "cancelled");
+    let third = fire(&app, &event(&c, id, "2026-12-15T09:00:00Z"), &limits(300))
+        .await
+        .unwrap();
+    assert!(matches!(third, FireOutcome::Ignored { .. }));
+}
+
+#[tokio::test]
+async fn provider_throttling_slows_a_run_but_loses_and_repeats_nothing() {
+    let proxy = ProviderProxy::start(moto_url(), |_, attempt| {
+        if attempt < 2 {
+            Fault::Throttle
+        } else {
+            Fault::Pass
+        }
+    })
+    .await;
+    let app = app_via(&proxy.url).await;
+    let c = new_clinic(&app).await;
+    let key = &c.staff_key;
+    grant(&app, &c.id, 50).await;
+    let mut mobiles = Vec::new();
+    for _ in 0..12 {
+        let m = unique_mobile();
+        patient(&app, key, &m).await;
+        mobiles.push(m);
+    }
+    let report_id = report(&app, key, json!({"name": "All", "type": "patient"})).await;
+    let created = day_ahead_campaign(&app, &c, &report_id, None).await;
+    let id = created["id"].as_str().unwrap();
+    let out = fire(&app, &event(&c, id, "2026-11-30T09:00:00Z"), &limits(300))
+        .await
+        .unwrap();
+    let FireOutcome::Finished { counts, .. } = out else {
+        panic!("{out:?}")
+    };
+    assert_eq!((counts.sent, counts.failed, counts.recipients), (12, 0, 12));
+    let sent = moto_sent().await;
+    for m in &mobiles {
+        assert_eq!(sms_count(&sent, m), 1);
+        let calls = proxy
+            .calls()
+            .into_iter()
+            .filter(|c| &c.recipient == m)
+            .count();
+        assert_eq!(
+            calls, 3,
+            "two throttled attempts, then the one that went through"
+        );
+    }
+    assert_eq!(balance(&app, key).await, 38);
+    assert_ledger_matches(&app, &c).await;
+}
+
+#[tokio::test]
+async fn campaign_input_is_checked_and_clinics_are_kept_apart() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let other = new_clinic(&app).await;
+    let key = &c.staff_key;
+    let report_id = report(&app, key, json!({"name": "All", "type": "patient"})).await;
+    let template = sms_template(&app, key).await;
+    let email_template = call(
+        &app,
+        key,
+        "POST",
+        "/templates",
+        Some(json!({"name": "E", "channel": "email", "subject": "Hi", "body": "Hello {{ first_name }}"})),
+    )
+    .await
+    .id();
+    let ok = json!({"name": "X", "report_id": report_id, "channels": {"sms": template}});
+    let before = snapshot(&app, &c.id).await;
+    for (patch, field, status) in [
+        (json!({"report_id": "nope"}), "report_id", 400),
+        (
+            json!({"channels": {"sms": email_template}}),
+            "channels.sms",
+            400,
+        ),
+        (json!({"channels": {"sms": "nope"}}), "channels.sms", 400),
+        (json!({"channels": {}}), "channels", 400),
+        (json!({"send_at": "2020-01-01T00:00:00Z"}), "send_at", 400),
+        (json!({"send_at": "tomorrow"}), "send_at", 400),
+        (json!({"repeat": "fortnightly"}), "repeat", 400),
+        (json!({"upload_id": "u"}), "upload_id", 400),
+        (json!({"on_behalf_of": "nope"}), "on_behalf_of", 400),
+        (json!({"colour": "red"}), "colour", 400),
+        (json!({"name": ""}), "name", 400),
+    ] {
+        let mut body = ok.clone();
+        for (k, v) in patch.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let r = call(&app, key, "POST", "/campaigns", Some(body)).await;
+        assert_rejected(&app, &c.id, &before, &r, status, field).await;
+    }
+    let r = call(&app, key, "GET", "/campaigns?status=done", None).await;
+    assert_eq!((r.status.as_u16(), r.field()), (400, "status"));
+
+    // Another clinic's report cannot be used, and its campaigns cannot be seen or touched.
+    let theirs = call(
+        &app,
+        &other.staff_key,
+        "POST",
+        "/campaigns",
+        Some(ok.clone()),
+    )
+    .await;
+    assert_eq!((theirs.status.as_u16(), theirs.field()), (400, "report_id"));
+    let created = campaign(&app, key, {
+        let mut b = ok.clone();
+        b["send_at"] = json!(in_seconds(86_400));
+        b
+    })
+    .await;
+    let id = created["id"].as_str().unwrap();
+    for (method, path, body) in [
+        ("GET", format!("/campaigns/{id}"), None),
+        (
+            "PATCH",
+            format!("/campaigns/{id}"),
+            Some(json!({"name": "Mine"})),
+        ),
+        ("POST", format!("/campaigns/{id}/cancel"), None),
+        ("GET", format!("/campaigns/{id}/recipients"), None),
+    ] {
+        let r = call(&app, &other.staff_key, method, &path, body).await;
+        assert_eq!(r.status, 404, "{method} {path}: {}", r.json);
+    }
+    let (listed, _) = list_all(&app, &other.staff_key, "/campaigns?limit=10").await;
+    assert!(listed.is_empty());
+    let r = call(&app, key, "POST", &format!("/campaigns/{id}/cancel"), None).await;
+    assert_eq!(r.json["status"], "cancelled");
+}
