@@ -23,6 +23,7 @@ pub mod sender_id;
 pub mod sms;
 pub mod template;
 pub mod text;
+pub mod upload;
 pub mod validation;
 
 pub use validation::FieldError;

@@ -1,6 +1,7 @@
 //! `/campaigns`, `/campaigns/{id}`, `/campaigns/{id}/cancel` and `/campaigns/{id}/recipients`.
 
 use crate::App;
+use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
 use crate::services::campaigns;
 use crate::store::cursor;
@@ -15,6 +16,7 @@ pub const CREATE: Endpoint = Endpoint {
     path: "/campaigns",
     role: Role::Staff,
     query: &[],
+    max_body: MAX_BODY_BYTES,
     handler: |app, caller, req| Box::pin(create(app, caller, req)),
 };
 
@@ -24,6 +26,7 @@ pub const LIST: Endpoint = Endpoint {
     path: "/campaigns",
     role: Role::Staff,
     query: &["status", "cursor", "limit"],
+    max_body: MAX_BODY_BYTES,
     handler: |app, caller, req| Box::pin(list(app, caller, req)),
 };
 
@@ -33,6 +36,7 @@ pub const GET: Endpoint = Endpoint {
     path: "/campaigns/{id}",
     role: Role::Staff,
     query: &[],
+    max_body: MAX_BODY_BYTES,
     handler: |app, caller, req| Box::pin(get(app, caller, req)),
 };
 
@@ -42,6 +46,7 @@ pub const UPDATE: Endpoint = Endpoint {
     path: "/campaigns/{id}",
     role: Role::Staff,
     query: &[],
+    max_body: MAX_BODY_BYTES,
     handler: |app, caller, req| Box::pin(update(app, caller, req)),
 };
 
@@ -51,6 +56,7 @@ pub const CANCEL: Endpoint = Endpoint {
     path: "/campaigns/{id}/cancel",
     role: Role::Staff,
     query: &[],
+    max_body: MAX_BODY_BYTES,
     handler: |app, caller, req| Box::pin(cancel(app, caller, req)),
 };
 
@@ -60,6 +66,7 @@ pub const RECIPIENTS: Endpoint = Endpoint {
     path: "/campaigns/{id}/recipients",
     role: Role::Staff,
     query: &["run_id", "format", "cursor", "limit"],
+    max_body: MAX_BODY_BYTES,
     handler: |app, caller, req| Box::pin(recipients(app, caller, req)),
 };
 

@@ -1,6 +1,7 @@
 //! `GET /clinic` (any key) and `PATCH /clinic` (admin keys): the caller's own clinic settings.
 
 use crate::App;
+use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
 use crate::services::clinics;
 use http::{Method, StatusCode};
@@ -13,6 +14,7 @@ pub const GET: Endpoint = Endpoint {
     path: "/clinic",
     role: Role::Staff,
     query: &[],
+    max_body: MAX_BODY_BYTES,
     handler: |app, caller, req| Box::pin(get(app, caller, req)),
 };
 
@@ -22,6 +24,7 @@ pub const UPDATE: Endpoint = Endpoint {
     path: "/clinic",
     role: Role::Admin,
     query: &[],
+    max_body: MAX_BODY_BYTES,
     handler: |app, caller, req| Box::pin(update(app, caller, req)),
 };
 

@@ -1,6 +1,7 @@
 //! `/credits` and `/credits/ledger`.
 
 use crate::App;
+use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
 use crate::services::credits;
 use http::{Method, StatusCode};
@@ -13,6 +14,7 @@ pub const GET: Endpoint = Endpoint {
     path: "/credits",
     role: Role::Staff,
     query: &[],
+    max_body: MAX_BODY_BYTES,
     handler: |app, caller, req| Box::pin(get(app, caller, req)),
 };
 
@@ -22,6 +24,7 @@ pub const LEDGER: Endpoint = Endpoint {
     path: "/credits/ledger",
     role: Role::Staff,
     query: &["cursor", "limit"],
+    max_body: MAX_BODY_BYTES,
     handler: |app, caller, req| Box::pin(ledger(app, caller, req)),
 };
 

@@ -1,6 +1,7 @@
 //! `/messages` (send, history, statistics) and `/patients/{id}/messages`.
 
 use crate::App;
+use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
 use crate::services::{messages, sending};
 use http::{Method, StatusCode};
@@ -13,6 +14,7 @@ pub const SEND: Endpoint = Endpoint {
     path: "/messages",
     role: Role::Staff,
     query: &[],
+    max_body: MAX_BODY_BYTES,
     handler: |app, caller, req| Box::pin(send(app, caller, req)),
 };
 
@@ -22,6 +24,7 @@ pub const LIST: Endpoint = Endpoint {
     path: "/messages",
     role: Role::Staff,
     query: &["category", "from", "to", "cursor", "limit"],
+    max_body: MAX_BODY_BYTES,
     handler: |app, caller, req| Box::pin(list(app, caller, req)),
 };
 
@@ -31,6 +34,7 @@ pub const STATS: Endpoint = Endpoint {
     path: "/messages/stats",
     role: Role::Staff,
     query: &["from", "to"],
+    max_body: MAX_BODY_BYTES,
     handler: |app, caller, req| Box::pin(stats(app, caller, req)),
 };
 
@@ -40,6 +44,7 @@ pub const PATIENT_HISTORY: Endpoint = Endpoint {
     path: "/patients/{id}/messages",
     role: Role::Staff,
     query: &["include_contacts", "cursor", "limit"],
+    max_body: MAX_BODY_BYTES,
     handler: |app, caller, req| Box::pin(patient_history(app, caller, req)),
 };
 

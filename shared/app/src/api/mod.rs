@@ -12,6 +12,7 @@ pub mod practitioners;
 pub mod referrers;
 pub mod reports;
 pub mod templates;
+pub mod uploads;
 
 use crate::http::Endpoint;
 
@@ -68,4 +69,7 @@ pub const ALL: &[&Endpoint] = &[
     &campaigns::UPDATE,
     &campaigns::CANCEL,
     &campaigns::RECIPIENTS,
+    &uploads::CREATE,
+    &uploads::GET,
+    &uploads::FAILURES,
 ];

@@ -1,6 +1,7 @@
 //! `/patients`, `/patients/{id}` and `/patients/export`.
 
 use crate::App;
+use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
 use crate::services::patients;
 use crate::store::cursor;
@@ -22,6 +23,7 @@ pub const CREATE: Endpoint = Endpoint {
     path: "/patients",
     role: Role::Staff,
     query: &[],
+    max_body: MAX_BODY_BYTES,
     handler: |app, caller, req| Box::pin(create(app, caller, req)),
 };
 
@@ -33,6 +35,7 @@ pub const LIST: Endpoint = Endpoint {
     query: &[
         "cursor", "limit", FILTERS[0], FILTERS[1], FILTERS[2], FILTERS[3],
     ],
+    max_body: MAX_BODY_BYTES,
     handler: |app, caller, req| Box::pin(list(app, caller, req)),
 };
 
@@ -44,6 +47,7 @@ pub const EXPORT: Endpoint = Endpoint {
     query: &[
         "columns", "cursor", FILTERS[0], FILTERS[1], FILTERS[2], FILTERS[3],
     ],
+    max_body: MAX_BODY_BYTES,
     handler: |app, caller, req| Box::pin(export(app, caller, req)),
 };
 
@@ -53,6 +57,7 @@ pub const GET: Endpoint = Endpoint {
     path: "/patients/{id}",
     role: Role::Staff,
     query: &[],
+    max_body: MAX_BODY_BYTES,
     handler: |app, caller, req| Box::pin(get(app, caller, req)),
 };
 
@@ -62,6 +67,7 @@ pub const UPDATE: Endpoint = Endpoint {
     path: "/patients/{id}",
     role: Role::Staff,
     query: &[],
+    max_body: MAX_BODY_BYTES,
     handler: |app, caller, req| Box::pin(update(app, caller, req)),
 };
 
@@ -71,6 +77,7 @@ pub const DELETE: Endpoint = Endpoint {
     path: "/patients/{id}",
     role: Role::Staff,
     query: &[],
+    max_body: MAX_BODY_BYTES,
     handler: |app, caller, req| Box::pin(delete(app, caller, req)),
 };
 

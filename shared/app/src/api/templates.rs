@@ -1,6 +1,7 @@
 //! `/templates`, `/templates/{id}` and `/templates/preview`.
 
 use crate::App;
+use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
 use crate::services::{preview, templates};
 use http::{Method, StatusCode};
@@ -13,6 +14,7 @@ pub const CREATE: Endpoint = Endpoint {
     path: "/templates",
     role: Role::Staff,
     query: &[],
+    max_body: MAX_BODY_BYTES,
     handler: |app, caller, req| Box::pin(create(app, caller, req)),
 };
 
@@ -22,6 +24,7 @@ pub const LIST: Endpoint = Endpoint {
     path: "/templates",
     role: Role::Staff,
     query: &["cursor", "limit"],
+    max_body: MAX_BODY_BYTES,
     handler: |app, caller, req| Box::pin(list(app, caller, req)),
 };
 
@@ -31,6 +34,7 @@ pub const PREVIEW: Endpoint = Endpoint {
     path: "/templates/preview",
     role: Role::Staff,
     query: &[],
+    max_body: MAX_BODY_BYTES,
     handler: |app, caller, req| Box::pin(preview(app, caller, req)),
 };
 
@@ -40,6 +44,7 @@ pub const GET: Endpoint = Endpoint {
     path: "/templates/{id}",
     role: Role::Staff,
     query: &[],
+    max_body: MAX_BODY_BYTES,
     handler: |app, caller, req| Box::pin(get(app, caller, req)),
 };
 
@@ -49,6 +54,7 @@ pub const UPDATE: Endpoint = Endpoint {
     path: "/templates/{id}",
     role: Role::Staff,
     query: &[],
+    max_body: MAX_BODY_BYTES,
     handler: |app, caller, req| Box::pin(update(app, caller, req)),
 };
 
@@ -58,6 +64,7 @@ pub const DELETE: Endpoint = Endpoint {
     path: "/templates/{id}",
     role: Role::Staff,
     query: &[],
+    max_body: MAX_BODY_BYTES,
     handler: |app, caller, req| Box::pin(delete(app, caller, req)),
 };
 

@@ -24,6 +24,8 @@ pub struct Endpoint {
     pub role: Role,
     /// Query parameters it accepts; any other is a 400.
     pub query: &'static [&'static str],
+    /// The largest body it accepts; larger is a 413.
+    pub max_body: usize,
     pub handler: fn(App, Caller, ApiRequest) -> HandlerFuture,
 }
 
@@ -63,8 +65,7 @@ async fn run(
     if !caller.role.allows(endpoint.role) {
         return Err((ApiError::forbidden(), Some(caller)));
     }
-    let api_req = ApiRequest::read(endpoint.path, endpoint.query, req)
-        .map_err(|e| (e, Some(caller.clone())))?;
+    let api_req = ApiRequest::read(endpoint, req).map_err(|e| (e, Some(caller.clone())))?;
     match (endpoint.handler)(app.clone(), caller.clone(), api_req).await {
         Ok(res) => Ok((res, caller)),
         Err(e) => Err((e, Some(caller))),

@@ -28,7 +28,8 @@ pub struct ApiRequest {
 impl ApiRequest {
     /// Reads `req` for an endpoint at `template` (e.g. `/patients/{id}`) that accepts the query
     /// parameters `allowed`.
-    pub fn read(template: &str, allowed: &[&str], req: &Request) -> Result<Self, ApiError> {
+    pub fn read(endpoint: &super::Endpoint, req: &Request) -> Result<Self, ApiError> {
+        let (template, allowed, max_body) = (endpoint.path, endpoint.query, endpoint.max_body);
         let params =
             match_path(template, req.uri().path()).ok_or_else(|| ApiError::not_found("route"))?;
         let query: Vec<(String, String)> = match req.uri().query() {
@@ -53,11 +54,11 @@ impl ApiRequest {
             .into());
         }
         let body = req.body().as_ref();
-        if body.len() > MAX_BODY_BYTES {
+        if body.len() > max_body {
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "body_too_large",
-                format!("the body must be at most {MAX_BODY_BYTES} bytes"),
+                format!("the body must be at most {max_body} bytes"),
             ));
         }
         let content_type = req

@@ -54,6 +54,12 @@ pub enum Audience {
         to: NaiveDate,
         clinic_id: String,
     },
+    /// An uploaded list: its matched rows, a chunk per page, with the list's contact details.
+    Upload {
+        upload_id: String,
+        chunks: usize,
+        clinic_id: String,
+    },
 }
 
 fn local_midnight(tz: chrono_tz::Tz, d: NaiveDate) -> DateTime<Utc> {
@@ -182,6 +188,36 @@ impl Audience {
                 Ok(AudiencePage {
                     members,
                     next: page.next_after,
+                })
+            }
+            Audience::Upload {
+                upload_id,
+                chunks,
+                clinic_id,
+            } => {
+                let n = match after {
+                    Some(a) => a.parse::<usize>().map_or(*chunks, |n| n + 1),
+                    None => 0,
+                };
+                if n >= *chunks {
+                    return Ok(AudiencePage {
+                        members: Vec::new(),
+                        next: None,
+                    });
+                }
+                let mut members = Vec::new();
+                for row in store.matched_chunk(clinic_id, upload_id, n).await? {
+                    // A patient deleted since the upload is no longer anyone's audience.
+                    if let Some(r) = store.get_patient(clinic_id, &row.patient_id).await? {
+                        let mut p = r.patient;
+                        p.fields.mobile = row.mobile.or(p.fields.mobile);
+                        p.fields.email = row.email.or(p.fields.email);
+                        members.push((format!("{n:05}:{:06}", row.line), patient(p, None)));
+                    }
+                }
+                Ok(AudiencePage {
+                    members,
+                    next: (n + 1 < *chunks).then(|| format!("{n:05}")),
                 })
             }
             Audience::Referrals {

@@ -221,29 +221,40 @@ pub async fn fire(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutc
             .await;
         }
     };
-    let AudienceSource::Report(report_id) = &campaign.fields.audience else {
-        return stop(
-            app,
-            &ev.clinic_id,
-            &campaign,
-            run,
-            RunStatus::Failed,
-            "upload_unavailable",
-        )
-        .await;
+    let audience = match &campaign.fields.audience {
+        AudienceSource::Report(report_id) => {
+            let Some(report) = store.get_report(&ev.clinic_id, report_id).await? else {
+                return stop(
+                    app,
+                    &ev.clinic_id,
+                    &campaign,
+                    run,
+                    RunStatus::Failed,
+                    "report_deleted",
+                )
+                .await;
+            };
+            Audience::prepare(store, &plan.clinic, &report.spec, now).await?
+        }
+        AudienceSource::Upload(upload_id) => {
+            let Some(upload) = store.get_upload(&ev.clinic_id, upload_id).await? else {
+                return stop(
+                    app,
+                    &ev.clinic_id,
+                    &campaign,
+                    run,
+                    RunStatus::Failed,
+                    "upload_deleted",
+                )
+                .await;
+            };
+            Audience::Upload {
+                upload_id: upload.id,
+                chunks: upload.matched_chunks,
+                clinic_id: ev.clinic_id.clone(),
+            }
+        }
     };
-    let Some(report) = store.get_report(&ev.clinic_id, report_id).await? else {
-        return stop(
-            app,
-            &ev.clinic_id,
-            &campaign,
-            run,
-            RunStatus::Failed,
-            "report_deleted",
-        )
-        .await;
-    };
-    let audience = Audience::prepare(store, &plan.clinic, &report.spec, now).await?;
     let pacer = Pacer::for_app(app);
     let mut position = run.checkpoint.clone();
     loop {

@@ -62,11 +62,9 @@ pub async fn create(
                 .map_err(|e| not_found_as_field(e, "report_id"))?;
         }
         AudienceSource::Upload(id) => {
-            let _ = id;
-            return Err(not_found_as_field(
-                ServiceError::NotFound("upload"),
-                "upload_id",
-            ));
+            super::uploads::get(store, clinic_id, id)
+                .await
+                .map_err(|e| not_found_as_field(e, "upload_id"))?;
         }
     }
     for (channel, template_id) in fields.channels.used() {

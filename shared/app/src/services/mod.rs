@@ -17,6 +17,7 @@ pub mod rendering;
 pub mod reports;
 pub mod sending;
 pub mod templates;
+pub mod uploads;
 
 use crate::ServiceError;
 use crate::store::{Store, StoreError, TxError};

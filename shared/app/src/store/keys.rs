@@ -113,3 +113,11 @@ pub const REFERRAL_PREFIX: &str = "REFERRAL#";
 pub fn referral_sk(date: &chrono::NaiveDate, id: &str) -> String {
     format!("{REFERRAL_PREFIX}{date}#{id}")
 }
+
+pub fn upload_sk(id: &str) -> String {
+    format!("UPLOAD#{id}")
+}
+/// One chunk of an upload's rows: `kind` is `MATCHED` or `FAILED`.
+pub fn upload_chunk_sk(id: &str, kind: &str, n: usize) -> String {
+    format!("UPLOAD#{id}#{kind}#{n:05}")
+}

@@ -16,6 +16,7 @@ mod practitioners;
 mod referrers;
 mod reports;
 mod templates;
+mod uploads;
 
 pub use api_keys::ApiKeyRecord;
 pub use appointments::{AppointmentFilter, AppointmentPage, AppointmentWrite};
@@ -24,6 +25,7 @@ pub use contacts::ContactWrite;
 pub use messages::{SendClaim, SendRecord};
 pub use patients::{PatientPage, PatientRecord, PatientWrite};
 pub use referrers::{ReferralPage, ReferralWrite};
+pub use uploads::{FailedRow, MatchedRow, UploadSummary};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};

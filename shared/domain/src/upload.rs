@@ -1,0 +1,168 @@
+//! Uploaded patient lists (seed 003): a CSV exported from the practice system, read into rows
+//! to be matched to the clinic's patients by external id and date of birth.
+//!
+//! Columns (header names, any order, case and surrounding spaces ignored; other columns are
+//! ignored): `external_id` and `date_of_birth` (required), `first_name`, `last_name`,
+//! `mobile`, `email`.
+
+use crate::FieldError;
+use serde::{Deserialize, Serialize};
+
+/// The largest file accepted; larger is a 413.
+pub const MAX_BYTES: usize = 1024 * 1024;
+/// The most rows one file may hold.
+pub const MAX_ROWS: usize = 10_000;
+
+/// One data row as the file gave it. `line` is its line in the file (the header is line 1).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadRow {
+    pub line: u64,
+    pub external_id: String,
+    pub date_of_birth: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub mobile: String,
+    pub email: String,
+}
+
+/// Why a row matched no one (or could not be used).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowFailure {
+    NotFound,
+    DateOfBirthMismatch,
+    InvalidMobile,
+    InvalidEmail,
+    NoContactDetail,
+    DuplicateRow,
+}
+
+impl RowFailure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotFound => "not_found",
+            Self::DateOfBirthMismatch => "date_of_birth_mismatch",
+            Self::InvalidMobile => "invalid_mobile",
+            Self::InvalidEmail => "invalid_email",
+            Self::NoContactDetail => "no_contact_detail",
+            Self::DuplicateRow => "duplicate_row",
+        }
+    }
+}
+
+fn line_error(line: u64, message: impl Into<String>) -> FieldError {
+    FieldError::new(format!("line {line}"), "malformed_csv", message)
+}
+
+/// Reads the file. A structural problem (no header, a required column missing, a row with a
+/// different number of fields, text that is not UTF-8, too many rows) is an error naming the
+/// line; a row's values are checked when it is matched.
+pub fn parse(bytes: &[u8]) -> Result<Vec<UploadRow>, FieldError> {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(bytes);
+    let headers = reader
+        .headers()
+        .map_err(|e| line_error(1, format!("the header could not be read: {e}")))?
+        .clone();
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+    };
+    let ext =
+        col("external_id").ok_or_else(|| line_error(1, "the header has no external_id column"))?;
+    let dob = col("date_of_birth")
+        .ok_or_else(|| line_error(1, "the header has no date_of_birth column"))?;
+    let (first, last, mobile, email) = (
+        col("first_name"),
+        col("last_name"),
+        col("mobile"),
+        col("email"),
+    );
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            line_error(
+                line,
+                format!("line {line} could not be read: {}", e.kind_message()),
+            )
+        })?;
+        let line = record.position().map_or(0, |p| p.line());
+        if record.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        if rows.len() == MAX_ROWS {
+            return Err(line_error(
+                line,
+                format!("a list may have at most {MAX_ROWS} rows"),
+            ));
+        }
+        let get = |i: Option<usize>| {
+            i.and_then(|i| record.get(i))
+                .map(|v| v.trim().to_owned())
+                .unwrap_or_default()
+        };
+        rows.push(UploadRow {
+            line,
+            external_id: get(Some(ext)),
+            date_of_birth: get(Some(dob)),
+            first_name: get(first),
+            last_name: get(last),
+            mobile: get(mobile),
+            email: get(email),
+        });
+    }
+    Ok(rows)
+}
+
+trait KindMessage {
+    fn kind_message(&self) -> String;
+}
+
+impl KindMessage for csv::Error {
+    fn kind_message(&self) -> String {
+        match self.kind() {
+            csv::ErrorKind::UnequalLengths {
+                expected_len, len, ..
+            } => format!("it has {len} fields where the header has {expected_len}"),
+            csv::ErrorKind::Utf8 { .. } => "it is not UTF-8 text".to_owned(),
+            _ => "it is not valid CSV".to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn reads_rows_by_header_name() {
+        let csv = "\u{feff}First_Name, External_ID ,date_of_birth,notes\nAnn,E1,1990-01-02,x\n,,,\nBob,E2,1980-05-06,\n";
+        let rows = parse(csv.as_bytes()).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            (
+                rows[0].line,
+                rows[0].external_id.as_str(),
+                rows[0].first_name.as_str()
+            ),
+            (2, "E1", "Ann")
+        );
+        assert_eq!(rows[1].line, 4);
+    }
+
+    #[test]
+    fn malformed_files_name_the_line() {
+        let e = parse(b"external_id,date_of_birth\nE1,1990-01-01\nE2\n").unwrap_err();
+        assert_eq!(e.field, "line 3");
+        let e = parse(b"id,dob\nE1,1990-01-01\n").unwrap_err();
+        assert_eq!(e.field, "line 1");
+        let e = parse(b"external_id,date_of_birth\nE1,\xff\xfe\n").unwrap_err();
+        assert_eq!(e.field, "line 2");
+    }
+}
