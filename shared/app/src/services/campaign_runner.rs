@@ -40,7 +40,7 @@ use tokio::sync::Mutex;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 /// People read (and messages planned) per page.
-pub const PAGE: usize = 100;
+pub const PAGE: usize = 500;
 
 /// What the schedule sends to the campaign function.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -231,7 +231,7 @@ pub async fn deliver(app: &App, clinic: &Clinic, mut m: Message) -> Message {
         Ok(provider_id) => {
             match app
                 .store
-                .mark_sent(&clinic.id, &m.id, &provider_id, now)
+                .mark_sent(&clinic.id, &m.id, &m.patient_id, &provider_id, now)
                 .await
             {
                 Ok(_) => {
@@ -263,7 +263,13 @@ pub async fn deliver(app: &App, clinic: &Clinic, mut m: Message) -> Message {
             });
             match app
                 .store
-                .fail_and_refund(&clinic.id, &m.id, &reason, refund.as_ref(), now)
+                .fail_and_refund(
+                    &clinic.id,
+                    (&m.id, &m.patient_id),
+                    &reason,
+                    refund.as_ref(),
+                    now,
+                )
                 .await
             {
                 Ok(()) => {

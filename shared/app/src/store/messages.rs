@@ -126,11 +126,13 @@ impl Store {
             .transpose()
     }
 
-    /// Marks a queued message sent; `Ok(false)` if it was no longer queued.
+    /// Marks a queued message sent, and puts it in its patient's history (the index); `Ok(false)`
+    /// if it was no longer queued.
     pub async fn mark_sent(
         &self,
         clinic_id: &str,
         id: &str,
+        patient_id: &str,
         provider_message_id: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
@@ -141,9 +143,11 @@ impl Store {
             .key("pk", s(keys::clinic_pk(clinic_id)))
             .key("sk", s(keys::message_sk(id)))
             .update_expression(
-                "SET #s = :sent, provider_message_id = :pid, sent_at = :at, updated_at = :at",
+                "SET #s = :sent, provider_message_id = :pid, sent_at = :at, updated_at = :at, gsi1pk = :g, gsi1sk = :id",
             )
             .condition_expression("#s = :queued")
+            .expression_attribute_values(":g", s(keys::patient_messages_gsi(clinic_id, patient_id)))
+            .expression_attribute_values(":id", s(id))
             .set_expression_attribute_names(Some(status_name()))
             .expression_attribute_values(":sent", status_value(Status::Sent)?)
             .expression_attribute_values(":queued", status_value(Status::Queued)?)
@@ -163,7 +167,7 @@ impl Store {
     pub async fn fail_and_refund(
         &self,
         clinic_id: &str,
-        id: &str,
+        (id, patient_id): (&str, &str),
         reason: &str,
         refund: Option<&LedgerEntry>,
         at: DateTime<Utc>,
@@ -173,11 +177,16 @@ impl Store {
             (":queued".to_owned(), status_value(Status::Queued)?),
             (":reason".to_owned(), s(reason)),
             (":at".to_owned(), ts(&at)),
+            (
+                ":g".to_owned(),
+                s(keys::patient_messages_gsi(clinic_id, patient_id)),
+            ),
+            (":id".to_owned(), s(id)),
         ]);
         let update = self.tx_update_named(
             keys::clinic_pk(clinic_id),
             keys::message_sk(id),
-            "SET #s = :failed, reason = :reason, updated_at = :at",
+            "SET #s = :failed, reason = :reason, updated_at = :at, gsi1pk = :g, gsi1sk = :id",
             Some("#s = :queued"),
             status_name(),
             values,
@@ -292,14 +301,16 @@ impl Store {
         .await
     }
 
-    /// Writes a message unless one with its id exists; `Ok(false)` if it does.
+    /// Writes a message unless one with its id exists; `Ok(false)` if it does. A queued
+    /// message joins its patient's history (the index) when it is sent or fails, so that its
+    /// claim is one write, not two.
     pub async fn claim_message(&self, clinic_id: &str, m: &Message) -> Result<bool, StoreError> {
-        self.put_if(
-            message_item(clinic_id, m)?,
-            "attribute_not_exists(pk)",
-            None,
-        )
-        .await
+        let mut item = message_item(clinic_id, m)?;
+        if m.status == Status::Queued {
+            item.remove("gsi1pk");
+            item.remove("gsi1sk");
+        }
+        self.put_if(item, "attribute_not_exists(pk)", None).await
     }
 
     /// Takes over a queued message whose lease ran out (`prev`), until `until`; `Ok(false)`
