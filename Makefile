@@ -1,11 +1,14 @@
 # The two commands of README.md. Everything they need is installed into .local/ on first use.
-.PHONY: up test install clean
+.PHONY: up test bench install clean
 
 up: ## Run the API locally (DynamoDB Local, moto, cargo lambda watch) with a demo clinic and key
 	python3 infra/local/stack.py up
 
 test: ## Every check: the local stack, cargo test, sam validate --lint, fmt, clippy
 	python3 infra/local/stack.py test
+
+bench: ## The campaign benchmark against fresh emulators (BENCH_RECIPIENTS=10000 by default)
+	python3 infra/local/stack.py bench
 
 install: ## Only install the pinned local tools into .local/
 	python3 infra/local/stack.py install

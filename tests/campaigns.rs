@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{Duration, Utc};
+use futures::StreamExt;
 use serde_json::{Value, json};
 use std::time::Duration as StdDuration;
 use tidings_app::App;
@@ -580,4 +581,52 @@ async fn campaign_input_is_checked_and_clinics_are_kept_apart() {
     assert!(listed.is_empty());
     let r = call(&app, key, "POST", &format!("/campaigns/{id}/cancel"), None).await;
     assert_eq!(r.json["status"], "cancelled");
+}
+
+#[tokio::test]
+async fn a_run_out_of_time_continues_from_its_checkpoint_through_the_scheduler() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let key = &c.staff_key;
+    let n = tidings_app::services::campaign_runner::PAGE + 10;
+    grant(&app, &c.id, n as i64).await;
+    let mobiles: Vec<String> = (0..n).map(|_| unique_mobile()).collect();
+    futures::stream::iter(mobiles.clone())
+        .map(|m| {
+            let (app, id) = (&app, &c.id);
+            async move {
+                let input = tidings_domain::patient::PatientInput {
+                    first_name: Some("Pat".into()),
+                    last_name: Some("Doe".into()),
+                    mobile: Some(m),
+                    ..Default::default()
+                };
+                tidings_app::services::patients::create(&app.store, id, input)
+                    .await
+                    .unwrap();
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await;
+    let report_id = report(&app, key, json!({"name": "All", "type": "patient"})).await;
+    let created = day_ahead_campaign(&app, &c, &report_id, None).await;
+    let id = created["id"].as_str().unwrap();
+    // An invocation whose time is already up sends one page, then hands over.
+    let spent = Limits {
+        stop_at: tokio::time::Instant::now(),
+        lease: Duration::minutes(5),
+    };
+    let out = fire(&app, &event(&c, id, "2026-12-01T09:00:00Z"), &spent)
+        .await
+        .unwrap();
+    assert!(matches!(out, FireOutcome::Continued { .. }), "{out:?}");
+    // The continuation schedule fires through the bridge and the campaign function finishes.
+    let done = wait_for(&app, key, id, |c| c["status"] == "sent").await;
+    assert_eq!(done["counts"]["sent"].as_u64(), Some(n as u64), "{done}");
+    let sent = moto_sent().await;
+    for m in &mobiles {
+        assert_eq!(sms_count(&sent, m), 1, "{m}");
+    }
+    assert_eq!(balance(&app, key).await, 0);
 }

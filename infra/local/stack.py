@@ -272,6 +272,16 @@ Try:
        -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \
        -d '{{"patient_ids": ["<id from the first curl>"], "channel": "both", "subject": "Hello", "body": "Hi {{{{ first_name }}}}"}}'
   curl -s {url}/credits -H 'Authorization: Bearer {key['key']}'
+
+A recall campaign a minute from now (the scheduler bridge fires it; see .local/logs/scheduler-bridge.log):
+  curl -s -X POST {url}/templates -H 'Authorization: Bearer {key['key']}' -H 'Content-Type: application/json' \
+       -d '{{"name": "Recall", "channel": "sms", "category": "recall", "body": "Hi {{{{ first_name }}}}, time for your check-up at {{{{ clinic_name }}}}"}}'
+  curl -s -X POST {url}/reports -H 'Authorization: Bearer {key['key']}' -H 'Content-Type: application/json' \
+       -d '{{"name": "Recall 6 months", "type": "recall", "filters": {{"months": 6}}}}'
+  curl -s -X POST {url}/campaigns -H 'Authorization: Bearer {key['key']}' -H 'Content-Type: application/json' \
+       -d "{{\"name\": \"Recall\", \"report_id\": \"<report id>\", \"channels\": {{\"sms\": \"<template id>\"}}, \"send_at\": \"$(date -u -d '+1 minute' +%Y-%m-%dT%H:%M:%SZ)\"}}"
+  curl -s '{url}/campaigns' -H 'Authorization: Bearer {key['key']}'          # the communication report
+  curl -s -X POST {url}/campaigns/<id>/cancel -H 'Authorization: Bearer {key['key']}'
   curl -s {stack.env['MOTO_URL']}/moto-api/data.json    # what SNS and SES "sent"
 
 The demo clinic has 100 credits; its sender domain is verified in moto's SES.
@@ -338,18 +348,29 @@ def cmd_test():
         raise SystemExit(f"failed: {', '.join(failed)}")
 
 
+def cmd_bench():
+    """The campaign benchmark against fresh emulators (BENCH_RECIPIENTS, default 10000)."""
+    stack = Stack({"dynamodb": free_port(), "moto": free_port(), "api": free_port()})
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        stack.start_emulators()
+        run(["cargo", "bench", "-p", "tidings-tests", "--bench", "campaign_run"], env=stack.env, cwd=ROOT)
+    finally:
+        stack.stop()
+
+
 def main():
     # Ctrl-C must stop the stack even when started from a shell that ignores SIGINT.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("command", choices=["install", "up", "test"])
+    parser.add_argument("command", choices=["install", "up", "test", "bench"])
     args = parser.parse_args()
     install()
     if args.command == "install":
         return
     if not in_venv():
         os.execv(VENV / "bin" / "python", [str(VENV / "bin" / "python"), __file__, *sys.argv[1:]])
-    {"up": cmd_up, "test": cmd_test}[args.command]()
+    {"up": cmd_up, "test": cmd_test, "bench": cmd_bench}[args.command]()
 
 
 if __name__ == "__main__":
