@@ -266,20 +266,20 @@ Try:
        -H 'Content-Type: application/json' \\
        -d '{{"first_name": "Ann", "last_name": "Lee", "mobile": "0412 345 678"}}'
   curl -s {url}/patients -H 'Authorization: Bearer {key['key']}'
-  curl -s -X POST {url}/templates/preview -H 'Authorization: Bearer {key['key']}' \
+  curl -s -X POST {url}/templates/preview -H 'Authorization: Bearer {key['key']}' \\
        -H 'Content-Type: application/json' -d '{{"body": "Hi {{{{ first_name }}}}, see you soon at {{{{ clinic_name }}}}"}}'
-  curl -s -X POST {url}/messages -H 'Authorization: Bearer {key['key']}' \
-       -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \
+  curl -s -X POST {url}/messages -H 'Authorization: Bearer {key['key']}' \\
+       -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \\
        -d '{{"patient_ids": ["<id from the first curl>"], "channel": "both", "subject": "Hello", "body": "Hi {{{{ first_name }}}}"}}'
   curl -s {url}/credits -H 'Authorization: Bearer {key['key']}'
 
 A recall campaign a minute from now (the scheduler bridge fires it; see .local/logs/scheduler-bridge.log):
-  curl -s -X POST {url}/templates -H 'Authorization: Bearer {key['key']}' -H 'Content-Type: application/json' \
+  curl -s -X POST {url}/templates -H 'Authorization: Bearer {key['key']}' -H 'Content-Type: application/json' \\
        -d '{{"name": "Recall", "channel": "sms", "category": "recall", "body": "Hi {{{{ first_name }}}}, time for your check-up at {{{{ clinic_name }}}}"}}'
-  curl -s -X POST {url}/reports -H 'Authorization: Bearer {key['key']}' -H 'Content-Type: application/json' \
+  curl -s -X POST {url}/reports -H 'Authorization: Bearer {key['key']}' -H 'Content-Type: application/json' \\
        -d '{{"name": "Recall 6 months", "type": "recall", "filters": {{"months": 6}}}}'
-  curl -s -X POST {url}/campaigns -H 'Authorization: Bearer {key['key']}' -H 'Content-Type: application/json' \
-       -d "{{\"name\": \"Recall\", \"report_id\": \"<report id>\", \"channels\": {{\"sms\": \"<template id>\"}}, \"send_at\": \"$(date -u -d '+1 minute' +%Y-%m-%dT%H:%M:%SZ)\"}}"
+  curl -s -X POST {url}/campaigns -H 'Authorization: Bearer {key['key']}' -H 'Content-Type: application/json' \\
+       -d '{{"name": "Recall", "report_id": "<report id>", "channels": {{"sms": "<template id>"}}, "send_at": "'$(date -u -d '+1 minute' +%Y-%m-%dT%H:%M:%SZ)'"}}'
   curl -s '{url}/campaigns' -H 'Authorization: Bearer {key['key']}'          # the communication report
   curl -s -X POST {url}/campaigns/<id>/cancel -H 'Authorization: Bearer {key['key']}'
   curl -s {stack.env['MOTO_URL']}/moto-api/data.json    # what SNS and SES "sent"
