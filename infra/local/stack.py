@@ -182,21 +182,22 @@ def load_template():
     return yaml.load((ROOT / "template.yaml").read_text(), Loader=Loader)
 
 
-def create_schedule_group(moto_url):
-    """The stage's schedule group (template.yaml's CampaignScheduleGroup)."""
+def local_client(service, endpoint):
+    """A boto3 client of one local emulator."""
     import boto3
 
-    client = boto3.client("scheduler", endpoint_url=moto_url, region_name=REGION,
-                          aws_access_key_id="local", aws_secret_access_key="local")
-    client.create_schedule_group(Name=SCHEDULE_GROUP)
+    return boto3.client(service, endpoint_url=endpoint, region_name=REGION,
+                        aws_access_key_id="local", aws_secret_access_key="local")
+
+
+def create_schedule_group(moto_url):
+    """The stage's schedule group (template.yaml's CampaignScheduleGroup)."""
+    local_client("scheduler", moto_url).create_schedule_group(Name=SCHEDULE_GROUP)
 
 
 def create_table(endpoint):
     """Creates every AWS::DynamoDB::Table of template.yaml, with the template's own keys and indexes."""
-    import boto3
-
-    ddb = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION,
-                       aws_access_key_id="local", aws_secret_access_key="local")
+    ddb = local_client("dynamodb", endpoint)
     for name, res in load_template()["Resources"].items():
         if res["Type"] != "AWS::DynamoDB::Table":
             continue
@@ -226,10 +227,7 @@ def admin(stack, *args):
 
 def verify_sender(stack, domain):
     """Verifies a sender domain in moto's SES, which (like SES) refuses unverified senders."""
-    import boto3
-
-    ses = boto3.client("sesv2", endpoint_url=stack.env["MOTO_URL"], region_name=REGION,
-                       aws_access_key_id="local", aws_secret_access_key="local")
+    ses = local_client("sesv2", stack.env["MOTO_URL"])
     ses.create_email_identity(EmailIdentity=domain)
 
 

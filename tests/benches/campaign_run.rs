@@ -112,36 +112,26 @@ impl Intercept for CapacityInterceptor {
         let one = |c: Option<&ConsumedCapacity>| c.cloned().into_iter().collect::<Vec<_>>();
         let units =
             |c: &[ConsumedCapacity]| c.iter().filter_map(|c| c.capacity_units()).sum::<f64>();
-        let note = |op: &'static str, u: f64| {
-            let mut by = m.by_op.lock().unwrap();
-            let e = by.entry(op).or_default();
-            e.0 += 1;
-            e.1 += u;
-        };
-        if let Some(o) = out.downcast_ref::<GetItemOutput>() {
-            note("GetItem", units(&one(o.consumed_capacity())));
+        let (op, read, units) = if let Some(o) = out.downcast_ref::<GetItemOutput>() {
+            ("GetItem", true, units(&one(o.consumed_capacity())))
         } else if let Some(o) = out.downcast_ref::<QueryOutput>() {
-            note("Query", units(&one(o.consumed_capacity())));
+            ("Query", true, units(&one(o.consumed_capacity())))
         } else if let Some(o) = out.downcast_ref::<PutItemOutput>() {
-            note("PutItem", units(&one(o.consumed_capacity())));
+            ("PutItem", false, units(&one(o.consumed_capacity())))
         } else if let Some(o) = out.downcast_ref::<UpdateItemOutput>() {
-            note("UpdateItem", units(&one(o.consumed_capacity())));
-        } else if let Some(o) = out.downcast_ref::<TransactWriteItemsOutput>() {
-            note("TransactWriteItems", units(o.consumed_capacity()));
-        }
-        if let Some(o) = out.downcast_ref::<GetItemOutput>() {
-            add(&m.read_milli, units(&one(o.consumed_capacity())));
-        } else if let Some(o) = out.downcast_ref::<QueryOutput>() {
-            add(&m.read_milli, units(&one(o.consumed_capacity())));
-        } else if let Some(o) = out.downcast_ref::<PutItemOutput>() {
-            add(&m.write_milli, units(&one(o.consumed_capacity())));
-        } else if let Some(o) = out.downcast_ref::<UpdateItemOutput>() {
-            add(&m.write_milli, units(&one(o.consumed_capacity())));
+            ("UpdateItem", false, units(&one(o.consumed_capacity())))
         } else if let Some(o) = out.downcast_ref::<DeleteItemOutput>() {
-            add(&m.write_milli, units(&one(o.consumed_capacity())));
+            ("DeleteItem", false, units(&one(o.consumed_capacity())))
         } else if let Some(o) = out.downcast_ref::<TransactWriteItemsOutput>() {
-            add(&m.write_milli, units(o.consumed_capacity()));
-        }
+            ("TransactWriteItems", false, units(o.consumed_capacity()))
+        } else {
+            return Ok(());
+        };
+        add(if read { &m.read_milli } else { &m.write_milli }, units);
+        let mut by = m.by_op.lock().unwrap();
+        let e = by.entry(op).or_default();
+        e.0 += 1;
+        e.1 += units;
         Ok(())
     }
 }

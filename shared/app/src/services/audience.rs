@@ -3,12 +3,10 @@
 //! Every member comes with its position in the report's natural order (patient id,
 //! appointment-book key, referral key), so a run can checkpoint after any page and resume there.
 
-use super::clinic_today;
 use crate::ServiceError;
 use crate::store::{AppointmentFilter, Store};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use std::collections::{HashMap, HashSet};
-use tidings_domain::FieldError;
 use tidings_domain::appointment::Appointment;
 use tidings_domain::clinic::Clinic;
 use tidings_domain::patient::{Patient, PatientFilter};
@@ -86,7 +84,7 @@ impl Audience {
         Ok(match spec {
             ReportSpec::Patient(c) => Audience::Patients {
                 criteria: c.clone(),
-                today: clinic_today(clinic).max(today),
+                today,
                 clinic_id,
             },
             ReportSpec::Appointment(c) => {
@@ -254,14 +252,4 @@ fn patient(p: Patient, appointment: Option<Appointment>) -> Member {
         patient: Box::new(p),
         appointment: appointment.map(Box::new),
     }
-}
-
-/// A position as an opaque cursor.
-pub fn encode_position(pos: &str) -> String {
-    crate::store::cursor::encode(pos)
-}
-
-/// A cursor back to its position, or a 400 naming `cursor`.
-pub fn decode_position(cursor: &str) -> Result<String, FieldError> {
-    crate::store::cursor::decode_position(cursor)
 }

@@ -257,6 +257,8 @@ pub async fn fire(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutc
     };
     let pacer = Pacer::for_app(app);
     let mut position = run.checkpoint.clone();
+    // Practitioners named by patients, read once per invocation.
+    let mut practitioners = HashMap::new();
     loop {
         if store
             .get_campaign(&ev.clinic_id, &campaign.id)
@@ -276,11 +278,9 @@ pub async fn fire(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutc
         let page = audience.page(store, position.as_deref(), PAGE).await?;
         let mut messages = Vec::new();
         for (_, member) in &page.members {
-            messages.extend(plan_member(app, &plan, member).await?);
+            messages.extend(plan_member(app, &plan, member, &mut practitioners).await?);
         }
-        if let Err(reason) =
-            claim_and_send(app, plan_parts(&plan), messages, &pacer, limits).await?
-        {
+        if let Err(reason) = claim_and_send(app, &plan, messages, &pacer, limits).await? {
             return stop(
                 app,
                 &ev.clinic_id,
@@ -304,39 +304,32 @@ pub async fn fire(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutc
             return Ok(FireOutcome::Continued { run_id });
         }
     }
-    if !settle(app, &plan.clinic, &run_id, &pacer, limits).await? {
+    let Some(settled) = settle(app, &plan.clinic, &run_id, &pacer, limits).await? else {
         continue_later(app, &campaign, ev, &run, run.continuations + 1).await?;
         return Ok(FireOutcome::Continued { run_id });
-    }
-    finish(app, &ev.clinic_id, &campaign, run).await
+    };
+    finish(app, &ev.clinic_id, &campaign, run, settled).await
 }
 
 /// Waits until no message of the run is queued: messages other copies of the run are sending
 /// resolve on their own; those whose lease ran out (their copy died) are taken over and sent.
-/// `Ok(false)` when time ran out first.
-pub(crate) async fn settle(
+/// The final tally, or `None` when time ran out first.
+async fn settle(
     app: &App,
     clinic: &Clinic,
     run_id: &str,
     pacer: &Pacer,
     limits: &Limits,
-) -> Result<bool, ServiceError> {
+) -> Result<Option<Tally>, ServiceError> {
     let store = &app.store;
     loop {
-        let mut queued = Vec::new();
-        store
-            .each_request_message(&clinic.id, run_id, |m| {
-                if m.status == Status::Queued {
-                    queued.push(m.clone());
-                }
-            })
-            .await?;
-        if queued.is_empty() {
-            return Ok(true);
+        let t = tally(app, &clinic.id, run_id).await?;
+        if t.queued.is_empty() {
+            return Ok(Some(t));
         }
         let now = Utc::now();
         let lease = now + limits.lease;
-        for m in queued {
+        for m in t.queued {
             if let Some(prev) = m.lease_until
                 && prev < now
                 && store
@@ -349,24 +342,9 @@ pub(crate) async fn settle(
             }
         }
         if Instant::now() >= limits.stop_at {
-            return Ok(false);
+            return Ok(None);
         }
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    }
-}
-
-/// The parts of a plan another audience source (uploads) sends with.
-pub(crate) struct PlanParts<'a> {
-    pub clinic: &'a Clinic,
-    pub campaign: &'a Campaign,
-    pub run_id: &'a str,
-}
-
-fn plan_parts(plan: &Plan) -> PlanParts<'_> {
-    PlanParts {
-        clinic: &plan.clinic,
-        campaign: &plan.campaign,
-        run_id: &plan.run_id,
     }
 }
 
@@ -458,6 +436,7 @@ async fn plan_member(
     app: &App,
     plan: &Plan,
     member: &Member,
+    practitioners: &mut HashMap<String, Option<Practitioner>>,
 ) -> Result<Vec<Message>, ServiceError> {
     let store = &app.store;
     let now = Utc::now();
@@ -469,7 +448,13 @@ async fn plan_member(
         } => {
             let practitioner = match (&plan.on_behalf_of, &patient.fields.practitioner_id) {
                 (Some(p), _) => Some(p.clone()),
-                (None, Some(pid)) => store.get_practitioner(&plan.clinic.id, pid).await?,
+                (None, Some(pid)) => {
+                    if !practitioners.contains_key(pid) {
+                        let p = store.get_practitioner(&plan.clinic.id, pid).await?;
+                        practitioners.insert(pid.clone(), p);
+                    }
+                    practitioners.get(pid).cloned().flatten()
+                }
                 (None, None) => None,
             };
             let appt = appointment.as_ref().map(|a| AppointmentValues {
@@ -560,10 +545,11 @@ async fn plan_member(
     Ok(out)
 }
 
-/// The claim-and-send step shared by report and upload audiences.
-pub(crate) async fn claim_and_send(
+/// Reserves the page's credits, claims its messages (taking over abandoned ones) and sends
+/// what it claimed. `Ok(Err(reason))` when the run must stop (out of credits).
+async fn claim_and_send(
     app: &App,
-    plan: PlanParts<'_>,
+    plan: &Plan,
     messages: Vec<Message>,
     pacer: &Pacer,
     limits: &Limits,
@@ -589,15 +575,12 @@ pub(crate) async fn claim_and_send(
         .map(|m| i64::from(m.credits))
         .sum();
     if cost > 0 {
-        let entry = LedgerEntry {
-            id: ids::new_id(),
-            account: GROUP_ACCOUNT.to_owned(),
-            kind: EntryKind::Debit,
-            credits: -cost,
-            reference: Some(plan.run_id.to_owned()),
-            note: Some(format!("campaign {}", plan.campaign.id)),
-            created_at: now,
-        };
+        let entry = run_entry(
+            plan,
+            EntryKind::Debit,
+            -cost,
+            format!("campaign {}", plan.campaign.id),
+        );
         match store.reserve_credits(clinic_id, &entry).await {
             Ok(()) => {}
             Err(TxError::Condition(SendClaim::InsufficientCredits)) => {
@@ -651,15 +634,12 @@ pub(crate) async fn claim_and_send(
         }
     }
     if unclaimed_cost > 0 {
-        let entry = LedgerEntry {
-            id: ids::new_id(),
-            account: GROUP_ACCOUNT.to_owned(),
-            kind: EntryKind::Refund,
-            credits: unclaimed_cost,
-            reference: Some(plan.run_id.to_owned()),
-            note: Some("reserved for messages claimed by another copy of the run".into()),
-            created_at: Utc::now(),
-        };
+        let entry = run_entry(
+            plan,
+            EntryKind::Refund,
+            unclaimed_cost,
+            "reserved for messages claimed by another copy of the run".into(),
+        );
         if let Err(e) = store.return_credits(clinic_id, &entry).await {
             tracing::error!(run_id = plan.run_id, error = ?e, "reserved credits not returned");
         }
@@ -670,7 +650,7 @@ pub(crate) async fn claim_and_send(
             if m.status == Status::Queued {
                 pacer.wait(m.channel).await;
             }
-            deliver(app, plan.clinic, m).await
+            deliver(app, &plan.clinic, m).await
         })
         .buffer_unordered(concurrency)
         .for_each(|_| async {})
@@ -678,6 +658,19 @@ pub(crate) async fn claim_and_send(
     match first_error {
         Some(e) => Err(e.into()),
         None => Ok(Ok(())),
+    }
+}
+
+/// A ledger entry of the run's group account.
+fn run_entry(plan: &Plan, kind: EntryKind, credits: i64, note: String) -> LedgerEntry {
+    LedgerEntry {
+        id: ids::new_id(),
+        account: GROUP_ACCOUNT.to_owned(),
+        kind,
+        credits,
+        reference: Some(plan.run_id.clone()),
+        note: Some(note),
+        created_at: Utc::now(),
     }
 }
 
@@ -713,34 +706,49 @@ pub(crate) async fn continue_later(
     Ok(())
 }
 
-/// Counts a run's messages (a page at a time) and its credits, net of refunds.
-async fn recount(app: &App, clinic_id: &str, run_id: &str) -> Result<(Counts, i64), ServiceError> {
-    let mut c = Counts::default();
-    let mut credits = 0i64;
+/// A run's messages counted (a page at a time), its credits net of refunds, and the ones
+/// still queued.
+struct Tally {
+    counts: Counts,
+    credits: i64,
+    queued: Vec<Message>,
+}
+
+async fn tally(app: &App, clinic_id: &str, run_id: &str) -> Result<Tally, ServiceError> {
+    let mut t = Tally {
+        counts: Counts::default(),
+        credits: 0,
+        queued: Vec::new(),
+    };
     app.store
         .each_request_message(clinic_id, run_id, |m| {
+            let c = &mut t.counts;
             c.recipients += 1;
             match m.status {
-                Status::Queued => c.queued += 1,
+                Status::Queued => {
+                    c.queued += 1;
+                    t.queued.push(m.clone());
+                }
                 Status::Sent => c.sent += 1,
                 Status::Delivered => c.delivered += 1,
                 Status::Failed => c.failed += 1,
                 Status::Skipped => c.skipped += 1,
             }
             if matches!(m.status, Status::Queued | Status::Sent | Status::Delivered) {
-                credits += i64::from(m.credits);
+                t.credits += i64::from(m.credits);
             }
         })
         .await?;
-    Ok((c, credits))
+    Ok(t)
 }
 
 /// Ends a run that went through its whole audience.
-pub(crate) async fn finish(
+async fn finish(
     app: &App,
     clinic_id: &str,
     campaign: &Campaign,
     run: CampaignRun,
+    settled: Tally,
 ) -> Result<FireOutcome, ServiceError> {
     let next = if campaign.fields.repeat.is_some() {
         CampaignStatus::Scheduled
@@ -748,12 +756,17 @@ pub(crate) async fn finish(
         CampaignStatus::Sent
     };
     let run_id = run.id.clone();
-    let counts = end(app, clinic_id, campaign, run, RunStatus::Sent, None, next).await?;
+    let end_as = End {
+        status: RunStatus::Sent,
+        reason: None,
+        next,
+    };
+    let counts = end(app, clinic_id, campaign, run, end_as, settled).await?;
     Ok(FireOutcome::Finished { run_id, counts })
 }
 
 /// Ends a run early.
-pub(crate) async fn stop(
+async fn stop(
     app: &App,
     clinic_id: &str,
     campaign: &Campaign,
@@ -766,7 +779,13 @@ pub(crate) async fn stop(
         _ => CampaignStatus::Failed,
     };
     let run_id = run.id.clone();
-    end(app, clinic_id, campaign, run, status, Some(reason), next).await?;
+    let settled = tally(app, clinic_id, &run.id).await?;
+    let end_as = End {
+        status,
+        reason: Some(reason),
+        next,
+    };
+    end(app, clinic_id, campaign, run, end_as, settled).await?;
     tracing::warn!(campaign_id = campaign.id, run_id, reason, "run stopped");
     Ok(FireOutcome::Stopped {
         run_id,
@@ -774,16 +793,30 @@ pub(crate) async fn stop(
     })
 }
 
+/// How a run ends, and the status its campaign goes on in.
+struct End<'a> {
+    status: RunStatus,
+    reason: Option<&'a str>,
+    next: CampaignStatus,
+}
+
+/// Records the end of a run (once, whichever copy gets there first) on the run and on its
+/// campaign, and deletes a one-time schedule.
 async fn end(
     app: &App,
     clinic_id: &str,
     campaign: &Campaign,
     mut run: CampaignRun,
-    status: RunStatus,
-    reason: Option<&str>,
-    next: CampaignStatus,
+    End {
+        status,
+        reason,
+        next,
+    }: End<'_>,
+    tally: Tally,
 ) -> Result<Counts, ServiceError> {
-    let (counts, credits) = recount(app, clinic_id, &run.id).await?;
+    let Tally {
+        counts, credits, ..
+    } = tally;
     run.status = status;
     run.reason = reason.map(str::to_owned);
     run.counts = counts;

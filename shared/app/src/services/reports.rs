@@ -2,7 +2,7 @@
 
 use super::audience::{Audience, Member};
 use super::load_clinic;
-use crate::store::Store;
+use crate::store::{Store, cursor};
 use crate::{ServiceError, ids, json};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -158,7 +158,7 @@ pub async fn results(
 ) -> Result<Results, ServiceError> {
     let report = get(store, clinic_id, id).await?;
     let clinic = load_clinic(store, clinic_id).await?;
-    let after = cursor.map(super::audience::decode_position).transpose()?;
+    let after = cursor.map(cursor::decode_position).transpose()?;
     let audience = Audience::prepare(store, &clinic, &report.spec, Utc::now()).await?;
     let mut count = 0u64;
     let mut items = Vec::new();
@@ -187,8 +187,6 @@ pub async fn results(
     Ok(Results {
         count,
         items,
-        next_cursor: last_pos
-            .filter(|_| more)
-            .map(|p| super::audience::encode_position(&p)),
+        next_cursor: last_pos.filter(|_| more).map(|p| cursor::encode(&p)),
     })
 }

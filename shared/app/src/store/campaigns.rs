@@ -1,12 +1,12 @@
 //! Campaigns (`CAMPAIGN#<id>`) and their runs (`RUN#<campaign id>#<run id>`).
 
 use super::{
-    Item, Page, Query, Store, StoreError, conditional, from_item, keys, n, s, to_item, ts,
+    Item, Page, Query, Store, StoreError, attr, conditional, from_item, keys, n, s, status_name,
+    to_item, ts,
 };
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
 use tidings_domain::campaign::{Campaign, CampaignRun, CampaignStatus, Counts, RunStatus};
 
 fn campaign_item(clinic_id: &str, c: &Campaign) -> Result<Item, StoreError> {
@@ -14,10 +14,6 @@ fn campaign_item(clinic_id: &str, c: &Campaign) -> Result<Item, StoreError> {
     item.insert("pk".into(), s(keys::clinic_pk(clinic_id)));
     item.insert("sk".into(), s(keys::campaign_sk(&c.id)));
     Ok(item)
-}
-
-fn enc<T: serde::Serialize>(v: &T) -> Result<AttributeValue, StoreError> {
-    serde_dynamo::to_attribute_value(v).map_err(StoreError::Encode)
 }
 
 /// How a campaign's status may change: to `to`, only from one of `from`.
@@ -118,45 +114,14 @@ impl Store {
         run_id: Option<&str>,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let mut values = Item::from([
-            (":to".to_owned(), s(change.to.as_str())),
-            (":at".to_owned(), ts(&at)),
-            (
-                ":reason".to_owned(),
-                change.reason.map_or(AttributeValue::Null(true), s),
-            ),
-        ]);
-        let from: Vec<String> = change
-            .from
-            .iter()
-            .enumerate()
-            .map(|(i, st)| {
-                values.insert(format!(":f{i}"), s(st.as_str()));
-                format!(":f{i}")
-            })
-            .collect();
-        let mut update = "SET #s = :to, status_reason = :reason, updated_at = :at".to_owned();
+        let mut values = Item::new();
+        let mut set = String::new();
         if let Some(r) = run_id {
-            update.push_str(", last_run_id = :run");
+            set.push_str(", last_run_id = :run");
             values.insert(":run".into(), s(r));
         }
-        let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(keys::clinic_pk(clinic_id)))
-            .key("sk", s(keys::campaign_sk(id)))
-            .update_expression(update)
-            .condition_expression(format!("#s IN ({})", from.join(", ")))
-            .set_expression_attribute_names(Some(status_name()))
-            .set_expression_attribute_values(Some(values))
-            .send()
-            .await;
-        conditional(
-            "UpdateItem",
-            res,
-            UpdateItemError::is_conditional_check_failed_exception,
-        )
+        self.change_status(clinic_id, id, change, at, &set, values)
+            .await
     }
 
     /// Records a finished run on its campaign: its counts, its credits, one more run, and the
@@ -169,36 +134,54 @@ impl Store {
         change: StatusChange<'_>,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let mut values = Item::from([
-            (":to".to_owned(), s(change.to.as_str())),
-            (":at".to_owned(), ts(&at)),
-            (":counts".to_owned(), enc(&totals.counts)?),
+        let values = Item::from([
+            (":counts".to_owned(), attr(&totals.counts)?),
             (":credits".to_owned(), n(totals.credits)),
             (":one".to_owned(), n(1)),
             (":run".to_owned(), s(totals.run_id)),
-            (
-                ":reason".to_owned(),
-                change.reason.map_or(AttributeValue::Null(true), s),
-            ),
         ]);
-        let from: Vec<String> = change
-            .from
-            .iter()
-            .enumerate()
-            .map(|(i, st)| {
-                values.insert(format!(":f{i}"), s(st.as_str()));
-                format!(":f{i}")
-            })
-            .collect();
+        self.change_status(
+            clinic_id,
+            id,
+            change,
+            at,
+            ", counts = :counts, last_run_id = :run ADD credits_used :credits, runs :one",
+            values,
+        )
+        .await
+    }
+
+    /// The status change both of the above make; `more` continues the update expression after
+    /// its `SET` of status, reason and time, with its own `values`.
+    async fn change_status(
+        &self,
+        clinic_id: &str,
+        id: &str,
+        change: StatusChange<'_>,
+        at: DateTime<Utc>,
+        more: &str,
+        mut values: Item,
+    ) -> Result<bool, StoreError> {
+        values.insert(":to".into(), s(change.to.as_str()));
+        values.insert(":at".into(), ts(&at));
+        values.insert(
+            ":reason".into(),
+            change.reason.map_or(AttributeValue::Null(true), s),
+        );
+        let mut from = Vec::new();
+        for (i, st) in change.from.iter().enumerate() {
+            values.insert(format!(":f{i}"), s(st.as_str()));
+            from.push(format!(":f{i}"));
+        }
         let res = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", s(keys::clinic_pk(clinic_id)))
             .key("sk", s(keys::campaign_sk(id)))
-            .update_expression(
-                "SET #s = :to, status_reason = :reason, counts = :counts, last_run_id = :run, updated_at = :at ADD credits_used :credits, runs :one",
-            )
+            .update_expression(format!(
+                "SET #s = :to, status_reason = :reason, updated_at = :at{more}"
+            ))
             .condition_expression(format!("#s IN ({})", from.join(", ")))
             .set_expression_attribute_names(Some(status_name()))
             .set_expression_attribute_values(Some(values))
@@ -257,7 +240,7 @@ impl Store {
             .set_expression_attribute_names(Some(status_name()))
             .expression_attribute_values(":cp", s(checkpoint))
             .expression_attribute_values(":c", n(u8::from(continued)))
-            .expression_attribute_values(":sending", enc(&RunStatus::Sending)?)
+            .expression_attribute_values(":sending", attr(&RunStatus::Sending)?)
             .send()
             .await;
         conditional(
@@ -280,12 +263,12 @@ impl Store {
             )
             .condition_expression("#s = :sending")
             .set_expression_attribute_names(Some(status_name()))
-            .expression_attribute_values(":st", enc(&run.status)?)
-            .expression_attribute_values(":reason", enc(&run.reason)?)
-            .expression_attribute_values(":counts", enc(&run.counts)?)
+            .expression_attribute_values(":st", attr(&run.status)?)
+            .expression_attribute_values(":reason", attr(&run.reason)?)
+            .expression_attribute_values(":counts", attr(&run.counts)?)
             .expression_attribute_values(":credits", n(run.credits))
-            .expression_attribute_values(":at", enc(&run.finished_at)?)
-            .expression_attribute_values(":sending", enc(&RunStatus::Sending)?)
+            .expression_attribute_values(":at", attr(&run.finished_at)?)
+            .expression_attribute_values(":sending", attr(&RunStatus::Sending)?)
             .send()
             .await;
         conditional(
@@ -294,8 +277,4 @@ impl Store {
             UpdateItemError::is_conditional_check_failed_exception,
         )
     }
-}
-
-fn status_name() -> HashMap<String, String> {
-    HashMap::from([("#s".to_owned(), "status".to_owned())])
 }

@@ -5,11 +5,13 @@
 //! ledger entry, and every message it will send, each written only if absent. Either all of it
 //! is stored or none, so a retried or concurrent request can never send or charge twice.
 
-use super::{Item, Page, Query, Store, StoreError, TxError, from_item, keys, s, to_item, ts};
+use super::{
+    Item, Page, Query, Store, StoreError, TxError, attr, from_item, keys, s, status_name, to_item,
+    ts,
+};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use tidings_domain::credits::LedgerEntry;
 use tidings_domain::message::{Message, Status};
 
@@ -42,15 +44,6 @@ fn message_item(clinic_id: &str, m: &Message) -> Result<Item, StoreError> {
     );
     item.insert("gsi1sk".into(), s(&m.id));
     Ok(item)
-}
-
-/// The `#s` name of `status`, which DynamoDB reserves.
-fn status_name() -> HashMap<String, String> {
-    HashMap::from([("#s".to_owned(), "status".to_owned())])
-}
-
-fn status_value(status: Status) -> Result<aws_sdk_dynamodb::types::AttributeValue, StoreError> {
-    serde_dynamo::to_attribute_value(status).map_err(StoreError::Encode)
 }
 
 impl Store {
@@ -149,8 +142,8 @@ impl Store {
             .expression_attribute_values(":g", s(keys::patient_messages_gsi(clinic_id, patient_id)))
             .expression_attribute_values(":id", s(id))
             .set_expression_attribute_names(Some(status_name()))
-            .expression_attribute_values(":sent", status_value(Status::Sent)?)
-            .expression_attribute_values(":queued", status_value(Status::Queued)?)
+            .expression_attribute_values(":sent", attr(&Status::Sent)?)
+            .expression_attribute_values(":queued", attr(&Status::Queued)?)
             .expression_attribute_values(":pid", s(provider_message_id))
             .expression_attribute_values(":at", ts(&at))
             .send()
@@ -173,8 +166,8 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<(), TxError<()>> {
         let values = Item::from([
-            (":failed".to_owned(), status_value(Status::Failed)?),
-            (":queued".to_owned(), status_value(Status::Queued)?),
+            (":failed".to_owned(), attr(&Status::Failed)?),
+            (":queued".to_owned(), attr(&Status::Queued)?),
             (":reason".to_owned(), s(reason)),
             (":at".to_owned(), ts(&at)),
             (
@@ -331,7 +324,7 @@ impl Store {
             .update_expression("SET lease_until = :until")
             .condition_expression("#s = :queued AND lease_until = :prev")
             .set_expression_attribute_names(Some(status_name()))
-            .expression_attribute_values(":queued", status_value(Status::Queued)?)
+            .expression_attribute_values(":queued", attr(&Status::Queued)?)
             .expression_attribute_values(":prev", ts(prev))
             .expression_attribute_values(":until", ts(until))
             .send()

@@ -119,6 +119,16 @@ pub(crate) fn ts(t: &chrono::DateTime<chrono::Utc>) -> AttributeValue {
         .unwrap_or_else(|_| s(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)))
 }
 
+/// Any serialisable value as an attribute value, exactly as it is stored in an item.
+pub(crate) fn attr<T: serde::Serialize>(v: &T) -> Result<AttributeValue, StoreError> {
+    serde_dynamo::to_attribute_value(v).map_err(StoreError::Encode)
+}
+
+/// The `#s` name of `status`, which DynamoDB reserves.
+pub(crate) fn status_name() -> HashMap<String, String> {
+    HashMap::from([("#s".to_owned(), "status".to_owned())])
+}
+
 pub(crate) fn to_item<T: serde::Serialize>(v: &T) -> Result<Item, StoreError> {
     serde_dynamo::to_item(v).map_err(StoreError::Encode)
 }

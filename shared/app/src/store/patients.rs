@@ -1,7 +1,9 @@
 //! Patient records, the external-id reservations that keep external ids unique in a clinic,
 //! and the anonymised record a deleted patient leaves behind.
 
-use super::{Item, Page, Query, Store, StoreError, TxError, from_item, keys, n, s, to_item, ts};
+use super::{
+    Item, Page, Query, Store, StoreError, TxError, attr, from_item, keys, n, s, to_item, ts,
+};
 use chrono::{DateTime, Datelike, Utc};
 use tidings_domain::patient::{Patient, PatientFilter};
 
@@ -225,7 +227,7 @@ impl Store {
         }
         if let Some(g) = filter.gender {
             conditions.push("gender = :gender");
-            q.values.insert(":gender".into(), to_attr(&g)?);
+            q.values.insert(":gender".into(), attr(&g)?);
         }
         if let Some(m) = filter.birth_month {
             conditions.push("birth_month = :month");
@@ -252,10 +254,6 @@ impl Store {
             next_after,
         })
     }
-}
-
-fn to_attr<T: serde::Serialize>(v: &T) -> Result<super::AttributeValue, StoreError> {
-    serde_dynamo::to_attribute_value(v).map_err(StoreError::Encode)
 }
 
 fn record_from_item(item: Item) -> Result<Option<PatientRecord>, StoreError> {
