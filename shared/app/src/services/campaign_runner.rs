@@ -6,11 +6,12 @@
 //! 1. plans one message per person and channel (ids derived from the person, so a person
 //!    listed twice, or claimed by another copy of the run, is one message);
 //! 2. reserves the page's credits in one transaction;
-//! 3. claims each message with a conditional put (queued ones with a lease), and gives back
-//!    the credits of those another copy claimed first;
-//! 4. takes over queued messages whose lease ran out (their run died before sending them);
-//! 5. sends what it claimed, paced per channel, with bounded concurrency;
-//! 6. moves the run's checkpoint past the page.
+//! 3. claims each message with a conditional put (queued ones with a lease) and sends it as
+//!    soon as the claim is its own, paced per channel, with bounded concurrency, while the
+//!    next page is read;
+//! 4. takes over queued messages whose lease ran out (their run died before sending them),
+//!    and gives back the credits of those another copy claimed first;
+//! 5. moves the run's checkpoint past the page.
 //!
 //! Before its time runs out it schedules a continuation that resumes from the checkpoint.
 
@@ -19,7 +20,7 @@ use super::rendering::{AppointmentValues, clinic_values, patient_values};
 use super::sending::{deliver, fill, render, skip};
 use super::templates;
 use crate::scheduler::ScheduleSpec;
-use crate::store::{RunTotals, SendClaim, StatusChange, TxError};
+use crate::store::{RunTotals, SendClaim, StatusChange, StoreError, TxError};
 use crate::{App, ServiceError, ids};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -259,6 +260,7 @@ pub async fn fire(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutc
     let mut position = run.checkpoint.clone();
     // Practitioners named by patients, read once per invocation.
     let mut practitioners = HashMap::new();
+    let mut prefetched = None;
     loop {
         if store
             .get_campaign(&ev.clinic_id, &campaign.id)
@@ -275,12 +277,27 @@ pub async fn fire(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutc
             )
             .await;
         }
-        let page = audience.page(store, position.as_deref(), PAGE).await?;
+        let page = match prefetched.take() {
+            Some(p) => p,
+            None => audience.page(store, position.as_deref(), PAGE).await?,
+        };
         let mut messages = Vec::new();
         for (_, member) in &page.members {
             messages.extend(plan_member(app, &plan, member, &mut practitioners).await?);
         }
-        if let Err(reason) = claim_and_send(app, &plan, messages, &pacer, limits).await? {
+        // The next page is read while this one is sent.
+        let read_next = async {
+            match &page.next {
+                Some(next) => audience.page(store, Some(next), PAGE).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let (sent, next_page) = tokio::join!(
+            claim_and_send(app, &plan, messages, &pacer, limits),
+            read_next
+        );
+        prefetched = next_page?;
+        if let Err(reason) = sent? {
             return stop(
                 app,
                 &ev.clinic_id,
@@ -596,40 +613,22 @@ async fn claim_and_send(
             Err(TxError::Store(e)) => return Err(e.into()),
         }
     }
-    let claims: Vec<(Result<bool, _>, Message)> = futures::stream::iter(messages)
-        .map(|m| async move { (store.claim_message(clinic_id, &m).await, m) })
+    // Each message is claimed and, once claimed, sent at once: the store and the provider
+    // work side by side instead of taking turns page by page.
+    let outcomes: Vec<Claimed> = futures::stream::iter(messages)
+        .map(|m| claim_then_send(app, plan, m, pacer, now, lease))
         .buffer_unordered(concurrency)
         .collect()
         .await;
-    let mut to_send = Vec::new();
     let mut unclaimed_cost = 0i64;
     let mut first_error = None;
-    let mut taken: HashMap<String, Message> = HashMap::new();
-    for (res, m) in claims {
-        match res {
-            Ok(true) => to_send.push(m),
-            Ok(false) => {
-                if m.status == Status::Queued {
-                    unclaimed_cost += i64::from(m.credits);
-                }
-                // Claimed before: by a copy of this run that may have died before sending.
-                if let Some(existing) = store.get_message(clinic_id, &m.id).await?
-                    && existing.status == Status::Queued
-                    && let Some(prev) = existing.lease_until
-                    && prev < now
-                    && store
-                        .take_over_message(clinic_id, &existing.id, &prev, &lease)
-                        .await?
-                {
-                    tracing::info!(message_id = existing.id, "took over an abandoned message");
-                    taken.insert(existing.id.clone(), existing);
-                }
-            }
-            Err(e) => {
-                if m.status == Status::Queued {
-                    unclaimed_cost += i64::from(m.credits);
-                }
-                first_error.get_or_insert(e);
+    for o in outcomes {
+        match o {
+            Claimed::Sent => {}
+            Claimed::ByAnother { credits } => unclaimed_cost += credits,
+            Claimed::Failed { credits, error } => {
+                unclaimed_cost += credits;
+                first_error.get_or_insert(error);
             }
         }
     }
@@ -644,21 +643,87 @@ async fn claim_and_send(
             tracing::error!(run_id = plan.run_id, error = ?e, "reserved credits not returned");
         }
     }
-    to_send.extend(taken.into_values());
-    futures::stream::iter(to_send)
-        .map(|m| async {
-            if m.status == Status::Queued {
-                pacer.wait(m.channel).await;
-            }
-            deliver(app, &plan.clinic, m).await
-        })
-        .buffer_unordered(concurrency)
-        .for_each(|_| async {})
-        .await;
     match first_error {
         Some(e) => Err(e.into()),
         None => Ok(Ok(())),
     }
+}
+
+/// What became of one planned message of a page.
+enum Claimed {
+    /// Claimed by this copy and handed to the provider (or recorded as skipped).
+    Sent,
+    /// Claimed before, by another copy of the run: its reserved credits go back.
+    ByAnother { credits: i64 },
+    /// The claim could not be written: its reserved credits go back.
+    Failed { credits: i64, error: StoreError },
+}
+
+/// Claims `m` and sends it if the claim is this copy's. A message another copy claimed is
+/// taken over and sent when that copy's lease on it ran out (it died before sending).
+async fn claim_then_send(
+    app: &App,
+    plan: &Plan,
+    m: Message,
+    pacer: &Pacer,
+    now: DateTime<Utc>,
+    lease: DateTime<Utc>,
+) -> Claimed {
+    let store = &app.store;
+    let clinic_id = &plan.clinic.id;
+    let credits = if m.status == Status::Queued {
+        i64::from(m.credits)
+    } else {
+        0
+    };
+    match store.claim_message(clinic_id, &m).await {
+        Ok(true) => {
+            if m.status == Status::Queued {
+                pacer.wait(m.channel).await;
+            }
+            deliver(app, &plan.clinic, m).await;
+            Claimed::Sent
+        }
+        Ok(false) => {
+            match take_over(app, clinic_id, &m.id, now, lease).await {
+                Ok(Some(existing)) => {
+                    pacer.wait(existing.channel).await;
+                    deliver(app, &plan.clinic, existing).await;
+                }
+                Ok(None) => {}
+                Err(error) => return Claimed::Failed { credits, error },
+            }
+            Claimed::ByAnother { credits }
+        }
+        Err(error) => Claimed::Failed { credits, error },
+    }
+}
+
+/// The message `id` if it is queued under a lease that ran out and this copy now holds it.
+async fn take_over(
+    app: &App,
+    clinic_id: &str,
+    id: &str,
+    now: DateTime<Utc>,
+    lease: DateTime<Utc>,
+) -> Result<Option<Message>, StoreError> {
+    let store = &app.store;
+    let Some(existing) = store.get_message(clinic_id, id).await? else {
+        return Ok(None);
+    };
+    let Some(prev) = existing.lease_until else {
+        return Ok(None);
+    };
+    if existing.status != Status::Queued
+        || prev >= now
+        || !store
+            .take_over_message(clinic_id, id, &prev, &lease)
+            .await?
+    {
+        return Ok(None);
+    }
+    tracing::info!(message_id = id, "took over an abandoned message");
+    Ok(Some(existing))
 }
 
 /// A ledger entry of the run's group account.
