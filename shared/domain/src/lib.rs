@@ -18,6 +18,7 @@ pub mod patient;
 pub mod phone;
 pub mod practitioner;
 pub mod referrer;
+pub mod reply;
 pub mod report;
 pub mod sender_id;
 pub mod sms;
@@ -25,5 +26,6 @@ pub mod template;
 pub mod text;
 pub mod upload;
 pub mod validation;
+pub mod webhook;
 
 pub use validation::FieldError;
