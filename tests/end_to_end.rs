@@ -229,3 +229,88 @@ async fn preview_send_by_both_channels_and_read_history_over_http() {
             .all(|m| m["status"] == "sent" && m["template_id"] == tid)
     );
 }
+
+#[tokio::test]
+async fn a_signed_stop_over_http_opts_out_and_shows_in_history_and_notifications() {
+    let app = app().await;
+    let clinic = new_clinic(&app).await;
+    grant(&app, &clinic.id, 10).await;
+    let base = api_url();
+    let http = reqwest::Client::new();
+    let number = unique_mobile();
+    let mobile = unique_mobile();
+    let res = http
+        .patch(format!("{base}/clinic"))
+        .header("authorization", format!("Bearer {}", clinic.admin_key))
+        .json(&json!({"sms_reply_number": number}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let staff = format!("Bearer {}", clinic.staff_key);
+    let patient: Value = http
+        .post(format!("{base}/patients"))
+        .header("authorization", &staff)
+        .json(&json!({"first_name": "Ann", "last_name": "Lee", "mobile": mobile}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = patient["id"].as_str().unwrap();
+
+    let body = json!({"type": "message", "id": uuid::Uuid::new_v4().to_string(), "from": mobile, "to": number, "body": "STOP"}).to_string();
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let secret = std::env::var("WEBHOOK_SECRET").unwrap();
+    let sig = tidings_domain::webhook::generic::sign(secret.as_bytes(), &ts, body.as_bytes());
+    let post = |sig: String| {
+        http.post(format!("{base}/webhooks/sms/generic"))
+            .header("x-tidings-timestamp", &ts)
+            .header("x-tidings-signature", sig)
+            .body(body.clone())
+            .send()
+    };
+    assert_eq!(
+        post("00".into()).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(post(sig).await.unwrap().status(), StatusCode::OK);
+
+    let history: Value = http
+        .get(format!("{base}/patients/{id}/messages"))
+        .header("authorization", &staff)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(history["items"][0]["status"], "received", "{history}");
+    let notes: Value = http
+        .get(format!("{base}/notifications"))
+        .header("authorization", &staff)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(notes["items"][0]["kind"], "opted_out", "{notes}");
+    let sent: Value = http
+        .post(format!("{base}/messages"))
+        .header("authorization", &staff)
+        .json(&json!({"patient_ids": [id], "channel": "sms", "body": "Hello"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(sent["messages"][0]["status"], "skipped", "{sent}");
+    assert_eq!(
+        moto_sent().await.sms_to(&mobile).len(),
+        1,
+        "only the opt-out confirmation"
+    );
+}

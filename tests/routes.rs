@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use tidings_app::api::ALL;
+use tidings_app::api::{ALL, PUBLIC};
 
 type Route = (String, String, String); // method, path, function
 
@@ -16,14 +16,11 @@ fn root() -> &'static Path {
 }
 
 fn code_routes() -> BTreeSet<Route> {
-    ALL.iter()
-        .map(|e| {
-            (
-                e.method.to_string(),
-                e.path.to_owned(),
-                e.function.to_owned(),
-            )
-        })
+    let keyed = ALL.iter().map(|e| (&e.method, e.path, e.function));
+    let public = PUBLIC.iter().map(|e| (&e.method, e.path, e.function));
+    keyed
+        .chain(public)
+        .map(|(m, p, f)| (m.to_string(), p.to_owned(), f.to_owned()))
         .collect()
 }
 
@@ -82,7 +79,11 @@ fn router_routes() -> BTreeSet<Route> {
 #[test]
 fn template_router_and_code_declare_the_same_routes() {
     let code = code_routes();
-    assert_eq!(code.len(), ALL.len(), "two endpoints share a route");
+    assert_eq!(
+        code.len(),
+        ALL.len() + PUBLIC.len(),
+        "two endpoints share a route"
+    );
     assert_eq!(
         template_routes(),
         code,
@@ -115,6 +116,7 @@ fn every_endpoint_has_its_own_function_crate() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     let mut functions: BTreeSet<String> = ALL.iter().map(|e| e.function.to_owned()).collect();
+    functions.extend(PUBLIC.iter().map(|e| e.function.to_owned()));
     // The functions that serve no HTTP route: EventBridge Scheduler invokes them.
     functions.extend(SCHEDULED.iter().map(|f| (*f).to_owned()));
     assert_eq!(dirs, functions);

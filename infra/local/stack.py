@@ -95,6 +95,11 @@ class Stack:
             # Local emulators take far more than AWS's default quotas.
             "CAMPAIGN_SMS_PER_SECOND": "1000",
             "CAMPAIGN_EMAIL_PER_SECOND": "1000",
+            # Webhooks: the local API's URL, a local key for the generic provider, and SNS
+            # signing certificates trusted from the local certificate server only.
+            "PUBLIC_API_URL": f"http://127.0.0.1:{ports['api']}",
+            "WEBHOOK_SECRET": "local-webhook-secret-not-for-production",
+            "SNS_CERT_URL_PREFIX": f"http://127.0.0.1:{ports['certs']}/",
             "SAM_CLI_TELEMETRY": "0",
             "PATH": f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
         })
@@ -145,6 +150,11 @@ class Stack:
         self.wait_for_port("moto", self.ports["moto"], 60)
         create_table(self.env["AWS_ENDPOINT_URL_DYNAMODB"])
         create_schedule_group(self.env["MOTO_URL"])
+        # Stands in for the SNS host that serves signing certificates: tests sign with the
+        # key whose certificate is in tests/fixtures/sns.
+        self.start("certs", [sys.executable, "-m", "http.server", self.ports["certs"], "--bind",
+                             "127.0.0.1", "--directory", ROOT / "tests" / "fixtures" / "sns"])
+        self.wait_for_port("certs", self.ports["certs"], 30)
 
     def start_api(self, reload):
         cmd = ["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1",
@@ -234,7 +244,8 @@ def verify_sender(stack, domain):
 def cmd_up():
     ports = {"dynamodb": int(os.environ.get("TIDINGS_DYNAMODB_PORT", 8000)),
              "moto": int(os.environ.get("TIDINGS_MOTO_PORT", 5000)),
-             "api": int(os.environ.get("TIDINGS_API_PORT", 9000))}
+             "api": int(os.environ.get("TIDINGS_API_PORT", 9000)),
+             "certs": int(os.environ.get("TIDINGS_CERTS_PORT", 9010))}
     for name, port in ports.items():
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
@@ -325,7 +336,7 @@ def cmd_test():
         results.append(("cargo test", code))
 
     check("cargo fmt --check", ["cargo", "fmt", "--all", "--", "--check"])
-    stack = Stack({"dynamodb": free_port(), "moto": free_port(), "api": free_port()})
+    stack = Stack({"dynamodb": free_port(), "moto": free_port(), "api": free_port(), "certs": free_port()})
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         stack.start_emulators()
@@ -348,7 +359,7 @@ def cmd_test():
 
 def cmd_bench():
     """The campaign benchmark against fresh emulators (BENCH_RECIPIENTS, default 10000)."""
-    stack = Stack({"dynamodb": free_port(), "moto": free_port(), "api": free_port()})
+    stack = Stack({"dynamodb": free_port(), "moto": free_port(), "api": free_port(), "certs": free_port()})
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         stack.start_emulators()

@@ -306,3 +306,41 @@ pub async fn grant(app: &App, clinic_id: &str, credits: i64) {
         .await
         .unwrap();
 }
+
+/// Calls a public endpoint (no API key) in-process, with the given headers.
+pub async fn call_public(
+    app: &App,
+    path: &str,
+    headers: &[(&str, String)],
+    body: Vec<u8>,
+    content_type: &str,
+) -> Reply {
+    let route_path = path.split('?').next().unwrap_or(path);
+    let endpoint = tidings_app::api::PUBLIC
+        .iter()
+        .find(|e| match_path(e.path, route_path).is_some())
+        .unwrap_or_else(|| panic!("no public endpoint serves {path}"));
+    let mut req = http::Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("content-type", content_type);
+    for (k, v) in headers {
+        req = req.header(*k, v);
+    }
+    let res = tidings_app::http::public::dispatch_public(
+        app,
+        endpoint,
+        req.body(Body::Binary(body)).unwrap(),
+    )
+    .await;
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = res.body().as_ref().to_vec();
+    let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    Reply {
+        status,
+        json,
+        headers,
+        body,
+    }
+}

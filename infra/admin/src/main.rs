@@ -116,6 +116,7 @@ async fn main() -> ExitCode {
         email_credit_cost: 0,
         scheduling: None,
         campaigns: Default::default(),
+        webhooks: None,
     })
     .await;
     match run(&app, cli.command).await {

@@ -26,6 +26,22 @@ pub struct Config {
     /// Where campaign schedules go; set for the functions that create, cancel or run them.
     pub scheduling: Option<SchedulingConfig>,
     pub campaigns: CampaignSettings,
+    /// What the public endpoints (webhooks) need; set for the functions that serve them.
+    pub webhooks: Option<WebhookConfig>,
+}
+
+/// The public endpoints' settings (`PUBLIC_API_URL`, `WEBHOOK_SECRET`, and optionally
+/// `SNS_CERT_URL_PREFIX`).
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// The API's public base URL, without a trailing slash: Twilio signs the full URL it posts
+    /// to, and emails link back to it.
+    pub public_url: String,
+    /// The key of the `generic` provider's HMAC-SHA256 signatures.
+    pub secret: String,
+    /// SNS signing certificates (and subscription URLs) are fetched only under this prefix;
+    /// by default `https://sns.<AWS_REGION>.amazonaws.com/`.
+    pub sns_cert_prefix: String,
 }
 
 /// EventBridge Scheduler settings (`SCHEDULE_GROUP`, `CAMPAIGN_FUNCTION_ARN`,
@@ -80,6 +96,7 @@ impl Config {
                 })?,
             },
             scheduling: scheduling()?,
+            webhooks: webhooks()?,
             campaigns: CampaignSettings {
                 sms_per_second: number("CAMPAIGN_SMS_PER_SECOND", 20, "a whole number from 1")?,
                 email_per_second: number("CAMPAIGN_EMAIL_PER_SECOND", 14, "a whole number from 1")?,
@@ -100,6 +117,51 @@ impl Config {
             hint: "with CAMPAIGN_FUNCTION_ARN and SCHEDULER_ROLE_ARN: where campaign schedules go",
         })
     }
+}
+
+impl Config {
+    /// The webhook settings, for the public endpoints that cannot work without them.
+    pub fn require_webhooks(&self) -> Result<&WebhookConfig, ConfigError> {
+        self.webhooks.as_ref().ok_or(ConfigError::Missing {
+            name: "PUBLIC_API_URL",
+            hint: "with WEBHOOK_SECRET: the API's public URL and the generic webhook's key",
+        })
+    }
+}
+
+fn webhooks() -> Result<Option<WebhookConfig>, ConfigError> {
+    let get = |name| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let (url, secret) = match (get("PUBLIC_API_URL"), get("WEBHOOK_SECRET")) {
+        (None, None) => return Ok(None),
+        (Some(u), Some(s)) => (u, s),
+        _ => {
+            return Err(ConfigError::Invalid {
+                name: "PUBLIC_API_URL",
+                hint: "set PUBLIC_API_URL and WEBHOOK_SECRET together",
+            });
+        }
+    };
+    let sns_cert_prefix = match get("SNS_CERT_URL_PREFIX") {
+        Some(p) => p,
+        None => {
+            let region = get("AWS_REGION").ok_or(ConfigError::Missing {
+                name: "AWS_REGION",
+                hint: "the region whose SNS host signs webhook posts",
+            })?;
+            format!("https://sns.{region}.amazonaws.com/")
+        }
+    };
+    if !sns_cert_prefix.ends_with('/') {
+        return Err(ConfigError::Invalid {
+            name: "SNS_CERT_URL_PREFIX",
+            hint: "a URL prefix ending in '/'",
+        });
+    }
+    Ok(Some(WebhookConfig {
+        public_url: url.trim_end_matches('/').to_owned(),
+        secret,
+        sns_cert_prefix,
+    }))
 }
 
 fn scheduling() -> Result<Option<SchedulingConfig>, ConfigError> {

@@ -19,10 +19,12 @@ pub enum AppointmentStatus {
     Cancelled,
     NoShow,
     OutOfReach,
+    /// The patient answered a reminder NO: the practice should cancel or rebook.
+    CancellationRequested,
 }
 
 impl AppointmentStatus {
-    pub const ALL: [AppointmentStatus; 7] = [
+    pub const ALL: [AppointmentStatus; 8] = [
         Self::Scheduled,
         Self::Confirmed,
         Self::Arrived,
@@ -30,6 +32,7 @@ impl AppointmentStatus {
         Self::Cancelled,
         Self::NoShow,
         Self::OutOfReach,
+        Self::CancellationRequested,
     ];
 
     /// Whether the appointment took place or is still to take place: what a recall counts as
@@ -47,6 +50,7 @@ impl AppointmentStatus {
             Self::Cancelled => "cancelled",
             Self::NoShow => "no_show",
             Self::OutOfReach => "out_of_reach",
+            Self::CancellationRequested => "cancellation_requested",
         }
     }
 

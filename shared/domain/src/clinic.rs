@@ -19,6 +19,8 @@ pub struct ClinicInput {
     pub phone: Option<String>,
     pub placeholder_caps: Option<Caps>,
     pub max_sms_length: Option<usize>,
+    pub sms_reply_number: Option<String>,
+    pub opt_out_keywords: Option<Vec<String>>,
 }
 
 /// The longest SMS a clinic may allow: ten GSM-7 segments, the most SNS accepts.
@@ -51,6 +53,13 @@ pub struct ClinicFields {
     /// messages are refused at send time and flagged in previews.
     #[serde(default = "default_max_sms_length")]
     pub max_sms_length: usize,
+    /// The number patients' replies arrive at (E.164): it routes inbound SMS to the clinic.
+    /// One clinic per number.
+    #[serde(default)]
+    pub sms_reply_number: Option<String>,
+    /// Opt-out words the clinic honours besides [`crate::reply::DEFAULT_OPT_OUT`].
+    #[serde(default)]
+    pub opt_out_keywords: Vec<String>,
 }
 
 /// A stored clinic.
@@ -133,6 +142,13 @@ impl ClinicInput {
                 format!("max_sms_length must be from 1 to {MAX_SMS_LENGTH_LIMIT}"),
             ));
         }
+        let sms_reply_number = crate::phone::optional_mobile(
+            "sms_reply_number",
+            self.sms_reply_number.as_deref(),
+            Country::parse("country", &country)?,
+        )?;
+        let opt_out_keywords =
+            crate::reply::validate_keywords(&self.opt_out_keywords.unwrap_or_default())?;
         Ok(ClinicFields {
             name,
             time_zone,
@@ -142,6 +158,8 @@ impl ClinicInput {
             phone,
             placeholder_caps,
             max_sms_length,
+            sms_reply_number,
+            opt_out_keywords,
         })
     }
 }

@@ -14,6 +14,7 @@ pub mod email;
 pub mod export;
 pub mod message;
 pub mod message_template;
+pub mod notification;
 pub mod patient;
 pub mod phone;
 pub mod practitioner;

@@ -155,6 +155,8 @@ pub enum Status {
     Failed,
     /// Never sent: `reason` says why.
     Skipped,
+    /// An SMS the patient (or contact) sent to the clinic.
+    Received,
 }
 
 /// Who a message went to: the patient, or one of the patient's contacts (a copy).
@@ -284,6 +286,12 @@ pub struct Message {
     /// and another copy of the run may send it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_until: Option<DateTime<Utc>>,
+    /// A received message: the number it came from (`to` is the clinic's number).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// The appointment a reminder is about: a YES or NO reply answers it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appointment_id: Option<String>,
 }
 
 impl Message {
@@ -323,6 +331,8 @@ impl Message {
             updated_at: now,
             sent_at: None,
             lease_until: None,
+            from: None,
+            appointment_id: None,
         }
     }
 }

@@ -80,6 +80,19 @@ pub fn optional_mobile(
     }
 }
 
+/// A number as a provider reports it (international form, `+` optional), in E.164; `None`
+/// when it is not a phone number.
+pub fn e164(input: &str) -> Option<String> {
+    let t = input.trim();
+    let with_plus = if t.starts_with('+') {
+        t.to_owned()
+    } else {
+        format!("+{t}")
+    };
+    let number = phonenumber::parse(None, &with_plus).ok()?;
+    phonenumber::is_valid(&number).then(|| number.format().mode(Mode::E164).to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

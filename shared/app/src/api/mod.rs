@@ -7,12 +7,14 @@ pub mod clinic;
 pub mod contacts;
 pub mod credits;
 pub mod messages;
+pub mod notifications;
 pub mod patients;
 pub mod practitioners;
 pub mod referrers;
 pub mod reports;
 pub mod templates;
 pub mod uploads;
+pub mod webhooks;
 
 use crate::http::Endpoint;
 
@@ -72,4 +74,9 @@ pub const ALL: &[&Endpoint] = &[
     &uploads::CREATE,
     &uploads::GET,
     &uploads::FAILURES,
+    &notifications::LIST,
+    &notifications::READ,
 ];
+
+/// Every route served without an API key.
+pub const PUBLIC: &[&crate::http::PublicEndpoint] = &[&webhooks::SMS];

@@ -4,10 +4,12 @@
 pub mod auth;
 pub mod endpoint;
 pub mod error;
+pub mod public;
 pub mod request;
 pub mod response;
 
 pub use auth::Caller;
 pub use endpoint::{Endpoint, dispatch, serve, serve_scheduling};
 pub use error::ApiError;
+pub use public::{PublicEndpoint, PublicRequest, serve_public};
 pub use request::ApiRequest;

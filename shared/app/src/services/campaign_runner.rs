@@ -17,7 +17,7 @@
 
 use super::audience::{Audience, Member};
 use super::rendering::{AppointmentValues, clinic_values, patient_values};
-use super::sending::{deliver, fill, render, skip};
+use super::sending::{deliver, fill, render, skip, skip_opted_out};
 use super::templates;
 use crate::scheduler::ScheduleSpec;
 use crate::store::{RunTotals, SendClaim, StatusChange, StoreError, TxError};
@@ -285,6 +285,10 @@ pub async fn fire(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutc
         for (_, member) in &page.members {
             messages.extend(plan_member(app, &plan, member, &mut practitioners).await?);
         }
+        if plan.words.iter().any(|(c, ..)| *c == Channel::Sms) {
+            // Read per page, so a STOP that arrives during a long run takes effect.
+            skip_opted_out(&mut messages, &store.sms_opt_outs(&ev.clinic_id).await?);
+        }
         // The next page is read while this one is sent.
         let read_next = async {
             match &page.next {
@@ -496,6 +500,8 @@ async fn plan_member(
                     now,
                 );
                 base.template_id = Some(template_id.clone());
+                // A reminder: a YES or NO reply answers this appointment.
+                base.appointment_id = appointment.as_ref().map(|a| a.id.clone());
                 let to = reach_patient(&patient.fields, *channel, *category);
                 out.push(decide(plan, app, base, to, words, &values));
             }
@@ -798,6 +804,7 @@ async fn tally(app: &App, clinic_id: &str, run_id: &str) -> Result<Tally, Servic
                 Status::Delivered => c.delivered += 1,
                 Status::Failed => c.failed += 1,
                 Status::Skipped => c.skipped += 1,
+                Status::Received => {}
             }
             if matches!(m.status, Status::Queued | Status::Sent | Status::Delivered) {
                 t.credits += i64::from(m.credits);

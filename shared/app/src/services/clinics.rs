@@ -1,9 +1,11 @@
 //! Clinics: created by ops (admin command); read by any key, changed by admin keys.
 
 use super::{concurrent_update, load_clinic};
-use crate::{ServiceError, ids, json, store::Store};
+use crate::store::{ClinicWrite, Store, TxError};
+use crate::{ServiceError, ids, json};
 use chrono::Utc;
 use serde_json::Value;
+use tidings_domain::FieldError;
 use tidings_domain::clinic::{Clinic, ClinicInput};
 
 pub async fn create(store: &Store, input: ClinicInput) -> Result<Clinic, ServiceError> {
@@ -29,7 +31,45 @@ pub async fn get(store: &Store, clinic_id: &str) -> Result<Clinic, ServiceError>
 }
 
 /// Applies a JSON merge patch to the clinic's settings.
+///
+/// `twilio_auth_token` (a string, or `null` to remove it) is stored apart from the settings
+/// and never returned.
 pub async fn update(store: &Store, clinic_id: &str, patch: &Value) -> Result<Clinic, ServiceError> {
+    let mut patch = patch.clone();
+    let token = match patch
+        .as_object_mut()
+        .and_then(|o| o.remove("twilio_auth_token"))
+    {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(Value::String(t))
+            if !t.trim().is_empty()
+                && t.len() <= 128
+                && t.chars().all(|c| c.is_ascii_graphic()) =>
+        {
+            Some(Some(t))
+        }
+        Some(_) => {
+            return Err(FieldError::new(
+                "twilio_auth_token",
+                "invalid",
+                "twilio_auth_token must be the account's auth token (visible ASCII, at most 128 characters) or null",
+            )
+            .into());
+        }
+    };
+    let clinic = update_settings(store, clinic_id, &patch).await?;
+    if let Some(t) = token {
+        store.set_twilio_token(clinic_id, t.as_deref()).await?;
+    }
+    Ok(clinic)
+}
+
+async fn update_settings(
+    store: &Store,
+    clinic_id: &str,
+    patch: &Value,
+) -> Result<Clinic, ServiceError> {
     let prev = load_clinic(store, clinic_id).await?;
     let mut merged = serde_json::to_value(&prev.fields).map_err(|_| concurrent_update())?;
     json::merge_patch(&mut merged, patch)?;
@@ -42,8 +82,20 @@ pub async fn update(store: &Store, clinic_id: &str, patch: &Value) -> Result<Cli
         updated_at: Utc::now(),
         ..prev.clone()
     };
-    if !store.replace_clinic(&clinic, &prev).await? {
-        return Err(concurrent_update());
+    if clinic.fields.sms_reply_number == prev.fields.sms_reply_number {
+        if !store.replace_clinic(&clinic, &prev).await? {
+            return Err(concurrent_update());
+        }
+        return Ok(clinic);
     }
-    Ok(clinic)
+    match store.replace_clinic_and_number(&clinic, &prev).await {
+        Ok(()) => Ok(clinic),
+        Err(TxError::Condition(ClinicWrite::Changed)) => Err(concurrent_update()),
+        Err(TxError::Condition(ClinicWrite::NumberTaken)) => Err(ServiceError::conflict(
+            "number_taken",
+            Some("sms_reply_number"),
+            "another clinic receives replies at this number",
+        )),
+        Err(TxError::Store(e)) => Err(e.into()),
+    }
 }

@@ -195,6 +195,8 @@ pub async fn stats(
         match m.status {
             Status::Skipped => day.skipped += 1,
             Status::Failed => day.failed += 1,
+            // Replies are not sent messages.
+            Status::Received => {}
             Status::Queued | Status::Sent | Status::Delivered => {
                 day.messages += 1;
                 day.segments += u64::from(m.segments.unwrap_or(0));

@@ -18,7 +18,7 @@ use crate::{App, ServiceError, ids};
 use chrono::{Duration, Utc};
 use futures::StreamExt;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use tidings_domain::FieldError;
 use tidings_domain::clinic::Clinic;
 use tidings_domain::credits::{EntryKind, GROUP_ACCOUNT, LedgerEntry};
@@ -323,6 +323,7 @@ fn outcome(request_id: String, replayed: bool, messages: Vec<Message>) -> SendOu
             Status::Sent | Status::Delivered => summary.sent += 1,
             Status::Failed => summary.failed += 1,
             Status::Skipped => summary.skipped += 1,
+            Status::Received => {}
         }
         if m.status != Status::Skipped {
             credits.charged += i64::from(m.credits);
@@ -577,6 +578,12 @@ async fn plan(
         }
         messages.push(m);
     }
+    if messages
+        .iter()
+        .any(|m| m.channel == Channel::Sms && m.status == Status::Queued)
+    {
+        skip_opted_out(&mut messages, &store.sms_opt_outs(&clinic.id).await?);
+    }
     if bytes > MAX_CLAIM_BYTES {
         return Err(FieldError::new(
             "patient_ids",
@@ -612,6 +619,19 @@ pub(crate) fn fill(
     m.html_body = words.html_body;
     m.status = Status::Queued;
     Ok(())
+}
+
+/// Skips the queued SMS to numbers that texted an opt-out keyword to the clinic.
+pub(crate) fn skip_opted_out(messages: &mut [Message], opted_out: &HashSet<String>) {
+    for m in messages {
+        if m.channel == Channel::Sms
+            && m.status == Status::Queued
+            && m.to.as_ref().is_some_and(|to| opted_out.contains(to))
+        {
+            skip(m, SkipReason::OptedOut, Some("the number replied STOP"));
+            m.credits = 0;
+        }
+    }
 }
 
 /// Makes a planned message `skipped` with its reason (and the detail, e.g. which value).

@@ -1,6 +1,15 @@
 //! Clinic records.
 
-use super::{Item, Query, Store, StoreError, from_item, keys, s, to_item, ts};
+use super::{Item, Query, Store, StoreError, TxError, from_item, keys, s, to_item, ts};
+
+/// Why a clinic change did not commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClinicWrite {
+    /// Someone changed the clinic since it was read.
+    Changed,
+    /// Another clinic receives replies at the new reply number.
+    NumberTaken,
+}
 use tidings_domain::clinic::Clinic;
 
 fn clinic_item(c: &Clinic) -> Result<Item, StoreError> {
@@ -30,6 +39,27 @@ impl Store {
         let values = Item::from([(":prev".to_owned(), ts(&prev.updated_at))]);
         self.put_if(clinic_item(c)?, "updated_at = :prev", Some(values))
             .await
+    }
+
+    /// [`Store::replace_clinic`] when the reply number changes: the new number is claimed and
+    /// the old one released in the same transaction.
+    pub async fn replace_clinic_and_number(
+        &self,
+        c: &Clinic,
+        prev: &Clinic,
+    ) -> Result<(), TxError<ClinicWrite>> {
+        let values = Item::from([(":prev".to_owned(), ts(&prev.updated_at))]);
+        let mut tx = vec![(
+            self.tx_put(clinic_item(c)?, "updated_at = :prev", Some(values))?,
+            ClinicWrite::Changed,
+        )];
+        if let Some(n) = &c.fields.sms_reply_number {
+            tx.push((self.tx_claim_number(n, &c.id)?, ClinicWrite::NumberTaken));
+        }
+        if let Some(old) = &prev.fields.sms_reply_number {
+            tx.push((self.tx_release_number(old, &c.id)?, ClinicWrite::Changed));
+        }
+        self.transact(tx).await
     }
 
     /// Every clinic (for ops; there are few).

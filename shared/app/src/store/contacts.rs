@@ -20,6 +20,10 @@ fn contact_item(clinic_id: &str, c: &Contact) -> Result<Item, StoreError> {
     let mut item = to_item(c)?;
     item.insert("pk".into(), s(keys::clinic_pk(clinic_id)));
     item.insert("sk".into(), s(keys::contact_sk(&c.patient_id, &c.id)));
+    if let Some(m) = &c.fields.mobile {
+        item.insert("gsi2pk".into(), s(keys::mobile_gsi(clinic_id, m)));
+        item.insert("gsi2sk".into(), s(keys::contact_sk(&c.patient_id, &c.id)));
+    }
     Ok(item)
 }
 

@@ -121,3 +121,44 @@ pub fn upload_sk(id: &str) -> String {
 pub fn upload_chunk_sk(id: &str, kind: &str, n: usize) -> String {
     format!("UPLOAD#{id}#{kind}#{n:05}")
 }
+
+/// `gsi2pk` of a patient or contact with a mobile: who a number belongs to in a clinic.
+pub fn mobile_gsi(clinic_id: &str, e164: &str) -> String {
+    format!("CLINIC#{clinic_id}#MOBILE#{e164}")
+}
+/// `gsi2pk` of a sent message: finds it from the provider's id when a receipt arrives.
+pub fn provider_message_gsi(provider_message_id: &str) -> String {
+    format!("PROVIDER#{provider_message_id}")
+}
+
+/// The record that routes SMS sent to a clinic's reply number to the clinic.
+pub fn sms_number_pk(e164: &str) -> String {
+    format!("SMSNUMBER#{e164}")
+}
+pub const SMS_NUMBER_SK: &str = "SMSNUMBER";
+
+/// An inbound message already stored, under its provider's id: a replay is stored once.
+pub fn inbound_sk(provider: &str, provider_message_id: &str) -> String {
+    format!("INBOUND#{provider}#{provider_message_id}")
+}
+
+/// A number that texted an opt-out keyword: no SMS from the clinic goes to it.
+pub const SMS_OPT_OUT_PREFIX: &str = "OPTOUT#SMS#";
+pub fn sms_opt_out_sk(e164: &str) -> String {
+    format!("{SMS_OPT_OUT_PREFIX}{e164}")
+}
+
+pub fn notification_sk(id: &str) -> String {
+    format!("NOTIFICATION#{id}")
+}
+/// `gsi1pk` of a clinic's notifications; `gsi1sk` is `1#<id>` while unread and `0#<id>` once
+/// read, so newest-first order lists the unread first.
+pub fn notifications_gsi(clinic_id: &str) -> String {
+    format!("CLINIC#{clinic_id}#NOTIFICATIONS")
+}
+pub fn notification_order(read: bool, id: &str) -> String {
+    format!("{}#{id}", if read { 0 } else { 1 })
+}
+
+/// The clinic's Twilio auth token (for verifying Twilio's webhook signatures).
+pub const TWILIO_TOKEN_SK: &str = "SECRET#TWILIO";

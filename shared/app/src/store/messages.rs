@@ -119,8 +119,8 @@ impl Store {
             .transpose()
     }
 
-    /// Marks a queued message sent, and puts it in its patient's history (the index); `Ok(false)`
-    /// if it was no longer queued.
+    /// Marks a queued message sent, puts it in its patient's history (the index) and makes it
+    /// findable by the provider's id (for receipts); `Ok(false)` if it was no longer queued.
     pub async fn mark_sent(
         &self,
         clinic_id: &str,
@@ -136,8 +136,10 @@ impl Store {
             .key("pk", s(keys::clinic_pk(clinic_id)))
             .key("sk", s(keys::message_sk(id)))
             .update_expression(
-                "SET #s = :sent, provider_message_id = :pid, sent_at = :at, updated_at = :at, gsi1pk = :g, gsi1sk = :id",
+                "SET #s = :sent, provider_message_id = :pid, sent_at = :at, updated_at = :at, gsi1pk = :g, gsi1sk = :id, gsi2pk = :p, gsi2sk = :m",
             )
+            .expression_attribute_values(":p", s(keys::provider_message_gsi(provider_message_id)))
+            .expression_attribute_values(":m", s("MESSAGE"))
             .condition_expression("#s = :queued")
             .expression_attribute_values(":g", s(keys::patient_messages_gsi(clinic_id, patient_id)))
             .expression_attribute_values(":id", s(id))

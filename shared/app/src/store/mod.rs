@@ -14,6 +14,7 @@ mod messages;
 mod patients;
 mod practitioners;
 mod referrers;
+mod replies;
 mod reports;
 mod templates;
 mod uploads;
@@ -21,10 +22,12 @@ mod uploads;
 pub use api_keys::ApiKeyRecord;
 pub use appointments::{AppointmentFilter, AppointmentPage, AppointmentWrite};
 pub use campaigns::{RunTotals, StatusChange};
+pub use clinics::ClinicWrite;
 pub use contacts::ContactWrite;
 pub use messages::{SendClaim, SendRecord};
 pub use patients::{PatientPage, PatientRecord, PatientWrite};
 pub use referrers::{ReferralPage, ReferralWrite};
+pub use replies::Holder;
 pub use uploads::{FailedRow, MatchedRow, UploadSummary};
 
 use aws_sdk_dynamodb::Client;
@@ -43,6 +46,8 @@ pub type Item = HashMap<String, AttributeValue>;
 
 /// The name of the one global secondary index (`gsi1pk`, `gsi1sk`).
 pub const GSI1: &str = "gsi1";
+/// Lookups by a value: a mobile number in a clinic, a provider's message id. Keys only.
+pub const GSI2: &str = "gsi2";
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -56,6 +61,9 @@ pub enum StoreError {
     Encode(#[source] serde_dynamo::Error),
     #[error("a DynamoDB request could not be built")]
     Build(#[from] aws_sdk_dynamodb::error::BuildError),
+    /// An item written with a fresh id already existed.
+    #[error("an item with a fresh id already exists")]
+    Collision,
 }
 
 impl StoreError {
@@ -220,16 +228,16 @@ impl Store {
         )
     }
 
-    /// One page of a query on the table (or [`GSI1`] when `index` is set), oldest first.
+    /// One page of a query on the table (or the index `index`), oldest first.
     pub(crate) async fn query(
         &self,
         q: &Query<'_>,
         start: Option<Item>,
     ) -> Result<QueryPage, StoreError> {
-        let (pk_name, sk_name) = if q.index.is_some() {
-            ("gsi1pk", "gsi1sk")
-        } else {
-            ("pk", "sk")
+        let (pk_name, sk_name) = match q.index {
+            Some(GSI2) => ("gsi2pk", "gsi2sk"),
+            Some(_) => ("gsi1pk", "gsi1sk"),
+            None => ("pk", "sk"),
         };
         let mut values = q.values.clone();
         values.insert(":pk".into(), s(&q.pk));

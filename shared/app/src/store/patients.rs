@@ -49,6 +49,10 @@ fn patient_item(clinic_id: &str, p: &Patient, contact_count: u32) -> Result<Item
         );
         item.insert("gsi1sk".into(), s(keys::patient_sk(&p.id)));
     }
+    if let Some(m) = &p.fields.mobile {
+        item.insert("gsi2pk".into(), s(keys::mobile_gsi(clinic_id, m)));
+        item.insert("gsi2sk".into(), s(keys::patient_sk(&p.id)));
+    }
     Ok(item)
 }
 

@@ -1,0 +1,54 @@
+//! `GET /notifications` (unread first) and `POST /notifications/{id}/read`.
+
+use crate::App;
+use crate::http::request::MAX_BODY_BYTES;
+use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
+use http::{Method, StatusCode};
+use lambda_http::{Body, Response};
+use tidings_domain::FieldError;
+use tidings_domain::api_key::Role;
+
+pub const LIST: Endpoint = Endpoint {
+    function: "list-notifications",
+    method: Method::GET,
+    path: "/notifications",
+    role: Role::Staff,
+    query: &["cursor", "limit"],
+    max_body: MAX_BODY_BYTES,
+    handler: |app, caller, req| Box::pin(list(app, caller, req)),
+};
+
+pub const READ: Endpoint = Endpoint {
+    function: "read-notification",
+    method: Method::POST,
+    path: "/notifications/{id}/read",
+    role: Role::Staff,
+    query: &[],
+    max_body: MAX_BODY_BYTES,
+    handler: |app, caller, req| Box::pin(read(app, caller, req)),
+};
+
+async fn list(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
+    let (after, limit) = req.position_page()?;
+    if let Some(a) = &after
+        && !(a.starts_with("0#") || a.starts_with("1#"))
+    {
+        return Err(FieldError::new("cursor", "invalid", "cursor is not one this API gave").into());
+    }
+    let (items, next) = app
+        .store
+        .list_notifications(&caller.clinic_id, after.as_deref(), limit)
+        .await
+        .map_err(crate::ServiceError::from)?;
+    Ok(response::page(&items, next.as_deref()))
+}
+
+async fn read(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
+    let n = app
+        .store
+        .mark_notification_read(&caller.clinic_id, req.param("id"), chrono::Utc::now())
+        .await
+        .map_err(crate::ServiceError::from)?
+        .ok_or_else(|| ApiError::not_found("notification"))?;
+    Ok(response::json(StatusCode::OK, &n))
+}

@@ -1,0 +1,385 @@
+//! What replies need: the reply numbers that route SMS to clinics, who a number belongs to,
+//! received messages (stored once per provider id), SMS opt-outs, notifications, and the
+//! receipts that settle sent messages.
+
+use super::{
+    GSI1, GSI2, Item, Query, Store, StoreError, TxError, attr, from_item, keys, s, status_name,
+    to_item, ts,
+};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use chrono::{DateTime, Utc};
+use std::collections::HashSet;
+use tidings_domain::message::{Message, Status};
+use tidings_domain::notification::Notification;
+
+/// Who a number belongs to: a patient, or a contact of a patient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub patient_id: String,
+    pub contact_id: Option<String>,
+}
+
+fn notification_item(clinic_id: &str, n: &Notification) -> Result<Item, StoreError> {
+    let mut item = to_item(n)?;
+    item.insert("pk".into(), s(keys::clinic_pk(clinic_id)));
+    item.insert("sk".into(), s(keys::notification_sk(&n.id)));
+    item.insert("gsi1pk".into(), s(keys::notifications_gsi(clinic_id)));
+    item.insert("gsi1sk".into(), s(keys::notification_order(n.read, &n.id)));
+    Ok(item)
+}
+
+fn string_attr(item: &Item, name: &str) -> Option<String> {
+    item.get(name).and_then(|v| v.as_s().ok()).cloned()
+}
+
+impl Store {
+    /// The clinic whose reply number `e164` is.
+    pub async fn clinic_for_number(&self, e164: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .get(keys::sms_number_pk(e164), keys::SMS_NUMBER_SK.into())
+            .await?
+            .and_then(|i| string_attr(&i, "clinic_id")))
+    }
+
+    /// Routes `e164` to the clinic, unless another clinic has it.
+    pub(crate) fn tx_claim_number(
+        &self,
+        e164: &str,
+        clinic_id: &str,
+    ) -> Result<super::TransactWriteItem, StoreError> {
+        let item = Item::from([
+            ("pk".to_owned(), s(keys::sms_number_pk(e164))),
+            ("sk".to_owned(), s(keys::SMS_NUMBER_SK)),
+            ("clinic_id".to_owned(), s(clinic_id)),
+        ]);
+        self.tx_put(
+            item,
+            "attribute_not_exists(pk) OR clinic_id = :c",
+            Some(Item::from([(":c".to_owned(), s(clinic_id))])),
+        )
+    }
+
+    /// Stops routing `e164` to the clinic.
+    pub(crate) fn tx_release_number(
+        &self,
+        e164: &str,
+        clinic_id: &str,
+    ) -> Result<super::TransactWriteItem, StoreError> {
+        self.tx_delete(
+            keys::sms_number_pk(e164),
+            keys::SMS_NUMBER_SK.into(),
+            "attribute_not_exists(pk) OR clinic_id = :c",
+            Some(Item::from([(":c".to_owned(), s(clinic_id))])),
+        )
+    }
+
+    /// The patients and contacts of the clinic with the mobile `e164` (deleted ones too: the
+    /// caller checks).
+    pub async fn holders_of(&self, clinic_id: &str, e164: &str) -> Result<Vec<Holder>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        let q = Query::under(Some(GSI2), keys::mobile_gsi(clinic_id, e164), "");
+        loop {
+            let page = self.query(&q, start).await?;
+            for item in &page.items {
+                let Some(sk) = string_attr(item, "sk") else {
+                    continue;
+                };
+                if let Some(p) = sk.strip_prefix(keys::PATIENT_PREFIX) {
+                    out.push(Holder {
+                        patient_id: p.to_owned(),
+                        contact_id: None,
+                    });
+                } else if let Some(rest) = sk.strip_prefix("CONTACT#")
+                    && let Some((p, c)) = rest.split_once('#')
+                {
+                    out.push(Holder {
+                        patient_id: p.to_owned(),
+                        contact_id: Some(c.to_owned()),
+                    });
+                }
+            }
+            match page.last_key {
+                Some(k) => start = Some(k),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Stores a received message and its notification, once per provider message id:
+    /// `Ok(false)` for a replay.
+    pub async fn record_inbound(
+        &self,
+        clinic_id: &str,
+        provider: &str,
+        provider_message_id: &str,
+        m: &Message,
+        n: &Notification,
+    ) -> Result<bool, StoreError> {
+        let seen = Item::from([
+            ("pk".to_owned(), s(keys::clinic_pk(clinic_id))),
+            (
+                "sk".to_owned(),
+                s(keys::inbound_sk(provider, provider_message_id)),
+            ),
+            ("message_id".to_owned(), s(&m.id)),
+        ]);
+        let mut message = to_item(m)?;
+        message.insert("pk".into(), s(keys::clinic_pk(clinic_id)));
+        message.insert("sk".into(), s(keys::message_sk(&m.id)));
+        if !m.patient_id.is_empty() {
+            message.insert(
+                "gsi1pk".into(),
+                s(keys::patient_messages_gsi(clinic_id, &m.patient_id)),
+            );
+            message.insert("gsi1sk".into(), s(&m.id));
+        }
+        let tx = vec![
+            (self.tx_put(seen, "attribute_not_exists(pk)", None)?, true),
+            (
+                self.tx_put(message, "attribute_not_exists(pk)", None)?,
+                false,
+            ),
+            (
+                self.tx_put(
+                    notification_item(clinic_id, n)?,
+                    "attribute_not_exists(pk)",
+                    None,
+                )?,
+                false,
+            ),
+        ];
+        match self.transact(tx).await {
+            Ok(()) => Ok(true),
+            Err(TxError::Condition(true)) => Ok(false),
+            Err(TxError::Condition(false)) => Err(StoreError::Collision),
+            Err(TxError::Store(e)) => Err(e),
+        }
+    }
+
+    /// Opts `e164` out of (or back into) the clinic's SMS.
+    pub async fn set_sms_opt_out(
+        &self,
+        clinic_id: &str,
+        e164: &str,
+        out: bool,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if out {
+            let item = Item::from([
+                ("pk".to_owned(), s(keys::clinic_pk(clinic_id))),
+                ("sk".to_owned(), s(keys::sms_opt_out_sk(e164))),
+                ("at".to_owned(), ts(&at)),
+            ]);
+            self.put_if(
+                item,
+                "attribute_not_exists(pk) OR attribute_exists(pk)",
+                None,
+            )
+            .await
+            .map(|_| ())
+        } else {
+            self.delete_if(
+                keys::clinic_pk(clinic_id),
+                keys::sms_opt_out_sk(e164),
+                "attribute_not_exists(pk) OR attribute_exists(pk)",
+            )
+            .await
+            .map(|_| ())
+        }
+    }
+
+    /// Every number opted out of the clinic's SMS.
+    pub async fn sms_opt_outs(&self, clinic_id: &str) -> Result<HashSet<String>, StoreError> {
+        let mut out = HashSet::new();
+        let mut start = None;
+        let q = Query::under(None, keys::clinic_pk(clinic_id), keys::SMS_OPT_OUT_PREFIX);
+        loop {
+            let page = self.query(&q, start).await?;
+            for item in &page.items {
+                if let Some(n) = string_attr(item, "sk")
+                    .as_deref()
+                    .and_then(|sk| sk.strip_prefix(keys::SMS_OPT_OUT_PREFIX))
+                {
+                    out.insert(n.to_owned());
+                }
+            }
+            match page.last_key {
+                Some(k) => start = Some(k),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// A page of notifications, unread first, newest first within each; the cursor is the
+    /// last one's order key.
+    pub async fn list_notifications(
+        &self,
+        clinic_id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Notification>, Option<String>), StoreError> {
+        let gsi = keys::notifications_gsi(clinic_id);
+        let mut q = Query::under(Some(GSI1), gsi.clone(), "");
+        q.forward = false;
+        let start = after.and_then(|a| {
+            let (_, id) = a.split_once('#')?;
+            Some(Item::from([
+                ("pk".to_owned(), s(keys::clinic_pk(clinic_id))),
+                ("sk".to_owned(), s(keys::notification_sk(id))),
+                ("gsi1pk".to_owned(), s(&gsi)),
+                ("gsi1sk".to_owned(), s(a)),
+            ]))
+        });
+        let page = self.page_from(&q, start, limit).await?;
+        let next = if page.next_after.is_some() {
+            page.items.last().and_then(|i| string_attr(i, "gsi1sk"))
+        } else {
+            None
+        };
+        let list = page
+            .items
+            .into_iter()
+            .map(from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((list, next))
+    }
+
+    /// Marks a notification read; `None` if the clinic has no such notification.
+    pub async fn mark_notification_read(
+        &self,
+        clinic_id: &str,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Notification>, StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::clinic_pk(clinic_id)))
+            .key("sk", s(keys::notification_sk(id)))
+            .update_expression("SET #r = :t, read_at = if_not_exists(read_at, :at), gsi1sk = :o")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#r", "read")
+            .expression_attribute_values(":t", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
+            .expression_attribute_values(":at", ts(&at))
+            .expression_attribute_values(":o", s(keys::notification_order(true, id)))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match res {
+            Ok(out) => out.attributes.map(from_item).transpose(),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(UpdateItemError::is_conditional_check_failed_exception) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(StoreError::sdk("UpdateItem", e)),
+        }
+    }
+
+    /// The clinic and id of the message the provider knows as `provider_message_id`.
+    pub async fn message_by_provider_id(
+        &self,
+        provider_message_id: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let q = Query::under(
+            Some(GSI2),
+            keys::provider_message_gsi(provider_message_id),
+            "",
+        );
+        let page = self.query(&q, None).await?;
+        Ok(page.items.first().and_then(|i| {
+            let clinic = string_attr(i, "pk")?.strip_prefix("CLINIC#")?.to_owned();
+            let id = string_attr(i, "sk")?
+                .strip_prefix(keys::MESSAGE_PREFIX)?
+                .to_owned();
+            Some((clinic, id))
+        }))
+    }
+
+    /// Settles a sent message as the carrier reported: `Ok(false)` if it was not `sent` (a
+    /// receipt replayed, or one for a message already settled).
+    pub async fn record_receipt(
+        &self,
+        clinic_id: &str,
+        id: &str,
+        delivered: bool,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (status, update) = if delivered {
+            (
+                Status::Delivered,
+                "SET #s = :to, delivered_at = :at, updated_at = :at",
+            )
+        } else {
+            (
+                Status::Failed,
+                "SET #s = :to, reason = :reason, updated_at = :at",
+            )
+        };
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::clinic_pk(clinic_id)))
+            .key("sk", s(keys::message_sk(id)))
+            .update_expression(update)
+            .condition_expression("#s = :sent")
+            .set_expression_attribute_names(Some(status_name()))
+            .expression_attribute_values(":to", attr(&status)?)
+            .expression_attribute_values(":sent", attr(&Status::Sent)?)
+            .expression_attribute_values(":at", ts(&at));
+        if !delivered {
+            req = req.expression_attribute_values(
+                ":reason",
+                s(reason.unwrap_or("failed: no reason given")),
+            );
+        }
+        super::conditional(
+            "UpdateItem",
+            req.send().await,
+            UpdateItemError::is_conditional_check_failed_exception,
+        )
+    }
+}
+
+/// A clinic's own Twilio auth token, kept apart from its settings so that no read of the
+/// clinic returns it.
+impl Store {
+    pub async fn twilio_token(&self, clinic_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .get(keys::clinic_pk(clinic_id), keys::TWILIO_TOKEN_SK.into())
+            .await?
+            .and_then(|i| string_attr(&i, "token")))
+    }
+
+    /// Sets (or, with `None`, removes) the clinic's Twilio auth token.
+    pub async fn set_twilio_token(
+        &self,
+        clinic_id: &str,
+        token: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let any = "attribute_not_exists(pk) OR attribute_exists(pk)";
+        match token {
+            Some(t) => {
+                let item = Item::from([
+                    ("pk".to_owned(), s(keys::clinic_pk(clinic_id))),
+                    ("sk".to_owned(), s(keys::TWILIO_TOKEN_SK)),
+                    ("token".to_owned(), s(t)),
+                ]);
+                self.put_if(item, any, None).await.map(|_| ())
+            }
+            None => self
+                .delete_if(
+                    keys::clinic_pk(clinic_id),
+                    keys::TWILIO_TOKEN_SK.into(),
+                    any,
+                )
+                .await
+                .map(|_| ()),
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! What the practice is told about: replies, opt-outs and answers to reminders.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Why a notification was raised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    /// A free-text reply from a known patient or contact.
+    Reply,
+    /// A reply from a number the clinic does not know.
+    UnmatchedReply,
+    OptedOut,
+    OptedIn,
+    /// A YES to a reminder confirmed the appointment.
+    AppointmentConfirmed,
+    /// A NO to a reminder: the practice should act on it.
+    CancellationRequested,
+}
+
+/// One notification.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notification {
+    pub id: String,
+    pub kind: NotificationKind,
+    /// The received message it is about.
+    pub message_id: String,
+    pub patient_id: Option<String>,
+    pub contact_id: Option<String>,
+    pub appointment_id: Option<String>,
+    /// The number the reply came from.
+    pub from: String,
+    pub body: String,
+    pub read: bool,
+    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}

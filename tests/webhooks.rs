@@ -1,0 +1,633 @@
+//! The SMS webhook against the local stack: each provider's signature, replays, opt-out
+//! keywords, answers to reminders, history, notifications and delivery receipts.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use base64::Engine;
+use serde_json::{Value, json};
+use tidings_app::App;
+use tidings_domain::webhook::{generic, twilio};
+use tidings_tests::{
+    Reply, TestClinic, app, call, call_public, grant, moto_sent, new_clinic, snapshot,
+    unique_mobile,
+};
+
+type Headers = Vec<(&'static str, String)>;
+
+const SECRET: &str = "local-webhook-secret-not-for-production";
+
+/// A clinic that receives replies at its own number, and one patient.
+struct Setup {
+    app: App,
+    c: TestClinic,
+    number: String,
+    patient_id: String,
+    mobile: String,
+}
+
+async fn setup() -> Setup {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    grant(&app, &c.id, 100).await;
+    let number = unique_mobile();
+    let r = call(
+        &app,
+        &c.admin_key,
+        "PATCH",
+        "/clinic",
+        Some(json!({"sms_reply_number": number, "phone": "02 9000 0000"})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let mobile = unique_mobile();
+    let r = call(
+        &app,
+        &c.staff_key,
+        "POST",
+        "/patients",
+        Some(json!({"first_name": "Ann", "last_name": "Lee", "mobile": mobile})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    Setup {
+        patient_id: r.id(),
+        app,
+        c,
+        number,
+        mobile,
+    }
+}
+
+fn generic_headers(body: &[u8], secret: &str, at: i64) -> Vec<(&'static str, String)> {
+    let ts = at.to_string();
+    vec![
+        (generic::TIMESTAMP_HEADER, ts.clone()),
+        (
+            generic::SIGNATURE_HEADER,
+            generic::sign(secret.as_bytes(), &ts, body),
+        ),
+    ]
+}
+
+async fn post_generic(app: &App, body: &Value) -> Reply {
+    let bytes = body.to_string().into_bytes();
+    let h = generic_headers(&bytes, SECRET, chrono::Utc::now().timestamp());
+    call_public(app, "/webhooks/sms/generic", &h, bytes, "application/json").await
+}
+
+async fn text(s: &Setup, id: &str, body: &str) -> Reply {
+    post_generic(
+        &s.app,
+        &json!({"type": "message", "id": id, "from": s.mobile, "to": s.number, "body": body}),
+    )
+    .await
+}
+
+fn fresh_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Sends an SMS to the patient; the message as `POST /messages` returns it.
+async fn send_sms(s: &Setup) -> Value {
+    let r = call(&s.app, &s.c.staff_key, "POST", "/messages",
+        Some(json!({"patient_ids": [s.patient_id], "channel": "sms", "body": "Hi {{ first_name }}", "category": "marketing"}))).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    r.json["messages"][0].clone()
+}
+
+async fn history(s: &Setup) -> Vec<Value> {
+    let r = call(
+        &s.app,
+        &s.c.staff_key,
+        "GET",
+        &format!("/patients/{}/messages", s.patient_id),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    r.json["items"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn generic_signatures_are_checked_before_anything_is_stored() {
+    let s = setup().await;
+    let body = json!({"type": "message", "id": fresh_id(), "from": s.mobile, "to": s.number, "body": "STOP"});
+    let bytes = body.to_string().into_bytes();
+    let now = chrono::Utc::now().timestamp();
+    let before = snapshot(&s.app, &s.c.id).await;
+    let tampered = body.to_string().replace("STOP", "HELLO").into_bytes();
+    let cases: Vec<(Headers, Vec<u8>, &str)> = vec![
+        (
+            generic_headers(&bytes, SECRET, now),
+            tampered,
+            "bad_signature",
+        ),
+        (
+            generic_headers(&bytes, "another-secret", now),
+            bytes.clone(),
+            "bad_signature",
+        ),
+        (vec![], bytes.clone(), "bad_signature"),
+        (
+            generic_headers(&bytes, SECRET, now - 301),
+            bytes.clone(),
+            "stale_signature",
+        ),
+    ];
+    for (headers, b, code) in cases {
+        let r = call_public(
+            &s.app,
+            "/webhooks/sms/generic",
+            &headers,
+            b,
+            "application/json",
+        )
+        .await;
+        assert_eq!(r.status, 401, "{}", r.json);
+        assert_eq!(r.json["error"]["code"], code);
+    }
+    assert_eq!(
+        snapshot(&s.app, &s.c.id).await,
+        before,
+        "a refused post stored nothing"
+    );
+    let r = call_public(
+        &s.app,
+        "/webhooks/sms/nope",
+        &[],
+        b"{}".to_vec(),
+        "application/json",
+    )
+    .await;
+    assert_eq!(r.status, 404);
+    let r = post_generic(&s.app, &json!({"type": "message", "id": fresh_id()})).await;
+    assert_eq!((r.status.as_u16(), r.field()), (400, "body"));
+
+    // Signed and fresh: stored; the same provider id again is stored once.
+    let r = call_public(
+        &s.app,
+        "/webhooks/sms/generic",
+        &generic_headers(&bytes, SECRET, now),
+        bytes.clone(),
+        "application/json",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["outcome"], "stored");
+    let r = call_public(
+        &s.app,
+        "/webhooks/sms/generic",
+        &generic_headers(&bytes, SECRET, now),
+        bytes,
+        "application/json",
+    )
+    .await;
+    assert_eq!(
+        (r.status.as_u16(), r.json["outcome"].as_str()),
+        (200, Some("replay"))
+    );
+    let received: Vec<Value> = history(&s)
+        .await
+        .into_iter()
+        .filter(|m| m["status"] == "received")
+        .collect();
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0]["from"], s.mobile.as_str());
+    assert_eq!(received[0]["body"], "STOP");
+}
+
+#[tokio::test]
+async fn stop_opts_the_number_out_start_back_in_and_help_answers() {
+    let s = setup().await;
+    assert_eq!(text(&s, &fresh_id(), "  Stop! ").await.status, 200);
+    let answers = moto_sent().await;
+    let to_patient = answers.sms_to(&s.mobile);
+    assert_eq!(to_patient.len(), 1, "one confirmation");
+    assert!(to_patient[0]["message"].as_str().unwrap().contains("START"));
+    let m = send_sms(&s).await;
+    assert_eq!(m["status"], "skipped");
+    assert!(
+        m["reason"].as_str().unwrap().starts_with("opted_out"),
+        "{m}"
+    );
+    assert_eq!(m["credits"], 0);
+
+    assert_eq!(text(&s, &fresh_id(), "start").await.status, 200);
+    assert_eq!(send_sms(&s).await["status"], "sent");
+
+    assert_eq!(text(&s, &fresh_id(), "HELP").await.status, 200);
+    let sent = moto_sent().await;
+    let help = sent.sms_to(&s.mobile);
+    assert!(
+        help.iter().any(|m| {
+            let t = m["message"].as_str().unwrap();
+            t.contains("Harbour Dental") && t.contains("02 9000 0000")
+        }),
+        "{help:?}"
+    );
+}
+
+#[tokio::test]
+async fn replies_reach_history_and_notifications_unread_first_and_stay_in_their_clinic() {
+    let s = setup().await;
+    let first = fresh_id();
+    assert_eq!(text(&s, &first, "Running 5 min late").await.status, 200);
+    assert_eq!(text(&s, &fresh_id(), "Thanks!").await.status, 200);
+    // A number the clinic does not know.
+    let r = post_generic(&s.app, &json!({"type": "message", "id": fresh_id(), "from": unique_mobile(), "to": s.number, "body": "who is this"})).await;
+    assert_eq!(r.status, 200);
+    let r = call(&s.app, &s.c.staff_key, "GET", "/notifications", None).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let items = r.json["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[0]["kind"], "unmatched_reply");
+    assert_eq!(items[1]["body"], "Thanks!");
+    assert_eq!(items[2]["kind"], "reply");
+    assert_eq!(items[2]["patient_id"], s.patient_id.as_str());
+
+    // Another clinic sees none of it and cannot mark it read.
+    let other = new_clinic(&s.app).await;
+    let r = call(&s.app, &other.staff_key, "GET", "/notifications", None).await;
+    assert_eq!(r.json["items"].as_array().unwrap().len(), 0);
+    let newest = items[0]["id"].as_str().unwrap();
+    let r = call(
+        &s.app,
+        &other.staff_key,
+        "POST",
+        &format!("/notifications/{newest}/read"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 404);
+
+    // Read ones go after the unread.
+    let r = call(
+        &s.app,
+        &s.c.staff_key,
+        "POST",
+        &format!("/notifications/{newest}/read"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (r.status.as_u16(), r.json["read"].as_bool()),
+        (200, Some(true))
+    );
+    let r = call(
+        &s.app,
+        &s.c.staff_key,
+        "GET",
+        "/notifications?limit=2",
+        None,
+    )
+    .await;
+    let page: Vec<&str> = r.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(page, ["Thanks!", "Running 5 min late"]);
+    let cursor = r.json["next_cursor"].as_str().unwrap();
+    let r = call(
+        &s.app,
+        &s.c.staff_key,
+        "GET",
+        &format!("/notifications?cursor={cursor}"),
+        None,
+    )
+    .await;
+    let rest: Vec<&str> = r.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(rest, ["who is this"]);
+    let r = call(
+        &s.app,
+        &s.c.staff_key,
+        "GET",
+        "/notifications?cursor=%%%",
+        None,
+    )
+    .await;
+    assert_eq!((r.status.as_u16(), r.field()), (400, "cursor"));
+
+    let texts: Vec<Value> = history(&s)
+        .await
+        .into_iter()
+        .filter(|m| m["status"] == "received")
+        .collect();
+    assert_eq!(texts.len(), 2);
+}
+
+#[tokio::test]
+async fn a_reply_number_belongs_to_one_clinic() {
+    let s = setup().await;
+    let other = new_clinic(&s.app).await;
+    let before = snapshot(&s.app, &other.id).await;
+    let r = call(
+        &s.app,
+        &other.admin_key,
+        "PATCH",
+        "/clinic",
+        Some(json!({"sms_reply_number": s.number})),
+    )
+    .await;
+    assert_eq!((r.status.as_u16(), r.field()), (409, "sms_reply_number"));
+    assert_eq!(snapshot(&s.app, &other.id).await, before);
+    let r = call(
+        &s.app,
+        &other.admin_key,
+        "PATCH",
+        "/clinic",
+        Some(json!({"opt_out_keywords": ["two words"]})),
+    )
+    .await;
+    assert_eq!((r.status.as_u16(), r.field()), (400, "opt_out_keywords[0]"));
+    let r = call(
+        &s.app,
+        &other.admin_key,
+        "PATCH",
+        "/clinic",
+        Some(json!({"twilio_auth_token": 5})),
+    )
+    .await;
+    assert_eq!((r.status.as_u16(), r.field()), (400, "twilio_auth_token"));
+    // The clinic's own extra keyword opts out too.
+    let r = call(
+        &s.app,
+        &s.c.admin_key,
+        "PATCH",
+        "/clinic",
+        Some(json!({"opt_out_keywords": ["halt"]})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json.get("twilio_auth_token"), None);
+    text(&s, &fresh_id(), "HALT.").await;
+    assert_eq!(send_sms(&s).await["status"], "skipped");
+}
+
+#[tokio::test]
+async fn yes_confirms_the_reminded_appointment_and_no_flags_it() {
+    let s = setup().await;
+    let start = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
+    let end = (chrono::Utc::now() + chrono::Duration::days(2) + chrono::Duration::minutes(30))
+        .to_rfc3339();
+    let r = call(
+        &s.app,
+        &s.c.staff_key,
+        "POST",
+        "/appointments",
+        Some(json!({"patient_id": s.patient_id, "start": start, "end": end})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let appt = r.id();
+    // A reminder: a campaign from an appointment report.
+    let report = call(
+        &s.app,
+        &s.c.staff_key,
+        "POST",
+        "/reports",
+        Some(json!({"name": "Soon", "type": "appointment", "filters": {"in_days": 2}})),
+    )
+    .await;
+    assert_eq!(report.status, 201, "{}", report.json);
+    let template = call(
+        &s.app,
+        &s.c.staff_key,
+        "POST",
+        "/templates",
+        Some(json!({"name": "R", "channel": "sms",
+        "category": "appointment", "body": "See you soon. Reply YES to confirm or NO to cancel."})),
+    )
+    .await
+    .id();
+    let campaign = call(&s.app, &s.c.staff_key, "POST", "/campaigns", Some(json!({"name": "Reminder",
+        "report_id": report.id(), "channels": {"sms": template}, "send_at": (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339()}))).await;
+    assert_eq!(campaign.status, 201, "{}", campaign.json);
+    let ev = tidings_app::services::campaign_runner::FireEvent {
+        clinic_id: s.c.id.clone(),
+        campaign_id: campaign.id(),
+        scheduled_time: chrono::Utc::now().to_rfc3339(),
+    };
+    let limits = tidings_app::services::campaign_runner::Limits {
+        stop_at: tokio::time::Instant::now() + std::time::Duration::from_secs(60),
+        lease: chrono::Duration::minutes(5),
+    };
+    tidings_app::services::campaign_runner::fire(&s.app, &ev, &limits)
+        .await
+        .unwrap();
+
+    text(&s, &fresh_id(), "yes").await;
+    let r = call(
+        &s.app,
+        &s.c.staff_key,
+        "GET",
+        &format!("/appointments/{appt}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.json["status"], "confirmed", "{}", r.json);
+    text(&s, &fresh_id(), "No.").await;
+    let r = call(
+        &s.app,
+        &s.c.staff_key,
+        "GET",
+        &format!("/appointments/{appt}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.json["status"], "cancellation_requested");
+    let r = call(&s.app, &s.c.staff_key, "GET", "/notifications", None).await;
+    let kinds: Vec<&str> = r.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["cancellation_requested", "appointment_confirmed"]);
+}
+
+#[tokio::test]
+async fn receipts_settle_sent_messages() {
+    let s = setup().await;
+    let a = send_sms(&s).await;
+    let b = send_sms(&s).await;
+    let pid = |m: &Value| m["provider_message_id"].as_str().unwrap().to_owned();
+    let r = post_generic(
+        &s.app,
+        &json!({"type": "receipt", "id": pid(&a), "status": "delivered"}),
+    )
+    .await;
+    assert_eq!(r.json["outcome"], "receipt_recorded");
+    let r = post_generic(
+        &s.app,
+        &json!({"type": "receipt", "id": pid(&b), "status": "failed", "reason": "handset off"}),
+    )
+    .await;
+    assert_eq!(r.json["outcome"], "receipt_recorded");
+    let r = post_generic(
+        &s.app,
+        &json!({"type": "receipt", "id": pid(&b), "status": "delivered"}),
+    )
+    .await;
+    assert_eq!(
+        r.json["outcome"], "receipt_ignored",
+        "a settled message stays settled"
+    );
+    let h = history(&s).await;
+    let find = |id: &Value| h.iter().find(|m| m["id"] == *id).unwrap().clone();
+    assert_eq!(find(&a["id"])["status"], "delivered");
+    assert_eq!(find(&b["id"])["status"], "failed");
+    assert_eq!(find(&b["id"])["reason"], "handset off");
+}
+
+#[tokio::test]
+async fn twilio_posts_are_verified_with_the_clinics_token() {
+    let s = setup().await;
+    let token = "twilio-test-token-0123456789abcdef";
+    let r = call(
+        &s.app,
+        &s.c.admin_key,
+        "PATCH",
+        "/clinic",
+        Some(json!({"twilio_auth_token": token})),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let url = format!(
+        "{}/webhooks/sms/twilio",
+        std::env::var("PUBLIC_API_URL").unwrap()
+    );
+    let sid = format!("SM{}", uuid::Uuid::new_v4().simple());
+    let params: Vec<(String, String)> = [
+        ("MessageSid", sid.as_str()),
+        ("From", s.mobile.as_str()),
+        ("To", s.number.as_str()),
+        ("Body", "STOP"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&params)
+        .finish()
+        .into_bytes();
+    let post = |sig: Option<String>, body: Vec<u8>| {
+        let app = s.app.clone();
+        async move {
+            let h: Vec<(&str, String)> = sig
+                .map(|s| vec![("x-twilio-signature", s)])
+                .unwrap_or_default();
+            call_public(
+                &app,
+                "/webhooks/sms/twilio",
+                &h,
+                body,
+                "application/x-www-form-urlencoded",
+            )
+            .await
+        }
+    };
+    let before = snapshot(&s.app, &s.c.id).await;
+    let good = twilio::sign(token, &url, &params);
+    let tampered = String::from_utf8(body.clone())
+        .unwrap()
+        .replace("STOP", "HELLO")
+        .into_bytes();
+    for (sig, b) in [
+        (Some(good.clone()), tampered),
+        (
+            Some(twilio::sign("wrong-token", &url, &params)),
+            body.clone(),
+        ),
+        (None, body.clone()),
+    ] {
+        let r = post(sig, b).await;
+        assert_eq!(r.status, 401, "{}", r.json);
+    }
+    assert_eq!(snapshot(&s.app, &s.c.id).await, before);
+    let r = post(Some(good.clone()), body.clone()).await;
+    assert_eq!(
+        (r.status.as_u16(), r.json["outcome"].as_str()),
+        (200, Some("stored")),
+        "{}",
+        r.json
+    );
+    let r = post(Some(good), body).await;
+    assert_eq!(r.json["outcome"], "replay");
+    assert_eq!(send_sms(&s).await["status"], "skipped");
+}
+
+/// An SNS envelope for `message`, signed with the test key whose certificate the local
+/// certificate server serves.
+fn sns_envelope(kind: &str, message: &str, cert_url: &str) -> Value {
+    use rsa::pkcs8::DecodePrivateKey;
+    use rsa::signature::{SignatureEncoding, Signer};
+    let key = rsa::RsaPrivateKey::from_pkcs8_pem(include_str!("fixtures/sns/test-signing-key.pem"))
+        .unwrap();
+    let prefix = std::env::var("SNS_CERT_URL_PREFIX").unwrap();
+    let mut e = json!({
+        "Type": kind, "MessageId": fresh_id(), "TopicArn": "arn:aws:sns:ap-southeast-2:123456789012:two-way",
+        "Message": message, "Timestamp": "2026-11-24T00:00:00.000Z", "SignatureVersion": "1",
+        "SigningCertURL": cert_url, "Signature": "",
+    });
+    if kind == "SubscriptionConfirmation" {
+        e["SubscribeURL"] = json!(format!(
+            "{prefix}SimpleNotificationService-test.pem?Action=ConfirmSubscription"
+        ));
+        e["Token"] = json!("token");
+    }
+    let envelope: tidings_domain::webhook::sns::Envelope =
+        serde_json::from_value(e.clone()).unwrap();
+    let text = tidings_domain::webhook::sns::string_to_sign(&envelope).unwrap();
+    let sig = rsa::pkcs1v15::SigningKey::<sha1::Sha1>::new(key)
+        .sign(text.as_bytes())
+        .to_vec();
+    e["Signature"] = json!(base64::engine::general_purpose::STANDARD.encode(sig));
+    e
+}
+
+#[tokio::test]
+async fn sns_posts_are_verified_with_a_certificate_from_the_sns_host_only() {
+    let s = setup().await;
+    let prefix = std::env::var("SNS_CERT_URL_PREFIX").unwrap();
+    let cert = format!("{prefix}SimpleNotificationService-test.pem");
+    let inbound = json!({"originationNumber": s.mobile, "destinationNumber": s.number, "messageKeyword": "KEYWORD",
+        "messageBody": "Can I move my appointment?", "inboundMessageId": fresh_id()}).to_string();
+    let post = |e: &Value| {
+        let app = s.app.clone();
+        let b = e.to_string().into_bytes();
+        async move { call_public(&app, "/webhooks/sms/sns", &[], b, "text/plain").await }
+    };
+    let before = snapshot(&s.app, &s.c.id).await;
+    let good = sns_envelope("Notification", &inbound, &cert);
+    let mut tampered = good.clone();
+    tampered["Message"] = json!(inbound.replace("move", "cancel"));
+    let elsewhere = sns_envelope(
+        "Notification",
+        &inbound,
+        "https://evil.example/SimpleNotificationService-test.pem",
+    );
+    let mut unsigned = good.clone();
+    unsigned.as_object_mut().unwrap().remove("Signature");
+    for e in [&tampered, &elsewhere] {
+        let r = post(e).await;
+        assert_eq!(r.status, 401, "{}", r.json);
+    }
+    assert_eq!(post(&unsigned).await.status, 400);
+    assert_eq!(snapshot(&s.app, &s.c.id).await, before);
+    let r = post(&good).await;
+    assert_eq!(
+        (r.status.as_u16(), r.json["outcome"].as_str()),
+        (200, Some("stored")),
+        "{}",
+        r.json
+    );
+    assert_eq!(post(&good).await.json["outcome"], "replay");
+    let r = post(&sns_envelope("SubscriptionConfirmation", "confirm", &cert)).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+}
