@@ -117,6 +117,7 @@ async fn main() -> ExitCode {
         scheduling: None,
         campaigns: Default::default(),
         webhooks: None,
+        ses_configuration_set: None,
     })
     .await;
     match run(&app, cli.command).await {

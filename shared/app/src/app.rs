@@ -29,7 +29,8 @@ impl App {
                 aws_sdk_dynamodb::Client::new(aws),
                 config.table_name.clone(),
             ),
-            delivery: Delivery::new(aws),
+            delivery: Delivery::new(aws)
+                .with_configuration_set(config.ses_configuration_set.clone()),
             scheduler: Scheduler::new(
                 aws_sdk_scheduler::Client::new(aws),
                 config.scheduling.clone(),

@@ -28,6 +28,9 @@ pub struct Config {
     pub campaigns: CampaignSettings,
     /// What the public endpoints (webhooks) need; set for the functions that serve them.
     pub webhooks: Option<WebhookConfig>,
+    /// The SES configuration set emails go through (`SES_CONFIGURATION_SET`), whose event
+    /// destination reports deliveries, bounces and complaints to the `ses-events` function.
+    pub ses_configuration_set: Option<String>,
 }
 
 /// The public endpoints' settings (`PUBLIC_API_URL`, `WEBHOOK_SECRET`, and optionally
@@ -97,6 +100,9 @@ impl Config {
             },
             scheduling: scheduling()?,
             webhooks: webhooks()?,
+            ses_configuration_set: std::env::var("SES_CONFIGURATION_SET")
+                .ok()
+                .filter(|v| !v.trim().is_empty()),
             campaigns: CampaignSettings {
                 sms_per_second: number("CAMPAIGN_SMS_PER_SECOND", 20, "a whole number from 1")?,
                 email_per_second: number("CAMPAIGN_EMAIL_PER_SECOND", 14, "a whole number from 1")?,

@@ -44,6 +44,8 @@ pub struct Email<'a> {
     pub subject: &'a str,
     pub text: &'a str,
     pub html: Option<&'a str>,
+    /// SES message tags; events about the email carry them back (`clinic_id`, `message_id`).
+    pub tags: &'a [(&'a str, &'a str)],
 }
 
 /// The SNS and SES clients, built once per cold start.
@@ -51,6 +53,9 @@ pub struct Email<'a> {
 pub struct Delivery {
     sns: aws_sdk_sns::Client,
     ses: aws_sdk_sesv2::Client,
+    /// The SES configuration set whose event destination reports deliveries, bounces and
+    /// complaints (`SES_CONFIGURATION_SET`); none locally.
+    configuration_set: Option<String>,
 }
 
 impl Delivery {
@@ -74,7 +79,14 @@ impl Delivery {
         Self {
             sns: aws_sdk_sns::Client::from_conf(sns),
             ses: aws_sdk_sesv2::Client::from_conf(ses),
+            configuration_set: None,
         }
+    }
+
+    /// Sends email through the SES configuration set `name`.
+    pub fn with_configuration_set(mut self, name: Option<String>) -> Self {
+        self.configuration_set = name;
+        self
     }
 
     /// Publishes one SMS; the provider's message id.
@@ -132,11 +144,26 @@ impl Delivery {
             .destination(Destination::builder().to_addresses(email.to).build())
             .set_reply_to_addresses(email.reply_to.map(|r| vec![r.to_owned()]))
             .content(EmailContent::builder().simple(message).build())
+            .set_configuration_set_name(self.configuration_set.clone())
+            .set_email_tags(Some(tags(email.tags)?))
             .send()
             .await
             .map_err(classify)?;
         Ok(out.message_id.unwrap_or_default())
     }
+}
+
+fn tags(pairs: &[(&str, &str)]) -> Result<Vec<aws_sdk_sesv2::types::MessageTag>, DeliveryError> {
+    pairs
+        .iter()
+        .map(|(name, value)| {
+            aws_sdk_sesv2::types::MessageTag::builder()
+                .name(*name)
+                .value(*value)
+                .build()
+                .map_err(|e| DeliveryError::Rejected(e.to_string()))
+        })
+        .collect()
 }
 
 /// What is left of a failed call after the SDK's retries.

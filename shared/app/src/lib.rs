@@ -12,6 +12,7 @@ pub mod ids;
 pub mod json;
 pub mod scheduler;
 pub mod services;
+pub mod ses_function;
 pub mod store;
 pub mod telemetry;
 

@@ -22,6 +22,7 @@ pub mod referrer;
 pub mod reply;
 pub mod report;
 pub mod sender_id;
+pub mod ses_event;
 pub mod sms;
 pub mod template;
 pub mod text;

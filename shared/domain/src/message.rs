@@ -185,6 +185,8 @@ pub enum SkipReason {
     MissingValue,
     /// Rendered for this recipient, the SMS is longer than the clinic's `max_sms_length`.
     TooLong,
+    /// The address bounced permanently or its owner complained: the clinic no longer emails it.
+    Suppressed,
 }
 
 impl SkipReason {
@@ -193,6 +195,7 @@ impl SkipReason {
             SkipReason::NoMobile => "no_mobile",
             SkipReason::NoEmail => "no_email",
             SkipReason::OptedOut => "opted_out",
+            SkipReason::Suppressed => "suppressed",
             SkipReason::CategoryExcluded => "category_excluded",
             SkipReason::ContactNotReceiving => "contact_not_receiving",
             SkipReason::MissingValue => "missing_value",
@@ -292,6 +295,53 @@ pub struct Message {
     /// The appointment a reminder is about: a YES or NO reply answers it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appointment_id: Option<String>,
+    /// What providers reported after the send (receipts, bounces, delays), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<StatusEvent>,
+}
+
+/// One step of a message's life.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusEvent {
+    pub at: DateTime<Utc>,
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Message {
+    /// The message's status history, oldest first: created (queued, skipped or received),
+    /// handed to the provider, then what the provider reported.
+    pub fn history(&self) -> Vec<StatusEvent> {
+        let first = match self.status {
+            Status::Skipped | Status::Received => self.status,
+            _ => Status::Queued,
+        };
+        let mut out = vec![StatusEvent {
+            at: self.created_at,
+            status: first,
+            reason: (first == Status::Skipped)
+                .then(|| self.reason.clone())
+                .flatten(),
+        }];
+        if let Some(at) = self.sent_at.filter(|_| self.status != Status::Received) {
+            out.push(StatusEvent {
+                at,
+                status: Status::Sent,
+                reason: None,
+            });
+        }
+        if self.events.is_empty() && self.status == Status::Failed && self.reason.is_some() {
+            // Refused by the provider at send time.
+            out.push(StatusEvent {
+                at: self.updated_at,
+                status: Status::Failed,
+                reason: self.reason.clone(),
+            });
+        }
+        out.extend(self.events.iter().cloned());
+        out
+    }
 }
 
 impl Message {
@@ -333,6 +383,7 @@ impl Message {
             lease_until: None,
             from: None,
             appointment_id: None,
+            events: Vec::new(),
         }
     }
 }

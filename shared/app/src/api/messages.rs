@@ -38,6 +38,29 @@ pub const STATS: Endpoint = Endpoint {
     handler: |app, caller, req| Box::pin(stats(app, caller, req)),
 };
 
+pub const GET: Endpoint = Endpoint {
+    function: "get-message",
+    method: Method::GET,
+    path: "/messages/{id}",
+    role: Role::Staff,
+    query: &[],
+    max_body: MAX_BODY_BYTES,
+    handler: |app, caller, req| Box::pin(get(app, caller, req)),
+};
+
+/// One message with its status history (`history`, oldest first, with reasons).
+async fn get(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
+    let m = app
+        .store
+        .get_message(&caller.clinic_id, req.param("id"))
+        .await
+        .map_err(crate::ServiceError::from)?
+        .ok_or_else(|| ApiError::not_found("message"))?;
+    let mut out = serde_json::to_value(&m).map_err(|_| ApiError::internal())?;
+    out["history"] = serde_json::to_value(m.history()).map_err(|_| ApiError::internal())?;
+    Ok(response::json(StatusCode::OK, &out))
+}
+
 pub const PATIENT_HISTORY: Endpoint = Endpoint {
     function: "list-patient-messages",
     method: Method::GET,

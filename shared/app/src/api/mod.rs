@@ -74,6 +74,7 @@ pub const ALL: &[&Endpoint] = &[
     &uploads::CREATE,
     &uploads::GET,
     &uploads::FAILURES,
+    &messages::GET,
     &notifications::LIST,
     &notifications::READ,
 ];

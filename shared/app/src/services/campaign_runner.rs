@@ -17,7 +17,7 @@
 
 use super::audience::{Audience, Member};
 use super::rendering::{AppointmentValues, clinic_values, patient_values};
-use super::sending::{deliver, fill, render, skip, skip_opted_out};
+use super::sending::{deliver, fill, render, skip, skip_blocked};
 use super::templates;
 use crate::scheduler::ScheduleSpec;
 use crate::store::{RunTotals, SendClaim, StatusChange, StoreError, TxError};
@@ -285,10 +285,8 @@ pub async fn fire(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutc
         for (_, member) in &page.members {
             messages.extend(plan_member(app, &plan, member, &mut practitioners).await?);
         }
-        if plan.words.iter().any(|(c, ..)| *c == Channel::Sms) {
-            // Read per page, so a STOP that arrives during a long run takes effect.
-            skip_opted_out(&mut messages, &store.sms_opt_outs(&ev.clinic_id).await?);
-        }
+        // Read per page, so a STOP or a bounce during a long run takes effect.
+        skip_blocked(&mut messages, &store.blocked(&ev.clinic_id).await?);
         // The next page is read while this one is sent.
         let read_next = async {
             match &page.next {

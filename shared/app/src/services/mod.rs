@@ -8,6 +8,7 @@ pub mod campaigns;
 pub mod clinics;
 pub mod contacts;
 pub mod credits;
+pub mod email_events;
 pub mod inbound;
 pub mod messages;
 pub mod patients;

@@ -13,12 +13,12 @@
 use super::rendering::patient_values;
 use super::{load_clinic, not_found_as_field, templates};
 use crate::delivery::{DeliveryError, Email, Sms};
-use crate::store::{SendClaim, SendRecord, TxError};
+use crate::store::{Blocked, SendClaim, SendRecord, TxError};
 use crate::{App, ServiceError, ids};
 use chrono::{Duration, Utc};
 use futures::StreamExt;
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use tidings_domain::FieldError;
 use tidings_domain::clinic::Clinic;
 use tidings_domain::credits::{EntryKind, GROUP_ACCOUNT, LedgerEntry};
@@ -221,6 +221,10 @@ pub async fn deliver(app: &App, clinic: &Clinic, mut m: Message) -> Message {
                     subject: m.subject.as_deref().unwrap_or_default(),
                     text,
                     html: m.html_body.as_deref(),
+                    tags: &[
+                        ("clinic_id", clinic.id.as_str()),
+                        ("message_id", m.id.as_str()),
+                    ],
                 })
                 .await
         }
@@ -578,11 +582,8 @@ async fn plan(
         }
         messages.push(m);
     }
-    if messages
-        .iter()
-        .any(|m| m.channel == Channel::Sms && m.status == Status::Queued)
-    {
-        skip_opted_out(&mut messages, &store.sms_opt_outs(&clinic.id).await?);
+    if messages.iter().any(|m| m.status == Status::Queued) {
+        skip_blocked(&mut messages, &store.blocked(&clinic.id).await?);
     }
     if bytes > MAX_CLAIM_BYTES {
         return Err(FieldError::new(
@@ -621,16 +622,24 @@ pub(crate) fn fill(
     Ok(())
 }
 
-/// Skips the queued SMS to numbers that texted an opt-out keyword to the clinic.
-pub(crate) fn skip_opted_out(messages: &mut [Message], opted_out: &HashSet<String>) {
+/// Skips the queued messages to numbers that texted an opt-out keyword to the clinic and to
+/// suppressed email addresses.
+pub(crate) fn skip_blocked(messages: &mut [Message], blocked: &Blocked) {
     for m in messages {
-        if m.channel == Channel::Sms
-            && m.status == Status::Queued
-            && m.to.as_ref().is_some_and(|to| opted_out.contains(to))
-        {
-            skip(m, SkipReason::OptedOut, Some("the number replied STOP"));
-            m.credits = 0;
-        }
+        let Some(to) = m.to.as_deref().filter(|_| m.status == Status::Queued) else {
+            continue;
+        };
+        let reason = match m.channel {
+            Channel::Sms if blocked.sms.contains(to) => SkipReason::OptedOut,
+            Channel::Email if blocked.email.contains(&to.to_lowercase()) => SkipReason::Suppressed,
+            _ => continue,
+        };
+        let detail = match reason {
+            SkipReason::OptedOut => "the number replied STOP",
+            _ => "the address bounced or complained",
+        };
+        skip(m, reason, Some(detail));
+        m.credits = 0;
     }
 }
 

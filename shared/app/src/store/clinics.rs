@@ -72,3 +72,41 @@ impl Store {
         .await
     }
 }
+
+/// A clinic's own Twilio auth token, kept apart from its settings so that no read of the
+/// clinic returns it.
+impl Store {
+    pub async fn twilio_token(&self, clinic_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .get(keys::clinic_pk(clinic_id), keys::TWILIO_TOKEN_SK.into())
+            .await?
+            .and_then(|i| i.get("token").and_then(|v| v.as_s().ok()).cloned()))
+    }
+
+    /// Sets (or, with `None`, removes) the clinic's Twilio auth token.
+    pub async fn set_twilio_token(
+        &self,
+        clinic_id: &str,
+        token: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let any = "attribute_not_exists(pk) OR attribute_exists(pk)";
+        match token {
+            Some(t) => {
+                let item = Item::from([
+                    ("pk".to_owned(), s(keys::clinic_pk(clinic_id))),
+                    ("sk".to_owned(), s(keys::TWILIO_TOKEN_SK)),
+                    ("token".to_owned(), s(t)),
+                ]);
+                self.put_if(item, any, None).await.map(|_| ())
+            }
+            None => self
+                .delete_if(
+                    keys::clinic_pk(clinic_id),
+                    keys::TWILIO_TOKEN_SK.into(),
+                    any,
+                )
+                .await
+                .map(|_| ()),
+        }
+    }
+}

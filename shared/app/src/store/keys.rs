@@ -142,10 +142,14 @@ pub fn inbound_sk(provider: &str, provider_message_id: &str) -> String {
     format!("INBOUND#{provider}#{provider_message_id}")
 }
 
-/// A number that texted an opt-out keyword: no SMS from the clinic goes to it.
-pub const SMS_OPT_OUT_PREFIX: &str = "OPTOUT#SMS#";
-pub fn sms_opt_out_sk(e164: &str) -> String {
-    format!("{SMS_OPT_OUT_PREFIX}{e164}")
+/// Addresses the clinic must not send to: `BLOCK#SMS#<number>` (it texted an opt-out
+/// keyword) and `BLOCK#EMAIL#<address>` (it bounced or complained).
+pub const BLOCK_PREFIX: &str = "BLOCK#";
+pub fn sms_block_sk(e164: &str) -> String {
+    format!("{BLOCK_PREFIX}SMS#{e164}")
+}
+pub fn email_block_sk(address: &str) -> String {
+    format!("{BLOCK_PREFIX}EMAIL#{}", address.to_lowercase())
 }
 
 pub fn notification_sk(id: &str) -> String {

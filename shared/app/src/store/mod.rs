@@ -4,6 +4,7 @@
 
 mod api_keys;
 mod appointments;
+mod blocks;
 mod campaigns;
 mod clinics;
 mod contacts;
@@ -21,6 +22,7 @@ mod uploads;
 
 pub use api_keys::ApiKeyRecord;
 pub use appointments::{AppointmentFilter, AppointmentPage, AppointmentWrite};
+pub use blocks::Blocked;
 pub use campaigns::{RunTotals, StatusChange};
 pub use clinics::ClinicWrite;
 pub use contacts::ContactWrite;

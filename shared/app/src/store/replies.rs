@@ -1,5 +1,5 @@
 //! What replies need: the reply numbers that route SMS to clinics, who a number belongs to,
-//! received messages (stored once per provider id), SMS opt-outs, notifications, and the
+//! received messages (stored once per provider id), notifications, and the
 //! receipts that settle sent messages.
 
 use super::{
@@ -7,9 +7,9 @@ use super::{
     to_item, ts,
 };
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
-use std::collections::HashSet;
-use tidings_domain::message::{Message, Status};
+use tidings_domain::message::{Message, Status, StatusEvent};
 use tidings_domain::notification::Notification;
 
 /// Who a number belongs to: a patient, or a contact of a patient.
@@ -157,60 +157,6 @@ impl Store {
         }
     }
 
-    /// Opts `e164` out of (or back into) the clinic's SMS.
-    pub async fn set_sms_opt_out(
-        &self,
-        clinic_id: &str,
-        e164: &str,
-        out: bool,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        if out {
-            let item = Item::from([
-                ("pk".to_owned(), s(keys::clinic_pk(clinic_id))),
-                ("sk".to_owned(), s(keys::sms_opt_out_sk(e164))),
-                ("at".to_owned(), ts(&at)),
-            ]);
-            self.put_if(
-                item,
-                "attribute_not_exists(pk) OR attribute_exists(pk)",
-                None,
-            )
-            .await
-            .map(|_| ())
-        } else {
-            self.delete_if(
-                keys::clinic_pk(clinic_id),
-                keys::sms_opt_out_sk(e164),
-                "attribute_not_exists(pk) OR attribute_exists(pk)",
-            )
-            .await
-            .map(|_| ())
-        }
-    }
-
-    /// Every number opted out of the clinic's SMS.
-    pub async fn sms_opt_outs(&self, clinic_id: &str) -> Result<HashSet<String>, StoreError> {
-        let mut out = HashSet::new();
-        let mut start = None;
-        let q = Query::under(None, keys::clinic_pk(clinic_id), keys::SMS_OPT_OUT_PREFIX);
-        loop {
-            let page = self.query(&q, start).await?;
-            for item in &page.items {
-                if let Some(n) = string_attr(item, "sk")
-                    .as_deref()
-                    .and_then(|sk| sk.strip_prefix(keys::SMS_OPT_OUT_PREFIX))
-                {
-                    out.insert(n.to_owned());
-                }
-            }
-            match page.last_key {
-                Some(k) => start = Some(k),
-                None => return Ok(out),
-            }
-        }
-    }
-
     /// A page of notifications, unread first, newest first within each; the cursor is the
     /// last one's order key.
     pub async fn list_notifications(
@@ -299,8 +245,9 @@ impl Store {
         }))
     }
 
-    /// Settles a sent message as the carrier reported: `Ok(false)` if it was not `sent` (a
-    /// receipt replayed, or one for a message already settled).
+    /// Settles a sent message as its provider reported (delivered, or failed with the reason)
+    /// and adds the report to its history: `Ok(false)` if it was not `sent` (a receipt
+    /// replayed, or one for a message already settled).
     pub async fn record_receipt(
         &self,
         clinic_id: &str,
@@ -309,18 +256,23 @@ impl Store {
         reason: Option<&str>,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let (status, update) = if delivered {
-            (
-                Status::Delivered,
-                "SET #s = :to, delivered_at = :at, updated_at = :at",
-            )
+        let status = if delivered {
+            Status::Delivered
         } else {
-            (
-                Status::Failed,
-                "SET #s = :to, reason = :reason, updated_at = :at",
-            )
+            Status::Failed
         };
-        let mut req = self
+        let reason = (!delivered).then(|| reason.unwrap_or("failed: no reason given").to_owned());
+        let event = StatusEvent {
+            at,
+            status,
+            reason: reason.clone(),
+        };
+        let update = if delivered {
+            "SET #s = :to, updated_at = :at, events = list_append(if_not_exists(events, :none), :ev)"
+        } else {
+            "SET #s = :to, reason = :reason, updated_at = :at, events = list_append(if_not_exists(events, :none), :ev)"
+        };
+        let req = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -331,55 +283,54 @@ impl Store {
             .set_expression_attribute_names(Some(status_name()))
             .expression_attribute_values(":to", attr(&status)?)
             .expression_attribute_values(":sent", attr(&Status::Sent)?)
-            .expression_attribute_values(":at", ts(&at));
-        if !delivered {
-            req = req.expression_attribute_values(
-                ":reason",
-                s(reason.unwrap_or("failed: no reason given")),
-            );
-        }
+            .expression_attribute_values(":at", ts(&at))
+            .expression_attribute_values(":none", AttributeValue::L(vec![]))
+            .expression_attribute_values(":ev", AttributeValue::L(vec![attr(&event)?]))
+            .set_expression_attribute_values_if(reason.map(|r| (":reason", s(r))));
         super::conditional(
             "UpdateItem",
             req.send().await,
             UpdateItemError::is_conditional_check_failed_exception,
         )
     }
-}
 
-/// A clinic's own Twilio auth token, kept apart from its settings so that no read of the
-/// clinic returns it.
-impl Store {
-    pub async fn twilio_token(&self, clinic_id: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .get(keys::clinic_pk(clinic_id), keys::TWILIO_TOKEN_SK.into())
-            .await?
-            .and_then(|i| string_attr(&i, "token")))
-    }
-
-    /// Sets (or, with `None`, removes) the clinic's Twilio auth token.
-    pub async fn set_twilio_token(
+    /// Adds a report that changes nothing yet (a delivery delay) to a sent message's history.
+    pub async fn note_event(
         &self,
         clinic_id: &str,
-        token: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let any = "attribute_not_exists(pk) OR attribute_exists(pk)";
-        match token {
-            Some(t) => {
-                let item = Item::from([
-                    ("pk".to_owned(), s(keys::clinic_pk(clinic_id))),
-                    ("sk".to_owned(), s(keys::TWILIO_TOKEN_SK)),
-                    ("token".to_owned(), s(t)),
-                ]);
-                self.put_if(item, any, None).await.map(|_| ())
-            }
-            None => self
-                .delete_if(
-                    keys::clinic_pk(clinic_id),
-                    keys::TWILIO_TOKEN_SK.into(),
-                    any,
-                )
-                .await
-                .map(|_| ()),
+        id: &str,
+        event: &StatusEvent,
+    ) -> Result<bool, StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::clinic_pk(clinic_id)))
+            .key("sk", s(keys::message_sk(id)))
+            .update_expression("SET events = list_append(if_not_exists(events, :none), :ev)")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":none", AttributeValue::L(vec![]))
+            .expression_attribute_values(":ev", AttributeValue::L(vec![attr(event)?]))
+            .send()
+            .await;
+        super::conditional(
+            "UpdateItem",
+            res,
+            UpdateItemError::is_conditional_check_failed_exception,
+        )
+    }
+}
+
+/// Adds an optional attribute value to an update.
+trait ValuesIf {
+    fn set_expression_attribute_values_if(self, v: Option<(&str, AttributeValue)>) -> Self;
+}
+
+impl ValuesIf for aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+    fn set_expression_attribute_values_if(self, v: Option<(&str, AttributeValue)>) -> Self {
+        match v {
+            Some((k, val)) => self.expression_attribute_values(k, val),
+            None => self,
         }
     }
 }

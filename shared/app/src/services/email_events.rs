@@ -1,0 +1,93 @@
+//! What SES reports about an email: a delivery settles it; a permanent bounce fails it and
+//! suppresses the address for the clinic; a complaint suppresses the address; a reject fails
+//! it; a delay is added to its history.
+
+use crate::{App, ServiceError};
+use chrono::Utc;
+use serde::Serialize;
+use tidings_domain::message::{Status, StatusEvent};
+use tidings_domain::ses_event::{Event, Outcome};
+
+/// What one event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Applied {
+    Recorded,
+    /// Not about a message this service sent, or already settled, or not acted on.
+    Ignored,
+}
+
+pub async fn apply(app: &App, e: Event) -> Result<Applied, ServiceError> {
+    let store = &app.store;
+    let (Some(clinic_id), Some(id)) = (e.clinic_id, e.message_id) else {
+        return Ok(Applied::Ignored);
+    };
+    let Some(m) = store.get_message(&clinic_id, &id).await? else {
+        tracing::info!(
+            clinic_id,
+            message_id = id,
+            "SES event for an unknown message"
+        );
+        return Ok(Applied::Ignored);
+    };
+    let now = Utc::now();
+    let clinic = clinic_id.as_str();
+    let suppress = |recipients: Vec<String>, reason: &'static str| {
+        let fallback = m.to.clone();
+        async move {
+            let list = if recipients.is_empty() {
+                fallback.into_iter().collect()
+            } else {
+                recipients
+            };
+            for address in list {
+                store.suppress_email(clinic, &address, reason, now).await?;
+            }
+            Ok::<_, ServiceError>(())
+        }
+    };
+    let done = match e.outcome {
+        Outcome::Delivered => {
+            store
+                .record_receipt(&clinic_id, &id, true, None, now)
+                .await?
+        }
+        Outcome::Bounced { recipients, reason } => {
+            suppress(recipients, "bounced").await?;
+            let reason = format!("bounced: {reason}");
+            store
+                .record_receipt(&clinic_id, &id, false, Some(&reason), now)
+                .await?
+        }
+        Outcome::Complained { recipients } => {
+            suppress(recipients, "complained").await?;
+            let event = StatusEvent {
+                at: now,
+                status: Status::Delivered,
+                reason: Some("complained: the recipient marked it as spam".into()),
+            };
+            store.note_event(&clinic_id, &id, &event).await?
+        }
+        Outcome::Rejected { reason } => {
+            let reason = format!("rejected: {reason}");
+            store
+                .record_receipt(&clinic_id, &id, false, Some(&reason), now)
+                .await?
+        }
+        Outcome::Delayed { reason } => {
+            let event = StatusEvent {
+                at: now,
+                status: m.status,
+                reason: Some(format!("delayed: {reason}")),
+            };
+            store.note_event(&clinic_id, &id, &event).await?
+        }
+        Outcome::Other => false,
+    };
+    tracing::info!(clinic_id, message_id = id, applied = done, "SES event");
+    Ok(if done {
+        Applied::Recorded
+    } else {
+        Applied::Ignored
+    })
+}
