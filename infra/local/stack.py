@@ -99,6 +99,7 @@ class Stack:
             # signing certificates trusted from the local certificate server only.
             "PUBLIC_API_URL": f"http://127.0.0.1:{ports['api']}",
             "WEBHOOK_SECRET": "local-webhook-secret-not-for-production",
+            "UNSUBSCRIBE_SECRET": "local-unsubscribe-secret-not-for-production",
             "SNS_CERT_URL_PREFIX": f"http://127.0.0.1:{ports['certs']}/",
             "SAM_CLI_TELEMETRY": "0",
             "PATH": f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",

@@ -307,9 +307,21 @@ pub async fn grant(app: &App, clinic_id: &str, credits: i64) {
         .unwrap();
 }
 
-/// Calls a public endpoint (no API key) in-process, with the given headers.
+/// POSTs to a public endpoint (no API key) in-process, with the given headers.
 pub async fn call_public(
     app: &App,
+    path: &str,
+    headers: &[(&str, String)],
+    body: Vec<u8>,
+    content_type: &str,
+) -> Reply {
+    call_public_with(app, "POST", path, headers, body, content_type).await
+}
+
+/// Calls a public endpoint (no API key) in-process.
+pub async fn call_public_with(
+    app: &App,
+    method: &str,
     path: &str,
     headers: &[(&str, String)],
     body: Vec<u8>,
@@ -318,10 +330,10 @@ pub async fn call_public(
     let route_path = path.split('?').next().unwrap_or(path);
     let endpoint = tidings_app::api::PUBLIC
         .iter()
-        .find(|e| match_path(e.path, route_path).is_some())
-        .unwrap_or_else(|| panic!("no public endpoint serves {path}"));
+        .find(|e| e.method.as_str() == method && match_path(e.path, route_path).is_some())
+        .unwrap_or_else(|| panic!("no public endpoint serves {method} {path}"));
     let mut req = http::Request::builder()
-        .method("POST")
+        .method(method)
         .uri(path)
         .header("content-type", content_type);
     for (k, v) in headers {

@@ -118,6 +118,7 @@ async fn main() -> ExitCode {
         campaigns: Default::default(),
         webhooks: None,
         ses_configuration_set: None,
+        unsubscribe: None,
     })
     .await;
     match run(&app, cli.command).await {

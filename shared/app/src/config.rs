@@ -31,6 +31,19 @@ pub struct Config {
     /// The SES configuration set emails go through (`SES_CONFIGURATION_SET`), whose event
     /// destination reports deliveries, bounces and complaints to the `ses-events` function.
     pub ses_configuration_set: Option<String>,
+    /// Unsubscribe links in marketing, recall and greeting email (`PUBLIC_API_URL` and
+    /// `UNSUBSCRIBE_SECRET`); without them no link is added.
+    pub unsubscribe: Option<UnsubscribeConfig>,
+}
+
+/// How unsubscribe links are made.
+#[derive(Debug, Clone)]
+pub struct UnsubscribeConfig {
+    /// The API's public base URL, without a trailing slash.
+    pub public_url: String,
+    /// The key that signs unsubscribe tokens. Known only to this service (unlike the webhook
+    /// key, which providers hold).
+    pub secret: String,
 }
 
 /// The public endpoints' settings (`PUBLIC_API_URL`, `WEBHOOK_SECRET`, and optionally
@@ -100,6 +113,7 @@ impl Config {
             },
             scheduling: scheduling()?,
             webhooks: webhooks()?,
+            unsubscribe: unsubscribe()?,
             ses_configuration_set: std::env::var("SES_CONFIGURATION_SET")
                 .ok()
                 .filter(|v| !v.trim().is_empty()),
@@ -132,6 +146,31 @@ impl Config {
             name: "PUBLIC_API_URL",
             hint: "with WEBHOOK_SECRET: the API's public URL and the generic webhook's key",
         })
+    }
+}
+
+impl Config {
+    /// The unsubscribe settings, for the unsubscribe endpoints.
+    pub fn require_unsubscribe(&self) -> Result<&UnsubscribeConfig, ConfigError> {
+        self.unsubscribe.as_ref().ok_or(ConfigError::Missing {
+            name: "UNSUBSCRIBE_SECRET",
+            hint: "with PUBLIC_API_URL: the key that signs unsubscribe links",
+        })
+    }
+}
+
+fn unsubscribe() -> Result<Option<UnsubscribeConfig>, ConfigError> {
+    let get = |name| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    match (get("PUBLIC_API_URL"), get("UNSUBSCRIBE_SECRET")) {
+        (Some(url), Some(secret)) => Ok(Some(UnsubscribeConfig {
+            public_url: url.trim_end_matches('/').to_owned(),
+            secret,
+        })),
+        (None, Some(_)) => Err(ConfigError::Missing {
+            name: "PUBLIC_API_URL",
+            hint: "unsubscribe links need the API's public URL",
+        }),
+        _ => Ok(None),
     }
 }
 

@@ -46,6 +46,8 @@ pub struct Email<'a> {
     pub html: Option<&'a str>,
     /// SES message tags; events about the email carry them back (`clinic_id`, `message_id`).
     pub tags: &'a [(&'a str, &'a str)],
+    /// Extra headers (`List-Unsubscribe`).
+    pub headers: &'a [(&'a str, String)],
 }
 
 /// The SNS and SES clients, built once per cold start.
@@ -129,9 +131,21 @@ impl Delivery {
         if let Some(html) = email.html {
             body = body.html(content(html)?);
         }
+        let headers = email
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                aws_sdk_sesv2::types::MessageHeader::builder()
+                    .name(*name)
+                    .value(value)
+                    .build()
+                    .map_err(|e| DeliveryError::Rejected(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let message = Message::builder()
             .subject(content(email.subject)?)
             .body(body.build())
+            .set_headers((!headers.is_empty()).then_some(headers))
             .build();
         let from = match email.from_name {
             Some(name) => mailbox(name, email.from_address),

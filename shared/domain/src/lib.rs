@@ -26,6 +26,7 @@ pub mod ses_event;
 pub mod sms;
 pub mod template;
 pub mod text;
+pub mod unsubscribe;
 pub mod upload;
 pub mod validation;
 pub mod webhook;

@@ -13,6 +13,7 @@ pub mod practitioners;
 pub mod referrers;
 pub mod reports;
 pub mod templates;
+pub mod unsubscribe;
 pub mod uploads;
 pub mod webhooks;
 
@@ -80,4 +81,5 @@ pub const ALL: &[&Endpoint] = &[
 ];
 
 /// Every route served without an API key.
-pub const PUBLIC: &[&crate::http::PublicEndpoint] = &[&webhooks::SMS];
+pub const PUBLIC: &[&crate::http::PublicEndpoint] =
+    &[&webhooks::SMS, &unsubscribe::POST, &unsubscribe::PAGE];

@@ -3,7 +3,7 @@
 //! a bad or missing one is a 401.
 
 use crate::App;
-use crate::http::public::PublicFuture;
+use crate::http::public::{Needs, PublicFuture};
 use crate::http::{ApiError, PublicEndpoint, PublicRequest, response};
 use crate::services::inbound::{self, Handled};
 use http::{Method, StatusCode};
@@ -21,6 +21,7 @@ pub const SMS: PublicEndpoint = PublicEndpoint {
     method: Method::POST,
     path: "/webhooks/sms/{provider}",
     max_body: MAX_WEBHOOK_BYTES,
+    needs: Needs::Webhooks,
     handler: |app, req| -> PublicFuture { Box::pin(sms_webhook(app, req)) },
 };
 

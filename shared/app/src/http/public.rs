@@ -11,12 +11,20 @@ use std::convert::Infallible;
 
 pub type PublicFuture = super::endpoint::HandlerFuture;
 
+/// The settings a public endpoint cannot work without; checked at cold start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    Webhooks,
+    Unsubscribe,
+}
+
 /// A route served without an API key.
 pub struct PublicEndpoint {
     pub function: &'static str,
     pub method: Method,
     pub path: &'static str,
     pub max_body: usize,
+    pub needs: Needs,
     pub handler: fn(App, PublicRequest) -> PublicFuture,
 }
 
@@ -70,7 +78,13 @@ async fn run(
         .config
         .webhooks
         .as_ref()
-        .map_or("", |w| w.public_url.as_str());
+        .map(|w| w.public_url.as_str())
+        .or(app
+            .config
+            .unsubscribe
+            .as_ref()
+            .map(|u| u.public_url.as_str()))
+        .unwrap_or("");
     let url = match req.uri().query() {
         Some(q) => format!("{base}{}?{q}", req.uri().path()),
         None => format!("{base}{}", req.uri().path()),
@@ -97,14 +111,16 @@ pub async fn dispatch_public(app: &App, endpoint: &PublicEndpoint, req: Request)
     response
 }
 
-/// The `main` of a public endpoint function: the webhook settings are required at cold start.
+/// The `main` of a public endpoint function: the settings it needs are required at cold start.
 pub async fn serve_public(endpoint: &'static PublicEndpoint) -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
     let config =
         Config::from_env().inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
-    config
-        .require_webhooks()
-        .inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
+    match endpoint.needs {
+        Needs::Webhooks => config.require_webhooks().map(|_| ()),
+        Needs::Unsubscribe => config.require_unsubscribe().map(|_| ()),
+    }
+    .inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
     let app = App::from_env(&config).await;
     lambda_http::run(service_fn(move |req: Request| {
         let app = app.clone();

@@ -30,7 +30,7 @@ pub fn no_content() -> Response<Body> {
     build(StatusCode::NO_CONTENT, "application/json", Body::Empty)
 }
 
-pub(crate) fn build(status: StatusCode, content_type: &str, body: Body) -> Response<Body> {
+pub fn build(status: StatusCode, content_type: &str, body: Body) -> Response<Body> {
     let mut res = Response::new(body);
     *res.status_mut() = status;
     if let Ok(v) = content_type.parse() {

@@ -19,6 +19,7 @@ pub mod rendering;
 pub mod reports;
 pub mod sending;
 pub mod templates;
+pub mod unsubscribe;
 pub mod uploads;
 
 use crate::ServiceError;

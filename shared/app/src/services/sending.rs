@@ -212,6 +212,7 @@ pub async fn deliver(app: &App, clinic: &Clinic, mut m: Message) -> Message {
         }
         (Channel::Email, Some(to), Some(text)) => {
             let sender = m.from_name.as_deref();
+            let headers = unsubscribe_headers(app, clinic, &m);
             app.delivery
                 .send_email(&Email {
                     from_name: sender.or(Some(clinic.fields.name.as_str())),
@@ -225,6 +226,7 @@ pub async fn deliver(app: &App, clinic: &Clinic, mut m: Message) -> Message {
                         ("clinic_id", clinic.id.as_str()),
                         ("message_id", m.id.as_str()),
                     ],
+                    headers: &headers,
                 })
                 .await
         }
@@ -620,6 +622,37 @@ pub(crate) fn fill(
     m.html_body = words.html_body;
     m.status = Status::Queued;
     Ok(())
+}
+
+/// RFC 8058 one-click unsubscribe headers for marketing, recall and greeting email (when
+/// the deployment signs unsubscribe links).
+fn unsubscribe_headers(app: &App, clinic: &Clinic, m: &Message) -> Vec<(&'static str, String)> {
+    let Some(u) = &app.config.unsubscribe else {
+        return Vec::new();
+    };
+    if !matches!(
+        m.category,
+        Category::Marketing | Category::Recall | Category::Greeting
+    ) {
+        return Vec::new();
+    }
+    let token = tidings_domain::unsubscribe::Token {
+        clinic_id: clinic.id.clone(),
+        patient_id: m.patient_id.clone(),
+        contact_id: m.contact_id.clone(),
+        channel: Channel::Email,
+    }
+    .sign(u.secret.as_bytes());
+    vec![
+        (
+            "List-Unsubscribe",
+            format!("<{}/unsubscribe/{token}>", u.public_url),
+        ),
+        (
+            "List-Unsubscribe-Post",
+            "List-Unsubscribe=One-Click".to_owned(),
+        ),
+    ]
 }
 
 /// Skips the queued messages to numbers that texted an opt-out keyword to the clinic and to
