@@ -294,6 +294,20 @@ A recall campaign a minute from now (the scheduler bridge fires it; see .local/l
   curl -s -X POST {url}/campaigns/<id>/cancel -H 'Authorization: Bearer {key['key']}'
   curl -s {stack.env['MOTO_URL']}/moto-api/data.json    # what SNS and SES "sent"
 
+Replies (a signed STOP through the generic webhook; the patient is the first curl's Ann Lee):
+  curl -s -X PATCH {url}/clinic -H 'Authorization: Bearer {key['key']}' -H 'Content-Type: application/json' \
+       -d '{{"sms_reply_number": "+61491570156"}}'
+  body='{{"type":"message","id":"demo-1","from":"+61412345678","to":"+61491570156","body":"STOP"}}'
+  ts=$(date +%s); sig=$(printf '%s.%s' "$ts" "$body" | openssl dgst -sha256 -hmac '{stack.env['WEBHOOK_SECRET']}' -hex | sed 's/.* //')
+  curl -s -X POST {url}/webhooks/sms/generic -H "X-Tidings-Timestamp: $ts" -H "X-Tidings-Signature: $sig" -d "$body"
+  curl -s {url}/notifications -H 'Authorization: Bearer {key['key']}'
+  curl -s {url}/patients/<id>/messages -H 'Authorization: Bearer {key['key']}'   # the STOP, received
+
+An SES bounce (give the patient an email, send them one, then bounce it; later email is skipped):
+  curl -s -X POST {url}/2015-03-31/functions/ses-events/invocations -d '{{"Records":[{{"Sns":{{"Message":
+       "{{\\"eventType\\":\\"Bounce\\",\\"bounce\\":{{\\"bounceType\\":\\"Permanent\\",\\"bouncedRecipients\\":[]}},\\"mail\\":{{\\"tags\\":{{\\"clinic_id\\":[\\"{clinic['id']}\\"],\\"message_id\\":[\\"<email message id>\\"]}}}}}}"}}}}]}}'
+  curl -s {url}/messages/<email message id> -H 'Authorization: Bearer {key['key']}'   # failed, with its history
+
 The demo clinic has 100 credits; its sender domain is verified in moto's SES.
 
 Admin command against this stack:
