@@ -631,3 +631,50 @@ async fn sns_posts_are_verified_with_a_certificate_from_the_sns_host_only() {
     let r = post(&sns_envelope("SubscriptionConfirmation", "confirm", &cert)).await;
     assert_eq!(r.status, 200, "{}", r.json);
 }
+
+/// Arbitrary bodies and headers at each provider's endpoint: never a panic or a 5xx, always a
+/// 4xx (nothing stored) or a 200.
+#[test]
+fn arbitrary_posts_are_answered_4xx_or_200() {
+    use proptest::prelude::*;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let app = rt.block_on(app());
+    let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+        cases: 64,
+        ..Default::default()
+    });
+    let strategy = (
+        prop_oneof![Just("sns"), Just("twilio"), Just("generic")],
+        proptest::collection::vec(any::<u8>(), 0..400),
+        proptest::option::of("[0-9a-zA-Z+/=]{0,64}"),
+    );
+    runner
+        .run(&strategy, |(provider, body, sig)| {
+            let headers: Headers = match sig {
+                Some(s) => vec![
+                    (
+                        generic::TIMESTAMP_HEADER,
+                        chrono::Utc::now().timestamp().to_string(),
+                    ),
+                    (generic::SIGNATURE_HEADER, s.clone()),
+                    (twilio::SIGNATURE_HEADER, s),
+                ],
+                None => vec![],
+            };
+            let r = rt.block_on(call_public(
+                &app,
+                &format!("/webhooks/sms/{provider}"),
+                &headers,
+                body,
+                "application/octet-stream",
+            ));
+            prop_assert!(
+                r.status.is_client_error() || r.status == 200,
+                "{provider}: {} {}",
+                r.status,
+                r.json
+            );
+            Ok(())
+        })
+        .unwrap();
+}
