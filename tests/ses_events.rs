@@ -170,6 +170,11 @@ async fn a_complaint_suppresses_and_a_delivery_settles() {
         ]
     );
     assert_eq!(send_email(&app, &c, &p).await["status"], "skipped");
+    let r = call(&app, &c.staff_key, "GET", &format!("/patients/{p}"), None).await;
+    assert_eq!(
+        r.json["receive_campaigns"]["email"], false,
+        "opted out of campaign email"
+    );
     // Not an SES event: dropped, nothing fails.
     let event: SnsLambdaEvent = serde_json::from_value(sns_event(&json!("not json"))).unwrap();
     assert_eq!(handle(&app, event).await.unwrap(), 0);

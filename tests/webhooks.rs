@@ -94,6 +94,61 @@ async fn send_sms(s: &Setup) -> Value {
     r.json["messages"][0].clone()
 }
 
+/// Runs a marketing SMS campaign to everyone in the clinic now; the patient's recipient row.
+async fn campaign(s: &Setup) -> Value {
+    let key = &s.c.staff_key;
+    let report = call(
+        &s.app,
+        key,
+        "POST",
+        "/reports",
+        Some(json!({"name": "All", "type": "patient"})),
+    )
+    .await
+    .id();
+    let template = call(
+        &s.app,
+        key,
+        "POST",
+        "/templates",
+        Some(json!({"name": "News", "channel": "sms",
+        "category": "marketing", "body": "News from {{ clinic_name }}"})),
+    )
+    .await
+    .id();
+    let created = call(&s.app, key, "POST", "/campaigns", Some(json!({"name": "News", "report_id": report,
+        "channels": {"sms": template}, "send_at": (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339()}))).await;
+    assert_eq!(created.status, 201, "{}", created.json);
+    let ev = tidings_app::services::campaign_runner::FireEvent {
+        clinic_id: s.c.id.clone(),
+        campaign_id: created.id(),
+        scheduled_time: chrono::Utc::now().to_rfc3339(),
+    };
+    let limits = tidings_app::services::campaign_runner::Limits {
+        stop_at: tokio::time::Instant::now() + std::time::Duration::from_secs(60),
+        lease: chrono::Duration::minutes(5),
+    };
+    tidings_app::services::campaign_runner::fire(&s.app, &ev, &limits)
+        .await
+        .unwrap();
+    let r = call(
+        &s.app,
+        key,
+        "GET",
+        &format!("/campaigns/{}/recipients", created.id()),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    r.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["patient_id"] == s.patient_id.as_str())
+        .unwrap()
+        .clone()
+}
+
 async fn history(s: &Setup) -> Vec<Value> {
     let r = call(
         &s.app,
@@ -210,9 +265,18 @@ async fn stop_opts_the_number_out_start_back_in_and_help_answers() {
         "{m}"
     );
     assert_eq!(m["credits"], 0);
+    let in_campaign = campaign(&s).await;
+    assert_eq!(in_campaign["status"], "skipped", "{in_campaign}");
+    assert!(
+        in_campaign["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("opted_out")
+    );
 
     assert_eq!(text(&s, &fresh_id(), "start").await.status, 200);
     assert_eq!(send_sms(&s).await["status"], "sent");
+    assert_eq!(campaign(&s).await["status"], "sent");
 
     assert_eq!(text(&s, &fresh_id(), "HELP").await.status, 200);
     let sent = moto_sent().await;
@@ -319,6 +383,38 @@ async fn replies_reach_history_and_notifications_unread_first_and_stay_in_their_
         .filter(|m| m["status"] == "received")
         .collect();
     assert_eq!(texts.len(), 2);
+}
+
+#[tokio::test]
+async fn a_reply_from_a_shared_number_goes_to_whoever_last_received_a_text_there() {
+    let s = setup().await;
+    let r = call(
+        &s.app,
+        &s.c.staff_key,
+        "POST",
+        "/patients",
+        Some(json!({"first_name": "Ben", "last_name": "Lee", "mobile": s.mobile})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let ben = r.id();
+    let r = call(
+        &s.app,
+        &s.c.staff_key,
+        "POST",
+        "/messages",
+        Some(json!({"patient_ids": [ben], "channel": "sms", "body": "Hi Ben"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    text(&s, &fresh_id(), "Thanks").await;
+    let r = call(&s.app, &s.c.staff_key, "GET", "/notifications", None).await;
+    assert_eq!(r.json["items"][0]["patient_id"], ben.as_str());
+    // Ann is texted later: the next reply is hers.
+    send_sms(&s).await;
+    text(&s, &fresh_id(), "Thanks from Ann").await;
+    let r = call(&s.app, &s.c.staff_key, "GET", "/notifications", None).await;
+    assert_eq!(r.json["items"][0]["patient_id"], s.patient_id.as_str());
 }
 
 #[tokio::test]

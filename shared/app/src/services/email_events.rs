@@ -1,6 +1,7 @@
 //! What SES reports about an email: a delivery settles it; a permanent bounce fails it and
 //! suppresses the address for the clinic; a complaint suppresses the address; a reject fails
-//! it; a delay is added to its history.
+//! it; a delay is added to its history. A complaint also opts the person out of campaign
+//! email.
 
 use crate::{App, ServiceError};
 use chrono::Utc;
@@ -61,6 +62,14 @@ pub async fn apply(app: &App, e: Event) -> Result<Applied, ServiceError> {
         }
         Outcome::Complained { recipients } => {
             suppress(recipients, "complained").await?;
+            // And out of campaign email, as an unsubscribe would, wherever the address moves.
+            let person = tidings_domain::unsubscribe::Token {
+                clinic_id: clinic_id.clone(),
+                patient_id: m.patient_id.clone(),
+                contact_id: m.contact_id.clone(),
+                channel: tidings_domain::message_template::Channel::Email,
+            };
+            super::unsubscribe::apply(store, &person).await?;
             let event = StatusEvent {
                 at: now,
                 status: Status::Delivered,
