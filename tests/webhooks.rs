@@ -714,7 +714,7 @@ async fn sns_posts_are_verified_with_a_certificate_from_the_sns_host_only() {
         let r = post(e).await;
         assert_eq!(r.status, 401, "{}", r.json);
     }
-    assert_eq!(post(&unsigned).await.status, 400);
+    assert_eq!(post(&unsigned).await.status, 401);
     assert_eq!(snapshot(&s.app, &s.c.id).await, before);
     let r = post(&good).await;
     assert_eq!(

@@ -107,6 +107,9 @@ async fn sns_post(app: &App, req: &PublicRequest) -> Result<Option<Event>, ApiEr
         .as_ref()
         .map_or("", |w| w.sns_cert_prefix.as_str());
     let envelope = sns::envelope(&req.body).map_err(|e| refused(&e))?;
+    if envelope.signature.trim().is_empty() {
+        return Err(refused(&WebhookError::MissingSignature("Signature")));
+    }
     if !sns::url_allowed(&envelope.signing_cert_url, prefix)
         || !envelope.signing_cert_url.ends_with(".pem")
     {

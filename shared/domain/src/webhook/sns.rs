@@ -26,9 +26,12 @@ pub struct Envelope {
     pub subject: Option<String>,
     pub message: String,
     pub timestamp: String,
+    /// Empty when absent: a missing signature is refused as such (401), not as a bad body.
+    #[serde(default)]
     pub signature_version: String,
+    #[serde(default)]
     pub signature: String,
-    #[serde(rename = "SigningCertURL")]
+    #[serde(rename = "SigningCertURL", default)]
     pub signing_cert_url: String,
     #[serde(rename = "SubscribeURL")]
     pub subscribe_url: Option<String>,
@@ -115,6 +118,9 @@ pub fn string_to_sign(e: &Envelope) -> Result<String, WebhookError> {
 /// Verifies the envelope's signature with the certificate fetched from its
 /// `SigningCertURL` (PEM).
 pub fn verify(e: &Envelope, cert_pem: &[u8]) -> Result<(), WebhookError> {
+    if e.signature.trim().is_empty() {
+        return Err(WebhookError::MissingSignature("Signature"));
+    }
     let text = string_to_sign(e)?;
     let key = public_key(cert_pem).ok_or(WebhookError::BadSignature)?;
     let sig = STANDARD
