@@ -289,10 +289,20 @@ pub async fn app_via(proxy_url: &str) -> App {
     }
 }
 
-/// A mobile number no other test uses.
+/// A mobile number no other test uses. moto keeps every SMS of the whole run, and tests count
+/// the SMS each number received, so two tests sharing a number would see each other's. Within
+/// a test binary the numbers run on from a random start, so they never repeat; across binaries
+/// (one after another) a repeat needs two random starts within a few hundred of each other in
+/// 40 million (Australian mobiles 040 to 043, all valid).
 pub fn unique_mobile() -> String {
-    let n = uuid::Uuid::new_v4().as_u128() % 10_000_000;
-    format!("+6141{n:07}")
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    const SPACE: u64 = 40_000_000;
+    static START: OnceLock<u64> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let start = *START.get_or_init(|| (uuid::Uuid::new_v4().as_u128() % u128::from(SPACE)) as u64);
+    let n = (start + NEXT.fetch_add(1, Ordering::Relaxed)) % SPACE;
+    format!("+614{}{:07}", n / 10_000_000, n % 10_000_000)
 }
 
 /// An email address no other test uses.
