@@ -120,6 +120,11 @@ pub async fn call_raw(
     }
     .unwrap();
     let res = dispatch(app, endpoint, req).await;
+    reply(res)
+}
+
+/// A response as tests read it.
+fn reply(res: http::Response<Body>) -> Reply {
     let status = res.status();
     let headers = res.headers().clone();
     let body = res.body().as_ref().to_vec();
@@ -355,14 +360,5 @@ pub async fn call_public_with(
         req.body(Body::Binary(body)).unwrap(),
     )
     .await;
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = res.body().as_ref().to_vec();
-    let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    Reply {
-        status,
-        json,
-        headers,
-        body,
-    }
+    reply(res)
 }

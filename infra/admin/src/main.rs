@@ -116,6 +116,7 @@ async fn main() -> ExitCode {
         email_credit_cost: 0,
         scheduling: None,
         campaigns: Default::default(),
+        public_url: None,
         webhooks: None,
         ses_configuration_set: None,
         unsubscribe: None,

@@ -26,7 +26,10 @@ pub struct Config {
     /// Where campaign schedules go; set for the functions that create, cancel or run them.
     pub scheduling: Option<SchedulingConfig>,
     pub campaigns: CampaignSettings,
-    /// What the public endpoints (webhooks) need; set for the functions that serve them.
+    /// The API's public base URL without a trailing slash (`PUBLIC_API_URL`): Twilio signs the
+    /// full URL it posts to, and emails link back to it.
+    pub public_url: Option<String>,
+    /// What the SMS webhook needs; set for the function that serves it.
     pub webhooks: Option<WebhookConfig>,
     /// The SES configuration set emails go through (`SES_CONFIGURATION_SET`), whose event
     /// destination reports deliveries, bounces and complaints to the `ses-events` function.
@@ -36,23 +39,18 @@ pub struct Config {
     pub unsubscribe: Option<UnsubscribeConfig>,
 }
 
-/// How unsubscribe links are made.
+/// How unsubscribe links are made (`UNSUBSCRIBE_SECRET`; `PUBLIC_API_URL` must be set with it).
 #[derive(Debug, Clone)]
 pub struct UnsubscribeConfig {
-    /// The API's public base URL, without a trailing slash.
-    pub public_url: String,
     /// The key that signs unsubscribe tokens. Known only to this service (unlike the webhook
     /// key, which providers hold).
     pub secret: String,
 }
 
-/// The public endpoints' settings (`PUBLIC_API_URL`, `WEBHOOK_SECRET`, and optionally
-/// `SNS_CERT_URL_PREFIX`).
+/// The SMS webhook's settings (`WEBHOOK_SECRET`, and optionally `SNS_CERT_URL_PREFIX`);
+/// `PUBLIC_API_URL` must be set with them.
 #[derive(Debug, Clone)]
 pub struct WebhookConfig {
-    /// The API's public base URL, without a trailing slash: Twilio signs the full URL it posts
-    /// to, and emails link back to it.
-    pub public_url: String,
     /// The key of the `generic` provider's HMAC-SHA256 signatures.
     pub secret: String,
     /// SNS signing certificates (and subscription URLs) are fetched only under this prefix;
@@ -112,6 +110,7 @@ impl Config {
                 })?,
             },
             scheduling: scheduling()?,
+            public_url: optional("PUBLIC_API_URL").map(|u| u.trim_end_matches('/').to_owned()),
             webhooks: webhooks()?,
             unsubscribe: unsubscribe()?,
             ses_configuration_set: std::env::var("SES_CONFIGURATION_SET")
@@ -143,8 +142,8 @@ impl Config {
     /// The webhook settings, for the public endpoints that cannot work without them.
     pub fn require_webhooks(&self) -> Result<&WebhookConfig, ConfigError> {
         self.webhooks.as_ref().ok_or(ConfigError::Missing {
-            name: "PUBLIC_API_URL",
-            hint: "with WEBHOOK_SECRET: the API's public URL and the generic webhook's key",
+            name: "WEBHOOK_SECRET",
+            hint: "with PUBLIC_API_URL: the generic webhook's key",
         })
     }
 }
@@ -159,37 +158,35 @@ impl Config {
     }
 }
 
-fn unsubscribe() -> Result<Option<UnsubscribeConfig>, ConfigError> {
-    let get = |name| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    match (get("PUBLIC_API_URL"), get("UNSUBSCRIBE_SECRET")) {
-        (Some(url), Some(secret)) => Ok(Some(UnsubscribeConfig {
-            public_url: url.trim_end_matches('/').to_owned(),
-            secret,
-        })),
-        (None, Some(_)) => Err(ConfigError::Missing {
+fn optional(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// Fails when `secret` is set without `PUBLIC_API_URL`.
+fn needs_public_url(secret: &'static str) -> Result<(), ConfigError> {
+    if optional(secret).is_some() && optional("PUBLIC_API_URL").is_none() {
+        return Err(ConfigError::Invalid {
             name: "PUBLIC_API_URL",
-            hint: "unsubscribe links need the API's public URL",
-        }),
-        _ => Ok(None),
+            hint: "set it with WEBHOOK_SECRET and UNSUBSCRIBE_SECRET: the API's public URL",
+        });
     }
+    Ok(())
+}
+
+fn unsubscribe() -> Result<Option<UnsubscribeConfig>, ConfigError> {
+    needs_public_url("UNSUBSCRIBE_SECRET")?;
+    Ok(optional("UNSUBSCRIBE_SECRET").map(|secret| UnsubscribeConfig { secret }))
 }
 
 fn webhooks() -> Result<Option<WebhookConfig>, ConfigError> {
-    let get = |name| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let (url, secret) = match (get("PUBLIC_API_URL"), get("WEBHOOK_SECRET")) {
-        (None, None) => return Ok(None),
-        (Some(u), Some(s)) => (u, s),
-        _ => {
-            return Err(ConfigError::Invalid {
-                name: "PUBLIC_API_URL",
-                hint: "set PUBLIC_API_URL and WEBHOOK_SECRET together",
-            });
-        }
+    needs_public_url("WEBHOOK_SECRET")?;
+    let Some(secret) = optional("WEBHOOK_SECRET") else {
+        return Ok(None);
     };
-    let sns_cert_prefix = match get("SNS_CERT_URL_PREFIX") {
+    let sns_cert_prefix = match optional("SNS_CERT_URL_PREFIX") {
         Some(p) => p,
         None => {
-            let region = get("AWS_REGION").ok_or(ConfigError::Missing {
+            let region = optional("AWS_REGION").ok_or(ConfigError::Missing {
                 name: "AWS_REGION",
                 hint: "the region whose SNS host signs webhook posts",
             })?;
@@ -203,7 +200,6 @@ fn webhooks() -> Result<Option<WebhookConfig>, ConfigError> {
         });
     }
     Ok(Some(WebhookConfig {
-        public_url: url.trim_end_matches('/').to_owned(),
         secret,
         sns_cert_prefix,
     }))

@@ -74,17 +74,7 @@ async fn run(
             format!("the body must be at most {} bytes", endpoint.max_body),
         ));
     }
-    let base = app
-        .config
-        .webhooks
-        .as_ref()
-        .map(|w| w.public_url.as_str())
-        .or(app
-            .config
-            .unsubscribe
-            .as_ref()
-            .map(|u| u.public_url.as_str()))
-        .unwrap_or("");
+    let base = app.config.public_url.as_deref().unwrap_or("");
     let url = match req.uri().query() {
         Some(q) => format!("{base}{}?{q}", req.uri().path()),
         None => format!("{base}{}", req.uri().path()),

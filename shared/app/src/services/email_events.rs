@@ -32,17 +32,19 @@ pub async fn apply(app: &App, e: Event) -> Result<Applied, ServiceError> {
         return Ok(Applied::Ignored);
     };
     let now = Utc::now();
-    let clinic = clinic_id.as_str();
+    // The addresses the event names, or else the one the message went to.
     let suppress = |recipients: Vec<String>, reason: &'static str| {
-        let fallback = m.to.clone();
+        let list = if recipients.is_empty() {
+            m.to.clone().into_iter().collect()
+        } else {
+            recipients
+        };
+        let clinic_id = clinic_id.as_str();
         async move {
-            let list = if recipients.is_empty() {
-                fallback.into_iter().collect()
-            } else {
-                recipients
-            };
             for address in list {
-                store.suppress_email(clinic, &address, reason, now).await?;
+                store
+                    .suppress_email(clinic_id, &address, reason, now)
+                    .await?;
             }
             Ok::<_, ServiceError>(())
         }

@@ -181,8 +181,13 @@ async fn reply(app: &App, clinic: &Clinic, to: &str, text: &str) {
         sender_id: &clinic.fields.sms_sender_id,
         transactional: true,
     };
+    // The provider's message can quote the number: only the kind of failure is logged.
     if let Err(e) = app.delivery.send_sms(&sms).await {
-        tracing::warn!(clinic_id = clinic.id, error = %e, "keyword answer not sent");
+        let kind = match e {
+            crate::delivery::DeliveryError::Rejected(_) => "rejected",
+            crate::delivery::DeliveryError::Unavailable(_) => "provider unavailable",
+        };
+        tracing::warn!(clinic_id = clinic.id, kind, "keyword answer not sent");
     }
 }
 

@@ -627,7 +627,7 @@ pub(crate) fn fill(
 /// RFC 8058 one-click unsubscribe headers for marketing, recall and greeting email (when
 /// the deployment signs unsubscribe links).
 fn unsubscribe_headers(app: &App, clinic: &Clinic, m: &Message) -> Vec<(&'static str, String)> {
-    let Some(u) = &app.config.unsubscribe else {
+    let (Some(u), Some(base)) = (&app.config.unsubscribe, &app.config.public_url) else {
         return Vec::new();
     };
     if !matches!(
@@ -644,10 +644,7 @@ fn unsubscribe_headers(app: &App, clinic: &Clinic, m: &Message) -> Vec<(&'static
     }
     .sign(u.secret.as_bytes());
     vec![
-        (
-            "List-Unsubscribe",
-            format!("<{}/unsubscribe/{token}>", u.public_url),
-        ),
+        ("List-Unsubscribe", format!("<{base}/unsubscribe/{token}>")),
         (
             "List-Unsubscribe-Post",
             "List-Unsubscribe=One-Click".to_owned(),

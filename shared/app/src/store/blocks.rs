@@ -1,7 +1,7 @@
 //! Numbers and addresses a clinic must not send to: SMS opt-outs (a STOP reply) and email
 //! suppressions (a permanent bounce or a complaint). Sends read them all in one query.
 
-use super::{Item, Query, Store, StoreError, keys, s, ts};
+use super::{Item, Query, SortKey, Store, StoreError, keys, s, ts};
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 
@@ -20,8 +20,6 @@ impl Blocked {
     }
 }
 
-const ANY: &str = "attribute_not_exists(pk) OR attribute_exists(pk)";
-
 impl Store {
     /// Opts `e164` out of (or back into) the clinic's SMS.
     pub async fn set_sms_opt_out(
@@ -39,9 +37,9 @@ impl Store {
                 ("reason".to_owned(), s("opted_out")),
                 ("at".to_owned(), ts(&at)),
             ]);
-            self.put_if(item, ANY, None).await.map(|_| ())
+            self.put(item).await
         } else {
-            self.delete_if(pk, sk, ANY).await.map(|_| ())
+            self.delete(pk, sk).await
         }
     }
 
@@ -59,30 +57,20 @@ impl Store {
             ("reason".to_owned(), s(reason)),
             ("at".to_owned(), ts(&at)),
         ]);
-        self.put_if(item, ANY, None).await.map(|_| ())
+        self.put(item).await
     }
 
     /// Everything the clinic must not send to.
     pub async fn blocked(&self, clinic_id: &str) -> Result<Blocked, StoreError> {
-        let mut out = Blocked::default();
-        let mut start = None;
         let q = Query::under(None, keys::clinic_pk(clinic_id), keys::BLOCK_PREFIX);
-        loop {
-            let page = self.query(&q, start).await?;
-            for item in &page.items {
-                let Some(sk) = item.get("sk").and_then(|v| v.as_s().ok()) else {
-                    continue;
-                };
-                if let Some(n) = sk.strip_prefix("BLOCK#SMS#") {
-                    out.sms.insert(n.to_owned());
-                } else if let Some(a) = sk.strip_prefix("BLOCK#EMAIL#") {
-                    out.email.insert(a.to_owned());
-                }
-            }
-            match page.last_key {
-                Some(k) => start = Some(k),
-                None => return Ok(out),
+        let mut out = Blocked::default();
+        for SortKey { sk } in self.query_all::<SortKey>(q).await? {
+            if let Some(n) = sk.strip_prefix("BLOCK#SMS#") {
+                out.sms.insert(n.to_owned());
+            } else if let Some(a) = sk.strip_prefix("BLOCK#EMAIL#") {
+                out.email.insert(a.to_owned());
             }
         }
+        Ok(out)
     }
 }

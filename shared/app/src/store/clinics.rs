@@ -89,7 +89,6 @@ impl Store {
         clinic_id: &str,
         token: Option<&str>,
     ) -> Result<(), StoreError> {
-        let any = "attribute_not_exists(pk) OR attribute_exists(pk)";
         match token {
             Some(t) => {
                 let item = Item::from([
@@ -97,16 +96,12 @@ impl Store {
                     ("sk".to_owned(), s(keys::TWILIO_TOKEN_SK)),
                     ("token".to_owned(), s(t)),
                 ]);
-                self.put_if(item, any, None).await.map(|_| ())
+                self.put(item).await
             }
-            None => self
-                .delete_if(
-                    keys::clinic_pk(clinic_id),
-                    keys::TWILIO_TOKEN_SK.into(),
-                    any,
-                )
-                .await
-                .map(|_| ()),
+            None => {
+                self.delete(keys::clinic_pk(clinic_id), keys::TWILIO_TOKEN_SK.into())
+                    .await
+            }
         }
     }
 }

@@ -184,6 +184,31 @@ impl Store {
         Ok(out.item)
     }
 
+    /// Puts an item, replacing any with its key.
+    pub(crate) async fn put(&self, item: Item) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk("PutItem", e))?;
+        Ok(())
+    }
+
+    /// Deletes an item if there is one.
+    pub(crate) async fn delete(&self, pk: String, sk: String) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk("DeleteItem", e))?;
+        Ok(())
+    }
+
     /// Puts an item if `condition` holds; `Ok(false)` when it did not.
     pub(crate) async fn put_if(
         &self,
@@ -326,6 +351,12 @@ impl Store {
             }
         }
     }
+}
+
+/// Only the sort key of an item (what a keys-only read needs).
+#[derive(serde::Deserialize)]
+pub(crate) struct SortKey {
+    pub sk: String,
 }
 
 /// A key-condition query: everything under `pk` whose sort key starts with `sk_prefix`.

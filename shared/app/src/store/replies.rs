@@ -3,8 +3,8 @@
 //! receipts that settle sent messages.
 
 use super::{
-    GSI1, GSI2, Item, Query, Store, StoreError, TxError, attr, from_item, keys, s, status_name,
-    to_item, ts,
+    GSI1, GSI2, Item, Query, SortKey, Store, StoreError, TxError, attr, from_item, keys, s,
+    status_name, to_item, ts,
 };
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -76,34 +76,24 @@ impl Store {
     /// The patients and contacts of the clinic with the mobile `e164` (deleted ones too: the
     /// caller checks).
     pub async fn holders_of(&self, clinic_id: &str, e164: &str) -> Result<Vec<Holder>, StoreError> {
-        let mut out = Vec::new();
-        let mut start = None;
         let q = Query::under(Some(GSI2), keys::mobile_gsi(clinic_id, e164), "");
-        loop {
-            let page = self.query(&q, start).await?;
-            for item in &page.items {
-                let Some(sk) = string_attr(item, "sk") else {
-                    continue;
-                };
+        let keys = self.query_all::<SortKey>(q).await?;
+        Ok(keys
+            .into_iter()
+            .filter_map(|SortKey { sk }| {
                 if let Some(p) = sk.strip_prefix(keys::PATIENT_PREFIX) {
-                    out.push(Holder {
+                    return Some(Holder {
                         patient_id: p.to_owned(),
                         contact_id: None,
                     });
-                } else if let Some(rest) = sk.strip_prefix("CONTACT#")
-                    && let Some((p, c)) = rest.split_once('#')
-                {
-                    out.push(Holder {
-                        patient_id: p.to_owned(),
-                        contact_id: Some(c.to_owned()),
-                    });
                 }
-            }
-            match page.last_key {
-                Some(k) => start = Some(k),
-                None => return Ok(out),
-            }
-        }
+                let (p, c) = sk.strip_prefix("CONTACT#")?.split_once('#')?;
+                Some(Holder {
+                    patient_id: p.to_owned(),
+                    contact_id: Some(c.to_owned()),
+                })
+            })
+            .collect())
     }
 
     /// Stores a received message and its notification, once per provider message id:
@@ -272,7 +262,7 @@ impl Store {
         } else {
             "SET #s = :to, reason = :reason, updated_at = :at, events = list_append(if_not_exists(events, :none), :ev)"
         };
-        let req = self
+        let mut req = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -285,8 +275,10 @@ impl Store {
             .expression_attribute_values(":sent", attr(&Status::Sent)?)
             .expression_attribute_values(":at", ts(&at))
             .expression_attribute_values(":none", AttributeValue::L(vec![]))
-            .expression_attribute_values(":ev", AttributeValue::L(vec![attr(&event)?]))
-            .set_expression_attribute_values_if(reason.map(|r| (":reason", s(r))));
+            .expression_attribute_values(":ev", AttributeValue::L(vec![attr(&event)?]));
+        if let Some(r) = reason {
+            req = req.expression_attribute_values(":reason", s(r));
+        }
         super::conditional(
             "UpdateItem",
             req.send().await,
@@ -318,19 +310,5 @@ impl Store {
             res,
             UpdateItemError::is_conditional_check_failed_exception,
         )
-    }
-}
-
-/// Adds an optional attribute value to an update.
-trait ValuesIf {
-    fn set_expression_attribute_values_if(self, v: Option<(&str, AttributeValue)>) -> Self;
-}
-
-impl ValuesIf for aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
-    fn set_expression_attribute_values_if(self, v: Option<(&str, AttributeValue)>) -> Self {
-        match v {
-            Some((k, val)) => self.expression_attribute_values(k, val),
-            None => self,
-        }
     }
 }
