@@ -9,7 +9,12 @@ use tidings_app::api::{ALL, PUBLIC};
 type Route = (String, String, String); // method, path, function
 
 /// Functions without an HTTP route: EventBridge Scheduler or SNS invokes them.
-const SCHEDULED: &[&str] = &["run-campaign", "ses-events"];
+const SCHEDULED: &[&str] = &[
+    "run-campaign",
+    "ses-events",
+    "reminder-sweep",
+    "greeting-sweep",
+];
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()

@@ -151,6 +151,7 @@ class Stack:
         self.wait_for_port("moto", self.ports["moto"], 60)
         create_table(self.env["AWS_ENDPOINT_URL_DYNAMODB"])
         create_schedule_group(self.env["MOTO_URL"])
+        create_recurring_schedules(self.env["MOTO_URL"])
         # Stands in for the SNS host that serves signing certificates: tests sign with the
         # key whose certificate is in tests/fixtures/sns.
         self.start("certs", [sys.executable, "-m", "http.server", self.ports["certs"], "--bind",
@@ -204,6 +205,27 @@ def local_client(service, endpoint):
 def create_schedule_group(moto_url):
     """The stage's schedule group (template.yaml's CampaignScheduleGroup)."""
     local_client("scheduler", moto_url).create_schedule_group(Name=SCHEDULE_GROUP)
+
+
+def create_recurring_schedules(moto_url):
+    """Creates template.yaml's AWS::Scheduler::Schedule resources (the reminder and greeting
+    sweeps) in moto, targeting the local functions, so the bridge fires them like Scheduler."""
+    resources = load_template()["Resources"]
+    client = local_client("scheduler", moto_url)
+    for res in resources.values():
+        if res["Type"] != "AWS::Scheduler::Schedule":
+            continue
+        p = res["Properties"]
+        name = p["Name"]["Sub"].replace("${Stage}", "local")
+        function = p["Target"]["Arn"]["GetAtt"].split(".")[0]
+        binary = resources[function]["Metadata"]["BuildProperties"]["Binary"]
+        client.create_schedule(
+            Name=name, GroupName=SCHEDULE_GROUP, ScheduleExpression=p["ScheduleExpression"],
+            FlexibleTimeWindow={"Mode": "OFF"},
+            Target={"Arn": f"arn:aws:lambda:{REGION}:123456789012:function:{binary}",
+                    "RoleArn": "arn:aws:iam::123456789012:role/tidings-local-sweeps",
+                    "Input": p["Target"]["Input"]})
+        say(f"created schedule {name}: {p['ScheduleExpression']} -> {binary}")
 
 
 def create_table(endpoint):
@@ -308,6 +330,18 @@ An SES bounce (give the patient an email, send them one, then bounce it; later e
        "{{\\"eventType\\":\\"Bounce\\",\\"bounce\\":{{\\"bounceType\\":\\"Permanent\\",\\"bouncedRecipients\\":[]}},\\"mail\\":{{\\"tags\\":{{\\"clinic_id\\":[\\"{clinic['id']}\\"],\\"message_id\\":[\\"<email message id>\\"]}}}}}}"}}}}]}}'
   curl -s {url}/messages/<email message id> -H 'Authorization: Bearer {key['key']}'   # failed, with its history
 
+Reminders (the bridge fires the reminder sweep every 5 minutes; this one is due 3 minutes from now):
+  curl -s -X PUT {url}/settings/reminders -H 'Authorization: Bearer {key['key']}' -H 'Content-Type: application/json' \
+       -d '{{"channels": {{"sms": {{"body": "Hi {{{{ first_name }}}}, see you at {{{{ clinic_name }}}}:", "append": ["date_time", "room"]}}}},
+            "rules": [{{"kind": "hours_before", "hours": 24}}], "ask_for_reply": true}}'
+  curl -s -X POST {url}/appointments -H 'Authorization: Bearer {key['key']}' -H 'Content-Type: application/json' \
+       -d '{{"patient_id": "<patient id>", "start": "'$(date -u -d '+1 day +3 minutes' +%Y-%m-%dT%H:%M:00Z)'",
+            "end": "'$(date -u -d '+1 day +33 minutes' +%Y-%m-%dT%H:%M:00Z)'", "location": "Room 2"}}'
+  grep reminder-sweep .local/logs/scheduler-bridge.log; curl -s {stack.env['MOTO_URL']}/moto-api/data.json
+  A second appointment cancelled (PATCH "status": "cancelled") before then gets no reminder.
+  Run the sweep "at" a time yourself (what the schedule does, with its scheduled time):
+  curl -s -X POST {url}/2015-03-31/functions/reminder-sweep/invocations -d '{{"scheduled_time": "'$(date -u +%Y-%m-%dT%H:%M:%SZ)'"}}'
+
 The demo clinic has 100 credits; its sender domain is verified in moto's SES.
 
 Admin command against this stack:
@@ -373,12 +407,15 @@ def cmd_test():
 
 
 def cmd_bench():
-    """The campaign benchmark against fresh emulators (BENCH_RECIPIENTS, default 10000)."""
+    """The benchmarks against fresh emulators: the campaign run (BENCH_RECIPIENTS, default
+    10000) and the reminder sweep (BENCH_APPOINTMENTS, default 50000); BENCH=campaign_run or
+    BENCH=reminder_sweep runs one."""
     stack = Stack({"dynamodb": free_port(), "moto": free_port(), "api": free_port(), "certs": free_port()})
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         stack.start_emulators()
-        run(["cargo", "bench", "-p", "tidings-tests", "--bench", "campaign_run"], env=stack.env, cwd=ROOT)
+        for bench in os.environ.get("BENCH", "campaign_run reminder_sweep").split():
+            run(["cargo", "bench", "-p", "tidings-tests", "--bench", bench], env=stack.env, cwd=ROOT)
     finally:
         stack.stop()
 

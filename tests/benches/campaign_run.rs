@@ -11,22 +11,11 @@
 //!   10 ms from /proc/self/status), to show it does not grow with the audience.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use aws_sdk_dynamodb::config::ConfigBag;
-use aws_sdk_dynamodb::config::interceptors::{
-    AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextMut,
-};
-use aws_sdk_dynamodb::config::{Intercept, RuntimeComponents};
-use aws_sdk_dynamodb::operation::{
-    delete_item::{DeleteItemInput, DeleteItemOutput},
-    get_item::{GetItemInput, GetItemOutput},
-    put_item::{PutItemInput, PutItemOutput},
-    query::{QueryInput, QueryOutput},
-    transact_write_items::{TransactWriteItemsInput, TransactWriteItemsOutput},
-    update_item::{UpdateItemInput, UpdateItemOutput},
-};
-use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity};
 use futures::StreamExt;
 use serde_json::json;
+mod meter;
+
+use meter::{Meter, metered_store, rss_mib};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -34,118 +23,6 @@ use tidings_app::App;
 use tidings_app::delivery::Sms;
 use tidings_app::services::campaign_runner::{FireEvent, FireOutcome, Limits, fire};
 use tidings_domain::patient::PatientInput;
-
-/// Capacity units added up, in thousandths.
-#[derive(Debug, Default)]
-struct Meter {
-    read_milli: AtomicU64,
-    write_milli: AtomicU64,
-    /// Units per operation, for the breakdown.
-    by_op: std::sync::Mutex<std::collections::BTreeMap<&'static str, (u64, f64)>>,
-}
-
-impl Meter {
-    fn breakdown(&self) -> serde_json::Value {
-        let by = std::mem::take(&mut *self.by_op.lock().unwrap());
-        by.into_iter()
-            .map(|(op, (calls, units))| (op.to_owned(), json!({"calls": calls, "units": units})))
-            .collect::<serde_json::Map<_, _>>()
-            .into()
-    }
-
-    fn take(&self) -> (f64, f64) {
-        (
-            self.read_milli.swap(0, Ordering::SeqCst) as f64 / 1000.0,
-            self.write_milli.swap(0, Ordering::SeqCst) as f64 / 1000.0,
-        )
-    }
-}
-
-fn add(a: &AtomicU64, units: f64) {
-    a.fetch_add((units * 1000.0).round() as u64, Ordering::SeqCst);
-}
-
-/// Asks for `TOTAL` consumed capacity on every call and adds up what comes back; reads and
-/// writes are told apart by the operation.
-#[derive(Debug, Clone)]
-struct CapacityInterceptor(Arc<Meter>);
-
-impl Intercept for CapacityInterceptor {
-    fn name(&self) -> &'static str {
-        "capacity"
-    }
-
-    fn modify_before_serialization(
-        &self,
-        ctx: &mut BeforeSerializationInterceptorContextMut<'_>,
-        _rc: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        let total = Some(ReturnConsumedCapacity::Total);
-        let input = ctx.input_mut();
-        if let Some(i) = input.downcast_mut::<GetItemInput>() {
-            i.return_consumed_capacity = total;
-        } else if let Some(i) = input.downcast_mut::<PutItemInput>() {
-            i.return_consumed_capacity = total;
-        } else if let Some(i) = input.downcast_mut::<UpdateItemInput>() {
-            i.return_consumed_capacity = total;
-        } else if let Some(i) = input.downcast_mut::<DeleteItemInput>() {
-            i.return_consumed_capacity = total;
-        } else if let Some(i) = input.downcast_mut::<QueryInput>() {
-            i.return_consumed_capacity = total;
-        } else if let Some(i) = input.downcast_mut::<TransactWriteItemsInput>() {
-            i.return_consumed_capacity = total;
-        }
-        Ok(())
-    }
-
-    fn read_after_deserialization(
-        &self,
-        ctx: &AfterDeserializationInterceptorContextRef<'_>,
-        _rc: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        let Ok(out) = ctx.output_or_error() else {
-            return Ok(());
-        };
-        let m = &self.0;
-        let one = |c: Option<&ConsumedCapacity>| c.cloned().into_iter().collect::<Vec<_>>();
-        let units =
-            |c: &[ConsumedCapacity]| c.iter().filter_map(|c| c.capacity_units()).sum::<f64>();
-        let (op, read, units) = if let Some(o) = out.downcast_ref::<GetItemOutput>() {
-            ("GetItem", true, units(&one(o.consumed_capacity())))
-        } else if let Some(o) = out.downcast_ref::<QueryOutput>() {
-            ("Query", true, units(&one(o.consumed_capacity())))
-        } else if let Some(o) = out.downcast_ref::<PutItemOutput>() {
-            ("PutItem", false, units(&one(o.consumed_capacity())))
-        } else if let Some(o) = out.downcast_ref::<UpdateItemOutput>() {
-            ("UpdateItem", false, units(&one(o.consumed_capacity())))
-        } else if let Some(o) = out.downcast_ref::<DeleteItemOutput>() {
-            ("DeleteItem", false, units(&one(o.consumed_capacity())))
-        } else if let Some(o) = out.downcast_ref::<TransactWriteItemsOutput>() {
-            ("TransactWriteItems", false, units(o.consumed_capacity()))
-        } else {
-            return Ok(());
-        };
-        add(if read { &m.read_milli } else { &m.write_milli }, units);
-        let mut by = m.by_op.lock().unwrap();
-        let e = by.entry(op).or_default();
-        e.0 += 1;
-        e.1 += units;
-        Ok(())
-    }
-}
-
-/// The process's resident memory now and its peak so far, in MiB.
-fn rss_mib(field: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
 
 #[tokio::main]
 async fn main() {
@@ -163,15 +40,8 @@ async fn main() {
     config.campaigns.sms_per_second = 1_000_000;
     config.campaigns.concurrency = concurrency;
     let meter = Arc::new(Meter::default());
-    let aws = aws_config::load_from_env().await;
-    let ddb_conf = aws_sdk_dynamodb::config::Builder::from(&aws)
-        .interceptor(CapacityInterceptor(meter.clone()))
-        .build();
     let app = App {
-        store: tidings_app::store::Store::new(
-            aws_sdk_dynamodb::Client::from_conf(ddb_conf),
-            config.table_name.clone(),
-        ),
+        store: metered_store(&config.table_name, meter.clone()).await,
         config,
         ..base
     };

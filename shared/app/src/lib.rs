@@ -14,6 +14,7 @@ pub mod scheduler;
 pub mod services;
 pub mod ses_function;
 pub mod store;
+pub mod sweep_function;
 pub mod telemetry;
 
 pub use app::App;

@@ -7,6 +7,11 @@ use serde::{Deserialize, Serialize};
 /// The account of the whole clinic (practitioners' own accounts come later).
 pub const GROUP_ACCOUNT: &str = "group";
 
+/// The name of a practitioner's own account.
+pub fn practitioner_account(practitioner_id: &str) -> String {
+    format!("practitioner:{practitioner_id}")
+}
+
 /// Why a balance changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -187,6 +187,12 @@ pub enum SkipReason {
     TooLong,
     /// The address bounced permanently or its owner complained: the clinic no longer emails it.
     Suppressed,
+    /// A reminder fell inside quiet hours and the appointment had started when they ended.
+    QuietHours,
+    /// The appointment had started before its reminder could go out.
+    AppointmentStarted,
+    /// The paying account had too few credits for an automatic message.
+    InsufficientCredits,
 }
 
 impl SkipReason {
@@ -200,6 +206,9 @@ impl SkipReason {
             SkipReason::ContactNotReceiving => "contact_not_receiving",
             SkipReason::MissingValue => "missing_value",
             SkipReason::TooLong => "too_long",
+            SkipReason::QuietHours => "quiet_hours",
+            SkipReason::AppointmentStarted => "appointment_started",
+            SkipReason::InsufficientCredits => "insufficient_credits",
         }
     }
 }
@@ -298,6 +307,9 @@ pub struct Message {
     /// What providers reported after the send (receipts, bounces, delays), oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<StatusEvent>,
+    /// The credit account that paid, when not the group's: a refund goes back to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 /// One step of a message's life.
@@ -384,6 +396,7 @@ impl Message {
             from: None,
             appointment_id: None,
             events: Vec::new(),
+            account: None,
         }
     }
 }

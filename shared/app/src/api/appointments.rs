@@ -59,7 +59,7 @@ pub const DELETE: Endpoint = Endpoint {
 };
 
 async fn create(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
-    let a = appointments::create(&app.store, &caller.clinic_id, req.json()?).await?;
+    let a = appointments::create(&app, &caller.clinic_id, req.json()?).await?;
     Ok(response::json(StatusCode::CREATED, &a))
 }
 

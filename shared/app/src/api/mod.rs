@@ -12,6 +12,7 @@ pub mod patients;
 pub mod practitioners;
 pub mod referrers;
 pub mod reports;
+pub mod settings;
 pub mod templates;
 pub mod unsubscribe;
 pub mod uploads;
@@ -28,6 +29,13 @@ pub const ALL: &[&Endpoint] = &[
     &practitioners::GET,
     &practitioners::UPDATE,
     &practitioners::DELETE,
+    &settings::GET_REMINDERS,
+    &settings::PUT_REMINDERS,
+    &settings::GET_PRACTITIONER,
+    &settings::PUT_PRACTITIONER,
+    &settings::DELETE_PRACTITIONER,
+    &settings::GET_GREETINGS,
+    &settings::PUT_GREETINGS,
     &patients::CREATE,
     &patients::LIST,
     &patients::EXPORT,

@@ -2,7 +2,7 @@
 
 use super::{concurrent_update, condition, load_clinic};
 use crate::store::{AppointmentFilter, AppointmentWrite, Store};
-use crate::{ServiceError, ids, json};
+use crate::{App, ServiceError, ids, json};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use serde_json::Value;
 use tidings_domain::FieldError;
@@ -28,11 +28,13 @@ fn write_error(e: AppointmentWrite) -> ServiceError {
     }
 }
 
+/// Books an appointment; its at-creation reminder (when the settings have one) goes out now.
 pub async fn create(
-    store: &Store,
+    app: &App,
     clinic_id: &str,
     input: AppointmentInput,
 ) -> Result<AppointmentView, ServiceError> {
+    let store = &app.store;
     let clinic = load_clinic(store, clinic_id).await?;
     let now = Utc::now();
     let a = Appointment {
@@ -44,6 +46,7 @@ pub async fn create(
     if let Err(e) = store.write_appointment(clinic_id, &a, None).await {
         return Err(write_error(condition(e)?));
     }
+    super::reminders::on_created(app, &clinic, &a).await;
     Ok(a.view(&clinic.fields.time_zone))
 }
 

@@ -5,7 +5,7 @@ use crate::{App, ServiceError, ids, store::Store};
 use chrono::Utc;
 use serde::Serialize;
 use tidings_domain::FieldError;
-use tidings_domain::credits::{EntryKind, GROUP_ACCOUNT, LedgerEntry};
+use tidings_domain::credits::{EntryKind, GROUP_ACCOUNT, LedgerEntry, practitioner_account};
 
 /// The most credits one grant may add.
 pub const MAX_GRANT: i64 = 1_000_000;
@@ -45,6 +45,23 @@ pub async fn ledger(
     Ok(store
         .list_ledger(clinic_id, GROUP_ACCOUNT, after, limit)
         .await?)
+}
+
+/// The one place that decides which account pays for a message: a practitioner's own account
+/// when the message is theirs (a reminder of their appointment, a message on their behalf) and
+/// they have one; otherwise the clinic's group account.
+pub async fn paying_account(
+    store: &Store,
+    clinic_id: &str,
+    practitioner_id: Option<&str>,
+) -> Result<String, ServiceError> {
+    if let Some(id) = practitioner_id {
+        let own = practitioner_account(id);
+        if store.credit_account_exists(clinic_id, &own).await? {
+            return Ok(own);
+        }
+    }
+    Ok(GROUP_ACCOUNT.to_owned())
 }
 
 /// Adds credits to a clinic's group account (ops, through the admin command).

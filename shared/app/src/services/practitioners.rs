@@ -85,5 +85,9 @@ pub async fn delete(store: &Store, clinic_id: &str, id: &str) -> Result<(), Serv
     if !store.delete_practitioner(clinic_id, id).await? {
         return Err(ServiceError::NotFound("practitioner"));
     }
+    // Their own reminder settings go with them.
+    store
+        .delete_reminder_settings(clinic_id, &crate::store::Scope::Practitioner(id.to_owned()))
+        .await?;
     Ok(())
 }

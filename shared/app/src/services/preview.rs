@@ -180,7 +180,26 @@ fn render(
         .map(|t| t.render(values, caps))
         .transpose()
         .map_err(missing)?;
-    Ok(match compiled.channel {
+    Ok(of_text(
+        clinic,
+        compiled.channel,
+        subject,
+        text,
+        html,
+        email_cost,
+    ))
+}
+
+/// The preview of words already rendered: SMS shape, warnings and cost, or an email's cost.
+pub(crate) fn of_text(
+    clinic: &tidings_domain::clinic::Clinic,
+    channel: Channel,
+    subject: Option<String>,
+    text: String,
+    html: Option<String>,
+    email_cost: u32,
+) -> Preview {
+    match channel {
         Channel::Sms => {
             let p = sms::preview(&text, clinic.fields.max_sms_length);
             Preview {
@@ -204,11 +223,11 @@ fn render(
             max_characters: None,
             credits: credits(Channel::Email, 0, email_cost),
         },
-    })
+    }
 }
 
 /// Sample values for every placeholder, with the clinic's own name and phone.
-fn sample_values(clinic: &tidings_domain::clinic::Clinic) -> Values {
+pub(crate) fn sample_values(clinic: &tidings_domain::clinic::Clinic) -> Values {
     let mut v = Values::samples();
     v.set(Placeholder::ClinicName, clinic.fields.name.clone());
     if let Some(phone) = &clinic.fields.phone {

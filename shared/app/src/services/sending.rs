@@ -260,7 +260,10 @@ pub async fn deliver(app: &App, clinic: &Clinic, mut m: Message) -> Message {
             let reason = err.to_string();
             let refund = (m.credits > 0).then(|| LedgerEntry {
                 id: ids::new_id(),
-                account: GROUP_ACCOUNT.to_owned(),
+                account: m
+                    .account
+                    .clone()
+                    .unwrap_or_else(|| GROUP_ACCOUNT.to_owned()),
                 kind: EntryKind::Refund,
                 credits: i64::from(m.credits),
                 reference: Some(m.id.clone()),

@@ -166,3 +166,21 @@ pub fn notification_order(read: bool, id: &str) -> String {
 
 /// The clinic's Twilio auth token (for verifying Twilio's webhook signatures).
 pub const TWILIO_TOKEN_SK: &str = "SECRET#TWILIO";
+
+/// Reminder settings: the clinic's (`SETTINGS#REMINDERS#GROUP`) and each practitioner's own
+/// (`SETTINGS#REMINDERS#PRACTITIONER#<id>`), all under one prefix so a sweep reads them at once.
+pub const REMINDER_SETTINGS_PREFIX: &str = "SETTINGS#REMINDERS#";
+pub fn reminder_settings_sk(scope: &str) -> String {
+    format!("{REMINDER_SETTINGS_PREFIX}{scope}")
+}
+pub const GREETING_SETTINGS_SK: &str = "SETTINGS#GREETINGS";
+/// How far a sweep has covered (reminders per settings scope; greetings per clinic).
+pub fn sweep_sk(kind: &str, scope: &str) -> String {
+    format!("SWEEP#{kind}#{scope}")
+}
+
+/// `gsi3pk` of a patient with a date of birth: the clinic's patients born on a month and day
+/// (`MM-DD`), what the birthday greeting reads.
+pub fn birthday_gsi(clinic_id: &str, month_day: &str) -> String {
+    format!("CLINIC#{clinic_id}#BIRTHDAY#{month_day}")
+}

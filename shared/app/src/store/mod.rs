@@ -17,6 +17,7 @@ mod practitioners;
 mod referrers;
 mod replies;
 mod reports;
+mod settings;
 mod templates;
 mod uploads;
 
@@ -30,6 +31,7 @@ pub use messages::{SendClaim, SendRecord};
 pub use patients::{PatientPage, PatientRecord, PatientWrite};
 pub use referrers::{ReferralPage, ReferralWrite};
 pub use replies::Holder;
+pub use settings::Scope;
 pub use uploads::{FailedRow, MatchedRow, UploadSummary};
 
 use aws_sdk_dynamodb::Client;
@@ -50,6 +52,8 @@ pub type Item = HashMap<String, AttributeValue>;
 pub const GSI1: &str = "gsi1";
 /// Lookups by a value: a mobile number in a clinic, a provider's message id. Keys only.
 pub const GSI2: &str = "gsi2";
+/// Patients by birthday (`MM-DD`) in a clinic. Keys only.
+pub const GSI3: &str = "gsi3";
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -263,6 +267,7 @@ impl Store {
     ) -> Result<QueryPage, StoreError> {
         let (pk_name, sk_name) = match q.index {
             Some(GSI2) => ("gsi2pk", "gsi2sk"),
+            Some(GSI3) => ("gsi3pk", "gsi3sk"),
             Some(_) => ("gsi1pk", "gsi1sk"),
             None => ("pk", "sk"),
         };

@@ -5,6 +5,7 @@ use super::{
     Item, Page, Query, Store, StoreError, TxError, attr, from_item, keys, n, s, to_item, ts,
 };
 use chrono::{DateTime, Datelike, Utc};
+use tidings_domain::greeting::birthday_key;
 use tidings_domain::patient::{Patient, PatientFilter};
 
 /// A stored patient with the bookkeeping the API does not show.
@@ -41,6 +42,11 @@ fn patient_item(clinic_id: &str, p: &Patient, contact_count: u32) -> Result<Item
     item.insert("contact_count".into(), n(contact_count));
     if let Some(dob) = p.fields.date_of_birth {
         item.insert("birth_month".into(), n(dob.month()));
+        item.insert(
+            "gsi3pk".into(),
+            s(keys::birthday_gsi(clinic_id, &birthday_key(dob))),
+        );
+        item.insert("gsi3sk".into(), s(keys::patient_sk(&p.id)));
     }
     if let Some(pr) = &p.fields.practitioner_id {
         item.insert(

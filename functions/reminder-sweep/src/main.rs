@@ -1,0 +1,6 @@
+//! The reminder function: a recurring schedule invokes it; see `tidings_app::services::reminders`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    tidings_app::sweep_function::serve(tidings_app::sweep_function::Sweep::Reminders).await
+}

@@ -1,0 +1,212 @@
+//! Sending what Tidings sends by itself (reminders, birthday greetings): each is claimed once
+//! under a key that names what it is for, paid from the account [`super::credits::paying_account`]
+//! chose, and delivered through [`super::sending::deliver`].
+
+use super::sending::{self, Rendered, deliver, fill, skip, skip_blocked};
+use crate::store::{Blocked, SendClaim, SendRecord, TxError};
+use crate::{App, ServiceError};
+use chrono::{DateTime, Utc};
+use tidings_domain::clinic::Clinic;
+use tidings_domain::credits::{EntryKind, GROUP_ACCOUNT, LedgerEntry};
+use tidings_domain::digest::sha256_hex;
+use tidings_domain::message::{Message, RecipientKind, SkipReason, Status, reach_patient};
+use tidings_domain::message_template::{Category, Channel, compile_parts};
+use tidings_domain::patient::Patient;
+use tidings_domain::template::Values;
+
+/// What became of one automatic send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tally {
+    /// Messages handed to the provider.
+    pub sent: usize,
+    /// Messages recorded as skipped (or failed at the provider).
+    pub skipped: usize,
+    /// Sends found already claimed: nothing was sent again.
+    pub already: usize,
+}
+
+impl std::ops::AddAssign for Tally {
+    fn add_assign(&mut self, o: Self) {
+        self.sent += o.sent;
+        self.skipped += o.skipped;
+        self.already += o.already;
+    }
+}
+
+/// One channel's words for a patient: a template and the plain text to append after it.
+pub struct Words<'a> {
+    pub channel: Channel,
+    pub subject: Option<&'a str>,
+    pub body: &'a str,
+    pub suffix: String,
+}
+
+/// Everything one automatic send needs.
+pub struct Automatic<'a> {
+    pub clinic: &'a Clinic,
+    /// What the send is for, e.g. `reminder|<appointment>|<rule>|<start>`: claimed once.
+    pub purpose: String,
+    pub category: Category,
+    pub patient: &'a Patient,
+    pub values: &'a Values,
+    pub words: Vec<Words<'a>>,
+    pub appointment_id: Option<&'a str>,
+    /// Record every message as skipped for this reason instead of sending.
+    pub skip_all: Option<SkipReason>,
+    pub account: String,
+    pub blocked: &'a Blocked,
+    pub now: DateTime<Utc>,
+}
+
+/// Whether the send for `purpose` was claimed before (a cheap read before planning it).
+pub async fn already_claimed(
+    app: &App,
+    clinic_id: &str,
+    purpose: &str,
+) -> Result<bool, ServiceError> {
+    Ok(app
+        .store
+        .get_send(clinic_id, &sha256_hex(purpose.as_bytes()))
+        .await?
+        .is_some())
+}
+
+/// Plans, claims once and delivers one automatic send.
+pub async fn send(app: &App, a: Automatic<'_>) -> Result<Tally, ServiceError> {
+    let request_id = crate::ids::new_id();
+    let mut messages = Vec::with_capacity(a.words.len());
+    for (i, w) in a.words.iter().enumerate() {
+        let mut m = Message::planned(
+            format!("{request_id}-{i:03}"),
+            &request_id,
+            w.channel,
+            a.category,
+            &a.patient.id,
+            RecipientKind::Patient,
+            a.now,
+        );
+        m.appointment_id = a.appointment_id.map(str::to_owned);
+        m.account = (a.account != GROUP_ACCOUNT).then(|| a.account.clone());
+        plan_one(app, &a, w, &mut m)?;
+        messages.push(m);
+    }
+    skip_blocked(&mut messages, a.blocked);
+    let send_key = sha256_hex(a.purpose.as_bytes());
+    match claim(app, &a, &send_key, &request_id, &messages).await? {
+        None => Ok(Tally {
+            already: 1,
+            ..Tally::default()
+        }),
+        Some(messages) => {
+            let mut t = Tally::default();
+            for m in messages {
+                let m = deliver(app, a.clinic, m).await;
+                match m.status {
+                    Status::Sent | Status::Delivered | Status::Queued => t.sent += 1,
+                    _ => t.skipped += 1,
+                }
+            }
+            Ok(t)
+        }
+    }
+}
+
+fn plan_one(
+    app: &App,
+    a: &Automatic<'_>,
+    w: &Words<'_>,
+    m: &mut Message,
+) -> Result<(), ServiceError> {
+    if let Some(reason) = a.skip_all {
+        skip(m, reason, None);
+        return Ok(());
+    }
+    let to = match reach_patient(&a.patient.fields, w.channel, a.category) {
+        Ok(to) => to,
+        Err(reason) => {
+            skip(m, reason, None);
+            return Ok(());
+        }
+    };
+    let compiled = compile_parts(w.channel, w.subject, w.body, None)?;
+    match sending::render(&compiled, a.values, a.clinic) {
+        Err((reason, detail)) => skip(m, reason, detail.as_deref()),
+        Ok(words) => {
+            let words = Rendered {
+                body: words.body + &w.suffix,
+                ..words
+            };
+            if let Err(n) = fill(m, to, words, a.clinic, app.config.email_credit_cost) {
+                let detail = format!("{n} characters");
+                skip(m, SkipReason::TooLong, Some(&detail));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Claims the send: `None` when it was claimed before. An account that cannot pay gets the
+/// messages recorded as skipped (`insufficient_credits`), still once.
+async fn claim(
+    app: &App,
+    a: &Automatic<'_>,
+    send_key: &str,
+    request_id: &str,
+    messages: &[Message],
+) -> Result<Option<Vec<Message>>, ServiceError> {
+    let total: i64 = messages
+        .iter()
+        .filter(|m| m.status == Status::Queued)
+        .map(|m| i64::from(m.credits))
+        .sum();
+    let record = SendRecord {
+        request_id: request_id.to_owned(),
+        body_hash: sha256_hex(a.purpose.as_bytes()),
+        message_count: messages.len(),
+        credits: total,
+        created_at: a.now,
+    };
+    let debit = (total > 0).then(|| LedgerEntry {
+        id: crate::ids::new_id(),
+        account: a.account.clone(),
+        kind: EntryKind::Debit,
+        credits: -total,
+        reference: Some(request_id.to_owned()),
+        note: Some(format!("{} {}", messages.len(), a.category.as_str())),
+        created_at: a.now,
+    });
+    let store = &app.store;
+    match store
+        .claim_send(&a.clinic.id, send_key, &record, debit.as_ref(), messages)
+        .await
+    {
+        Ok(()) => Ok(Some(messages.to_vec())),
+        Err(TxError::Condition(SendClaim::AlreadyClaimed)) => Ok(None),
+        Err(TxError::Condition(SendClaim::InsufficientCredits)) => {
+            let mut unpaid = messages.to_vec();
+            for m in unpaid.iter_mut().filter(|m| m.status == Status::Queued) {
+                skip(m, SkipReason::InsufficientCredits, Some(&a.account));
+                m.credits = 0;
+            }
+            let record = SendRecord {
+                credits: 0,
+                ..record
+            };
+            tracing::warn!(
+                clinic_id = a.clinic.id,
+                request_id,
+                account = a.account,
+                "automatic send skipped: not enough credits"
+            );
+            match store
+                .claim_send(&a.clinic.id, send_key, &record, None, &unpaid)
+                .await
+            {
+                Ok(()) => Ok(Some(unpaid)),
+                Err(TxError::Condition(_)) => Ok(None),
+                Err(TxError::Store(e)) => Err(e.into()),
+            }
+        }
+        Err(TxError::Store(e)) => Err(e.into()),
+    }
+}

@@ -1,0 +1,203 @@
+//! Birthday greetings: `/settings/greetings`, and the sweep the greeting function runs on its
+//! schedule. At or after the clinic's send time, each patient whose birthday is the clinic's
+//! local date gets one greeting that year (29 February birthdays on 28 February in other
+//! years), on the channels their campaign consent allows.
+
+use super::automatic::{self, Automatic, Tally, Words};
+use super::load_clinic;
+use super::preview::{Preview, of_text, sample_values};
+use super::rendering::patient_values;
+use crate::{App, ServiceError};
+use chrono::{DateTime, Datelike, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use tidings_domain::FieldError;
+use tidings_domain::clinic::Clinic;
+use tidings_domain::credits::GROUP_ACCOUNT;
+use tidings_domain::greeting::{GreetingSettings, GreetingSettingsInput, birthdays_on};
+use tidings_domain::message_template::{Category, Channel, compile_parts};
+
+/// Greeting settings with a preview of each channel's message.
+#[derive(Debug, Serialize)]
+pub struct GreetingView {
+    #[serde(flatten)]
+    pub settings: GreetingSettings,
+    pub preview: BTreeMap<&'static str, Preview>,
+}
+
+fn view(
+    app: &App,
+    clinic: &Clinic,
+    settings: GreetingSettings,
+) -> Result<GreetingView, ServiceError> {
+    let values = sample_values(clinic);
+    let caps = &clinic.fields.placeholder_caps;
+    let mut preview = BTreeMap::new();
+    for channel in [Channel::Sms, Channel::Email] {
+        let Some(copy) = settings.channels.get(channel) else {
+            continue;
+        };
+        let compiled = compile_parts(channel, copy.subject.as_deref(), &copy.body, None)?;
+        let render = |t: &tidings_domain::template::Template| {
+            t.render(&values, caps).map_err(|e| {
+                FieldError::new(
+                    format!("channels.{}.body", channel.as_str()),
+                    "invalid_template",
+                    e.to_string(),
+                )
+            })
+        };
+        let text = render(&compiled.body)?;
+        let subject = compiled.subject.as_ref().map(render).transpose()?;
+        preview.insert(
+            channel.as_str(),
+            of_text(
+                clinic,
+                channel,
+                subject,
+                text,
+                None,
+                app.config.email_credit_cost,
+            ),
+        );
+    }
+    Ok(GreetingView { settings, preview })
+}
+
+/// `GET /settings/greetings`.
+pub async fn get(app: &App, clinic_id: &str) -> Result<GreetingView, ServiceError> {
+    let clinic = load_clinic(&app.store, clinic_id).await?;
+    let settings = app
+        .store
+        .greeting_settings(clinic_id)
+        .await?
+        .unwrap_or_default();
+    view(app, &clinic, settings)
+}
+
+/// `PUT /settings/greetings`.
+pub async fn put(
+    app: &App,
+    clinic_id: &str,
+    input: GreetingSettingsInput,
+) -> Result<GreetingView, ServiceError> {
+    let clinic = load_clinic(&app.store, clinic_id).await?;
+    let settings = input.validate(clinic.fields.max_sms_length)?;
+    app.store
+        .put_greeting_settings(clinic_id, &settings)
+        .await?;
+    view(app, &clinic, settings)
+}
+
+/// What a greeting sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct GreetingReport {
+    pub clinics: usize,
+    pub patients: usize,
+    pub sent: usize,
+    pub skipped: usize,
+    pub already_sent: usize,
+}
+
+impl GreetingReport {
+    fn add(&mut self, o: &GreetingReport) {
+        self.clinics += o.clinics;
+        self.patients += o.patients;
+        self.sent += o.sent;
+        self.skipped += o.skipped;
+        self.already_sent += o.already_sent;
+    }
+}
+
+/// Sweeps every clinic; a failing clinic is logged and returned at the end (for a retry).
+pub async fn sweep(app: &App, now: DateTime<Utc>) -> Result<GreetingReport, ServiceError> {
+    let mut total = GreetingReport::default();
+    let mut failed = None;
+    for clinic in app.store.list_clinics().await? {
+        match sweep_clinic(app, &clinic.id, now).await {
+            Ok(r) => total.add(&r),
+            Err(e) => {
+                tracing::error!(clinic_id = clinic.id, error = %e, "greeting sweep failed");
+                failed = Some(e);
+            }
+        }
+    }
+    tracing::info!(?total, "greeting sweep done");
+    failed.map_or(Ok(total), Err)
+}
+
+/// Sends one clinic's greetings for its local date at `now`, once that date's send time has
+/// come; a later sweep the same day finds the day done.
+pub async fn sweep_clinic(
+    app: &App,
+    clinic_id: &str,
+    now: DateTime<Utc>,
+) -> Result<GreetingReport, ServiceError> {
+    let store = &app.store;
+    let mut report = GreetingReport::default();
+    let Some(settings) = store.greeting_settings(clinic_id).await? else {
+        return Ok(report);
+    };
+    let clinic = load_clinic(store, clinic_id).await?;
+    let tz: Tz = clinic.fields.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let local = now.with_timezone(&tz);
+    let today = local.date_naive();
+    if !settings.enabled
+        || local.time() < settings.send_at.0
+        || store.greetings_done(clinic_id).await? >= Some(today)
+    {
+        return Ok(report);
+    }
+    report.clinics = 1;
+    let blocked = store.blocked(clinic_id).await?;
+    for key in birthdays_on(today) {
+        for patient_id in store.patients_born_on(clinic_id, &key).await? {
+            report.patients += 1;
+            let purpose = format!("greeting|{patient_id}|{}", today.year());
+            if automatic::already_claimed(app, clinic_id, &purpose).await? {
+                report.already_sent += 1;
+                continue;
+            }
+            let Some(patient) = store.get_patient(clinic_id, &patient_id).await? else {
+                continue;
+            };
+            let patient = patient.patient;
+            let values = patient_values(&clinic, &patient.fields, None, None, None);
+            let words = [Channel::Sms, Channel::Email]
+                .into_iter()
+                .filter_map(|channel| {
+                    let copy = settings.channels.get(channel)?;
+                    Some(Words {
+                        channel,
+                        subject: copy.subject.as_deref(),
+                        body: &copy.body,
+                        suffix: String::new(),
+                    })
+                })
+                .collect();
+            let t: Tally = automatic::send(
+                app,
+                Automatic {
+                    clinic: &clinic,
+                    purpose,
+                    category: Category::Greeting,
+                    patient: &patient,
+                    values: &values,
+                    words,
+                    appointment_id: None,
+                    skip_all: None,
+                    account: GROUP_ACCOUNT.to_owned(),
+                    blocked: &blocked,
+                    now,
+                },
+            )
+            .await?;
+            report.sent += t.sent;
+            report.skipped += t.skipped;
+            report.already_sent += t.already;
+        }
+    }
+    store.set_greetings_done(clinic_id, today).await?;
+    Ok(report)
+}

@@ -1,0 +1,428 @@
+//! Appointment reminders: the sweep the reminder function runs on its schedule, and the
+//! at-creation reminder the appointment create path sends at once.
+//!
+//! Each settings scope (the group, each practitioner with their own) keeps a checkpoint: the
+//! due time it has covered. A sweep at `now` covers `(checkpoint, now]`: for every rule it reads
+//! only the appointments whose reminder falls in that range (by start time, or by creation
+//! time), re-reads each before sending, and claims each (appointment, rule, start time) once.
+//! While a scope's quiet hours last its sweep waits; the first sweep after them sends what fell
+//! due meanwhile, or skips it when the appointment has already started.
+
+use super::automatic::{self, Automatic, Tally, Words};
+use super::credits::paying_account;
+use super::load_clinic;
+use super::rendering::{AppointmentValues, patient_values};
+use crate::store::{AppointmentFilter, Blocked, Scope, keys};
+use crate::{App, ServiceError};
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use futures::StreamExt;
+use std::collections::HashSet;
+use tidings_domain::appointment::Appointment;
+use tidings_domain::clinic::Clinic;
+use tidings_domain::message::SkipReason;
+use tidings_domain::message_template::{Category, Channel};
+use tidings_domain::reminder::{
+    Decision, Elements, ReminderSettings, Rule, Window, date_time_element, decide,
+};
+
+/// How far back the first sweep of a scope looks (a little over one schedule period).
+pub const FIRST_LOOKBACK_MINUTES: i64 = 15;
+/// The most a sweep catches up after an outage: older reminders are not sent late.
+pub const MAX_CATCH_UP_HOURS: i64 = 24;
+/// Appointments read per page of the appointment book.
+const PAGE: usize = 500;
+/// Reminders sent at once within one sweep.
+const CONCURRENCY: usize = 8;
+
+/// What a sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SweepReport {
+    pub clinics: usize,
+    /// Scopes waiting out their quiet hours.
+    pub quiet: usize,
+    /// Reminders found due.
+    pub due: usize,
+    pub sent: usize,
+    pub skipped: usize,
+    /// Reminders found already sent (a duplicate or overlapping sweep).
+    pub already_sent: usize,
+}
+
+impl SweepReport {
+    fn add(&mut self, t: Tally) {
+        self.due += 1;
+        self.sent += t.sent;
+        self.skipped += t.skipped;
+        self.already_sent += t.already;
+    }
+}
+
+/// Sweeps every clinic. A clinic that fails is logged and the rest still run; the error is
+/// returned at the end so the scheduler retries (claims make the retry send nothing twice).
+pub async fn sweep(app: &App, now: DateTime<Utc>) -> Result<SweepReport, ServiceError> {
+    let mut total = SweepReport::default();
+    let mut failed = None;
+    for clinic in app.store.list_clinics().await? {
+        match sweep_clinic(app, &clinic.id, now).await {
+            Ok(r) => {
+                total.clinics += 1;
+                total.quiet += r.quiet;
+                total.due += r.due;
+                total.sent += r.sent;
+                total.skipped += r.skipped;
+                total.already_sent += r.already_sent;
+            }
+            Err(e) => {
+                tracing::error!(clinic_id = clinic.id, error = %e, "reminder sweep failed");
+                failed = Some(e);
+            }
+        }
+    }
+    tracing::info!(?total, "reminder sweep done");
+    failed.map_or(Ok(total), Err)
+}
+
+/// Sweeps one clinic's reminders due up to `now`.
+pub async fn sweep_clinic(
+    app: &App,
+    clinic_id: &str,
+    now: DateTime<Utc>,
+) -> Result<SweepReport, ServiceError> {
+    let store = &app.store;
+    let clinic = load_clinic(store, clinic_id).await?;
+    let tz: Tz = clinic.fields.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let all = store.all_reminder_settings(clinic_id).await?;
+    let own: HashSet<String> = all
+        .iter()
+        .filter_map(|(s, _)| match s {
+            Scope::Practitioner(id) => Some(id.clone()),
+            Scope::Group => None,
+        })
+        .collect();
+    let mut report = SweepReport::default();
+    let mut blocked = None;
+    for (scope, settings) in &all {
+        if settings.enabled && settings.quiet_hours.is_some_and(|q| q.contains(now, tz)) {
+            report.quiet += 1;
+            continue;
+        }
+        let checkpoint = store.reminder_checkpoint(clinic_id, scope).await?;
+        let from = checkpoint
+            .unwrap_or(now - Duration::minutes(FIRST_LOOKBACK_MINUTES))
+            .max(now - Duration::hours(MAX_CATCH_UP_HOURS));
+        if settings.enabled && from < now {
+            let blocked = match &blocked {
+                Some(b) => b,
+                None => blocked.insert(store.blocked(clinic_id).await?),
+            };
+            let ctx = Ctx {
+                app,
+                clinic: &clinic,
+                tz,
+                scope,
+                settings,
+                own: &own,
+                blocked,
+                from,
+                now,
+            };
+            ctx.run(&mut report).await?;
+        }
+        store
+            .advance_reminder_checkpoint(clinic_id, scope, now)
+            .await?;
+    }
+    Ok(report)
+}
+
+/// One scope's sweep.
+struct Ctx<'a> {
+    app: &'a App,
+    clinic: &'a Clinic,
+    tz: Tz,
+    scope: &'a Scope,
+    settings: &'a ReminderSettings,
+    /// Practitioners with their own settings (the group's do not apply to them).
+    own: &'a HashSet<String>,
+    blocked: &'a Blocked,
+    from: DateTime<Utc>,
+    now: DateTime<Utc>,
+}
+
+impl Ctx<'_> {
+    fn in_scope(&self, a: &Appointment) -> bool {
+        match (self.scope, &a.fields.practitioner_id) {
+            (Scope::Practitioner(id), Some(p)) => id == p,
+            (Scope::Practitioner(_), None) => false,
+            (Scope::Group, Some(p)) => !self.own.contains(p),
+            (Scope::Group, None) => true,
+        }
+    }
+
+    async fn run(&self, report: &mut SweepReport) -> Result<(), ServiceError> {
+        let store = &self.app.store;
+        let filter = AppointmentFilter {
+            practitioner_id: match self.scope {
+                Scope::Practitioner(id) => Some(id.clone()),
+                Scope::Group => None,
+            },
+            statuses: self.settings.statuses.clone(),
+        };
+        for rule in &self.settings.rules {
+            for window in rule.windows(self.from, self.now, self.tz) {
+                let found = match window {
+                    Window::Created(a, b) => {
+                        store
+                            .appointments_created_between(&self.clinic.id, a, b)
+                            .await?
+                    }
+                    Window::Starts(a, b) => {
+                        let mut all = Vec::new();
+                        let mut after = None;
+                        loop {
+                            let page = store
+                                .appointments_between(
+                                    &self.clinic.id,
+                                    a,
+                                    b,
+                                    &filter,
+                                    after.as_deref(),
+                                    PAGE,
+                                )
+                                .await?;
+                            all.extend(page.appointments);
+                            match page.next_after {
+                                Some(n) => after = Some(n),
+                                None => break,
+                            }
+                        }
+                        all
+                    }
+                };
+                let results: Vec<_> = futures::stream::iter(&found)
+                    .map(|a| self.remind(rule, a))
+                    .buffer_unordered(CONCURRENCY)
+                    .collect()
+                    .await;
+                for t in results {
+                    if let Some(t) = t? {
+                        report.add(t);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends one reminder if it is still due: the appointment is re-read, and must still
+    /// exist, be in scope, have a status that gets reminders and fall due in this sweep.
+    async fn remind(
+        &self,
+        rule: &Rule,
+        listed: &Appointment,
+    ) -> Result<Option<Tally>, ServiceError> {
+        if !self.in_scope(listed) {
+            return Ok(None);
+        }
+        let Some(a) = self
+            .app
+            .store
+            .get_appointment(&self.clinic.id, &listed.id)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let due = rule.due(a.fields.start, a.created_at, self.tz);
+        let booked_in_time =
+            matches!(rule, Rule::AtCreation | Rule::AfterCreation { .. }) || due >= a.created_at;
+        // A reminder due once the appointment has begun (a creation rule for an appointment
+        // booked after the fact) is no reminder at all: nothing is sent or recorded.
+        if !self.in_scope(&a)
+            || !self.settings.covers(a.fields.status)
+            || due <= self.from
+            || due > self.now
+            || due >= a.fields.start
+            || !booked_in_time
+        {
+            return Ok(None);
+        }
+        let decision = decide(
+            due,
+            a.fields.start,
+            self.now,
+            self.settings.quiet_hours.as_ref(),
+            self.tz,
+        );
+        send(
+            self.app,
+            self.clinic,
+            self.settings,
+            rule,
+            &a,
+            decision,
+            self.blocked,
+            self.now,
+        )
+        .await
+        .map(Some)
+    }
+}
+
+/// What one reminder is claimed under: moving the appointment makes a new one.
+fn purpose(a: &Appointment, rule: &Rule) -> String {
+    format!(
+        "reminder|{}|{}|{}",
+        a.id,
+        rule.id(),
+        keys::time_key(&a.fields.start)
+    )
+}
+
+/// Sends (or records as skipped) one reminder, once.
+#[allow(clippy::too_many_arguments)]
+async fn send(
+    app: &App,
+    clinic: &Clinic,
+    settings: &ReminderSettings,
+    rule: &Rule,
+    a: &Appointment,
+    decision: Decision,
+    blocked: &Blocked,
+    now: DateTime<Utc>,
+) -> Result<Tally, ServiceError> {
+    let store = &app.store;
+    let purpose = purpose(a, rule);
+    if automatic::already_claimed(app, &clinic.id, &purpose).await? {
+        return Ok(Tally {
+            already: 1,
+            ..Tally::default()
+        });
+    }
+    let Some(patient) = store.get_patient(&clinic.id, &a.fields.patient_id).await? else {
+        return Ok(Tally::default());
+    };
+    let patient = patient.patient;
+    let practitioner_id = a.fields.practitioner_id.as_deref();
+    let practitioner = match practitioner_id {
+        Some(id) => store.get_practitioner(&clinic.id, id).await?,
+        None => None,
+    };
+    let tz: Tz = clinic.fields.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let values = patient_values(
+        clinic,
+        &patient.fields,
+        practitioner.as_ref(),
+        Some(&AppointmentValues {
+            start: Some(a.fields.start.fixed_offset()),
+            location: a.fields.location.clone(),
+        }),
+        None,
+    );
+    let elements = Elements {
+        date_time: Some(date_time_element(a.fields.start, tz)),
+        practitioner: practitioner.as_ref().map(|p| p.fields.name.clone()),
+        room: a.fields.location.clone(),
+    };
+    let caps = &clinic.fields.placeholder_caps;
+    let words = [Channel::Sms, Channel::Email]
+        .into_iter()
+        .filter_map(|channel| {
+            let copy = settings.channels.get(channel)?;
+            let prompt = channel == Channel::Sms && settings.ask_for_reply;
+            Some(Words {
+                channel,
+                subject: copy.subject.as_deref(),
+                body: &copy.body,
+                suffix: copy.suffix(&elements, caps, prompt),
+            })
+        })
+        .collect();
+    let skip_all = match decision {
+        Decision::Send => None,
+        Decision::SkipQuietHours => Some(SkipReason::QuietHours),
+        Decision::SkipStarted => Some(SkipReason::AppointmentStarted),
+    };
+    let t = automatic::send(
+        app,
+        Automatic {
+            clinic,
+            purpose,
+            category: Category::Appointment,
+            patient: &patient,
+            values: &values,
+            words,
+            appointment_id: Some(&a.id),
+            skip_all,
+            account: paying_account(store, &clinic.id, practitioner_id).await?,
+            blocked,
+            now,
+        },
+    )
+    .await?;
+    tracing::info!(
+        clinic_id = clinic.id,
+        appointment_id = a.id,
+        rule = rule.id(),
+        sent = t.sent,
+        skipped = t.skipped,
+        "reminder"
+    );
+    Ok(t)
+}
+
+/// The settings that apply to an appointment: its practitioner's own, else the group's.
+pub async fn settings_for(
+    app: &App,
+    clinic_id: &str,
+    practitioner_id: Option<&str>,
+) -> Result<ReminderSettings, ServiceError> {
+    let store = &app.store;
+    if let Some(id) = practitioner_id
+        && let Some(own) = store
+            .reminder_settings(clinic_id, &Scope::Practitioner(id.to_owned()))
+            .await?
+    {
+        return Ok(own);
+    }
+    Ok(store
+        .reminder_settings(clinic_id, &Scope::Group)
+        .await?
+        .unwrap_or_default())
+}
+
+/// The at-creation reminder of a new appointment, sent at once when its settings have that
+/// rule (outside quiet hours; in them, the sweep sends it when they end). The sweep covers the
+/// same rule, so a failure here is logged and the reminder still goes out, once.
+pub async fn on_created(app: &App, clinic: &Clinic, a: &Appointment) {
+    let result = async {
+        let settings = settings_for(app, &clinic.id, a.fields.practitioner_id.as_deref()).await?;
+        let tz: Tz = clinic.fields.time_zone.parse().unwrap_or(chrono_tz::UTC);
+        let now = Utc::now();
+        if !settings.rules.contains(&Rule::AtCreation)
+            || a.fields.start <= now
+            || !settings.covers(a.fields.status)
+            || settings.quiet_hours.is_some_and(|q| q.contains(now, tz))
+        {
+            return Ok::<_, ServiceError>(None);
+        }
+        let blocked = app.store.blocked(&clinic.id).await?;
+        let decision = decide(a.created_at, a.fields.start, now, None, tz);
+        send(
+            app,
+            clinic,
+            &settings,
+            &Rule::AtCreation,
+            a,
+            decision,
+            &blocked,
+            now,
+        )
+        .await
+        .map(Some)
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::error!(clinic_id = clinic.id, appointment_id = a.id, error = %e, "at-creation reminder failed; the sweep will send it");
+    }
+}

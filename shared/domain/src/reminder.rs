@@ -1,0 +1,578 @@
+//! Appointment reminders: the settings a clinic (or one practitioner) keeps, the rules that say
+//! when a reminder is due, quiet hours, and the time windows a sweep reads.
+//!
+//! A sweep covers the due times in `(from, to]`. For each rule it turns that range into the
+//! appointments to read: by start time (`hours_before`, `days_before`) or by creation time
+//! (`at_creation`, `after_creation`). A reminder is identified by its appointment, its rule
+//! and the appointment's start time, so moving an appointment produces new reminders and a
+//! repeated sweep produces none.
+
+use crate::appointment::AppointmentStatus;
+use crate::local_time::{HourMinute, instant, midnight};
+use crate::message_template::{Channel, MAX_SUBJECT, compile_parts};
+use crate::template::{Caps, Placeholder, Values};
+use crate::{FieldError, sms};
+use chrono::{DateTime, Days, Duration, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+/// At most this many rules per settings.
+pub const MAX_RULES: usize = 10;
+/// What an SMS reminder asks when the clinic wants a YES/NO answer.
+pub const REPLY_PROMPT: &str = "Reply YES to confirm or NO to cancel.";
+/// The statuses that get reminders unless the settings say otherwise.
+pub const DEFAULT_STATUSES: [AppointmentStatus; 3] = [
+    AppointmentStatus::Scheduled,
+    AppointmentStatus::Confirmed,
+    AppointmentStatus::OutOfReach,
+];
+
+/// When a reminder goes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Rule {
+    /// When the appointment is booked.
+    AtCreation,
+    /// A delay after the appointment is booked.
+    AfterCreation { minutes: u32 },
+    /// A number of hours before the appointment starts.
+    HoursBefore { hours: u32 },
+    /// A number of days before the appointment's date, at a fixed local time.
+    DaysBefore { days: u32, at: HourMinute },
+}
+
+/// The kinds of [`Rule`], as a client names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleKind {
+    AtCreation,
+    AfterCreation,
+    HoursBefore,
+    DaysBefore,
+}
+
+impl RuleKind {
+    fn name(self) -> &'static str {
+        match self {
+            RuleKind::AtCreation => "at_creation",
+            RuleKind::AfterCreation => "after_creation",
+            RuleKind::HoursBefore => "hours_before",
+            RuleKind::DaysBefore => "days_before",
+        }
+    }
+}
+
+/// A rule as a client sends it: `{"kind": "days_before", "days": 2, "at": "09:00"}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleInput {
+    pub kind: RuleKind,
+    pub minutes: Option<u32>,
+    pub hours: Option<u32>,
+    pub days: Option<u32>,
+    pub at: Option<String>,
+}
+
+impl RuleInput {
+    fn validate(&self, i: usize) -> Result<Rule, FieldError> {
+        let field = |name: &str| format!("rules[{i}].{name}");
+        let number = |name: &str, v: Option<u32>, max: u32| {
+            let v = v.ok_or_else(|| FieldError::required(&field(name)))?;
+            if (1..=max).contains(&v) {
+                Ok(v)
+            } else {
+                Err(FieldError::new(
+                    field(name),
+                    "out_of_range",
+                    format!("{} must be from 1 to {max}", field(name)),
+                ))
+            }
+        };
+        let only = |allowed: &[&str]| {
+            let given = [
+                ("minutes", self.minutes.is_some()),
+                ("hours", self.hours.is_some()),
+                ("days", self.days.is_some()),
+                ("at", self.at.is_some()),
+            ];
+            match given.iter().find(|(n, set)| *set && !allowed.contains(n)) {
+                Some((n, _)) => Err(FieldError::new(
+                    field(n),
+                    "not_allowed",
+                    format!("an {} rule has no {n}", self.kind.name()),
+                )),
+                None => Ok(()),
+            }
+        };
+        Ok(match self.kind {
+            RuleKind::AtCreation => {
+                only(&[])?;
+                Rule::AtCreation
+            }
+            RuleKind::AfterCreation => {
+                only(&["minutes"])?;
+                Rule::AfterCreation {
+                    minutes: number("minutes", self.minutes, 10_080)?,
+                }
+            }
+            RuleKind::HoursBefore => {
+                only(&["hours"])?;
+                Rule::HoursBefore {
+                    hours: number("hours", self.hours, 720)?,
+                }
+            }
+            RuleKind::DaysBefore => {
+                only(&["days", "at"])?;
+                let at = self
+                    .at
+                    .as_deref()
+                    .ok_or_else(|| FieldError::required(&field("at")))?;
+                Rule::DaysBefore {
+                    days: number("days", self.days, 60)?,
+                    at: HourMinute::parse(&field("at"), at)?,
+                }
+            }
+        })
+    }
+}
+
+/// Where a sweep reads the appointments one rule may remind of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Window {
+    /// Appointments starting in `[from, to)`.
+    Starts(DateTime<Utc>, DateTime<Utc>),
+    /// Appointments created in `[from, to)`.
+    Created(DateTime<Utc>, DateTime<Utc>),
+}
+
+impl Rule {
+    /// A stable name: part of each reminder's identity, so re-saving the same rules never
+    /// sends a reminder again.
+    pub fn id(&self) -> String {
+        match self {
+            Rule::AtCreation => "at_creation".into(),
+            Rule::AfterCreation { minutes } => format!("after_creation:{minutes}m"),
+            Rule::HoursBefore { hours } => format!("hours_before:{hours}h"),
+            Rule::DaysBefore { days, at } => format!("days_before:{days}d@{at}"),
+        }
+    }
+
+    /// When this rule's reminder of an appointment is due.
+    pub fn due(&self, start: DateTime<Utc>, created: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
+        match *self {
+            Rule::AtCreation => created,
+            Rule::AfterCreation { minutes } => created + Duration::minutes(i64::from(minutes)),
+            Rule::HoursBefore { hours } => start - Duration::hours(i64::from(hours)),
+            Rule::DaysBefore { days, at } => {
+                let date = start.with_timezone(&tz).date_naive();
+                let day = date
+                    .checked_sub_days(Days::new(u64::from(days)))
+                    .unwrap_or(date);
+                instant(tz, day, at.0)
+            }
+        }
+    }
+
+    /// The appointments to read for reminders due in `(from, to]`. Every appointment whose
+    /// reminder is due then is in a window; a window may hold others (check with [`Rule::due`]).
+    pub fn windows(&self, from: DateTime<Utc>, to: DateTime<Utc>, tz: Tz) -> Vec<Window> {
+        // Keys hold whole seconds: (a, b] is [a + 1 s, b + 1 s).
+        let sec = Duration::seconds(1);
+        match *self {
+            Rule::AtCreation => vec![Window::Created(from + sec, to + sec)],
+            Rule::AfterCreation { minutes } => {
+                let d = Duration::minutes(i64::from(minutes));
+                vec![Window::Created(from - d + sec, to - d + sec)]
+            }
+            Rule::HoursBefore { hours } => {
+                let d = Duration::hours(i64::from(hours));
+                vec![Window::Starts(from + d + sec, to + d + sec)]
+            }
+            Rule::DaysBefore { days, at } => {
+                let first = from.with_timezone(&tz).date_naive();
+                let last = to.with_timezone(&tz).date_naive();
+                let mut out = Vec::new();
+                let mut day = first;
+                while day <= last {
+                    let due = instant(tz, day, at.0);
+                    if due > from
+                        && due <= to
+                        && let Some(date) = day.checked_add_days(Days::new(u64::from(days)))
+                    {
+                        let next = date.succ_opt().unwrap_or(date);
+                        out.push(Window::Starts(midnight(tz, date), midnight(tz, next)));
+                    }
+                    match day.succ_opt() {
+                        Some(d) => day = d,
+                        None => break,
+                    }
+                }
+                out
+            }
+        }
+    }
+}
+
+/// Hours in the clinic's time zone when no reminder is sent: one that falls inside them is
+/// sent when they end, unless the appointment has started by then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuietHours {
+    pub start: HourMinute,
+    pub end: HourMinute,
+}
+
+impl QuietHours {
+    /// Whether the local time of `at` is inside the quiet hours (which may span midnight).
+    pub fn contains(&self, at: DateTime<Utc>, tz: Tz) -> bool {
+        let t = at.with_timezone(&tz).time();
+        let (s, e) = (self.start.0, self.end.0);
+        if s <= e {
+            s <= t && t < e
+        } else {
+            t >= s || t < e
+        }
+    }
+}
+
+/// An appointment detail appended to a reminder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Element {
+    /// Date and time, e.g. `Tue 24 Nov 09:30`.
+    DateTime,
+    Practitioner,
+    Room,
+}
+
+impl Element {
+    fn cap(self, caps: &Caps) -> usize {
+        match self {
+            Element::DateTime => caps.date_time,
+            Element::Practitioner => caps.practitioner,
+            Element::Room => caps.location,
+        }
+    }
+}
+
+/// The values of an appointment's elements (those it has).
+#[derive(Debug, Clone, Default)]
+pub struct Elements {
+    pub date_time: Option<String>,
+    pub practitioner: Option<String>,
+    pub room: Option<String>,
+}
+
+impl Elements {
+    fn get(&self, e: Element) -> Option<&str> {
+        match e {
+            Element::DateTime => self.date_time.as_deref(),
+            Element::Practitioner => self.practitioner.as_deref(),
+            Element::Room => self.room.as_deref(),
+        }
+    }
+}
+
+/// The words of a reminder on one channel: the clinic's body (a template, e.g. starting with
+/// `{{ first_name }}`) followed by the appointment elements it lists, each cut to its cap.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderCopy {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    pub body: String,
+    #[serde(default)]
+    pub append: Vec<Element>,
+}
+
+impl ReminderCopy {
+    /// The text after the rendered body: each element the appointment has, then the reply
+    /// prompt when asked for.
+    pub fn suffix(&self, elements: &Elements, caps: &Caps, prompt: bool) -> String {
+        let mut out = String::new();
+        for &e in &self.append {
+            if let Some(v) = elements.get(e) {
+                let cut: String = v.trim().chars().take(e.cap(caps)).collect();
+                out.push(' ');
+                out.push_str(cut.trim_end());
+            }
+        }
+        if prompt {
+            out.push(' ');
+            out.push_str(REPLY_PROMPT);
+        }
+        out
+    }
+
+    /// The longest this copy can be as an SMS: every placeholder and element at its cap.
+    fn worst_sms_chars(
+        &self,
+        caps: &Caps,
+        clinic: &Values,
+        prompt: bool,
+    ) -> Result<usize, FieldError> {
+        let compiled = compile_parts(Channel::Sms, None, &self.body, None)
+            .map_err(|e| e.within("channels.sms"))?;
+        let mut values = clinic.clone();
+        let long = "W".repeat(200);
+        for p in compiled.body.placeholders() {
+            if values.get(*p).is_none() {
+                values.set(*p, long.clone());
+            }
+        }
+        let body = compiled
+            .body
+            .render(&values, caps)
+            .map_err(|e| FieldError::new("channels.sms.body", "invalid_template", e.to_string()))?;
+        let all = Elements {
+            date_time: Some(long.clone()),
+            practitioner: Some(long.clone()),
+            room: Some(long),
+        };
+        Ok(sms::shape(&(body + &self.suffix(&all, caps, prompt))).characters)
+    }
+}
+
+/// A reminder template per channel; a channel without one is not used.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderChannels {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms: Option<ReminderCopy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<ReminderCopy>,
+}
+
+impl ReminderChannels {
+    pub fn get(&self, channel: Channel) -> Option<&ReminderCopy> {
+        match channel {
+            Channel::Sms => self.sms.as_ref(),
+            Channel::Email => self.email.as_ref(),
+        }
+    }
+}
+
+/// Reminder settings as a client sends them (`PUT` replaces them whole).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReminderSettingsInput {
+    pub enabled: Option<bool>,
+    pub channels: Option<ReminderChannels>,
+    pub rules: Option<Vec<RuleInput>>,
+    pub statuses: Option<Vec<AppointmentStatus>>,
+    pub quiet_hours: Option<QuietHours>,
+    pub ask_for_reply: Option<bool>,
+}
+
+/// Validated reminder settings of a clinic or of one practitioner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderSettings {
+    pub enabled: bool,
+    pub channels: ReminderChannels,
+    pub rules: Vec<Rule>,
+    pub statuses: Vec<AppointmentStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quiet_hours: Option<QuietHours>,
+    pub ask_for_reply: bool,
+}
+
+impl Default for ReminderSettings {
+    /// Off, until the clinic writes its reminder.
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            channels: ReminderChannels::default(),
+            rules: Vec::new(),
+            statuses: DEFAULT_STATUSES.to_vec(),
+            quiet_hours: None,
+            ask_for_reply: false,
+        }
+    }
+}
+
+/// What a clinic's settings bound a reminder by.
+pub struct Limits<'a> {
+    pub max_sms_length: usize,
+    pub caps: &'a Caps,
+    /// The clinic's own values (name, phone).
+    pub clinic: &'a Values,
+}
+
+impl ReminderSettingsInput {
+    pub fn validate(self, limits: &Limits<'_>) -> Result<ReminderSettings, FieldError> {
+        let enabled = self.enabled.unwrap_or(true);
+        let channels = self.channels.unwrap_or_default();
+        let rules = self
+            .rules
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .map(|(i, r)| r.validate(i))
+            .collect::<Result<Vec<_>, _>>()?;
+        let ask_for_reply = self.ask_for_reply.unwrap_or(false);
+        if enabled && channels.sms.is_none() && channels.email.is_none() {
+            return Err(FieldError::new(
+                "channels",
+                "required",
+                "enabled reminders need an sms or email template",
+            ));
+        }
+        if enabled && rules.is_empty() {
+            return Err(FieldError::new(
+                "rules",
+                "required",
+                "enabled reminders need at least one rule",
+            ));
+        }
+        if rules.len() > MAX_RULES {
+            return Err(FieldError::new(
+                "rules",
+                "too_many",
+                format!("at most {MAX_RULES} rules"),
+            ));
+        }
+        for (i, r) in rules.iter().enumerate() {
+            if rules[..i].contains(r) {
+                return Err(FieldError::new(
+                    format!("rules[{i}]"),
+                    "duplicate",
+                    "this rule is listed twice",
+                ));
+            }
+        }
+        let statuses = self.statuses.unwrap_or_else(|| DEFAULT_STATUSES.to_vec());
+        if statuses.is_empty() {
+            return Err(FieldError::new(
+                "statuses",
+                "required",
+                "list at least one appointment status",
+            ));
+        }
+        if let Some(q) = &self.quiet_hours
+            && q.start == q.end
+        {
+            return Err(FieldError::new(
+                "quiet_hours.end",
+                "invalid",
+                "quiet hours must end at another time than they start",
+            ));
+        }
+        if let Some(sms) = &channels.sms {
+            check_copy(sms, "sms")?;
+            let worst = sms.worst_sms_chars(limits.caps, limits.clinic, ask_for_reply)?;
+            if worst > limits.max_sms_length {
+                return Err(FieldError::new(
+                    "channels.sms.body",
+                    "too_long",
+                    format!(
+                        "with every name and element at its length cap this SMS is {worst} characters; the clinic's max_sms_length is {}",
+                        limits.max_sms_length
+                    ),
+                ));
+            }
+        }
+        if let Some(email) = &channels.email {
+            check_copy(email, "email")?;
+            if email.subject.as_deref().is_none_or(|s| s.trim().is_empty()) {
+                return Err(FieldError::required("channels.email.subject"));
+            }
+            compile_parts(Channel::Email, email.subject.as_deref(), &email.body, None)
+                .map_err(|e| e.within("channels.email"))?;
+        }
+        Ok(ReminderSettings {
+            enabled,
+            channels,
+            rules,
+            statuses,
+            quiet_hours: self.quiet_hours,
+            ask_for_reply,
+        })
+    }
+}
+
+fn check_copy(c: &ReminderCopy, channel: &str) -> Result<(), FieldError> {
+    if c.body.trim().is_empty() {
+        return Err(FieldError::required(&format!("channels.{channel}.body")));
+    }
+    if c.subject
+        .as_ref()
+        .is_some_and(|s| s.chars().count() > MAX_SUBJECT)
+    {
+        return Err(FieldError::new(
+            format!("channels.{channel}.subject"),
+            "too_long",
+            format!("at most {MAX_SUBJECT} characters"),
+        ));
+    }
+    let compiled = compile_parts(
+        if channel == "sms" {
+            Channel::Sms
+        } else {
+            Channel::Email
+        },
+        None,
+        &c.body,
+        None,
+    )
+    .map_err(|e| e.within(&format!("channels.{channel}")))?;
+    if compiled.body.placeholders().contains(&Placeholder::Link) {
+        return Err(FieldError::new(
+            format!("channels.{channel}.body"),
+            "unknown_placeholder",
+            "reminders have no link to insert",
+        ));
+    }
+    for (i, e) in c.append.iter().enumerate() {
+        if c.append[..i].contains(e) {
+            return Err(FieldError::new(
+                format!("channels.{channel}.append[{i}]"),
+                "duplicate",
+                "this element is listed twice",
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl ReminderSettings {
+    /// Whether a reminder under these settings goes to an appointment in `status`.
+    pub fn covers(&self, status: AppointmentStatus) -> bool {
+        self.enabled && self.statuses.contains(&status)
+    }
+}
+
+/// What becomes of a due reminder when the sweep reaches it at `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Send,
+    /// It fell inside quiet hours and the appointment had started when they ended.
+    SkipQuietHours,
+    /// The appointment had started before the reminder could go out.
+    SkipStarted,
+}
+
+/// Decides a reminder due at `due` (already `<= now`) for an appointment starting at `start`.
+pub fn decide(
+    due: DateTime<Utc>,
+    start: DateTime<Utc>,
+    now: DateTime<Utc>,
+    quiet: Option<&QuietHours>,
+    tz: Tz,
+) -> Decision {
+    if start > now {
+        return Decision::Send;
+    }
+    if quiet.is_some_and(|q| q.contains(due, tz)) {
+        Decision::SkipQuietHours
+    } else {
+        Decision::SkipStarted
+    }
+}
+
+/// The local time a reminder's `HH:MM` elements are shown in: `Tue 24 Nov 09:30`.
+pub fn date_time_element(start: DateTime<Utc>, tz: Tz) -> String {
+    start
+        .with_timezone(&tz)
+        .format("%a %-d %b %H:%M")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests;

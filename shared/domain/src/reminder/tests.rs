@@ -1,0 +1,349 @@
+#![allow(clippy::unwrap_used)]
+use super::*;
+use chrono::TimeZone;
+
+fn tz(name: &str) -> Tz {
+    name.parse().unwrap()
+}
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn day_before_at_nine() -> Rule {
+    Rule::DaysBefore {
+        days: 1,
+        at: HourMinute::hm(9, 0).unwrap(),
+    }
+}
+
+/// The windows of `rule` for dues in `(from, to]` contain `start` exactly when its due time
+/// is in that range.
+fn found(
+    rule: Rule,
+    start: DateTime<Utc>,
+    created: DateTime<Utc>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    z: Tz,
+) -> bool {
+    rule.windows(from, to, z).iter().any(|w| match *w {
+        Window::Starts(a, b) => a <= start && start < b,
+        Window::Created(a, b) => a <= created && created < b,
+    })
+}
+
+#[test]
+fn rule_ids_are_stable_names() {
+    assert_eq!(Rule::AtCreation.id(), "at_creation");
+    assert_eq!(
+        Rule::AfterCreation { minutes: 30 }.id(),
+        "after_creation:30m"
+    );
+    assert_eq!(Rule::HoursBefore { hours: 24 }.id(), "hours_before:24h");
+    assert_eq!(
+        Rule::DaysBefore {
+            days: 2,
+            at: HourMinute::hm(9, 0).unwrap()
+        }
+        .id(),
+        "days_before:2d@09:00"
+    );
+    let json = serde_json::json!({"kind": "days_before", "days": 2, "at": "09:00"});
+    let r: Rule = serde_json::from_value(json).unwrap();
+    assert_eq!(r.id(), "days_before:2d@09:00");
+}
+
+#[test]
+fn hours_before_windows_match_due_times() {
+    let z = tz("Australia/Sydney");
+    let rule = Rule::HoursBefore { hours: 24 };
+    let start = utc("2026-12-02T09:00:00Z");
+    let c = utc("2026-11-01T00:00:00Z");
+    assert_eq!(rule.due(start, c, z), utc("2026-12-01T09:00:00Z"));
+    assert!(found(
+        rule,
+        start,
+        c,
+        utc("2026-12-01T08:55:00Z"),
+        utc("2026-12-01T09:00:00Z"),
+        z
+    ));
+    assert!(!found(
+        rule,
+        start,
+        c,
+        utc("2026-12-01T09:00:00Z"),
+        utc("2026-12-01T09:05:00Z"),
+        z
+    ));
+    assert!(!found(
+        rule,
+        start,
+        c,
+        utc("2026-12-01T08:50:00Z"),
+        utc("2026-12-01T08:55:00Z"),
+        z
+    ));
+}
+
+#[test]
+fn creation_windows_follow_the_booking_time() {
+    let z = tz("UTC");
+    let c = utc("2026-12-01T10:00:00Z");
+    let start = utc("2026-12-05T10:00:00Z");
+    let after = Rule::AfterCreation { minutes: 30 };
+    assert_eq!(after.due(start, c, z), utc("2026-12-01T10:30:00Z"));
+    assert!(found(
+        after,
+        start,
+        c,
+        utc("2026-12-01T10:25:00Z"),
+        utc("2026-12-01T10:30:00Z"),
+        z
+    ));
+    assert!(!found(
+        after,
+        start,
+        c,
+        utc("2026-12-01T10:00:00Z"),
+        utc("2026-12-01T10:25:00Z"),
+        z
+    ));
+    assert!(found(
+        Rule::AtCreation,
+        start,
+        c,
+        utc("2026-12-01T09:55:00Z"),
+        utc("2026-12-01T10:00:00Z"),
+        z
+    ));
+}
+
+/// "1 day before at 09:00" is due at 09:00 local on both sides of each daylight-saving change.
+#[test]
+fn day_before_at_nine_across_daylight_saving() {
+    let cases = [
+        // Sydney: clocks forward on 2027-10-03, back on 2027-04-04.
+        (
+            "Australia/Sydney",
+            "2027-10-03T10:00:00+11:00",
+            "2027-10-02T09:00:00+10:00",
+        ),
+        (
+            "Australia/Sydney",
+            "2027-10-04T10:00:00+11:00",
+            "2027-10-03T09:00:00+11:00",
+        ),
+        (
+            "Australia/Sydney",
+            "2027-04-04T10:00:00+10:00",
+            "2027-04-03T09:00:00+11:00",
+        ),
+        (
+            "Australia/Sydney",
+            "2027-04-05T10:00:00+10:00",
+            "2027-04-04T09:00:00+10:00",
+        ),
+        // London: forward on 2027-03-28, back on 2027-10-31.
+        (
+            "Europe/London",
+            "2027-03-28T10:00:00+01:00",
+            "2027-03-27T09:00:00+00:00",
+        ),
+        (
+            "Europe/London",
+            "2027-03-29T10:00:00+01:00",
+            "2027-03-28T09:00:00+01:00",
+        ),
+        (
+            "Europe/London",
+            "2027-10-31T10:00:00+00:00",
+            "2027-10-30T09:00:00+01:00",
+        ),
+        (
+            "Europe/London",
+            "2027-11-01T10:00:00+00:00",
+            "2027-10-31T09:00:00+00:00",
+        ),
+    ];
+    let rule = day_before_at_nine();
+    for (zone, start, due) in cases {
+        let z = tz(zone);
+        let (start, due) = (utc(start), utc(due));
+        assert_eq!(rule.due(start, start, z), due, "{zone} {start}");
+        assert_eq!(due.with_timezone(&z).format("%H:%M").to_string(), "09:00");
+        let five = Duration::minutes(5);
+        assert!(
+            found(rule, start, start, due - five, due, z),
+            "{zone} {start} at 09:00"
+        );
+        assert!(
+            !found(rule, start, start, due - five - five, due - five, z),
+            "{zone} {start} before"
+        );
+        assert!(
+            !found(rule, start, start, due, due + five, z),
+            "{zone} {start} after"
+        );
+    }
+}
+
+#[test]
+fn quiet_hours_may_span_midnight() {
+    let z = tz("Australia/Sydney");
+    let q = QuietHours {
+        start: HourMinute::hm(21, 0).unwrap(),
+        end: HourMinute::hm(8, 0).unwrap(),
+    };
+    let at = |h, m| {
+        z.with_ymd_and_hms(2026, 12, 1, h, m, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    assert!(q.contains(at(21, 0), z));
+    assert!(q.contains(at(2, 0), z));
+    assert!(q.contains(at(7, 59), z));
+    assert!(!q.contains(at(8, 0), z));
+    assert!(!q.contains(at(12, 0), z));
+    let day = QuietHours {
+        start: HourMinute::hm(12, 0).unwrap(),
+        end: HourMinute::hm(13, 0).unwrap(),
+    };
+    assert!(day.contains(at(12, 30), z));
+    assert!(!day.contains(at(13, 0), z));
+    // A reminder due at 06:00 for a 07:30 appointment, reached when quiet hours end at 08:00.
+    assert_eq!(
+        decide(at(6, 0), at(7, 30), at(8, 0), Some(&q), z),
+        Decision::SkipQuietHours
+    );
+    assert_eq!(
+        decide(at(6, 0), at(9, 0), at(8, 0), Some(&q), z),
+        Decision::Send
+    );
+    assert_eq!(
+        decide(at(10, 0), at(10, 0), at(10, 5), Some(&q), z),
+        Decision::SkipStarted
+    );
+}
+
+fn copy(body: &str, append: Vec<Element>) -> ReminderCopy {
+    ReminderCopy {
+        subject: None,
+        body: body.into(),
+        append,
+    }
+}
+
+fn limits(clinic: &Values) -> Limits<'_> {
+    static CAPS: std::sync::LazyLock<Caps> = std::sync::LazyLock::new(Caps::default);
+    Limits {
+        max_sms_length: 133,
+        caps: &CAPS,
+        clinic,
+    }
+}
+
+#[test]
+fn suffix_cuts_each_element_to_its_cap() {
+    let c = copy(
+        "Hi",
+        vec![Element::DateTime, Element::Practitioner, Element::Room],
+    );
+    let e = Elements {
+        date_time: Some("Tue 24 Nov 09:30".into()),
+        practitioner: Some("Dr Annabelle Fitzgerald-Smythe".into()),
+        room: Some("Room 12".into()),
+    };
+    let s = c.suffix(&e, &Caps::default(), true);
+    assert_eq!(
+        s,
+        " Tue 24 Nov 09:30 Dr Annabelle Fitzgeral Room Reply YES to confirm or NO to cancel."
+    );
+    let none = c.suffix(&Elements::default(), &Caps::default(), false);
+    assert_eq!(none, "");
+}
+
+fn rule(json: serde_json::Value) -> RuleInput {
+    serde_json::from_value(json).unwrap()
+}
+
+#[test]
+fn settings_validate_naming_the_field() {
+    let clinic = Values::default().with(Placeholder::ClinicName, "Harbour Physio");
+    let good = || ReminderSettingsInput {
+        channels: Some(ReminderChannels {
+            sms: Some(copy(
+                "{{ first_name }}, see you at {{ clinic_name }}:",
+                vec![Element::DateTime, Element::Practitioner, Element::Room],
+            )),
+            email: None,
+        }),
+        rules: Some(vec![rule(
+            serde_json::json!({"kind": "hours_before", "hours": 24}),
+        )]),
+        ..Default::default()
+    };
+    let s = good().validate(&limits(&clinic)).unwrap();
+    assert!(s.enabled);
+    assert_eq!(s.statuses, DEFAULT_STATUSES.to_vec());
+    let field = |i: ReminderSettingsInput| i.validate(&limits(&clinic)).unwrap_err().field;
+    let mut i = good();
+    i.rules = Some(vec![]);
+    assert_eq!(field(i), "rules");
+    let mut i = good();
+    let at_creation = || rule(serde_json::json!({"kind": "at_creation"}));
+    i.rules = Some(vec![
+        at_creation(),
+        rule(serde_json::json!({"kind": "hours_before", "hours": 0})),
+    ]);
+    assert_eq!(field(i), "rules[1].hours");
+    let mut i = good();
+    i.rules = Some(vec![at_creation(), at_creation()]);
+    assert_eq!(field(i), "rules[1]");
+    let mut i = good();
+    i.rules = Some(vec![rule(
+        serde_json::json!({"kind": "days_before", "days": 1, "at": "9am"}),
+    )]);
+    assert_eq!(field(i), "rules[0].at");
+    let mut i = good();
+    i.rules = Some(vec![rule(
+        serde_json::json!({"kind": "days_before", "days": 1}),
+    )]);
+    assert_eq!(field(i), "rules[0].at");
+    let mut i = good();
+    i.rules = Some(vec![rule(
+        serde_json::json!({"kind": "at_creation", "hours": 3}),
+    )]);
+    assert_eq!(field(i), "rules[0].hours");
+    let mut i = good();
+    i.statuses = Some(vec![]);
+    assert_eq!(field(i), "statuses");
+    let mut i = good();
+    i.channels = None;
+    assert_eq!(field(i), "channels");
+    let mut i = good();
+    i.channels.as_mut().unwrap().sms.as_mut().unwrap().body = "Hi {{ nickname }}".into();
+    assert_eq!(field(i), "channels.sms.body");
+    let mut i = good();
+    i.channels.as_mut().unwrap().sms.as_mut().unwrap().body = "x".repeat(100);
+    assert_eq!(field(i), "channels.sms.body");
+    let mut i = good();
+    i.ask_for_reply = Some(true);
+    // 25 + 33 + 16 + 22 + 5 + separators + the prompt is over 133.
+    assert_eq!(field(i), "channels.sms.body");
+    let mut i = good();
+    i.quiet_hours = Some(QuietHours {
+        start: HourMinute::hm(8, 0).unwrap(),
+        end: HourMinute::hm(8, 0).unwrap(),
+    });
+    assert_eq!(field(i), "quiet_hours.end");
+    let mut i = good();
+    i.channels.as_mut().unwrap().email = Some(copy("Hello", vec![]));
+    assert_eq!(field(i), "channels.email.subject");
+    let off = ReminderSettingsInput {
+        enabled: Some(false),
+        ..Default::default()
+    };
+    assert!(!off.validate(&limits(&clinic)).unwrap().enabled);
+}
