@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use tidings_app::App;
 use tidings_app::services::reminders::{SweepReport, sweep_clinic};
 use tidings_app::store::Scope;
-use tidings_domain::credits::{EntryKind, LedgerEntry, practitioner_account};
+use tidings_domain::credits::practitioner_account;
 use tidings_tests::{
     TestClinic, app, assert_rejected, call, grant, moto_sent, new_clinic, snapshot, unique_mobile,
 };
@@ -404,21 +404,18 @@ async fn a_practitioner_own_settings_and_account_then_back_to_the_group() {
         settings("Own:", json!([{"kind": "hours_before", "hours": 48}])),
     )
     .await;
-    // The practitioner pays for their own reminders (the credits issue adds the API for this).
+    // The practitioner pays for their own reminders from their own account.
+    let r = call(
+        &app,
+        &c.admin_key,
+        "POST",
+        &format!("/practitioners/{pr}/credit-account"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
     let account = practitioner_account(&pr);
-    app.store
-        .grant_credits(
-            &c.id,
-            &LedgerEntry {
-                id: uuid::Uuid::now_v7().to_string(),
-                account: account.clone(),
-                kind: EntryKind::Grant,
-                credits: 5,
-                reference: None,
-                note: None,
-                created_at: Utc::now(),
-            },
-        )
+    tidings_app::services::credits::grant_to(&app.store, &c.id, &account, 5, None)
         .await
         .unwrap();
     let mut b = booking(&p, "2027-06-10T10:00:00+10:00");

@@ -36,12 +36,16 @@ enum Command {
 
 #[derive(Subcommand)]
 enum CreditsCommand {
-    /// Add credits to a clinic's group account (recorded in its ledger).
+    /// Add credits to a clinic's group account, or to a practitioner's own account (recorded
+    /// in its ledger).
     Add {
         #[arg(long)]
         clinic: String,
         #[arg(long)]
         credits: i64,
+        /// `group` or `practitioner:<practitioner id>` (an open account).
+        #[arg(long, default_value = "group")]
+        account: String,
         /// Why, e.g. an invoice number.
         #[arg(long)]
         note: Option<String>,
@@ -166,12 +170,11 @@ async fn run(app: &App, command: Command) -> Result<serde_json::Value, ServiceEr
         Command::Credits(CreditsCommand::Add {
             clinic,
             credits,
+            account,
             note,
         }) => {
-            let entry = credits::grant(store, &clinic, credits, note).await?;
-            let balance = store
-                .credit_balance(&clinic, tidings_domain::credits::GROUP_ACCOUNT)
-                .await?;
+            let entry = credits::grant_to(store, &clinic, &account, credits, note).await?;
+            let balance = store.credit_balance(&clinic, &entry.account).await?;
             json!({"entry": entry, "balance": balance})
         }
         Command::Credits(CreditsCommand::Show { clinic }) => {

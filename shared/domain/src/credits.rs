@@ -9,7 +9,38 @@ pub const GROUP_ACCOUNT: &str = "group";
 
 /// The name of a practitioner's own account.
 pub fn practitioner_account(practitioner_id: &str) -> String {
-    format!("practitioner:{practitioner_id}")
+    format!("{PRACTITIONER_PREFIX}{practitioner_id}")
+}
+
+const PRACTITIONER_PREFIX: &str = "practitioner:";
+
+/// Checks an account name as a client gives it (`group` or `practitioner:<id>`).
+pub fn parse_account(field: &str, value: &str) -> Result<String, crate::FieldError> {
+    let v = value.trim();
+    let ok = v == GROUP_ACCOUNT
+        || v.strip_prefix(PRACTITIONER_PREFIX).is_some_and(|id| {
+            !id.is_empty()
+                && id.len() <= 64
+                && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if ok {
+        Ok(v.to_owned())
+    } else {
+        Err(crate::FieldError::new(
+            field,
+            "invalid",
+            format!("{field} must be group or practitioner:<practitioner id>"),
+        ))
+    }
+}
+
+/// A practitioner's own credit account: it pays for their reminders and for messages sent on
+/// their behalf (the balance is a separate record, like the group's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreditAccount {
+    pub account: String,
+    pub practitioner_id: String,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Why a balance changed.
@@ -22,6 +53,9 @@ pub enum EntryKind {
     Debit,
     /// Credits given back for a message that failed.
     Refund,
+    /// Credits moved between a clinic's accounts: what was left in a practitioner's account
+    /// when it was closed goes to the group's (negative in one ledger, positive in the other).
+    Transfer,
 }
 
 /// One change of a balance. `credits` is positive for grants and refunds, negative for debits.

@@ -23,9 +23,39 @@ pub const LEDGER: Endpoint = Endpoint {
     method: Method::GET,
     path: "/credits/ledger",
     role: Role::Staff,
-    query: &["cursor", "limit"],
+    query: &["account", "cursor", "limit"],
     max_body: MAX_BODY_BYTES,
     handler: |app, caller, req| Box::pin(ledger(app, caller, req)),
+};
+
+pub const OPEN_ACCOUNT: Endpoint = Endpoint {
+    function: "open-practitioner-credit-account",
+    method: Method::POST,
+    path: "/practitioners/{id}/credit-account",
+    role: Role::Admin,
+    query: &[],
+    max_body: MAX_BODY_BYTES,
+    handler: |app, caller, req| Box::pin(open_account(app, caller, req)),
+};
+
+pub const GET_ACCOUNT: Endpoint = Endpoint {
+    function: "get-practitioner-credit-account",
+    method: Method::GET,
+    path: "/practitioners/{id}/credit-account",
+    role: Role::Staff,
+    query: &[],
+    max_body: MAX_BODY_BYTES,
+    handler: |app, caller, req| Box::pin(get_account(app, caller, req)),
+};
+
+pub const CLOSE_ACCOUNT: Endpoint = Endpoint {
+    function: "close-practitioner-credit-account",
+    method: Method::DELETE,
+    path: "/practitioners/{id}/credit-account",
+    role: Role::Admin,
+    query: &[],
+    max_body: MAX_BODY_BYTES,
+    handler: |app, caller, req| Box::pin(close_account(app, caller, req)),
 };
 
 async fn get(app: App, caller: Caller, _req: ApiRequest) -> Result<Response<Body>, ApiError> {
@@ -37,7 +67,40 @@ async fn get(app: App, caller: Caller, _req: ApiRequest) -> Result<Response<Body
 
 async fn ledger(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
     let (after, limit) = req.page()?;
-    let (items, next) =
-        credits::ledger(&app.store, &caller.clinic_id, after.as_deref(), limit).await?;
+    let (items, next) = credits::ledger(
+        &app.store,
+        &caller.clinic_id,
+        req.query("account"),
+        after.as_deref(),
+        limit,
+    )
+    .await?;
     Ok(response::page(&items, next.as_deref()))
+}
+
+async fn open_account(
+    app: App,
+    caller: Caller,
+    req: ApiRequest,
+) -> Result<Response<Body>, ApiError> {
+    let a = credits::open(&app, &caller.clinic_id, req.param("id")).await?;
+    Ok(response::json(StatusCode::CREATED, &a))
+}
+
+async fn get_account(
+    app: App,
+    caller: Caller,
+    req: ApiRequest,
+) -> Result<Response<Body>, ApiError> {
+    let a = credits::get_account(&app, &caller.clinic_id, req.param("id")).await?;
+    Ok(response::json(StatusCode::OK, &a))
+}
+
+async fn close_account(
+    app: App,
+    caller: Caller,
+    req: ApiRequest,
+) -> Result<Response<Body>, ApiError> {
+    let closed = credits::close(&app, &caller.clinic_id, req.param("id")).await?;
+    Ok(response::json(StatusCode::OK, &closed))
 }

@@ -134,7 +134,7 @@ pub async fn send(
     }
     let clinic = load_clinic(store, clinic_id).await?;
     let request_id = ids::new_id();
-    let messages = plan(app, &clinic, &req, &request_id).await?;
+    let mut messages = plan(app, &clinic, &req, &request_id).await?;
     let total: i64 = messages
         .iter()
         .filter(|m| m.status == Status::Queued)
@@ -147,9 +147,16 @@ pub async fn send(
         credits: total,
         created_at: Utc::now(),
     };
+    let account =
+        super::credits::paying_account(store, clinic_id, req.on_behalf_of.as_deref()).await?;
+    if account != GROUP_ACCOUNT {
+        for m in &mut messages {
+            m.account = Some(account.clone());
+        }
+    }
     let debit = (total > 0).then(|| LedgerEntry {
         id: ids::new_id(),
-        account: GROUP_ACCOUNT.to_owned(),
+        account: account.clone(),
         kind: EntryKind::Debit,
         credits: -total,
         reference: Some(request_id.clone()),
@@ -162,7 +169,7 @@ pub async fn send(
     {
         Ok(()) => {}
         Err(TxError::Condition(SendClaim::InsufficientCredits)) => {
-            let available = store.credit_balance(clinic_id, GROUP_ACCOUNT).await?;
+            let available = store.credit_balance(clinic_id, &account).await?;
             return Err(ServiceError::InsufficientCredits {
                 needed: total,
                 available,

@@ -20,18 +20,6 @@ impl Store {
             .unwrap_or(0))
     }
 
-    /// Whether the account has a balance record (it has had an entry).
-    pub async fn credit_account_exists(
-        &self,
-        clinic_id: &str,
-        account: &str,
-    ) -> Result<bool, StoreError> {
-        Ok(self
-            .get(keys::clinic_pk(clinic_id), keys::credits_sk(account))
-            .await?
-            .is_some())
-    }
-
     /// Adds credits (a grant by ops) with its ledger entry.
     pub async fn grant_credits(
         &self,

@@ -184,3 +184,10 @@ pub fn sweep_sk(kind: &str, scope: &str) -> String {
 pub fn birthday_gsi(clinic_id: &str, month_day: &str) -> String {
     format!("CLINIC#{clinic_id}#BIRTHDAY#{month_day}")
 }
+
+/// A practitioner's own credit account (`ACCOUNT#practitioner:<id>`); its balance is
+/// [`credits_sk`] of the same name.
+pub const CREDIT_ACCOUNT_PREFIX: &str = "ACCOUNT#";
+pub fn credit_account_sk(account: &str) -> String {
+    format!("{CREDIT_ACCOUNT_PREFIX}{account}")
+}

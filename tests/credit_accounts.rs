@@ -1,0 +1,184 @@
+//! Practitioners' own credit accounts against the local stack: opened and closed over the API,
+//! paying for messages sent on the practitioner's behalf, and closed with the balance moved to
+//! the group account (both ledgers show it).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::{Value, json};
+use tidings_app::App;
+use tidings_app::services::credits::grant_to;
+use tidings_tests::{
+    TestClinic, app, assert_rejected, call, grant, list_all, moto_sent, new_clinic, snapshot,
+    unique_mobile,
+};
+
+async fn practitioner(app: &App, c: &TestClinic) -> String {
+    let r = call(
+        app,
+        &c.admin_key,
+        "POST",
+        "/practitioners",
+        Some(json!({"name": "Dr Maya Ng"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    r.id()
+}
+
+async fn accounts(app: &App, c: &TestClinic) -> Vec<Value> {
+    let r = call(app, &c.staff_key, "GET", "/credits", None).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    r.json["accounts"].as_array().unwrap().clone()
+}
+
+async fn ledger_sum(app: &App, c: &TestClinic, account: &str) -> i64 {
+    let (entries, _) = list_all(
+        app,
+        &c.staff_key,
+        &format!("/credits/ledger?account={account}&limit=100"),
+    )
+    .await;
+    entries.iter().map(|e| e["credits"].as_i64().unwrap()).sum()
+}
+
+#[tokio::test]
+async fn open_pay_on_behalf_and_close_back_to_the_group() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    grant(&app, &c.id, 10).await;
+    let pr = practitioner(&app, &c).await;
+    let path = format!("/practitioners/{pr}/credit-account");
+    let account = format!("practitioner:{pr}");
+
+    let r = call(&app, &c.staff_key, "GET", &path, None).await;
+    assert_eq!(r.status, 404, "no account yet");
+    let r = call(&app, &c.staff_key, "POST", &path, None).await;
+    assert_eq!(r.status, 403, "opening takes an admin key");
+    let r = call(&app, &c.admin_key, "POST", &path, None).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    assert_eq!(
+        (r.json["account"].as_str(), r.json["balance"].as_i64()),
+        (Some(account.as_str()), Some(0))
+    );
+    let r = call(&app, &c.admin_key, "POST", &path, None).await;
+    assert_eq!((r.status.as_u16(), r.code()), (409, "account_exists"));
+    grant_to(&app.store, &c.id, &account, 7, Some("card".into()))
+        .await
+        .unwrap();
+    let listed = accounts(&app, &c).await;
+    assert_eq!(listed.len(), 2);
+    assert_eq!(
+        (listed[0]["account"].as_str(), listed[0]["balance"].as_i64()),
+        (Some("group"), Some(10))
+    );
+    assert_eq!(
+        (
+            listed[1]["practitioner_id"].as_str(),
+            listed[1]["balance"].as_i64()
+        ),
+        (Some(pr.as_str()), Some(7))
+    );
+
+    // A message on the practitioner's behalf is paid from their account.
+    let mobile = unique_mobile();
+    let p = call(
+        &app,
+        &c.admin_key,
+        "POST",
+        "/patients",
+        Some(json!({"first_name": "Ann", "last_name": "Lee", "mobile": mobile})),
+    )
+    .await
+    .id();
+    let r = call(&app, &c.staff_key, "POST", "/messages",
+        Some(json!({"patient_ids": [p], "channel": "sms", "body": "Hi {{ first_name }}", "on_behalf_of": pr}))).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    assert_eq!(moto_sent().await.sms_to(&mobile).len(), 1);
+    let listed = accounts(&app, &c).await;
+    assert_eq!(
+        (listed[0]["balance"].as_i64(), listed[1]["balance"].as_i64()),
+        (Some(10), Some(6))
+    );
+    assert_eq!(ledger_sum(&app, &c, &account).await, 6);
+
+    // Closing moves what is left to the group; the practitioner pays from the group again.
+    let r = call(&app, &c.admin_key, "DELETE", &path, None).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["moved_to_group"], 6);
+    let listed = accounts(&app, &c).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["balance"], 16);
+    assert_eq!(ledger_sum(&app, &c, "group").await, 16);
+    assert_eq!(ledger_sum(&app, &c, &account).await, 0);
+    let r = call(
+        &app,
+        &c.staff_key,
+        "POST",
+        "/messages",
+        Some(json!({"patient_ids": [p], "channel": "sms", "body": "Hi again", "on_behalf_of": pr})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    assert_eq!(accounts(&app, &c).await[0]["balance"], 15);
+    let r = call(&app, &c.admin_key, "DELETE", &path, None).await;
+    assert_eq!(r.status, 404, "closing twice");
+    // Reopening starts from zero.
+    let r = call(&app, &c.admin_key, "POST", &path, None).await;
+    assert_eq!(
+        (r.status.as_u16(), r.json["balance"].as_i64()),
+        (201, Some(0))
+    );
+}
+
+#[tokio::test]
+async fn bad_input_and_other_clinics() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let pr = practitioner(&app, &c).await;
+    let path = format!("/practitioners/{pr}/credit-account");
+    let before = snapshot(&app, &c.id).await;
+    let r = call(
+        &app,
+        &c.staff_key,
+        "GET",
+        "/credits/ledger?account=bank",
+        None,
+    )
+    .await;
+    assert_rejected(&app, &c.id, &before, &r, 400, "account").await;
+    let r = call(
+        &app,
+        &c.admin_key,
+        "POST",
+        "/practitioners/nobody/credit-account",
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(
+        snapshot(&app, &c.id).await,
+        before,
+        "nothing written for an unknown practitioner"
+    );
+
+    let other = new_clinic(&app).await;
+    for method in ["POST", "GET", "DELETE"] {
+        let r = call(&app, &other.admin_key, method, &path, None).await;
+        assert_eq!(r.status, 404, "{method}: another clinic's practitioner");
+    }
+    let r = call(&app, &c.admin_key, "POST", &path, None).await;
+    assert_eq!(r.status, 201);
+    let r = call(
+        &app,
+        &other.staff_key,
+        "GET",
+        &format!("/credits/ledger?account=practitioner:{pr}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.json["items"].as_array().unwrap().is_empty(),
+        "another clinic's ledger is empty"
+    );
+    assert_eq!(accounts(&app, &other).await.len(), 1);
+}
