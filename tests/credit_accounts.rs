@@ -182,3 +182,78 @@ async fn bad_input_and_other_clinics() {
     );
     assert_eq!(accounts(&app, &other).await.len(), 1);
 }
+
+/// 100 sends of one credit each at once against 50 credits: exactly 50 go out, the others
+/// are 402 and send nothing, the balance never goes below zero and equals its ledger.
+#[tokio::test]
+async fn concurrent_debits_never_overdraw() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    grant(&app, &c.id, 50).await;
+    let mut people = Vec::new();
+    for _ in 0..100 {
+        let mobile = unique_mobile();
+        let r = call(
+            &app,
+            &c.admin_key,
+            "POST",
+            "/patients",
+            Some(json!({"first_name": "Ann", "last_name": "Lee", "mobile": mobile})),
+        )
+        .await;
+        assert_eq!(r.status, 201);
+        people.push((r.id(), mobile));
+    }
+    let sends = people.iter().map(|(p, _)| {
+        let (app, key) = (&app, c.staff_key.clone());
+        async move {
+            call(
+                app,
+                &key,
+                "POST",
+                "/messages",
+                Some(json!({"patient_ids": [p], "channel": "sms", "body": "Hi {{ first_name }}"})),
+            )
+            .await
+        }
+    });
+    let replies = futures::future::join_all(sends).await;
+    let sent = moto_sent().await;
+    let mut ok = 0;
+    for (r, (_, mobile)) in replies.iter().zip(&people) {
+        match r.status.as_u16() {
+            201 => {
+                ok += 1;
+                assert_eq!(sent.sms_to(mobile).len(), 1);
+            }
+            402 => assert!(
+                sent.sms_to(mobile).is_empty(),
+                "a refused debit sent nothing"
+            ),
+            other => panic!("unexpected {other}: {}", r.json),
+        }
+    }
+    assert_eq!(ok, 50);
+    let balance = accounts(&app, &c).await[0]["balance"].as_i64().unwrap();
+    assert_eq!(balance, 0);
+    assert_eq!(ledger_sum(&app, &c, "group").await, balance);
+}
+
+#[tokio::test]
+async fn price_tiers_lower_the_price_per_credit() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let r = call(&app, &c.staff_key, "GET", "/credits/prices", None).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(
+        r.json["currencies"],
+        json!([{"currency": "AUD", "tiers": [
+            {"min_credits": 1, "price_per_credit": "0.10"},
+            {"min_credits": 500, "price_per_credit": "0.08"},
+            {"min_credits": 2000, "price_per_credit": "0.065"}]}])
+    );
+    // Deployment-wide: every clinic sees the same list, and no clinic's data is in it.
+    let other = new_clinic(&app).await;
+    let o = call(&app, &other.staff_key, "GET", "/credits/prices", None).await;
+    assert_eq!(o.json, r.json);
+}

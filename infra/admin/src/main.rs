@@ -124,6 +124,7 @@ async fn main() -> ExitCode {
         webhooks: None,
         ses_configuration_set: None,
         unsubscribe: None,
+        prices: Vec::new(),
     })
     .await;
     match run(&app, cli.command).await {

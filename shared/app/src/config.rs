@@ -37,7 +37,12 @@ pub struct Config {
     /// Unsubscribe links in marketing, recall and greeting email (`PUBLIC_API_URL` and
     /// `UNSUBSCRIBE_SECRET`); without them no link is added.
     pub unsubscribe: Option<UnsubscribeConfig>,
+    /// What credits cost, per currency (`CREDIT_PRICES`, default [`DEFAULT_CREDIT_PRICES`]).
+    pub prices: Vec<tidings_domain::pricing::PriceList>,
 }
+
+/// The price lists when `CREDIT_PRICES` is not set.
+pub const DEFAULT_CREDIT_PRICES: &str = "AUD:1=0.10,500=0.08,2000=0.065";
 
 /// How unsubscribe links are made (`UNSUBSCRIBE_SECRET`; `PUBLIC_API_URL` must be set with it).
 #[derive(Debug, Clone)]
@@ -113,6 +118,13 @@ impl Config {
             public_url: optional("PUBLIC_API_URL").map(|u| u.trim_end_matches('/').to_owned()),
             webhooks: webhooks()?,
             unsubscribe: unsubscribe()?,
+            prices: tidings_domain::pricing::parse(
+                &optional("CREDIT_PRICES").unwrap_or_else(|| DEFAULT_CREDIT_PRICES.to_owned()),
+            )
+            .map_err(|_| ConfigError::Invalid {
+                name: "CREDIT_PRICES",
+                hint: "CURRENCY:min=price,... per currency, separated by ';', e.g. AUD:1=0.10,500=0.08 (tiers start at 1 credit and never cost more per credit)",
+            })?,
             ses_configuration_set: std::env::var("SES_CONFIGURATION_SET")
                 .ok()
                 .filter(|v| !v.trim().is_empty()),

@@ -20,6 +20,7 @@ pub mod notification;
 pub mod patient;
 pub mod phone;
 pub mod practitioner;
+pub mod pricing;
 pub mod referrer;
 pub mod reminder;
 pub mod reply;

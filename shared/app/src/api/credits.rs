@@ -28,6 +28,16 @@ pub const LEDGER: Endpoint = Endpoint {
     handler: |app, caller, req| Box::pin(ledger(app, caller, req)),
 };
 
+pub const PRICES: Endpoint = Endpoint {
+    function: "get-credit-prices",
+    method: Method::GET,
+    path: "/credits/prices",
+    role: Role::Staff,
+    query: &[],
+    max_body: MAX_BODY_BYTES,
+    handler: |app, _caller, _req| Box::pin(prices(app)),
+};
+
 pub const OPEN_ACCOUNT: Endpoint = Endpoint {
     function: "open-practitioner-credit-account",
     method: Method::POST,
@@ -103,4 +113,11 @@ async fn close_account(
 ) -> Result<Response<Body>, ApiError> {
     let closed = credits::close(&app, &caller.clinic_id, req.param("id")).await?;
     Ok(response::json(StatusCode::OK, &closed))
+}
+
+async fn prices(app: App) -> Result<Response<Body>, ApiError> {
+    Ok(response::json(
+        StatusCode::OK,
+        &serde_json::json!({"currencies": credits::prices(&app)}),
+    ))
 }

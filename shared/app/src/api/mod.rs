@@ -58,6 +58,7 @@ pub const ALL: &[&Endpoint] = &[
     &messages::STATS,
     &credits::GET,
     &credits::LEDGER,
+    &credits::PRICES,
     &credits::OPEN_ACCOUNT,
     &credits::GET_ACCOUNT,
     &credits::CLOSE_ACCOUNT,

@@ -234,3 +234,23 @@ pub async fn grant_to(
     store.grant_credits(clinic_id, &entry).await?;
     Ok(entry)
 }
+
+/// One currency's price tiers as `GET /credits/prices` shows them.
+#[derive(Debug, Serialize)]
+pub struct Prices {
+    pub currency: String,
+    pub tiers: Vec<tidings_domain::pricing::TierView>,
+}
+
+/// `GET /credits/prices`: the deployment's price tiers per currency (buying more lowers the
+/// price per credit).
+pub fn prices(app: &App) -> Vec<Prices> {
+    app.config
+        .prices
+        .iter()
+        .map(|l| Prices {
+            currency: l.currency.clone(),
+            tiers: l.view(),
+        })
+        .collect()
+}

@@ -50,6 +50,9 @@ use thiserror::Error;
 /// A DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;
 
+/// How often a transaction that conflicted with another is tried in all.
+const TX_ATTEMPTS: u64 = 6;
+
 /// The name of the one global secondary index (`gsi1pk`, `gsi1sk`).
 pub const GSI1: &str = "gsi1";
 /// Lookups by a value: a mobile number in a clinic, a provider's message id. Keys only.
@@ -309,34 +312,44 @@ impl Store {
     }
 
     /// Commits the items atomically. Each item carries what its failed condition would mean,
-    /// and the first failed one is returned.
+    /// and the first failed one is returned. A transaction cancelled only because another one
+    /// was writing the same item (two sends debiting one balance) is tried again, a few times,
+    /// after a short random pause: nothing of it was written, and its conditions still guard it.
     pub(crate) async fn transact<F: Copy>(
         &self,
         items: Vec<(TransactWriteItem, F)>,
     ) -> Result<(), TxError<F>> {
         let (writes, meanings): (Vec<_>, Vec<_>) = items.into_iter().unzip();
-        let res = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                if let Some(TransactWriteItemsError::TransactionCanceledException(c)) =
-                    e.as_service_error()
-                {
-                    let failed = c
-                        .cancellation_reasons()
-                        .iter()
-                        .position(|r| r.code() == Some("ConditionalCheckFailed"));
-                    if let Some(meaning) = failed.and_then(|i| meanings.get(i)) {
-                        return Err(TxError::Condition(*meaning));
-                    }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let res = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(writes.clone()))
+                .send()
+                .await;
+            let Err(e) = res else { return Ok(()) };
+            if let Some(TransactWriteItemsError::TransactionCanceledException(c)) =
+                e.as_service_error()
+            {
+                let reasons = c.cancellation_reasons();
+                let failed = reasons
+                    .iter()
+                    .position(|r| r.code() == Some("ConditionalCheckFailed"));
+                if let Some(meaning) = failed.and_then(|i| meanings.get(i)) {
+                    return Err(TxError::Condition(*meaning));
                 }
-                Err(TxError::Store(StoreError::sdk("TransactWriteItems", e)))
+                let conflict = reasons
+                    .iter()
+                    .any(|r| r.code() == Some("TransactionConflict"));
+                if conflict && attempt < TX_ATTEMPTS {
+                    let pause = rand::random_range(10..40) * attempt;
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                    continue;
+                }
             }
+            return Err(TxError::Store(StoreError::sdk("TransactWriteItems", e)));
         }
     }
 
