@@ -257,3 +257,86 @@ async fn price_tiers_lower_the_price_per_credit() {
     let o = call(&app, &other.staff_key, "GET", "/credits/prices", None).await;
     assert_eq!(o.json, r.json);
 }
+
+/// A campaign sent on a practitioner's behalf is paid from their own account.
+#[tokio::test]
+async fn a_campaign_on_behalf_of_a_practitioner_pays_from_their_account() {
+    use tidings_app::services::campaign_runner::{FireEvent, FireOutcome, Limits, fire};
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    grant(&app, &c.id, 10).await;
+    let pr = practitioner(&app, &c).await;
+    let r = call(
+        &app,
+        &c.admin_key,
+        "POST",
+        &format!("/practitioners/{pr}/credit-account"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    grant_to(&app.store, &c.id, &format!("practitioner:{pr}"), 5, None)
+        .await
+        .unwrap();
+    let mobiles = [unique_mobile(), unique_mobile()];
+    for m in &mobiles {
+        let r = call(
+            &app,
+            &c.admin_key,
+            "POST",
+            "/patients",
+            Some(json!({"first_name": "Ann", "last_name": "Lee", "mobile": m})),
+        )
+        .await;
+        assert_eq!(r.status, 201);
+    }
+    let report = call(
+        &app,
+        &c.staff_key,
+        "POST",
+        "/reports",
+        Some(json!({"name": "All", "type": "patient"})),
+    )
+    .await
+    .id();
+    let template = call(
+        &app,
+        &c.staff_key,
+        "POST",
+        "/templates",
+        Some(json!({"name": "T", "channel": "sms",
+        "category": "marketing", "body": "News from {{ clinic_name }}"})),
+    )
+    .await
+    .id();
+    let send_at = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let created = call(
+        &app,
+        &c.staff_key,
+        "POST",
+        "/campaigns",
+        Some(json!({"name": "News", "report_id": report,
+        "channels": {"sms": template}, "send_at": send_at, "on_behalf_of": pr})),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.json);
+    let ev = FireEvent {
+        clinic_id: c.id.clone(),
+        campaign_id: created.id(),
+        scheduled_time: created.json["next_send_at"].as_str().unwrap().to_owned(),
+    };
+    let limits = Limits {
+        stop_at: tokio::time::Instant::now() + std::time::Duration::from_secs(120),
+        lease: chrono::Duration::minutes(5),
+    };
+    let out = fire(&app, &ev, &limits).await.unwrap();
+    assert!(matches!(out, FireOutcome::Finished { .. }), "{out:?}");
+    let sent = moto_sent().await;
+    assert!(mobiles.iter().all(|m| sent.sms_to(m).len() == 1));
+    let listed = accounts(&app, &c).await;
+    assert_eq!(
+        (listed[0]["balance"].as_i64(), listed[1]["balance"].as_i64()),
+        (Some(10), Some(3))
+    );
+    assert_eq!(ledger_sum(&app, &c, &format!("practitioner:{pr}")).await, 3);
+}

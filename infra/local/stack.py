@@ -101,6 +101,9 @@ class Stack:
             "WEBHOOK_SECRET": "local-webhook-secret-not-for-production",
             "UNSUBSCRIBE_SECRET": "local-unsubscribe-secret-not-for-production",
             "SNS_CERT_URL_PREFIX": f"http://127.0.0.1:{ports['certs']}/",
+            # Card payments go to localstripe, which takes any sk_test_ key.
+            "STRIPE_API_URL": f"http://127.0.0.1:{ports['stripe']}",
+            "STRIPE_SECRET_KEY": "sk_test_local",
             "SAM_CLI_TELEMETRY": "0",
             "PATH": f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
         })
@@ -157,6 +160,8 @@ class Stack:
         self.start("certs", [sys.executable, "-m", "http.server", self.ports["certs"], "--bind",
                              "127.0.0.1", "--directory", ROOT / "tests" / "fixtures" / "sns"])
         self.wait_for_port("certs", self.ports["certs"], 30)
+        self.start("stripe", [VENV / "bin" / "localstripe", "--port", self.ports["stripe"]])
+        self.wait_for_port("stripe", self.ports["stripe"], 60)
 
     def start_api(self, reload):
         cmd = ["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1",
@@ -268,7 +273,8 @@ def cmd_up():
     ports = {"dynamodb": int(os.environ.get("TIDINGS_DYNAMODB_PORT", 8000)),
              "moto": int(os.environ.get("TIDINGS_MOTO_PORT", 5000)),
              "api": int(os.environ.get("TIDINGS_API_PORT", 9000)),
-             "certs": int(os.environ.get("TIDINGS_CERTS_PORT", 9010))}
+             "certs": int(os.environ.get("TIDINGS_CERTS_PORT", 9010)),
+             "stripe": int(os.environ.get("TIDINGS_STRIPE_PORT", 8420))}
     for name, port in ports.items():
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
@@ -342,6 +348,15 @@ Reminders (the bridge fires the reminder sweep every 5 minutes; this one is due 
   Run the sweep "at" a time yourself (what the schedule does, with its scheduled time):
   curl -s -X POST {url}/2015-03-31/functions/reminder-sweep/invocations -d '{{"scheduled_time": "'$(date -u +%Y-%m-%dT%H:%M:%SZ)'"}}'
 
+Buy credits with a test card (saved with localstripe as a browser would with Stripe; 4000000000000341 is declined):
+  pm=$(curl -s -u sk_test_local: {stack.env['STRIPE_API_URL']}/v1/payment_methods -d type=card -d 'card[number]=4242424242424242' \
+       -d 'card[exp_month]=12' -d 'card[exp_year]=2031' -d 'card[cvc]=123' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  curl -s -X POST {url}/credits/payment-method -H 'Authorization: Bearer {key['key']}' -H 'Content-Type: application/json' \
+       -d '{{"payment_method_id": "'$pm'"}}'
+  curl -s -X POST {url}/credits/purchases -H 'Authorization: Bearer {key['key']}' -H 'Content-Type: application/json' \
+       -H 'Idempotency-Key: buy-1' -d '{{"credits": 500}}'
+  curl -s '{url}/credits/ledger' -H 'Authorization: Bearer {key['key']}'
+
 The demo clinic has 100 credits; its sender domain is verified in moto's SES.
 
 Admin command against this stack:
@@ -385,7 +400,7 @@ def cmd_test():
         results.append(("cargo test", code))
 
     check("cargo fmt --check", ["cargo", "fmt", "--all", "--", "--check"])
-    stack = Stack({"dynamodb": free_port(), "moto": free_port(), "api": free_port(), "certs": free_port()})
+    stack = Stack({"dynamodb": free_port(), "moto": free_port(), "api": free_port(), "certs": free_port(), "stripe": free_port()})
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         stack.start_emulators()
@@ -410,7 +425,7 @@ def cmd_bench():
     """The benchmarks against fresh emulators: the campaign run (BENCH_RECIPIENTS, default
     10000) and the reminder sweep (BENCH_APPOINTMENTS, default 50000); BENCH=campaign_run or
     BENCH=reminder_sweep runs one."""
-    stack = Stack({"dynamodb": free_port(), "moto": free_port(), "api": free_port(), "certs": free_port()})
+    stack = Stack({"dynamodb": free_port(), "moto": free_port(), "api": free_port(), "certs": free_port(), "stripe": free_port()})
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         stack.start_emulators()

@@ -101,6 +101,18 @@ pub async fn call_raw(
     path: &str,
     body: Option<(Vec<u8>, &str)>,
 ) -> Reply {
+    call_raw_with(app, key, method, path, body, &[]).await
+}
+
+/// Like [`call_raw`], with extra request headers (e.g. `Idempotency-Key`).
+pub async fn call_raw_with(
+    app: &App,
+    key: Option<&str>,
+    method: &str,
+    path: &str,
+    body: Option<(Vec<u8>, &str)>,
+    headers: &[(&str, &str)],
+) -> Reply {
     let route_path = path.split('?').next().unwrap_or(path);
     let endpoint = ALL
         .iter()
@@ -113,6 +125,9 @@ pub async fn call_raw(
     let mut req = http::Request::builder().method(method).uri(path);
     if let Some(key) = key {
         req = req.header("authorization", format!("Bearer {key}"));
+    }
+    for (name, value) in headers {
+        req = req.header(*name, *value);
     }
     let req = match body {
         Some((bytes, ct)) => req.header("content-type", ct).body(Body::Binary(bytes)),

@@ -125,6 +125,7 @@ async fn main() -> ExitCode {
         ses_configuration_set: None,
         unsubscribe: None,
         prices: Vec::new(),
+        stripe: None,
     })
     .await;
     match run(&app, cli.command).await {

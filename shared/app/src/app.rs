@@ -4,6 +4,7 @@ use crate::config::Config;
 use crate::delivery::Delivery;
 use crate::scheduler::Scheduler;
 use crate::store::Store;
+use crate::stripe::Stripe;
 
 /// Clients and configuration, built once per cold start.
 #[derive(Clone)]
@@ -11,6 +12,8 @@ pub struct App {
     pub store: Store,
     pub delivery: Delivery,
     pub scheduler: Scheduler,
+    /// Card payments, when the deployment takes them.
+    pub stripe: Option<Stripe>,
     pub config: Config,
 }
 
@@ -35,6 +38,7 @@ impl App {
                 aws_sdk_scheduler::Client::new(aws),
                 config.scheduling.clone(),
             ),
+            stripe: config.stripe.as_ref().map(Stripe::new),
             config: config.clone(),
         }
     }

@@ -39,6 +39,16 @@ pub struct Config {
     pub unsubscribe: Option<UnsubscribeConfig>,
     /// What credits cost, per currency (`CREDIT_PRICES`, default [`DEFAULT_CREDIT_PRICES`]).
     pub prices: Vec<tidings_domain::pricing::PriceList>,
+    /// Card payments for credits (`STRIPE_SECRET_KEY`, and `STRIPE_API_URL`, by default
+    /// Stripe's own); without them purchases are refused.
+    pub stripe: Option<StripeConfig>,
+}
+
+/// Where and how Tidings calls Stripe.
+#[derive(Debug, Clone)]
+pub struct StripeConfig {
+    pub api_url: String,
+    pub secret_key: String,
 }
 
 /// The price lists when `CREDIT_PRICES` is not set.
@@ -125,6 +135,11 @@ impl Config {
                 name: "CREDIT_PRICES",
                 hint: "CURRENCY:min=price,... per currency, separated by ';', e.g. AUD:1=0.10,500=0.08 (tiers start at 1 credit and never cost more per credit)",
             })?,
+            stripe: optional("STRIPE_SECRET_KEY").map(|secret_key| StripeConfig {
+                api_url: optional("STRIPE_API_URL")
+                    .unwrap_or_else(|| "https://api.stripe.com".to_owned()),
+                secret_key,
+            }),
             ses_configuration_set: std::env::var("SES_CONFIGURATION_SET")
                 .ok()
                 .filter(|v| !v.trim().is_empty()),

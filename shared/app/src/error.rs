@@ -22,6 +22,13 @@ pub enum ServiceError {
     /// The account cannot pay for the send: a 402 with both figures.
     #[error("{needed} credits needed, {available} available")]
     InsufficientCredits { needed: i64, available: i64 },
+    /// The card was declined: a 402 with the card issuer's reason, and no credits.
+    #[error("payment declined: {reason}")]
+    PaymentDeclined { reason: String },
+    /// Stripe could not be asked, or is not configured: a 503 (a retry with the same
+    /// Idempotency-Key is safe).
+    #[error("payments are unavailable")]
+    PaymentUnavailable(#[source] Option<crate::stripe::StripeError>),
     #[error("storage failed")]
     Store(#[from] StoreError),
     #[error("the CSV export could not be written")]

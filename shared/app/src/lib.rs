@@ -14,6 +14,7 @@ pub mod scheduler;
 pub mod services;
 pub mod ses_function;
 pub mod store;
+pub mod stripe;
 pub mod sweep_function;
 pub mod telemetry;
 

@@ -53,6 +53,8 @@ pub enum EntryKind {
     Debit,
     /// Credits given back for a message that failed.
     Refund,
+    /// Credits bought by card (`reference`: Stripe's PaymentIntent).
+    Purchase,
     /// Credits moved between a clinic's accounts: what was left in a practitioner's account
     /// when it was closed goes to the group's (negative in one ledger, positive in the other).
     Transfer,

@@ -21,6 +21,7 @@ pub mod patient;
 pub mod phone;
 pub mod practitioner;
 pub mod pricing;
+pub mod purchase;
 pub mod referrer;
 pub mod reminder;
 pub mod reply;

@@ -3,7 +3,7 @@
 use crate::App;
 use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
-use crate::services::credits;
+use crate::services::{credits, purchases};
 use http::{Method, StatusCode};
 use lambda_http::{Body, Response};
 use tidings_domain::api_key::Role;
@@ -36,6 +36,26 @@ pub const PRICES: Endpoint = Endpoint {
     query: &[],
     max_body: MAX_BODY_BYTES,
     handler: |app, _caller, _req| Box::pin(prices(app)),
+};
+
+pub const SET_PAYMENT_METHOD: Endpoint = Endpoint {
+    function: "set-credit-payment-method",
+    method: Method::POST,
+    path: "/credits/payment-method",
+    role: Role::Admin,
+    query: &[],
+    max_body: MAX_BODY_BYTES,
+    handler: |app, caller, req| Box::pin(set_payment_method(app, caller, req)),
+};
+
+pub const PURCHASE: Endpoint = Endpoint {
+    function: "create-credit-purchase",
+    method: Method::POST,
+    path: "/credits/purchases",
+    role: Role::Admin,
+    query: &[],
+    max_body: MAX_BODY_BYTES,
+    handler: |app, caller, req| Box::pin(purchase(app, caller, req)),
 };
 
 pub const OPEN_ACCOUNT: Endpoint = Endpoint {
@@ -120,4 +140,33 @@ async fn prices(app: App) -> Result<Response<Body>, ApiError> {
         StatusCode::OK,
         &serde_json::json!({"currencies": credits::prices(&app)}),
     ))
+}
+
+async fn set_payment_method(
+    app: App,
+    caller: Caller,
+    req: ApiRequest,
+) -> Result<Response<Body>, ApiError> {
+    let pm = purchases::set_payment_method(&app, &caller.clinic_id, req.json()?).await?;
+    Ok(response::json(StatusCode::OK, &pm))
+}
+
+async fn purchase(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
+    let key = crate::services::sending::idempotency_key(req.idempotency_key())?;
+    let input = req.json()?;
+    let out =
+        purchases::purchase(&app, &caller.clinic_id, input, req.body(), key.as_deref()).await?;
+    let status = if out.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let mut res = response::json(status, &out);
+    if out.replayed {
+        res.headers_mut().insert(
+            "idempotent-replayed",
+            http::HeaderValue::from_static("true"),
+        );
+    }
+    Ok(res)
 }

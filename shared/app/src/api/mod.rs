@@ -59,6 +59,8 @@ pub const ALL: &[&Endpoint] = &[
     &credits::GET,
     &credits::LEDGER,
     &credits::PRICES,
+    &credits::SET_PAYMENT_METHOD,
+    &credits::PURCHASE,
     &credits::OPEN_ACCOUNT,
     &credits::GET_ACCOUNT,
     &credits::CLOSE_ACCOUNT,

@@ -114,6 +114,21 @@ impl From<ServiceError> for ApiError {
                     details: Some(details),
                 }
             }
+            ServiceError::PaymentDeclined { reason } => Self::new(
+                StatusCode::PAYMENT_REQUIRED,
+                "payment_declined",
+                format!("the card was declined: {reason}; no credits were added"),
+            ),
+            ServiceError::PaymentUnavailable(e) => {
+                if let Some(e) = e {
+                    tracing::error!(error = %e, "payment provider error");
+                }
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "payment_unavailable",
+                    "card payments are unavailable right now; retry with the same Idempotency-Key",
+                )
+            }
             ServiceError::Store(store) => {
                 tracing::error!(error = %store, "storage error");
                 Self::internal()

@@ -130,6 +130,8 @@ struct Plan {
     on_behalf_of: Option<Practitioner>,
     from_name: Option<String>,
     reply_to: Option<String>,
+    /// The credit account that pays ([`super::credits::paying_account`]).
+    account: String,
 }
 
 fn parse_time(v: &str) -> Option<DateTime<Utc>> {
@@ -208,7 +210,7 @@ pub async fn fire(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutc
         )
         .await;
     }
-    let plan = match prepare(app, &ev.clinic_id, campaign.clone(), &run_id).await {
+    let mut plan = match prepare(app, &ev.clinic_id, campaign.clone(), &run_id).await {
         Ok(p) => p,
         Err(reason) => {
             return stop(
@@ -222,6 +224,12 @@ pub async fn fire(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutc
             .await;
         }
     };
+    plan.account = super::credits::paying_account(
+        store,
+        &ev.clinic_id,
+        campaign.fields.on_behalf_of.as_deref(),
+    )
+    .await?;
     let audience = match &campaign.fields.audience {
         AudienceSource::Report(report_id) => {
             let Some(report) = store.get_report(&ev.clinic_id, report_id).await? else {
@@ -417,6 +425,7 @@ async fn prepare(
         on_behalf_of,
         from_name,
         reply_to,
+        account: GROUP_ACCOUNT.to_owned(),
     })
 }
 
@@ -498,6 +507,7 @@ async fn plan_member(
                     now,
                 );
                 base.template_id = Some(template_id.clone());
+                base.account = (plan.account != GROUP_ACCOUNT).then(|| plan.account.clone());
                 // A reminder: a YES or NO reply answers this appointment.
                 base.appointment_id = appointment.as_ref().map(|a| a.id.clone());
                 let to = reach_patient(&patient.fields, *channel, *category);
@@ -526,6 +536,8 @@ async fn plan_member(
                     );
                     base.contact_id = Some(contact.id.clone());
                     base.template_id = Some(template_id.clone());
+                    base.account = (plan.account != GROUP_ACCOUNT).then(|| plan.account.clone());
+                    base.account = (plan.account != GROUP_ACCOUNT).then(|| plan.account.clone());
                     let to = reach_contact(&contact.fields, linked.as_deref());
                     out.push(decide(plan, app, base, to, words, &values));
                 }
@@ -555,6 +567,7 @@ async fn plan_member(
                     now,
                 );
                 base.template_id = Some(template_id.clone());
+                base.account = (plan.account != GROUP_ACCOUNT).then(|| plan.account.clone());
                 let to = match channel {
                     Channel::Sms => r.fields.mobile.clone().ok_or(SkipReason::NoMobile),
                     Channel::Email => r.fields.email.clone().ok_or(SkipReason::NoEmail),
@@ -730,11 +743,11 @@ async fn take_over(
     Ok(Some(existing))
 }
 
-/// A ledger entry of the run's group account.
+/// A ledger entry of the account that pays for the run.
 fn run_entry(plan: &Plan, kind: EntryKind, credits: i64, note: String) -> LedgerEntry {
     LedgerEntry {
         id: ids::new_id(),
-        account: GROUP_ACCOUNT.to_owned(),
+        account: plan.account.clone(),
         kind,
         credits,
         reference: Some(plan.run_id.clone()),

@@ -16,6 +16,7 @@ pub mod messages;
 pub mod patients;
 pub mod practitioners;
 pub mod preview;
+pub mod purchases;
 pub mod referrers;
 pub mod reminder_settings;
 pub mod reminders;

@@ -191,3 +191,12 @@ pub const CREDIT_ACCOUNT_PREFIX: &str = "ACCOUNT#";
 pub fn credit_account_sk(account: &str) -> String {
     format!("{CREDIT_ACCOUNT_PREFIX}{account}")
 }
+
+/// The Stripe payment method an account is charged with.
+pub fn payment_method_sk(account: &str) -> String {
+    format!("PAYMENT_METHOD#{account}")
+}
+/// A purchase of credits, under the hash of its idempotency key: charged once.
+pub fn purchase_sk(key: &str) -> String {
+    format!("PURCHASE#{key}")
+}

@@ -1,0 +1,257 @@
+//! Buying credits by card: `POST /credits/payment-method` saves the Stripe payment method an
+//! account is charged with, `POST /credits/purchases` charges it through Stripe's PaymentIntents
+//! and adds the credits only when the payment succeeded.
+//!
+//! A purchase is claimed under its `Idempotency-Key` before the card is charged, the key is
+//! passed on to Stripe, and the credits are added in the same transaction that marks it
+//! succeeded: a retried purchase charges once and adds its credits once.
+
+use super::load_clinic;
+use crate::store::SavedPaymentMethod;
+use crate::store::TxError;
+use crate::stripe::{Charge, ChargeOutcome, Stripe};
+use crate::{App, ServiceError, ids};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use tidings_domain::FieldError;
+use tidings_domain::credits::{EntryKind, GROUP_ACCOUNT, LedgerEntry, parse_account};
+use tidings_domain::digest::sha256_hex;
+use tidings_domain::purchase::{Purchase, PurchaseInput, PurchaseStatus};
+
+/// `POST /credits/payment-method`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentMethodInput {
+    pub account: Option<String>,
+    /// A Stripe payment method id (`pm_…`), saved with Stripe by the client.
+    pub payment_method_id: Option<String>,
+}
+
+fn stripe(app: &App) -> Result<&Stripe, ServiceError> {
+    app.stripe
+        .as_ref()
+        .ok_or(ServiceError::PaymentUnavailable(None))
+}
+
+/// The account named in a request: the group's by default, or an open practitioner account.
+async fn account(app: &App, clinic_id: &str, name: Option<&str>) -> Result<String, ServiceError> {
+    let account = match name {
+        Some(a) => parse_account("account", a)?,
+        None => GROUP_ACCOUNT.to_owned(),
+    };
+    if let Some(id) = account.strip_prefix("practitioner:")
+        && app.store.credit_account(clinic_id, id).await?.is_none()
+    {
+        return Err(FieldError::new("account", "not_found", "no such credit account").into());
+    }
+    Ok(account)
+}
+
+/// Saves the payment method an account is charged with, after Stripe confirms it exists.
+pub async fn set_payment_method(
+    app: &App,
+    clinic_id: &str,
+    input: PaymentMethodInput,
+) -> Result<SavedPaymentMethod, ServiceError> {
+    let id = input.payment_method_id.unwrap_or_default();
+    let id = id.trim();
+    if !id.starts_with("pm_")
+        || id.len() > 255
+        || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(FieldError::new(
+            "payment_method_id",
+            "invalid",
+            "payment_method_id must be a Stripe payment method id (pm_…)",
+        )
+        .into());
+    }
+    load_clinic(&app.store, clinic_id).await?;
+    let account = account(app, clinic_id, input.account.as_deref()).await?;
+    let card = stripe(app)?
+        .payment_method(id)
+        .await
+        .map_err(|e| ServiceError::PaymentUnavailable(Some(e)))?
+        .ok_or_else(|| {
+            FieldError::new(
+                "payment_method_id",
+                "not_found",
+                "Stripe has no such payment method",
+            )
+        })?;
+    let pm = SavedPaymentMethod {
+        account,
+        payment_method_id: id.to_owned(),
+        brand: card.brand,
+        last4: card.last4,
+        updated_at: Utc::now(),
+    };
+    app.store.put_payment_method(clinic_id, &pm).await?;
+    Ok(pm)
+}
+
+/// What a purchase request came to.
+#[derive(Debug, Serialize)]
+pub struct PurchaseOutcome {
+    #[serde(flatten)]
+    pub purchase: Purchase,
+    /// True when this answers a retry of an earlier request with the same key.
+    #[serde(skip)]
+    pub replayed: bool,
+}
+
+/// `POST /credits/purchases`.
+pub async fn purchase(
+    app: &App,
+    clinic_id: &str,
+    input: PurchaseInput,
+    body: &[u8],
+    key: Option<&str>,
+) -> Result<PurchaseOutcome, ServiceError> {
+    let store = &app.store;
+    let req = input.validate(&app.config.prices)?;
+    load_clinic(store, clinic_id).await?;
+    let account = account(app, clinic_id, Some(&req.account)).await?;
+    let body_hash = sha256_hex(body);
+    let claim_key = match key {
+        Some(k) => sha256_hex(k.as_bytes()),
+        None => ids::new_id(),
+    };
+    let pm = store
+        .payment_method(clinic_id, &account)
+        .await?
+        .ok_or_else(|| {
+            FieldError::new(
+                "account",
+                "no_payment_method",
+                "this account has no payment method: POST /credits/payment-method first",
+            )
+        })?;
+    let stripe = stripe(app)?;
+    let now = Utc::now();
+    let fresh = Purchase {
+        id: ids::new_id(),
+        account,
+        credits: req.credits,
+        amount: req.amount,
+        currency: req.currency,
+        status: PurchaseStatus::Pending,
+        reason: None,
+        payment_intent: None,
+        body_hash: body_hash.clone(),
+        created_at: now,
+        updated_at: now,
+    };
+    let p = if store.claim_purchase(clinic_id, &claim_key, &fresh).await? {
+        tracing::info!(
+            clinic_id,
+            purchase_id = fresh.id,
+            credits = fresh.credits,
+            "purchase claimed"
+        );
+        fresh
+    } else {
+        let earlier = store
+            .get_purchase(clinic_id, &claim_key)
+            .await?
+            .ok_or(ServiceError::NotFound("purchase"))?;
+        if earlier.body_hash != body_hash {
+            return Err(ServiceError::conflict(
+                "idempotency_key_reused",
+                Some("Idempotency-Key"),
+                "this Idempotency-Key was used for a different purchase",
+            ));
+        }
+        match earlier.status {
+            PurchaseStatus::Succeeded => {
+                return Ok(PurchaseOutcome {
+                    purchase: earlier,
+                    replayed: true,
+                });
+            }
+            PurchaseStatus::Failed => {
+                return Err(ServiceError::PaymentDeclined {
+                    reason: earlier.reason.unwrap_or_default(),
+                });
+            }
+            // An earlier try stopped before it settled: Stripe's idempotency key makes
+            // asking again the same charge.
+            PurchaseStatus::Pending => earlier,
+        }
+    };
+    let charge = Charge {
+        amount: p.amount,
+        currency: &p.currency,
+        payment_method: &pm.payment_method_id,
+        idempotency_key: &format!("tidings-purchase-{claim_key}"),
+        metadata: &[
+            ("clinic_id", clinic_id),
+            ("purchase_id", &p.id),
+            ("account", &p.account),
+        ],
+    };
+    let outcome = stripe
+        .charge(&charge)
+        .await
+        .map_err(|e| ServiceError::PaymentUnavailable(Some(e)))?;
+    settle(app, clinic_id, &claim_key, p, outcome).await
+}
+
+async fn settle(
+    app: &App,
+    clinic_id: &str,
+    claim_key: &str,
+    mut p: Purchase,
+    outcome: ChargeOutcome,
+) -> Result<PurchaseOutcome, ServiceError> {
+    let store = &app.store;
+    let now = Utc::now();
+    match outcome {
+        ChargeOutcome::Succeeded { payment_intent } => {
+            let entry = LedgerEntry {
+                id: ids::new_id(),
+                account: p.account.clone(),
+                kind: EntryKind::Purchase,
+                credits: i64::try_from(p.credits).unwrap_or(i64::MAX),
+                reference: Some(payment_intent.clone()),
+                note: Some(format!("{} {:.2}", p.currency, p.amount as f64 / 100.0)),
+                created_at: now,
+            };
+            match store
+                .complete_purchase(clinic_id, claim_key, &payment_intent, &entry, now)
+                .await
+            {
+                Ok(()) => {
+                    tracing::info!(clinic_id, purchase_id = p.id, "purchase succeeded");
+                    p.status = PurchaseStatus::Succeeded;
+                    p.payment_intent = Some(payment_intent);
+                    p.updated_at = now;
+                    Ok(PurchaseOutcome {
+                        purchase: p,
+                        replayed: false,
+                    })
+                }
+                // Settled meanwhile by a concurrent retry: answer with what it stored.
+                Err(TxError::Condition(())) => Ok(PurchaseOutcome {
+                    purchase: store
+                        .get_purchase(clinic_id, claim_key)
+                        .await?
+                        .ok_or(ServiceError::NotFound("purchase"))?,
+                    replayed: true,
+                }),
+                Err(TxError::Store(e)) => Err(e.into()),
+            }
+        }
+        ChargeOutcome::Declined { reason } => {
+            tracing::warn!(clinic_id, purchase_id = p.id, "purchase declined");
+            match store
+                .fail_purchase(clinic_id, claim_key, &reason, now)
+                .await
+            {
+                Ok(()) | Err(TxError::Condition(())) => {}
+                Err(TxError::Store(e)) => return Err(e.into()),
+            }
+            Err(ServiceError::PaymentDeclined { reason })
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! A thin adapter over Stripe's HTTP API: read a saved payment method, and charge one off
+//! session with a PaymentIntent. The base URL is configurable (`STRIPE_API_URL`), so tests run
+//! it against `localstripe`. Card data never passes through Tidings: clients save a card with
+//! Stripe and give us its payment method id.
+
+use crate::config::StripeConfig;
+use serde::Deserialize;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StripeError {
+    #[error("Stripe could not be reached")]
+    Unavailable(#[source] reqwest::Error),
+    /// Stripe answered with an error that is not about the card (a bad key, a server error).
+    #[error("Stripe answered {status}: {code}")]
+    Refused { status: u16, code: String },
+    #[error("Stripe's answer could not be read")]
+    Decode(#[source] reqwest::Error),
+}
+
+/// A saved card as Stripe describes it (what the API may show of it).
+#[derive(Debug, Clone, Deserialize)]
+pub struct CardSummary {
+    pub brand: Option<String>,
+    pub last4: Option<String>,
+}
+
+/// What a charge came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChargeOutcome {
+    Succeeded {
+        payment_intent: String,
+    },
+    /// The card was declined, or needs the cardholder (no credits): Stripe's reason.
+    Declined {
+        reason: String,
+    },
+}
+
+/// One charge: `amount` in the currency's minor unit.
+pub struct Charge<'a> {
+    pub amount: u64,
+    pub currency: &'a str,
+    pub payment_method: &'a str,
+    /// Passed on as Stripe's `Idempotency-Key`: a retried purchase is one charge.
+    pub idempotency_key: &'a str,
+    pub metadata: &'a [(&'a str, &'a str)],
+}
+
+#[derive(Clone)]
+pub struct Stripe {
+    http: reqwest::Client,
+    base: String,
+    key: String,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PaymentIntent {
+    id: String,
+    status: String,
+    #[serde(default)]
+    last_payment_error: Option<ErrorDetail>,
+}
+
+#[derive(Deserialize)]
+struct PaymentMethod {
+    card: Option<CardSummary>,
+}
+
+impl Stripe {
+    pub fn new(config: &StripeConfig) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base: config.api_url.trim_end_matches('/').to_owned(),
+            key: config.secret_key.clone(),
+        }
+    }
+
+    /// The card of payment method `id`; `Ok(None)` when Stripe has no such payment method.
+    pub async fn payment_method(&self, id: &str) -> Result<Option<CardSummary>, StripeError> {
+        let res = self
+            .http
+            .get(format!("{}/v1/payment_methods/{id}", self.base))
+            .basic_auth(&self.key, Some(""))
+            .send()
+            .await
+            .map_err(StripeError::Unavailable)?;
+        let status = res.status().as_u16();
+        if status == 404 {
+            return Ok(None);
+        }
+        if !res.status().is_success() {
+            return Err(refused(status, res).await);
+        }
+        let pm: PaymentMethod = res.json().await.map_err(StripeError::Decode)?;
+        Ok(Some(pm.card.unwrap_or(CardSummary {
+            brand: None,
+            last4: None,
+        })))
+    }
+
+    /// Charges a saved payment method off session, confirming at once.
+    pub async fn charge(&self, c: &Charge<'_>) -> Result<ChargeOutcome, StripeError> {
+        let amount = c.amount.to_string();
+        let currency = c.currency.to_lowercase();
+        let mut form: Vec<(String, &str)> = vec![
+            ("amount".into(), &amount),
+            ("currency".into(), &currency),
+            ("payment_method".into(), c.payment_method),
+            ("confirm".into(), "true"),
+            ("off_session".into(), "true"),
+        ];
+        for (k, v) in c.metadata {
+            form.push((format!("metadata[{k}]"), v));
+        }
+        let res = self
+            .http
+            .post(format!("{}/v1/payment_intents", self.base))
+            .basic_auth(&self.key, Some(""))
+            .header("Idempotency-Key", c.idempotency_key)
+            .form(&form)
+            .send()
+            .await
+            .map_err(StripeError::Unavailable)?;
+        let status = res.status().as_u16();
+        if status == 402 {
+            // A card error: Stripe's message is for the cardholder.
+            let body: ErrorBody = res.json().await.map_err(StripeError::Decode)?;
+            return Ok(ChargeOutcome::Declined {
+                reason: reason(&body.error),
+            });
+        }
+        if !res.status().is_success() {
+            return Err(refused(status, res).await);
+        }
+        let pi: PaymentIntent = res.json().await.map_err(StripeError::Decode)?;
+        Ok(match pi.status.as_str() {
+            "succeeded" | "processing" => ChargeOutcome::Succeeded {
+                payment_intent: pi.id,
+            },
+            other => ChargeOutcome::Declined {
+                reason: pi
+                    .last_payment_error
+                    .as_ref()
+                    .map(reason)
+                    .unwrap_or_else(|| format!("the payment is {other}")),
+            },
+        })
+    }
+}
+
+fn reason(e: &ErrorDetail) -> String {
+    e.message
+        .clone()
+        .or_else(|| e.code.clone())
+        .unwrap_or_else(|| "the card was declined".into())
+}
+
+async fn refused(status: u16, res: reqwest::Response) -> StripeError {
+    let code = res
+        .json::<ErrorBody>()
+        .await
+        .ok()
+        .and_then(|b| b.error.code.or(b.error.kind))
+        .unwrap_or_else(|| "unknown".into());
+    StripeError::Refused { status, code }
+}

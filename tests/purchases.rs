@@ -1,0 +1,208 @@
+//! Buying credits against localstripe (started by the test set-up like the other emulators):
+//! a good card adds the credits once even when the purchase is retried, a declined card is a
+//! 402 with Stripe's reason and adds nothing, and price tiers decide what is charged.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::{Value, json};
+use tidings_app::App;
+use tidings_tests::{TestClinic, app, assert_rejected, call, new_clinic, snapshot};
+
+/// A card saved with (local) Stripe, as a client's browser would: Tidings never sees it.
+async fn card(number: &str) -> String {
+    let base = std::env::var("STRIPE_API_URL").expect("STRIPE_API_URL is set by `make test`");
+    let res: Value = reqwest::Client::new()
+        .post(format!("{base}/v1/payment_methods"))
+        .basic_auth("sk_test_local", Some(""))
+        .form(&[
+            ("type", "card"),
+            ("card[number]", number),
+            ("card[exp_month]", "12"),
+            ("card[exp_year]", "2031"),
+            ("card[cvc]", "123"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    res["id"].as_str().expect("a payment method").to_owned()
+}
+
+async fn save_card(app: &App, c: &TestClinic, pm: &str) {
+    let r = call(
+        app,
+        &c.admin_key,
+        "POST",
+        "/credits/payment-method",
+        Some(json!({"payment_method_id": pm})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["last4"].as_str().map(str::len), Some(4));
+}
+
+async fn buy(app: &App, c: &TestClinic, key: &str, body: Value) -> tidings_tests::Reply {
+    let body = Some((body.to_string().into_bytes(), "application/json"));
+    tidings_tests::call_raw_with(
+        app,
+        Some(&c.admin_key),
+        "POST",
+        "/credits/purchases",
+        body,
+        &[("Idempotency-Key", key)],
+    )
+    .await
+}
+
+async fn balance(app: &App, c: &TestClinic) -> i64 {
+    call(app, &c.staff_key, "GET", "/credits", None).await.json["accounts"][0]["balance"]
+        .as_i64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_good_card_adds_credits_once_even_when_retried() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    save_card(&app, &c, &card("4242424242424242").await).await;
+    let key = uuid::Uuid::new_v4().to_string();
+    let r = buy(&app, &c, &key, json!({"credits": 500})).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    assert_eq!(
+        (
+            r.json["status"].as_str(),
+            r.json["amount"].as_u64(),
+            r.json["currency"].as_str()
+        ),
+        (Some("succeeded"), Some(4000), Some("AUD")),
+        "500 credits at the 0.08 tier"
+    );
+    assert!(
+        r.json["payment_intent"]
+            .as_str()
+            .unwrap()
+            .starts_with("pi_")
+    );
+    // The same purchase again (a client retry): the same answer, nothing charged or added.
+    let again = buy(&app, &c, &key, json!({"credits": 500})).await;
+    assert_eq!(again.status, 200, "{}", again.json);
+    assert_eq!(again.json["payment_intent"], r.json["payment_intent"]);
+    assert_eq!(balance(&app, &c).await, 500);
+    let ledger = call(&app, &c.staff_key, "GET", "/credits/ledger", None).await;
+    let entries = ledger.json["items"].as_array().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        (entries[0]["kind"].as_str(), entries[0]["credits"].as_i64()),
+        (Some("purchase"), Some(500))
+    );
+    // An amount of money buys as many credits as it reaches, at that tier.
+    let r = buy(
+        &app,
+        &c,
+        &uuid::Uuid::new_v4().to_string(),
+        json!({"amount": 4500}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    assert_eq!(
+        (r.json["credits"].as_u64(), r.json["amount"].as_u64()),
+        (Some(562), Some(4496))
+    );
+    assert_eq!(balance(&app, &c).await, 1062);
+    // The same key with another body is refused.
+    let r = buy(&app, &c, &key, json!({"credits": 501})).await;
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (409, "idempotency_key_reused")
+    );
+}
+
+#[tokio::test]
+async fn a_declined_card_is_402_and_adds_nothing() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    save_card(&app, &c, &card("4000000000000341").await).await;
+    let key = uuid::Uuid::new_v4().to_string();
+    let r = buy(&app, &c, &key, json!({"credits": 100})).await;
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (402, "payment_declined"),
+        "{}",
+        r.json
+    );
+    assert!(
+        r.json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("declined")
+    );
+    let again = buy(&app, &c, &key, json!({"credits": 100})).await;
+    assert_eq!(
+        again.status, 402,
+        "a retry is declined too, without charging again"
+    );
+    assert_eq!(balance(&app, &c).await, 0);
+    let ledger = call(&app, &c.staff_key, "GET", "/credits/ledger", None).await;
+    assert!(ledger.json["items"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn bad_purchases_write_nothing_and_clinics_are_apart() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let before = snapshot(&app, &c.id).await;
+    let r = buy(&app, &c, "k-1", json!({"credits": 10})).await;
+    assert_rejected(&app, &c.id, &before, &r, 400, "account").await;
+    let r = call(
+        &app,
+        &c.admin_key,
+        "POST",
+        "/credits/payment-method",
+        Some(json!({"payment_method_id": "pm_doesnotexist"})),
+    )
+    .await;
+    assert_rejected(&app, &c.id, &before, &r, 400, "payment_method_id").await;
+    let r = call(
+        &app,
+        &c.admin_key,
+        "POST",
+        "/credits/payment-method",
+        Some(json!({"payment_method_id": "4242424242424242"})),
+    )
+    .await;
+    assert_rejected(&app, &c.id, &before, &r, 400, "payment_method_id").await;
+    save_card(&app, &c, &card("4242424242424242").await).await;
+    let before = snapshot(&app, &c.id).await;
+    for (body, field) in [
+        (json!({}), "credits"),
+        (json!({"credits": 0}), "credits"),
+        (json!({"credits": 5, "amount": 50}), "amount"),
+        (json!({"amount": 5}), "amount"),
+        (json!({"credits": 5, "currency": "EUR"}), "currency"),
+        (
+            json!({"credits": 5, "account": "practitioner:nobody"}),
+            "account",
+        ),
+        (json!({"credits": 5, "card": "4242"}), "card"),
+    ] {
+        let r = buy(&app, &c, &uuid::Uuid::new_v4().to_string(), body).await;
+        assert_rejected(&app, &c.id, &before, &r, 400, field).await;
+    }
+    let staff = call(
+        &app,
+        &c.staff_key,
+        "POST",
+        "/credits/purchases",
+        Some(json!({"credits": 5})),
+    )
+    .await;
+    assert_eq!(staff.status, 403);
+    // Another clinic has no payment method of this one, and its keys are its own.
+    let other = new_clinic(&app).await;
+    let r = buy(&app, &other, "shared-key", json!({"credits": 5})).await;
+    assert_eq!(r.field(), "account", "{}", r.json);
+    let r = buy(&app, &c, "shared-key", json!({"credits": 5})).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    assert_eq!(balance(&app, &other).await, 0);
+}
