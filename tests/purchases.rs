@@ -206,3 +206,154 @@ async fn bad_purchases_write_nothing_and_clinics_are_apart() {
     assert_eq!(r.status, 201, "{}", r.json);
     assert_eq!(balance(&app, &other).await, 0);
 }
+
+async fn patients(app: &App, c: &TestClinic, n: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for _ in 0..n {
+        let r = call(app, &c.admin_key, "POST", "/patients",
+            Some(json!({"first_name": "Ann", "last_name": "Lee", "mobile": tidings_tests::unique_mobile()}))).await;
+        assert_eq!(r.status, 201);
+        ids.push(r.id());
+    }
+    ids
+}
+
+async fn send(app: &App, c: &TestClinic, patient: &str) -> u16 {
+    call(
+        app,
+        &c.staff_key,
+        "POST",
+        "/messages",
+        Some(json!({"patient_ids": [patient], "channel": "sms", "body": "Hi {{ first_name }}"})),
+    )
+    .await
+    .status
+    .as_u16()
+}
+
+async fn purchases_in_ledger(app: &App, c: &TestClinic) -> usize {
+    let ledger = call(app, &c.staff_key, "GET", "/credits/ledger?limit=100", None).await;
+    ledger.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "purchase")
+        .count()
+}
+
+/// Ten sends at once take the balance from 15 to 5, below the threshold of 10: one top-up of
+/// 100 credits is bought, not one per send.
+#[tokio::test]
+async fn auto_top_up_buys_once_under_concurrent_debits() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    tidings_tests::grant(&app, &c.id, 15).await;
+    let r = call(
+        &app,
+        &c.admin_key,
+        "PUT",
+        "/credits/auto-top-up",
+        Some(json!({"credits": 100})),
+    )
+    .await;
+    assert_eq!(
+        r.field(),
+        "account",
+        "a payment method comes first: {}",
+        r.json
+    );
+    save_card(&app, &c, &card("4242424242424242").await).await;
+    let before = snapshot(&app, &c.id).await;
+    for (body, field) in [
+        (json!({}), "credits"),
+        (json!({"credits": 5, "threshold": -1}), "threshold"),
+    ] {
+        let r = call(
+            &app,
+            &c.admin_key,
+            "PUT",
+            "/credits/auto-top-up",
+            Some(body),
+        )
+        .await;
+        assert_rejected(&app, &c.id, &before, &r, 400, field).await;
+    }
+    let r = call(
+        &app,
+        &c.staff_key,
+        "PUT",
+        "/credits/auto-top-up",
+        Some(json!({"credits": 100})),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    let r = call(
+        &app,
+        &c.admin_key,
+        "PUT",
+        "/credits/auto-top-up",
+        Some(json!({"credits": 100})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["threshold"], 10);
+    let ids = patients(&app, &c, 10).await;
+    let sends = ids.iter().map(|p| send(&app, &c, p));
+    let statuses = futures::future::join_all(sends).await;
+    assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+    assert_eq!(purchases_in_ledger(&app, &c).await, 1);
+    assert_eq!(balance(&app, &c).await, 105);
+    let ledger = call(&app, &c.staff_key, "GET", "/credits/ledger?limit=100", None).await;
+    let sum: i64 = ledger.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["credits"].as_i64().unwrap())
+        .sum();
+    assert_eq!(sum, 105, "the balance equals its ledger");
+}
+
+/// A declined top-up is recorded and notified once; later debits do not try again until the
+/// settings are saved again.
+#[tokio::test]
+async fn a_failing_top_up_is_recorded_notified_and_not_retried() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    tidings_tests::grant(&app, &c.id, 12).await;
+    save_card(&app, &c, &card("4000000000000341").await).await;
+    let r = call(
+        &app,
+        &c.admin_key,
+        "PUT",
+        "/credits/auto-top-up",
+        Some(json!({"credits": 50, "threshold": 10})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let ids = patients(&app, &c, 4).await;
+    for p in &ids {
+        assert_eq!(send(&app, &c, p).await, 201);
+    }
+    assert_eq!(balance(&app, &c).await, 8);
+    let t = call(&app, &c.staff_key, "GET", "/credits/auto-top-up", None).await;
+    assert!(t.json["failed_at"].is_string(), "{}", t.json);
+    assert!(t.json["failure"].as_str().unwrap().contains("declined"));
+    let n = call(&app, &c.staff_key, "GET", "/notifications", None).await;
+    let failed: Vec<&Value> = n.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "top_up_failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "one failure, one notification: {}", n.json);
+    let purchases = app.store.all_ledger(&c.id, "group").await.unwrap();
+    assert!(
+        purchases
+            .iter()
+            .all(|e| e.kind != tidings_domain::credits::EntryKind::Purchase)
+    );
+    // Another clinic sees none of it.
+    let other = new_clinic(&app).await;
+    let r = call(&app, &other.staff_key, "GET", "/credits/auto-top-up", None).await;
+    assert_eq!(r.status, 404);
+}

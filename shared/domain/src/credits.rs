@@ -72,3 +72,68 @@ pub struct LedgerEntry {
     pub note: Option<String>,
     pub created_at: DateTime<Utc>,
 }
+
+/// The default balance below which an automatic top-up is charged.
+pub const DEFAULT_TOP_UP_THRESHOLD: i64 = 10;
+
+/// `PUT /credits/auto-top-up`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoTopUpInput {
+    pub account: Option<String>,
+    pub enabled: Option<bool>,
+    pub threshold: Option<i64>,
+    pub credits: Option<u64>,
+}
+
+/// When an account falls below `threshold` after a debit, `credits` are bought with its saved
+/// payment method, once; a failure turns top-ups off until the settings are saved again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AutoTopUp {
+    pub account: String,
+    pub enabled: bool,
+    pub threshold: i64,
+    pub credits: u64,
+    /// The last failed top-up: when, and why.
+    #[serde(default)]
+    pub failed_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub failure: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl AutoTopUpInput {
+    pub fn validate(self, now: DateTime<Utc>) -> Result<AutoTopUp, crate::FieldError> {
+        let account = match self.account.as_deref() {
+            Some(a) => parse_account("account", a)?,
+            None => GROUP_ACCOUNT.to_owned(),
+        };
+        let threshold = self.threshold.unwrap_or(DEFAULT_TOP_UP_THRESHOLD);
+        if !(0..=100_000).contains(&threshold) {
+            return Err(crate::FieldError::new(
+                "threshold",
+                "out_of_range",
+                "threshold must be from 0 to 100000 credits",
+            ));
+        }
+        let credits = self
+            .credits
+            .ok_or_else(|| crate::FieldError::required("credits"))?;
+        if !(1..=crate::pricing::MAX_CREDITS).contains(&credits) {
+            return Err(crate::FieldError::new(
+                "credits",
+                "out_of_range",
+                format!("credits must be from 1 to {}", crate::pricing::MAX_CREDITS),
+            ));
+        }
+        Ok(AutoTopUp {
+            account,
+            enabled: self.enabled.unwrap_or(true),
+            threshold,
+            credits,
+            failed_at: None,
+            failure: None,
+            updated_at: now,
+        })
+    }
+}

@@ -17,6 +17,9 @@ pub enum NotificationKind {
     AppointmentConfirmed,
     /// A NO to a reminder: the practice should act on it.
     CancellationRequested,
+    /// An automatic top-up of credits failed (`body` says why); top-ups stay off until the
+    /// settings are saved again.
+    TopUpFailed,
 }
 
 /// One notification.

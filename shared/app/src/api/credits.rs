@@ -3,7 +3,7 @@
 use crate::App;
 use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
-use crate::services::{credits, purchases};
+use crate::services::{auto_top_up, credits, purchases};
 use http::{Method, StatusCode};
 use lambda_http::{Body, Response};
 use tidings_domain::api_key::Role;
@@ -56,6 +56,26 @@ pub const PURCHASE: Endpoint = Endpoint {
     query: &[],
     max_body: MAX_BODY_BYTES,
     handler: |app, caller, req| Box::pin(purchase(app, caller, req)),
+};
+
+pub const GET_AUTO_TOP_UP: Endpoint = Endpoint {
+    function: "get-credit-auto-top-up",
+    method: Method::GET,
+    path: "/credits/auto-top-up",
+    role: Role::Staff,
+    query: &["account"],
+    max_body: MAX_BODY_BYTES,
+    handler: |app, caller, req| Box::pin(get_auto_top_up(app, caller, req)),
+};
+
+pub const PUT_AUTO_TOP_UP: Endpoint = Endpoint {
+    function: "put-credit-auto-top-up",
+    method: Method::PUT,
+    path: "/credits/auto-top-up",
+    role: Role::Admin,
+    query: &[],
+    max_body: MAX_BODY_BYTES,
+    handler: |app, caller, req| Box::pin(put_auto_top_up(app, caller, req)),
 };
 
 pub const OPEN_ACCOUNT: Endpoint = Endpoint {
@@ -169,4 +189,22 @@ async fn purchase(app: App, caller: Caller, req: ApiRequest) -> Result<Response<
         );
     }
     Ok(res)
+}
+
+async fn get_auto_top_up(
+    app: App,
+    caller: Caller,
+    req: ApiRequest,
+) -> Result<Response<Body>, ApiError> {
+    let t = auto_top_up::get(&app, &caller.clinic_id, req.query("account")).await?;
+    Ok(response::json(StatusCode::OK, &t))
+}
+
+async fn put_auto_top_up(
+    app: App,
+    caller: Caller,
+    req: ApiRequest,
+) -> Result<Response<Body>, ApiError> {
+    let t = auto_top_up::put(&app, &caller.clinic_id, req.json()?).await?;
+    Ok(response::json(StatusCode::OK, &t))
 }

@@ -61,6 +61,8 @@ pub const ALL: &[&Endpoint] = &[
     &credits::PRICES,
     &credits::SET_PAYMENT_METHOD,
     &credits::PURCHASE,
+    &credits::GET_AUTO_TOP_UP,
+    &credits::PUT_AUTO_TOP_UP,
     &credits::OPEN_ACCOUNT,
     &credits::GET_ACCOUNT,
     &credits::CLOSE_ACCOUNT,

@@ -98,6 +98,17 @@ pub async fn send(app: &App, a: Automatic<'_>) -> Result<Tally, ServiceError> {
             ..Tally::default()
         }),
         Some(messages) => {
+            if messages
+                .iter()
+                .any(|m| m.status == Status::Queued && m.credits > 0)
+            {
+                Box::pin(super::auto_top_up::after_debit(
+                    app,
+                    &a.clinic.id,
+                    &a.account,
+                ))
+                .await;
+            }
             let mut t = Tally::default();
             for m in messages {
                 let m = deliver(app, a.clinic, m).await;

@@ -616,7 +616,14 @@ async fn claim_and_send(
             format!("campaign {}", plan.campaign.id),
         );
         match store.reserve_credits(clinic_id, &entry).await {
-            Ok(()) => {}
+            Ok(()) => {
+                Box::pin(super::auto_top_up::after_debit(
+                    app,
+                    clinic_id,
+                    &plan.account,
+                ))
+                .await;
+            }
             Err(TxError::Condition(SendClaim::InsufficientCredits)) => {
                 return Ok(Err("insufficient_credits".to_owned()));
             }

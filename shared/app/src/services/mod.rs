@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod appointments;
 pub mod audience;
+pub mod auto_top_up;
 pub mod automatic;
 pub mod campaign_runner;
 pub mod campaigns;

@@ -191,6 +191,9 @@ pub async fn send(
         credits = total,
         "send claimed"
     );
+    if total > 0 {
+        Box::pin(super::auto_top_up::after_debit(app, clinic_id, &account)).await;
+    }
     let delivered: Vec<Message> = futures::stream::iter(messages)
         .map(|m| deliver(app, &clinic, m))
         .buffered(CONCURRENCY)

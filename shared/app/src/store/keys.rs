@@ -200,3 +200,9 @@ pub fn payment_method_sk(account: &str) -> String {
 pub fn purchase_sk(key: &str) -> String {
     format!("PURCHASE#{key}")
 }
+
+/// An account's automatic top-up settings; `topping_until` on it is the lease of the one
+/// top-up in progress.
+pub fn auto_top_up_sk(account: &str) -> String {
+    format!("AUTO_TOPUP#{account}")
+}

@@ -4,6 +4,7 @@
 
 mod api_keys;
 mod appointments;
+mod auto_top_up;
 mod blocks;
 mod campaigns;
 mod clinics;

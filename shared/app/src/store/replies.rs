@@ -19,7 +19,7 @@ pub struct Holder {
     pub contact_id: Option<String>,
 }
 
-fn notification_item(clinic_id: &str, n: &Notification) -> Result<Item, StoreError> {
+pub(super) fn notification_item(clinic_id: &str, n: &Notification) -> Result<Item, StoreError> {
     let mut item = to_item(n)?;
     item.insert("pk".into(), s(keys::clinic_pk(clinic_id)));
     item.insert("sk".into(), s(keys::notification_sk(&n.id)));
