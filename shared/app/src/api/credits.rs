@@ -176,19 +176,7 @@ async fn purchase(app: App, caller: Caller, req: ApiRequest) -> Result<Response<
     let input = req.json()?;
     let out =
         purchases::purchase(&app, &caller.clinic_id, input, req.body(), key.as_deref()).await?;
-    let status = if out.replayed {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    let mut res = response::json(status, &out);
-    if out.replayed {
-        res.headers_mut().insert(
-            "idempotent-replayed",
-            http::HeaderValue::from_static("true"),
-        );
-    }
-    Ok(res)
+    Ok(response::created_or_replayed(out.replayed, &out))
 }
 
 async fn get_auto_top_up(

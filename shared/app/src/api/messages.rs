@@ -75,19 +75,7 @@ async fn send(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body
     let key = sending::idempotency_key(req.idempotency_key())?;
     let input = req.json()?;
     let out = sending::send(&app, &caller.clinic_id, input, req.body(), key.as_deref()).await?;
-    let status = if out.replayed {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    let mut res = response::json(status, &out);
-    if out.replayed {
-        res.headers_mut().insert(
-            "idempotent-replayed",
-            http::HeaderValue::from_static("true"),
-        );
-    }
-    Ok(res)
+    Ok(response::created_or_replayed(out.replayed, &out))
 }
 
 async fn list(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {

@@ -26,6 +26,20 @@ pub fn page<T: Serialize>(items: &[T], next_after: Option<&str>) -> Response<Bod
     )
 }
 
+/// The answer to a request made with an `Idempotency-Key`: 201 the first time; 200 with
+/// `Idempotent-Replayed: true` when it repeats an earlier one.
+pub fn created_or_replayed<T: Serialize>(replayed: bool, value: &T) -> Response<Body> {
+    if !replayed {
+        return json(StatusCode::CREATED, value);
+    }
+    let mut res = json(StatusCode::OK, value);
+    res.headers_mut().insert(
+        "idempotent-replayed",
+        http::HeaderValue::from_static("true"),
+    );
+    res
+}
+
 pub fn no_content() -> Response<Body> {
     build(StatusCode::NO_CONTENT, "application/json", Body::Empty)
 }

@@ -39,11 +39,7 @@ pub async fn put(
 ) -> Result<AutoTopUp, ServiceError> {
     let t = input.validate(Utc::now())?;
     super::load_clinic(&app.store, clinic_id).await?;
-    if let Some(id) = t.account.strip_prefix("practitioner:")
-        && app.store.credit_account(clinic_id, id).await?.is_none()
-    {
-        return Err(FieldError::new("account", "not_found", "no such credit account").into());
-    }
+    super::credits::named_account(&app.store, clinic_id, Some(&t.account)).await?;
     if app
         .store
         .payment_method(clinic_id, &t.account)

@@ -67,6 +67,25 @@ pub async fn ledger(
     Ok(store.list_ledger(clinic_id, &account, after, limit).await?)
 }
 
+/// The account a request names (`group` when it names none), which must be the group's or an
+/// open practitioner account: otherwise a 400 on `account`.
+pub async fn named_account(
+    store: &Store,
+    clinic_id: &str,
+    name: Option<&str>,
+) -> Result<String, ServiceError> {
+    let account = match name {
+        Some(a) => parse_account("account", a)?,
+        None => GROUP_ACCOUNT.to_owned(),
+    };
+    if let Some(id) = account.strip_prefix("practitioner:")
+        && store.credit_account(clinic_id, id).await?.is_none()
+    {
+        return Err(FieldError::new("account", "not_found", "no such credit account").into());
+    }
+    Ok(account)
+}
+
 /// A practitioner's own account as the API shows it.
 #[derive(Debug, Serialize)]
 pub struct AccountView {
@@ -207,7 +226,6 @@ pub async fn grant_to(
     credits: i64,
     note: Option<String>,
 ) -> Result<LedgerEntry, ServiceError> {
-    let account = parse_account("account", account)?;
     if !(1..=MAX_GRANT).contains(&credits) {
         return Err(FieldError::new(
             "credits",
@@ -217,11 +235,7 @@ pub async fn grant_to(
         .into());
     }
     load_clinic(store, clinic_id).await?;
-    if let Some(id) = account.strip_prefix("practitioner:")
-        && store.credit_account(clinic_id, id).await?.is_none()
-    {
-        return Err(ServiceError::NotFound("credit account"));
-    }
+    let account = named_account(store, clinic_id, Some(account)).await?;
     let entry = LedgerEntry {
         id: ids::new_id(),
         account,

@@ -5,18 +5,17 @@
 
 use super::automatic::{self, Automatic, Tally, Words};
 use super::load_clinic;
-use super::preview::{Preview, of_text, sample_values};
+use super::preview::{Preview, of_sample};
 use super::rendering::patient_values;
 use crate::{App, ServiceError};
 use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use tidings_domain::FieldError;
 use tidings_domain::clinic::Clinic;
 use tidings_domain::credits::GROUP_ACCOUNT;
 use tidings_domain::greeting::{GreetingSettings, GreetingSettingsInput, birthdays_on};
-use tidings_domain::message_template::{Category, Channel, compile_parts};
+use tidings_domain::message_template::{Category, Channel};
 
 /// Greeting settings with a preview of each channel's message.
 #[derive(Debug, Serialize)]
@@ -31,36 +30,19 @@ fn view(
     clinic: &Clinic,
     settings: GreetingSettings,
 ) -> Result<GreetingView, ServiceError> {
-    let values = sample_values(clinic);
-    let caps = &clinic.fields.placeholder_caps;
     let mut preview = BTreeMap::new();
     for channel in [Channel::Sms, Channel::Email] {
-        let Some(copy) = settings.channels.get(channel) else {
-            continue;
-        };
-        let compiled = compile_parts(channel, copy.subject.as_deref(), &copy.body, None)?;
-        let render = |t: &tidings_domain::template::Template| {
-            t.render(&values, caps).map_err(|e| {
-                FieldError::new(
-                    format!("channels.{}.body", channel.as_str()),
-                    "invalid_template",
-                    e.to_string(),
-                )
-            })
-        };
-        let text = render(&compiled.body)?;
-        let subject = compiled.subject.as_ref().map(render).transpose()?;
-        preview.insert(
-            channel.as_str(),
-            of_text(
+        if let Some(copy) = settings.channels.get(channel) {
+            let p = of_sample(
+                app,
                 clinic,
                 channel,
-                subject,
-                text,
-                None,
-                app.config.email_credit_cost,
-            ),
-        );
+                copy.subject.as_deref(),
+                &copy.body,
+                "",
+            )?;
+            preview.insert(channel.as_str(), p);
+        }
     }
     Ok(GreetingView { settings, preview })
 }

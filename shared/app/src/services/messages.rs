@@ -76,10 +76,8 @@ impl Period {
     }
 }
 
-/// The sort-key prefix of the first UUID v7 id of instant `t` (its 48-bit millisecond time).
 fn boundary(t: DateTime<Utc>) -> String {
-    let ms = u64::try_from(t.timestamp_millis()).unwrap_or(0);
-    format!("{MESSAGE_PREFIX}{:08x}-{:04x}", ms >> 16, ms & 0xffff)
+    crate::store::keys::id_boundary(MESSAGE_PREFIX, t)
 }
 
 /// `GET /messages`: the clinic's messages, newest first, by category and period.

@@ -235,3 +235,37 @@ pub(crate) fn sample_values(clinic: &tidings_domain::clinic::Clinic) -> Values {
     }
     v
 }
+
+/// What a settings template (reminder, greeting) looks like with sample values, followed by
+/// plain `suffix` text; errors name `channels.<channel>.body`.
+pub(crate) fn of_sample(
+    app: &App,
+    clinic: &tidings_domain::clinic::Clinic,
+    channel: Channel,
+    subject: Option<&str>,
+    body: &str,
+    suffix: &str,
+) -> Result<Preview, ServiceError> {
+    let values = sample_values(clinic);
+    let compiled = compile_parts(channel, subject, body, None)?;
+    let render = |t: &tidings_domain::template::Template| {
+        t.render(&values, &clinic.fields.placeholder_caps)
+            .map_err(|e| {
+                FieldError::new(
+                    format!("channels.{}.body", channel.as_str()),
+                    "invalid_template",
+                    e.to_string(),
+                )
+            })
+    };
+    let text = render(&compiled.body)? + suffix;
+    let subject = compiled.subject.as_ref().map(render).transpose()?;
+    Ok(of_text(
+        clinic,
+        channel,
+        subject,
+        text,
+        None,
+        app.config.email_credit_cost,
+    ))
+}

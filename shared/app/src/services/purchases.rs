@@ -6,6 +6,7 @@
 //! passed on to Stripe, and the credits are added in the same transaction that marks it
 //! succeeded: a retried purchase charges once and adds its credits once.
 
+use super::credits::named_account;
 use super::load_clinic;
 use crate::store::SavedPaymentMethod;
 use crate::store::TxError;
@@ -14,7 +15,7 @@ use crate::{App, ServiceError, ids};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use tidings_domain::FieldError;
-use tidings_domain::credits::{EntryKind, GROUP_ACCOUNT, LedgerEntry, parse_account};
+use tidings_domain::credits::{EntryKind, LedgerEntry};
 use tidings_domain::digest::sha256_hex;
 use tidings_domain::purchase::{Purchase, PurchaseInput, PurchaseStatus};
 
@@ -31,20 +32,6 @@ fn stripe(app: &App) -> Result<&Stripe, ServiceError> {
     app.stripe
         .as_ref()
         .ok_or(ServiceError::PaymentUnavailable(None))
-}
-
-/// The account named in a request: the group's by default, or an open practitioner account.
-async fn account(app: &App, clinic_id: &str, name: Option<&str>) -> Result<String, ServiceError> {
-    let account = match name {
-        Some(a) => parse_account("account", a)?,
-        None => GROUP_ACCOUNT.to_owned(),
-    };
-    if let Some(id) = account.strip_prefix("practitioner:")
-        && app.store.credit_account(clinic_id, id).await?.is_none()
-    {
-        return Err(FieldError::new("account", "not_found", "no such credit account").into());
-    }
-    Ok(account)
 }
 
 /// Saves the payment method an account is charged with, after Stripe confirms it exists.
@@ -67,7 +54,7 @@ pub async fn set_payment_method(
         .into());
     }
     load_clinic(&app.store, clinic_id).await?;
-    let account = account(app, clinic_id, input.account.as_deref()).await?;
+    let account = named_account(&app.store, clinic_id, input.account.as_deref()).await?;
     let card = stripe(app)?
         .payment_method(id)
         .await
@@ -111,7 +98,7 @@ pub async fn purchase(
     let store = &app.store;
     let req = input.validate(&app.config.prices)?;
     load_clinic(store, clinic_id).await?;
-    let account = account(app, clinic_id, Some(&req.account)).await?;
+    let account = named_account(store, clinic_id, Some(&req.account)).await?;
     let body_hash = sha256_hex(body);
     let claim_key = match key {
         Some(k) => sha256_hex(k.as_bytes()),

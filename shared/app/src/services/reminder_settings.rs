@@ -1,15 +1,14 @@
 //! `/settings/reminders` (the clinic's, the group's) and `/practitioners/{id}/reminder-settings`
 //! (one practitioner's own, which replace the group's for their appointments until deleted).
 
-use super::preview::{Preview, of_text, sample_values};
+use super::preview::{Preview, of_sample, sample_values};
 use super::{load_clinic, practitioners};
 use crate::store::Scope;
 use crate::{App, ServiceError};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use tidings_domain::FieldError;
 use tidings_domain::clinic::Clinic;
-use tidings_domain::message_template::{Channel, compile_parts};
+use tidings_domain::message_template::Channel;
 use tidings_domain::reminder::{
     Elements, Limits, ReminderSettings, ReminderSettingsInput, date_time_element,
 };
@@ -35,35 +34,20 @@ fn view(
     settings: ReminderSettings,
 ) -> Result<SettingsView, ServiceError> {
     let mut preview = BTreeMap::new();
+    let elements = sample_elements(clinic, &sample_values(clinic));
     for channel in [Channel::Sms, Channel::Email] {
         if let Some(copy) = settings.channels.get(channel) {
-            let values = sample_values(clinic);
-            let elements = sample_elements(clinic, &values);
-            let compiled = compile_parts(channel, copy.subject.as_deref(), &copy.body, None)?;
-            let caps = &clinic.fields.placeholder_caps;
-            let render = |t: &tidings_domain::template::Template| {
-                t.render(&values, caps).map_err(|e| {
-                    FieldError::new(
-                        format!("channels.{}.body", channel.as_str()),
-                        "invalid_template",
-                        e.to_string(),
-                    )
-                })
-            };
             let prompt = channel == Channel::Sms && settings.ask_for_reply;
-            let text = render(&compiled.body)? + &copy.suffix(&elements, caps, prompt);
-            let subject = compiled.subject.as_ref().map(render).transpose()?;
-            preview.insert(
-                channel.as_str(),
-                of_text(
-                    clinic,
-                    channel,
-                    subject,
-                    text,
-                    None,
-                    app.config.email_credit_cost,
-                ),
-            );
+            let suffix = copy.suffix(&elements, &clinic.fields.placeholder_caps, prompt);
+            let p = of_sample(
+                app,
+                clinic,
+                channel,
+                copy.subject.as_deref(),
+                &copy.body,
+                &suffix,
+            )?;
+            preview.insert(channel.as_str(), p);
         }
     }
     let (level, practitioner_id) = match scope {

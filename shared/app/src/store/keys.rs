@@ -47,6 +47,13 @@ pub fn template_sk(id: &str) -> String {
     format!("{TEMPLATE_PREFIX}{id}")
 }
 
+/// The sort key under `prefix` before every UUID v7 id made at or after `t` (its 48-bit
+/// millisecond time): ids made in a period are one key range.
+pub fn id_boundary(prefix: &str, t: chrono::DateTime<chrono::Utc>) -> String {
+    let ms = u64::try_from(t.timestamp_millis()).unwrap_or(0);
+    format!("{prefix}{:08x}-{:04x}", ms >> 16, ms & 0xffff)
+}
+
 /// Messages sort by id, and ids start with a UUID v7: time order.
 pub const MESSAGE_PREFIX: &str = "MESSAGE#";
 pub fn message_sk(id: &str) -> String {

@@ -50,12 +50,6 @@ struct GreetingDone {
     date: NaiveDate,
 }
 
-/// The first sort key of ids (UUID v7) created at `t`, under `prefix`.
-fn id_boundary(prefix: &str, t: DateTime<Utc>) -> String {
-    let ms = u64::try_from(t.timestamp_millis()).unwrap_or(0);
-    format!("{prefix}{:08x}-{:04x}", ms >> 16, ms & 0xffff)
-}
-
 impl Store {
     /// The settings of one scope, if saved.
     pub async fn reminder_settings(
@@ -217,8 +211,8 @@ impl Store {
     ) -> Result<Vec<Appointment>, StoreError> {
         let mut q = Query::under(None, keys::clinic_pk(clinic_id), "");
         q.sk_between = Some((
-            id_boundary(keys::APPOINTMENT_PREFIX, from),
-            id_boundary(keys::APPOINTMENT_PREFIX, to),
+            keys::id_boundary(keys::APPOINTMENT_PREFIX, from),
+            keys::id_boundary(keys::APPOINTMENT_PREFIX, to),
         ));
         let all: Vec<Appointment> = self.query_all(q).await?;
         Ok(all
