@@ -8,51 +8,16 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 use std::time::Duration as StdDuration;
 use tidings_app::App;
-use tidings_app::services::campaign_runner::{FireEvent, FireOutcome, Limits, fire};
+use tidings_app::services::campaign_runner::{FireOutcome, Limits, fire};
+use tidings_tests::campaigns::{
+    assert_ledger_matches, balance, campaign, day_ahead_campaign, event, in_seconds, limits,
+    patient, report, scheduler_names, sms_template,
+};
 use tidings_tests::provider_proxy::{Fault, ProviderProxy};
 use tidings_tests::{
-    TestClinic, app, app_via, assert_rejected, call, grant, list_all, moto_sent, moto_url,
-    new_clinic, snapshot, unique_mobile,
+    app, app_via, assert_rejected, call, grant, list_all, moto_sent, moto_url, new_clinic,
+    snapshot, unique_mobile,
 };
-
-async fn patient(app: &App, key: &str, mobile: &str) -> String {
-    let r = call(
-        app,
-        key,
-        "POST",
-        "/patients",
-        Some(json!({"first_name": "Pat", "last_name": "Doe", "mobile": mobile})),
-    )
-    .await;
-    assert_eq!(r.status, 201, "{}", r.json);
-    r.id()
-}
-
-async fn sms_template(app: &App, key: &str) -> String {
-    let r = call(
-        app,
-        key,
-        "POST",
-        "/templates",
-        Some(json!({"name": "Recall", "channel": "sms", "category": "recall",
-                    "body": "Hi {{ first_name }}, it is time for your check-up at {{ clinic_name }}"})),
-    )
-    .await;
-    assert_eq!(r.status, 201, "{}", r.json);
-    r.id()
-}
-
-async fn report(app: &App, key: &str, body: Value) -> String {
-    let r = call(app, key, "POST", "/reports", Some(body)).await;
-    assert_eq!(r.status, 201, "{}", r.json);
-    r.id()
-}
-
-async fn campaign(app: &App, key: &str, body: Value) -> Value {
-    let r = call(app, key, "POST", "/campaigns", Some(body)).await;
-    assert_eq!(r.status, 201, "{}", r.json);
-    r.json
-}
 
 /// Polls the campaign until `done` holds (the bridge fires within about a second of due).
 async fn wait_for(app: &App, key: &str, id: &str, done: impl Fn(&Value) -> bool) -> Value {
@@ -69,52 +34,6 @@ async fn wait_for(app: &App, key: &str, id: &str, done: impl Fn(&Value) -> bool)
 
 fn sms_count(sent: &tidings_tests::Sent, mobile: &str) -> usize {
     sent.sms_to(mobile).len()
-}
-
-fn in_seconds(s: i64) -> String {
-    (Utc::now() + Duration::seconds(s)).to_rfc3339()
-}
-
-/// A campaign one day ahead: the bridge leaves it alone while the test fires it itself.
-async fn day_ahead_campaign(
-    app: &App,
-    c: &TestClinic,
-    report_id: &str,
-    repeat: Option<&str>,
-) -> Value {
-    let template = sms_template(app, &c.staff_key).await;
-    let mut body = json!({"name": "Recall", "report_id": report_id,
-                          "channels": {"sms": template}, "send_at": in_seconds(86_400)});
-    if let Some(r) = repeat {
-        body["repeat"] = json!(r);
-    }
-    campaign(app, &c.staff_key, body).await
-}
-
-fn event(c: &TestClinic, campaign_id: &str, at: &str) -> FireEvent {
-    FireEvent {
-        clinic_id: c.id.clone(),
-        campaign_id: campaign_id.to_owned(),
-        scheduled_time: at.to_owned(),
-    }
-}
-
-fn limits(lease_secs: i64) -> Limits {
-    Limits {
-        stop_at: tokio::time::Instant::now() + StdDuration::from_secs(600),
-        lease: Duration::seconds(lease_secs),
-    }
-}
-
-async fn balance(app: &App, key: &str) -> i64 {
-    let r = call(app, key, "GET", "/credits", None).await;
-    r.json["accounts"][0]["balance"].as_i64().unwrap()
-}
-
-async fn assert_ledger_matches(app: &App, c: &TestClinic) {
-    let (entries, _) = list_all(app, &c.staff_key, "/credits/ledger?limit=100").await;
-    let sum: i64 = entries.iter().map(|e| e["credits"].as_i64().unwrap()).sum();
-    assert_eq!(sum, balance(app, &c.staff_key).await, "ledger {entries:?}");
 }
 
 #[tokio::test]
@@ -225,22 +144,6 @@ async fn bridge_fires_a_campaign_to_the_audience_of_the_moment() {
     // The one-time schedule is gone after completion.
     let schedules = scheduler_names().await;
     assert!(!schedules.iter().any(|n| n.contains(id)), "{schedules:?}");
-}
-
-/// Names of the schedules in the local stack's group.
-async fn scheduler_names() -> Vec<String> {
-    let aws = aws_config::load_from_env().await;
-    let client = aws_sdk_scheduler::Client::new(&aws);
-    let out = client
-        .list_schedules()
-        .group_name(std::env::var("SCHEDULE_GROUP").unwrap())
-        .send()
-        .await
-        .unwrap();
-    out.schedules()
-        .iter()
-        .filter_map(|s| s.name().map(str::to_owned))
-        .collect()
 }
 
 #[tokio::test]

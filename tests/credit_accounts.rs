@@ -324,6 +324,7 @@ async fn a_campaign_on_behalf_of_a_practitioner_pays_from_their_account() {
         clinic_id: c.id.clone(),
         campaign_id: created.id(),
         scheduled_time: created.json["next_send_at"].as_str().unwrap().to_owned(),
+        wake_time: None,
     };
     let limits = Limits {
         stop_at: tokio::time::Instant::now() + std::time::Duration::from_secs(120),

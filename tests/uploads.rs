@@ -119,6 +119,7 @@ async fn rows_match_by_external_id_and_date_of_birth_and_a_campaign_reaches_them
         clinic_id: c.id.clone(),
         campaign_id: created.id(),
         scheduled_time: "2026-12-01T09:00:00Z".into(),
+        wake_time: None,
     };
     let limits = Limits {
         stop_at: tokio::time::Instant::now() + StdDuration::from_secs(60),

@@ -123,6 +123,7 @@ async fn campaign(s: &Setup) -> Value {
         clinic_id: s.c.id.clone(),
         campaign_id: created.id(),
         scheduled_time: chrono::Utc::now().to_rfc3339(),
+        wake_time: None,
     };
     let limits = tidings_app::services::campaign_runner::Limits {
         stop_at: tokio::time::Instant::now() + std::time::Duration::from_secs(60),
@@ -508,6 +509,7 @@ async fn yes_confirms_the_reminded_appointment_and_no_flags_it() {
         clinic_id: s.c.id.clone(),
         campaign_id: campaign.id(),
         scheduled_time: chrono::Utc::now().to_rfc3339(),
+        wake_time: None,
     };
     let limits = tidings_app::services::campaign_runner::Limits {
         stop_at: tokio::time::Instant::now() + std::time::Duration::from_secs(60),

@@ -127,6 +127,7 @@ async fn main() {
         clinic_id: c.id.clone(),
         campaign_id: campaign.id(),
         scheduled_time: "2026-12-01T09:00:00Z".into(),
+        wake_time: None,
     };
     let limits = Limits {
         stop_at: tokio::time::Instant::now() + Duration::from_secs(3600),

@@ -63,6 +63,20 @@ impl Scheduler {
 
     /// Creates a schedule targeting the campaign function.
     pub async fn create(&self, spec: ScheduleSpec<'_>) -> Result<(), SchedulerError> {
+        self.create_inner(spec, false).await
+    }
+
+    /// Like [`Scheduler::create`], and a schedule of that name existing already is no error
+    /// (two copies of a run asking for the same one).
+    pub async fn create_unless_exists(&self, spec: ScheduleSpec<'_>) -> Result<(), SchedulerError> {
+        self.create_inner(spec, true).await
+    }
+
+    async fn create_inner(
+        &self,
+        spec: ScheduleSpec<'_>,
+        exists_ok: bool,
+    ) -> Result<(), SchedulerError> {
         let cfg = self.config()?;
         let target = Target::builder()
             .arn(&cfg.campaign_function_arn)
@@ -72,7 +86,8 @@ impl Scheduler {
         let window = FlexibleTimeWindow::builder()
             .mode(FlexibleTimeWindowMode::Off)
             .build()?;
-        self.client
+        let res = self
+            .client
             .create_schedule()
             .name(spec.name)
             .group_name(&cfg.group)
@@ -86,9 +101,18 @@ impl Scheduler {
             .target(target)
             .set_action_after_completion(spec.one_off.then_some(ActionAfterCompletion::Delete))
             .send()
-            .await
-            .map_err(|e| sdk("CreateSchedule", e))?;
-        Ok(())
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e)
+                if exists_ok
+                    && e.as_service_error()
+                        .is_some_and(|s| s.is_conflict_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(sdk("CreateSchedule", e)),
+        }
     }
 
     /// Deletes a schedule; one already gone is not an error.

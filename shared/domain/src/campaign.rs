@@ -340,6 +340,12 @@ pub struct Counts {
     pub delivered: u64,
     pub failed: u64,
     pub skipped: u64,
+    /// Waiting for credits while the run is paused.
+    #[serde(default)]
+    pub held: u64,
+    /// Held, then never sent (no top-up within [`PAUSE_LIMIT_HOURS`], or cancelled).
+    #[serde(default)]
+    pub not_sent: u64,
 }
 
 /// A stored campaign.
@@ -394,6 +400,8 @@ impl Campaign {
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     Sending,
+    /// Out of credits, with the rest of its messages held until a top-up.
+    Paused,
     Sent,
     Cancelled,
     Failed,
@@ -416,6 +424,27 @@ pub struct CampaignRun {
     pub credits: i64,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Every person of the audience has been planned (sent, skipped or held).
+    #[serde(default)]
+    pub audience_done: bool,
+    /// When the run last paused for credits; its held messages wait [`PAUSE_LIMIT_HOURS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_at: Option<DateTime<Utc>>,
+    /// How many times the run paused for credits.
+    #[serde(default)]
+    pub pauses: u32,
+}
+
+/// How long a run paused for credits waits for a top-up before its held messages are
+/// `not_sent`.
+pub const PAUSE_LIMIT_HOURS: i64 = 24;
+
+impl CampaignRun {
+    /// Whether a paused run's wait for credits is over at `now`.
+    pub fn pause_expired(&self, now: DateTime<Utc>) -> bool {
+        self.paused_at
+            .is_some_and(|at| now >= at + chrono::Duration::hours(PAUSE_LIMIT_HOURS))
+    }
 }
 
 /// The id of the run of `campaign_id` fired for `scheduled_time`: a UUID v7 at that time (so

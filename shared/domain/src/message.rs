@@ -157,6 +157,10 @@ pub enum Status {
     Skipped,
     /// An SMS the patient (or contact) sent to the clinic.
     Received,
+    /// Planned by a campaign run that ran out of credits: waits for a top-up, unpaid.
+    Held,
+    /// A held message whose run ended without it (no top-up in time, or cancelled).
+    NotSent,
 }
 
 /// Who a message went to: the patient, or one of the patient's contacts (a copy).
@@ -326,7 +330,8 @@ impl Message {
     /// handed to the provider, then what the provider reported.
     pub fn history(&self) -> Vec<StatusEvent> {
         let first = match self.status {
-            Status::Skipped | Status::Received => self.status,
+            Status::Skipped | Status::Received | Status::Held => self.status,
+            Status::NotSent => Status::Held,
             _ => Status::Queued,
         };
         let mut out = vec![StatusEvent {
@@ -341,6 +346,13 @@ impl Message {
                 at,
                 status: Status::Sent,
                 reason: None,
+            });
+        }
+        if self.status == Status::NotSent {
+            out.push(StatusEvent {
+                at: self.updated_at,
+                status: Status::NotSent,
+                reason: self.reason.clone(),
             });
         }
         if self.events.is_empty() && self.status == Status::Failed && self.reason.is_some() {

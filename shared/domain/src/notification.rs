@@ -20,6 +20,8 @@ pub enum NotificationKind {
     /// An automatic top-up of credits failed (`body` says why); top-ups stay off until the
     /// settings are saved again.
     TopUpFailed,
+    /// A campaign ran out of credits and paused (`body` says how many messages wait).
+    CampaignPaused,
 }
 
 /// One notification.

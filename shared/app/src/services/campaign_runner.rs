@@ -20,7 +20,7 @@ use super::rendering::{AppointmentValues, clinic_values, patient_values};
 use super::sending::{deliver, fill, render, skip, skip_blocked};
 use super::templates;
 use crate::scheduler::ScheduleSpec;
-use crate::store::{RunTotals, SendClaim, StatusChange, StoreError, TxError};
+use crate::store::{RunTotals, StatusChange, StoreError};
 use crate::{App, ServiceError, ids};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -51,6 +51,10 @@ pub struct FireEvent {
     pub campaign_id: String,
     /// The firing's scheduled time (Scheduler's `<aws.scheduler.scheduled-time>`).
     pub scheduled_time: String,
+    /// Set on the wake-ups of a run paused for credits: the wake-up's own scheduled time,
+    /// the clock the 24-hour limit is measured on ([`super::campaign_pause::wake`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wake_time: Option<String>,
 }
 
 /// What one invocation did.
@@ -69,10 +73,15 @@ pub enum FireOutcome {
     Continued {
         run_id: String,
     },
-    /// The run ended early (cancelled, out of credits, template gone).
+    /// The run ended early (cancelled, template gone).
     Stopped {
         run_id: String,
         reason: String,
+    },
+    /// Out of credits: `held` messages wait for a top-up.
+    Paused {
+        run_id: String,
+        held: u64,
     },
 }
 
@@ -113,7 +122,7 @@ impl Pacer {
         }
     }
 
-    async fn wait(&self, channel: Channel) {
+    pub(super) async fn wait(&self, channel: Channel) {
         match channel {
             Channel::Sms => self.sms.lock().await.tick().await,
             Channel::Email => self.email.lock().await.tick().await,
@@ -122,19 +131,19 @@ impl Pacer {
 }
 
 /// Everything a run needs that does not change from page to page.
-struct Plan {
-    clinic: Clinic,
-    campaign: Campaign,
-    run_id: String,
+pub(super) struct Plan {
+    pub(super) clinic: Clinic,
+    pub(super) campaign: Campaign,
+    pub(super) run_id: String,
     words: Vec<(Channel, CompiledMessage, Category, String)>,
     on_behalf_of: Option<Practitioner>,
     from_name: Option<String>,
     reply_to: Option<String>,
     /// The credit account that pays ([`super::credits::paying_account`]).
-    account: String,
+    pub(super) account: String,
 }
 
-fn parse_time(v: &str) -> Option<DateTime<Utc>> {
+pub(super) fn parse_time(v: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(v.trim())
         .ok()
         .map(|t| t.with_timezone(&Utc))
@@ -143,19 +152,24 @@ fn parse_time(v: &str) -> Option<DateTime<Utc>> {
 /// Runs (or resumes) the firing `ev` until it is done or `limits.stop_at`.
 pub async fn fire(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutcome, ServiceError> {
     let store = &app.store;
-    let ignored = |r: &str| {
-        Ok(FireOutcome::Ignored {
-            reason: r.to_owned(),
-        })
-    };
     let Some(scheduled) = parse_time(&ev.scheduled_time) else {
         return ignored("scheduled_time is not an RFC 3339 time");
     };
+    if let Some(wake) = &ev.wake_time {
+        return Box::pin(super::campaign_pause::wake(
+            app, ev, scheduled, wake, limits,
+        ))
+        .await;
+    }
     let Some(campaign) = store.get_campaign(&ev.clinic_id, &ev.campaign_id).await? else {
         return ignored("no such campaign");
     };
     if !campaign.status.is_live() {
         return ignored(&format!("campaign is {}", campaign.status.as_str()));
+    }
+    // A repeating campaign's firings while a run waits for credits are skipped.
+    if campaign.status == CampaignStatus::Paused {
+        return ignored("campaign is paused for credits");
     }
     let run_id = run_id(&campaign.id, scheduled);
     let now = Utc::now();
@@ -171,6 +185,9 @@ pub async fn fire(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutc
         credits: 0,
         started_at: now,
         finished_at: None,
+        audience_done: false,
+        paused_at: None,
+        pauses: 0,
     };
     let run = if store.start_run(&ev.clinic_id, &fresh).await? {
         tracing::info!(
@@ -210,7 +227,7 @@ pub async fn fire(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutc
         )
         .await;
     }
-    let mut plan = match prepare(app, &ev.clinic_id, campaign.clone(), &run_id).await {
+    let plan = match prepare(app, &ev.clinic_id, campaign.clone(), &run_id).await? {
         Ok(p) => p,
         Err(reason) => {
             return stop(
@@ -224,38 +241,59 @@ pub async fn fire(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutc
             .await;
         }
     };
-    plan.account = super::credits::paying_account(
-        store,
-        &ev.clinic_id,
-        campaign.fields.on_behalf_of.as_deref(),
-    )
-    .await?;
+    let pacer = Pacer::for_app(app);
+    if !run.audience_done {
+        if let Some(out) = Box::pin(walk(app, ev, &plan, &run, &pacer, limits)).await? {
+            return Ok(out);
+        }
+        store
+            .audience_done(&ev.clinic_id, &campaign.id, &run_id)
+            .await?;
+    }
+    Box::pin(super::campaign_pause::drain(
+        app, &plan, ev, run, &pacer, limits,
+    ))
+    .await
+}
+
+/// `Ok` with what the firing comes to.
+pub(super) fn ignored(reason: &str) -> Result<FireOutcome, ServiceError> {
+    Ok(FireOutcome::Ignored {
+        reason: reason.to_owned(),
+    })
+}
+
+/// Goes through the run's audience from its checkpoint, page by page, claiming and sending
+/// (or holding, when credits run out) one message per person and channel. `Some` when the
+/// run stopped or must continue later; `None` once the whole audience is planned.
+async fn walk(
+    app: &App,
+    ev: &FireEvent,
+    plan: &Plan,
+    run: &CampaignRun,
+    pacer: &Pacer,
+    limits: &Limits,
+) -> Result<Option<FireOutcome>, ServiceError> {
+    let store = &app.store;
+    let campaign = &plan.campaign;
+    let run_id = &run.id;
+    // Messages held for credits on earlier pages are not sent either.
+    let stopped = |status, reason: &'static str| {
+        Box::pin(async move {
+            super::campaign_pause::end_held(app, &ev.clinic_id, &run.id, reason, limits).await?;
+            stop(app, &ev.clinic_id, campaign, run.clone(), status, reason).await
+        })
+    };
     let audience = match &campaign.fields.audience {
         AudienceSource::Report(report_id) => {
             let Some(report) = store.get_report(&ev.clinic_id, report_id).await? else {
-                return stop(
-                    app,
-                    &ev.clinic_id,
-                    &campaign,
-                    run,
-                    RunStatus::Failed,
-                    "report_deleted",
-                )
-                .await;
+                return stopped(RunStatus::Failed, "report_deleted").await.map(Some);
             };
-            Audience::prepare(store, &plan.clinic, &report.spec, now).await?
+            Audience::prepare(store, &plan.clinic, &report.spec, run.started_at).await?
         }
         AudienceSource::Upload(upload_id) => {
             let Some(upload) = store.get_upload(&ev.clinic_id, upload_id).await? else {
-                return stop(
-                    app,
-                    &ev.clinic_id,
-                    &campaign,
-                    run,
-                    RunStatus::Failed,
-                    "upload_deleted",
-                )
-                .await;
+                return stopped(RunStatus::Failed, "upload_deleted").await.map(Some);
             };
             Audience::Upload {
                 upload_id: upload.id,
@@ -264,7 +302,6 @@ pub async fn fire(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutc
             }
         }
     };
-    let pacer = Pacer::for_app(app);
     let mut position = run.checkpoint.clone();
     // Practitioners named by patients, read once per invocation.
     let mut practitioners = HashMap::new();
@@ -275,15 +312,7 @@ pub async fn fire(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutc
             .await?
             .is_none_or(|c| c.status == CampaignStatus::Cancelled)
         {
-            return stop(
-                app,
-                &ev.clinic_id,
-                &campaign,
-                run,
-                RunStatus::Cancelled,
-                "cancelled",
-            )
-            .await;
+            return stopped(RunStatus::Cancelled, "cancelled").await.map(Some);
         }
         let page = match prefetched.take() {
             Some(p) => p,
@@ -291,7 +320,7 @@ pub async fn fire(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutc
         };
         let mut messages = Vec::new();
         for (_, member) in &page.members {
-            messages.extend(plan_member(app, &plan, member, &mut practitioners).await?);
+            messages.extend(plan_member(app, plan, member, &mut practitioners).await?);
         }
         // Read per page, so a STOP or a bounce during a long run takes effect.
         skip_blocked(&mut messages, &store.blocked(&ev.clinic_id).await?);
@@ -303,45 +332,29 @@ pub async fn fire(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutc
             }
         };
         let (sent, next_page) = tokio::join!(
-            claim_and_send(app, &plan, messages, &pacer, limits),
+            claim_and_send(app, plan, messages, pacer, limits),
             read_next
         );
         prefetched = next_page?;
-        if let Err(reason) = sent? {
-            return stop(
-                app,
-                &ev.clinic_id,
-                &campaign,
-                run,
-                RunStatus::Failed,
-                &reason,
-            )
-            .await;
-        }
+        sent?;
         let Some(next) = page.next else {
-            break;
+            return Ok(None);
         };
         let out_of_time = Instant::now() >= limits.stop_at;
         store
-            .checkpoint_run(&ev.clinic_id, &campaign.id, &run_id, &next, out_of_time)
+            .checkpoint_run(&ev.clinic_id, &campaign.id, run_id, &next)
             .await?;
         position = Some(next);
         if out_of_time {
-            continue_later(app, &campaign, ev, &run, run.continuations + 1).await?;
-            return Ok(FireOutcome::Continued { run_id });
+            return continue_later(app, ev, run).await.map(Some);
         }
     }
-    let Some(settled) = settle(app, &plan.clinic, &run_id, &pacer, limits).await? else {
-        continue_later(app, &campaign, ev, &run, run.continuations + 1).await?;
-        return Ok(FireOutcome::Continued { run_id });
-    };
-    finish(app, &ev.clinic_id, &campaign, run, settled).await
 }
 
 /// Waits until no message of the run is queued: messages other copies of the run are sending
 /// resolve on their own; those whose lease ran out (their copy died) are taken over and sent.
 /// The final tally, or `None` when time ran out first.
-async fn settle(
+pub(super) async fn settle(
     app: &App,
     clinic: &Clinic,
     run_id: &str,
@@ -375,8 +388,25 @@ async fn settle(
     }
 }
 
-/// Loads what every page needs; `Err(reason)` when the campaign cannot run at all.
-async fn prepare(
+/// Loads what every page needs; `Ok(Err(reason))` when the campaign cannot run at all.
+pub(super) async fn prepare(
+    app: &App,
+    clinic_id: &str,
+    campaign: Campaign,
+    run_id: &str,
+) -> Result<Result<Plan, String>, ServiceError> {
+    let account = super::credits::paying_account(
+        &app.store,
+        clinic_id,
+        campaign.fields.on_behalf_of.as_deref(),
+    )
+    .await?;
+    Ok(load_plan(app, clinic_id, campaign, run_id)
+        .await
+        .map(|plan| Plan { account, ..plan }))
+}
+
+async fn load_plan(
     app: &App,
     clinic_id: &str,
     campaign: Campaign,
@@ -537,7 +567,6 @@ async fn plan_member(
                     base.contact_id = Some(contact.id.clone());
                     base.template_id = Some(template_id.clone());
                     base.account = (plan.account != GROUP_ACCOUNT).then(|| plan.account.clone());
-                    base.account = (plan.account != GROUP_ACCOUNT).then(|| plan.account.clone());
                     let to = reach_contact(&contact.fields, linked.as_deref());
                     out.push(decide(plan, app, base, to, words, &values));
                 }
@@ -580,16 +609,14 @@ async fn plan_member(
 }
 
 /// Reserves the page's credits, claims its messages (taking over abandoned ones) and sends
-/// what it claimed. `Ok(Err(reason))` when the run must stop (out of credits).
+/// what it claimed. What the account cannot pay for is claimed as held.
 async fn claim_and_send(
     app: &App,
     plan: &Plan,
     messages: Vec<Message>,
     pacer: &Pacer,
     limits: &Limits,
-) -> Result<Result<(), String>, ServiceError> {
-    let store = &app.store;
-    let clinic_id = &plan.clinic.id;
+) -> Result<(), ServiceError> {
     let concurrency = app.config.campaigns.concurrency;
     let now = Utc::now();
     let lease = now + limits.lease;
@@ -603,39 +630,19 @@ async fn claim_and_send(
             m.lease_until = Some(lease);
         }
     }
-    let cost: i64 = messages
+    let costs: Vec<i64> = messages
         .iter()
         .filter(|m| m.status == Status::Queued)
         .map(|m| i64::from(m.credits))
-        .sum();
-    if cost > 0 {
-        let entry = run_entry(
-            plan,
-            EntryKind::Debit,
-            -cost,
-            format!("campaign {}", plan.campaign.id),
-        );
-        match store.reserve_credits(clinic_id, &entry).await {
-            Ok(()) => {
-                Box::pin(super::auto_top_up::after_debit(
-                    app,
-                    clinic_id,
-                    &plan.account,
-                ))
-                .await;
-            }
-            Err(TxError::Condition(SendClaim::InsufficientCredits)) => {
-                return Ok(Err("insufficient_credits".to_owned()));
-            }
-            Err(TxError::Condition(SendClaim::AlreadyClaimed)) => {
-                return Err(ServiceError::conflict(
-                    "duplicate_id",
-                    None,
-                    "ledger entry exists",
-                ));
-            }
-            Err(TxError::Store(e)) => return Err(e.into()),
-        }
+        .collect();
+    let paid = super::campaign_pause::reserve_prefix(app, plan, &costs).await?;
+    for m in messages
+        .iter_mut()
+        .filter(|m| m.status == Status::Queued)
+        .skip(paid)
+    {
+        m.status = Status::Held;
+        m.lease_until = None;
     }
     // Each message is claimed and, once claimed, sent at once: the store and the provider
     // work side by side instead of taking turns page by page.
@@ -656,20 +663,26 @@ async fn claim_and_send(
             }
         }
     }
-    if unclaimed_cost > 0 {
-        let entry = run_entry(
-            plan,
-            EntryKind::Refund,
-            unclaimed_cost,
-            "reserved for messages claimed by another copy of the run".into(),
-        );
-        if let Err(e) = store.return_credits(clinic_id, &entry).await {
-            tracing::error!(run_id = plan.run_id, error = ?e, "reserved credits not returned");
-        }
-    }
+    return_unclaimed(app, plan, unclaimed_cost).await;
     match first_error {
         Some(e) => Err(e.into()),
-        None => Ok(Ok(())),
+        None => Ok(()),
+    }
+}
+
+/// Gives back what was reserved for messages another copy of the run claimed first.
+pub(super) async fn return_unclaimed(app: &App, plan: &Plan, credits: i64) {
+    if credits <= 0 {
+        return;
+    }
+    let entry = run_entry(
+        plan,
+        EntryKind::Refund,
+        credits,
+        "reserved for messages claimed by another copy of the run".into(),
+    );
+    if let Err(e) = app.store.return_credits(&plan.clinic.id, &entry).await {
+        tracing::error!(run_id = plan.run_id, error = ?e, "reserved credits not returned");
     }
 }
 
@@ -751,7 +764,7 @@ async fn take_over(
 }
 
 /// A ledger entry of the account that pays for the run.
-fn run_entry(plan: &Plan, kind: EntryKind, credits: i64, note: String) -> LedgerEntry {
+pub(super) fn run_entry(plan: &Plan, kind: EntryKind, credits: i64, note: String) -> LedgerEntry {
     LedgerEntry {
         id: ids::new_id(),
         account: plan.account.clone(),
@@ -764,17 +777,20 @@ fn run_entry(plan: &Plan, kind: EntryKind, credits: i64, note: String) -> Ledger
 }
 
 /// Schedules the continuation of a run that ran out of time.
-pub(crate) async fn continue_later(
+pub(super) async fn continue_later(
     app: &App,
-    campaign: &Campaign,
     ev: &FireEvent,
     run: &CampaignRun,
-    n: u32,
-) -> Result<(), ServiceError> {
+) -> Result<FireOutcome, ServiceError> {
+    let campaign_id = &ev.campaign_id;
+    let n = app
+        .store
+        .count_continuation(&ev.clinic_id, campaign_id, &run.id)
+        .await?;
     let at = Utc::now() + chrono::Duration::seconds(1);
     let name = format!(
         "campaign-{}-{}-{n}",
-        &campaign.id[..8.min(campaign.id.len())],
+        &campaign_id[..8.min(campaign_id.len())],
         &run.id[24..]
     );
     let spec = ScheduleSpec {
@@ -786,24 +802,21 @@ pub(crate) async fn continue_later(
         one_off: true,
     };
     app.scheduler.create(spec).await?;
-    tracing::info!(
-        campaign_id = campaign.id,
-        run_id = run.id,
-        n,
-        "run continues later"
-    );
-    Ok(())
+    tracing::info!(campaign_id, run_id = run.id, n, "run continues later");
+    Ok(FireOutcome::Continued {
+        run_id: run.id.clone(),
+    })
 }
 
 /// A run's messages counted (a page at a time), its credits net of refunds, and the ones
 /// still queued.
-struct Tally {
-    counts: Counts,
+pub(super) struct Tally {
+    pub(super) counts: Counts,
     credits: i64,
     queued: Vec<Message>,
 }
 
-async fn tally(app: &App, clinic_id: &str, run_id: &str) -> Result<Tally, ServiceError> {
+pub(super) async fn tally(app: &App, clinic_id: &str, run_id: &str) -> Result<Tally, ServiceError> {
     let mut t = Tally {
         counts: Counts::default(),
         credits: 0,
@@ -822,6 +835,8 @@ async fn tally(app: &App, clinic_id: &str, run_id: &str) -> Result<Tally, Servic
                 Status::Delivered => c.delivered += 1,
                 Status::Failed => c.failed += 1,
                 Status::Skipped => c.skipped += 1,
+                Status::Held => c.held += 1,
+                Status::NotSent => c.not_sent += 1,
                 Status::Received => {}
             }
             if matches!(m.status, Status::Queued | Status::Sent | Status::Delivered) {
@@ -833,7 +848,7 @@ async fn tally(app: &App, clinic_id: &str, run_id: &str) -> Result<Tally, Servic
 }
 
 /// Ends a run that went through its whole audience.
-async fn finish(
+pub(super) async fn finish(
     app: &App,
     clinic_id: &str,
     campaign: &Campaign,
@@ -856,7 +871,7 @@ async fn finish(
 }
 
 /// Ends a run early.
-async fn stop(
+pub(super) async fn stop(
     app: &App,
     clinic_id: &str,
     campaign: &Campaign,
@@ -884,15 +899,15 @@ async fn stop(
 }
 
 /// How a run ends, and the status its campaign goes on in.
-struct End<'a> {
-    status: RunStatus,
-    reason: Option<&'a str>,
-    next: CampaignStatus,
+pub(super) struct End<'a> {
+    pub(super) status: RunStatus,
+    pub(super) reason: Option<&'a str>,
+    pub(super) next: CampaignStatus,
 }
 
 /// Records the end of a run (once, whichever copy gets there first) on the run and on its
-/// campaign, and deletes a one-time schedule.
-async fn end(
+/// campaign, and deletes a one-time schedule (and the wake-ups of a run that paused).
+pub(super) async fn end(
     app: &App,
     clinic_id: &str,
     campaign: &Campaign,
@@ -920,10 +935,11 @@ async fn end(
         &[
             CampaignStatus::Cancelled,
             CampaignStatus::Sending,
+            CampaignStatus::Paused,
             CampaignStatus::Scheduled,
         ]
     } else {
-        &[CampaignStatus::Sending]
+        &[CampaignStatus::Sending, CampaignStatus::Paused]
     };
     app.store
         .record_run_on_campaign(
@@ -946,6 +962,17 @@ async fn end(
         && let Err(e) = app.scheduler.delete(&campaign.schedule_name).await
     {
         tracing::warn!(campaign_id = campaign.id, error = %e, "schedule not deleted");
+    }
+    if run.pauses > 0
+        && let Err(e) = app
+            .scheduler
+            .delete(&super::campaign_pause::wake_schedule_name(
+                &campaign.id,
+                &run.id,
+            ))
+            .await
+    {
+        tracing::warn!(campaign_id = campaign.id, error = %e, "wake-up schedule not deleted");
     }
     tracing::info!(
         campaign_id = campaign.id,

@@ -191,7 +191,7 @@ pub async fn stats(
                 ..DayStats::default()
             });
         match m.status {
-            Status::Skipped => day.skipped += 1,
+            Status::Skipped | Status::Held | Status::NotSent => day.skipped += 1,
             Status::Failed => day.failed += 1,
             // Replies are not sent messages.
             Status::Received => {}

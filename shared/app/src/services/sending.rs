@@ -341,10 +341,10 @@ fn outcome(request_id: String, replayed: bool, messages: Vec<Message>) -> SendOu
             Status::Queued => summary.queued += 1,
             Status::Sent | Status::Delivered => summary.sent += 1,
             Status::Failed => summary.failed += 1,
-            Status::Skipped => summary.skipped += 1,
+            Status::Skipped | Status::Held | Status::NotSent => summary.skipped += 1,
             Status::Received => {}
         }
-        if m.status != Status::Skipped {
+        if !matches!(m.status, Status::Skipped | Status::Held | Status::NotSent) {
             credits.charged += i64::from(m.credits);
         }
         if m.status == Status::Failed {

@@ -151,7 +151,35 @@ impl Store {
         .await
     }
 
-    /// The status change both of the above make; `more` continues the update expression after
+    /// Pauses a sending campaign for credits with the counts of its paused run.
+    pub async fn pause_campaign(
+        &self,
+        clinic_id: &str,
+        id: &str,
+        run_id: &str,
+        counts: Counts,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let values = Item::from([
+            (":counts".to_owned(), attr(&counts)?),
+            (":run".to_owned(), s(run_id)),
+        ]);
+        self.change_status(
+            clinic_id,
+            id,
+            StatusChange {
+                to: CampaignStatus::Paused,
+                from: &[CampaignStatus::Sending],
+                reason: Some("insufficient_credits"),
+            },
+            at,
+            ", counts = :counts, last_run_id = :run",
+            values,
+        )
+        .await
+    }
+
+    /// The status change all of the above make; `more` continues the update expression after
     /// its `SET` of status, reason and time, with its own `values`.
     async fn change_status(
         &self,
@@ -217,15 +245,40 @@ impl Store {
         .transpose()
     }
 
+    /// Counts one more hand-over of a run to a continuation; the new count.
+    pub async fn count_continuation(
+        &self,
+        clinic_id: &str,
+        campaign_id: &str,
+        run_id: &str,
+    ) -> Result<u32, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::clinic_pk(clinic_id)))
+            .key("sk", s(keys::run_sk(campaign_id, run_id)))
+            .update_expression("ADD continuations :one")
+            .expression_attribute_values(":one", n(1))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk("UpdateItem", e))?;
+        Ok(out
+            .attributes
+            .and_then(|a| a.get("continuations").cloned())
+            .and_then(|v| v.as_n().ok().and_then(|n| n.parse().ok()))
+            .unwrap_or(0))
+    }
+
     /// Moves a sending run's checkpoint forward (never back: a slower copy of the run cannot
-    /// undo a faster one's progress). `continuations` counts the hand-overs.
+    /// undo a faster one's progress).
     pub async fn checkpoint_run(
         &self,
         clinic_id: &str,
         campaign_id: &str,
         run_id: &str,
         checkpoint: &str,
-        continued: bool,
     ) -> Result<bool, StoreError> {
         let res = self
             .client
@@ -233,13 +286,12 @@ impl Store {
             .table_name(&self.table)
             .key("pk", s(keys::clinic_pk(clinic_id)))
             .key("sk", s(keys::run_sk(campaign_id, run_id)))
-            .update_expression("SET checkpoint = :cp ADD continuations :c")
+            .update_expression("SET checkpoint = :cp")
             .condition_expression(
                 "#s = :sending AND (attribute_not_exists(checkpoint) OR checkpoint < :cp)",
             )
             .set_expression_attribute_names(Some(status_name()))
             .expression_attribute_values(":cp", s(checkpoint))
-            .expression_attribute_values(":c", n(u8::from(continued)))
             .expression_attribute_values(":sending", attr(&RunStatus::Sending)?)
             .send()
             .await;
@@ -250,7 +302,66 @@ impl Store {
         )
     }
 
-    /// Ends a sending run; `Ok(false)` if another copy ended it first.
+    /// Records that every person of the run's audience has been planned.
+    pub async fn audience_done(
+        &self,
+        clinic_id: &str,
+        campaign_id: &str,
+        run_id: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::clinic_pk(clinic_id)))
+            .key("sk", s(keys::run_sk(campaign_id, run_id)))
+            .update_expression("SET audience_done = :t")
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk("UpdateItem", e))?;
+        Ok(())
+    }
+
+    /// Moves a run between sending and paused: pausing stamps `paused_at` and counts the
+    /// pause. `Ok(false)` if the run was not in the `from` state (another copy moved it).
+    pub async fn set_run_paused(
+        &self,
+        clinic_id: &str,
+        campaign_id: &str,
+        run_id: &str,
+        paused: bool,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (from, to) = if paused {
+            (RunStatus::Sending, RunStatus::Paused)
+        } else {
+            (RunStatus::Paused, RunStatus::Sending)
+        };
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::clinic_pk(clinic_id)))
+            .key("sk", s(keys::run_sk(campaign_id, run_id)))
+            .condition_expression("#s = :from")
+            .set_expression_attribute_names(Some(status_name()))
+            .expression_attribute_values(":from", attr(&from)?)
+            .expression_attribute_values(":to", attr(&to)?);
+        req = if paused {
+            req.update_expression("SET #s = :to, paused_at = :at ADD pauses :one")
+                .expression_attribute_values(":at", ts(&at))
+                .expression_attribute_values(":one", n(1))
+        } else {
+            req.update_expression("SET #s = :to")
+        };
+        conditional(
+            "UpdateItem",
+            req.send().await,
+            UpdateItemError::is_conditional_check_failed_exception,
+        )
+    }
+
+    /// Ends a sending or paused run; `Ok(false)` if another copy ended it first.
     pub async fn finish_run(&self, clinic_id: &str, run: &CampaignRun) -> Result<bool, StoreError> {
         let res = self
             .client
@@ -261,8 +372,9 @@ impl Store {
             .update_expression(
                 "SET #s = :st, reason = :reason, counts = :counts, credits = :credits, finished_at = :at",
             )
-            .condition_expression("#s = :sending")
+            .condition_expression("#s IN (:sending, :paused)")
             .set_expression_attribute_names(Some(status_name()))
+            .expression_attribute_values(":paused", attr(&RunStatus::Paused)?)
             .expression_attribute_values(":st", attr(&run.status)?)
             .expression_attribute_values(":reason", attr(&run.reason)?)
             .expression_attribute_values(":counts", attr(&run.counts)?)

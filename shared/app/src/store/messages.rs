@@ -296,12 +296,12 @@ impl Store {
         .await
     }
 
-    /// Writes a message unless one with its id exists; `Ok(false)` if it does. A queued
-    /// message joins its patient's history (the index) when it is sent or fails, so that its
+    /// Writes a message unless one with its id exists; `Ok(false)` if it does. A queued or
+    /// held message joins its patient's history (the index) when it is sent or fails, so that its
     /// claim is one write, not two.
     pub async fn claim_message(&self, clinic_id: &str, m: &Message) -> Result<bool, StoreError> {
         let mut item = message_item(clinic_id, m)?;
-        if m.status == Status::Queued {
+        if matches!(m.status, Status::Queued | Status::Held) {
             item.remove("gsi1pk");
             item.remove("gsi1sk");
         }
@@ -329,6 +329,90 @@ impl Store {
             .expression_attribute_values(":queued", attr(&Status::Queued)?)
             .expression_attribute_values(":prev", ts(prev))
             .expression_attribute_values(":until", ts(until))
+            .send()
+            .await;
+        super::conditional(
+            "UpdateItem",
+            res,
+            UpdateItemError::is_conditional_check_failed_exception,
+        )
+    }
+
+    /// A page of the held messages of a campaign run, in id order, after the message
+    /// `after_id`; the cursor is set while there may be more.
+    pub async fn held_messages(
+        &self,
+        clinic_id: &str,
+        run_id: &str,
+        after_id: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Message>, Option<String>), StoreError> {
+        let mut q = Query::under(
+            None,
+            keys::clinic_pk(clinic_id),
+            keys::message_sk(&format!("{run_id}-")),
+        );
+        q.filter = Some("#s = :held");
+        q.names = status_name();
+        q.values.insert(":held".into(), attr(&Status::Held)?);
+        let page = self.page(&q, after_id.map(keys::message_sk), limit).await?;
+        messages_page(page)
+    }
+
+    /// Turns a held message into a queued one of this copy of the run, leased until `until`,
+    /// once its credits are reserved; `Ok(false)` if another copy took it first.
+    pub async fn release_held(
+        &self,
+        clinic_id: &str,
+        id: &str,
+        until: &DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::clinic_pk(clinic_id)))
+            .key("sk", s(keys::message_sk(id)))
+            .update_expression("SET #s = :queued, lease_until = :until")
+            .condition_expression("#s = :held")
+            .set_expression_attribute_names(Some(status_name()))
+            .expression_attribute_values(":queued", attr(&Status::Queued)?)
+            .expression_attribute_values(":held", attr(&Status::Held)?)
+            .expression_attribute_values(":until", ts(until))
+            .send()
+            .await;
+        super::conditional(
+            "UpdateItem",
+            res,
+            UpdateItemError::is_conditional_check_failed_exception,
+        )
+    }
+
+    /// Ends a held message unsent with `reason`; it joins its patient's history.
+    pub async fn mark_not_sent(
+        &self,
+        clinic_id: &str,
+        (id, patient_id): (&str, &str),
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::clinic_pk(clinic_id)))
+            .key("sk", s(keys::message_sk(id)))
+            .update_expression(
+                "SET #s = :not_sent, reason = :reason, updated_at = :at, gsi1pk = :g, gsi1sk = :id",
+            )
+            .condition_expression("#s = :held")
+            .set_expression_attribute_names(Some(status_name()))
+            .expression_attribute_values(":not_sent", attr(&Status::NotSent)?)
+            .expression_attribute_values(":held", attr(&Status::Held)?)
+            .expression_attribute_values(":reason", s(reason))
+            .expression_attribute_values(":at", ts(&at))
+            .expression_attribute_values(":g", s(keys::patient_messages_gsi(clinic_id, patient_id)))
+            .expression_attribute_values(":id", s(id))
             .send()
             .await;
         super::conditional(

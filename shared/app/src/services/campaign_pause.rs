@@ -1,0 +1,448 @@
+//! A campaign run that runs out of credits: it pauses instead of failing.
+//!
+//! - Each page reserves what the paying account can afford, in audience order; the rest of
+//!   the page (and of the audience) is claimed as `held`: recorded, unpaid, not sent.
+//! - Once the audience is planned, held messages are sent as far as the balance goes. When it
+//!   does not go far enough the run and its campaign are `paused` (`insufficient_credits`), the
+//!   practice is notified, and a wake-up schedule (every [`WAKE_MINUTES`] minutes) checks on it.
+//! - A wake-up after a top-up resumes the run: only held messages are sent, each released
+//!   from `held` by one conditional write, so nobody receives it twice. A wake-up
+//!   [`PAUSE_LIMIT_HOURS`] after the pause, or after the campaign was cancelled, marks the held
+//!   messages `not_sent` and ends the run.
+
+use super::campaign_runner::{
+    End, FireEvent, FireOutcome, Limits, Pacer, Plan, continue_later, end, finish, ignored,
+    parse_time, prepare, return_unclaimed, run_entry, settle, stop, tally,
+};
+use super::sending::deliver;
+use crate::scheduler::ScheduleSpec;
+use crate::store::{SendClaim, StatusChange, TxError};
+use crate::{App, ServiceError, ids};
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use tidings_domain::campaign::{
+    Campaign, CampaignRun, CampaignStatus, PAUSE_LIMIT_HOURS, RunStatus, run_id,
+};
+use tidings_domain::credits::EntryKind;
+use tidings_domain::message::Status;
+use tidings_domain::notification::{Notification, NotificationKind};
+use tokio::time::Instant;
+
+/// How often a paused run's wake-up schedule fires.
+pub const WAKE_MINUTES: u32 = 5;
+
+/// Held messages released (or ended) per page.
+const HELD_PAGE: usize = 500;
+
+/// Reserves the credits of the longest prefix of `costs` the paying account can afford, in
+/// one transaction; how many messages that prefix holds. When the whole is refused, an
+/// automatic top-up is given its chance before the balance is read again.
+pub(super) async fn reserve_prefix(
+    app: &App,
+    plan: &Plan,
+    costs: &[i64],
+) -> Result<usize, ServiceError> {
+    let store = &app.store;
+    let clinic_id = &plan.clinic.id;
+    let mut n = costs.len();
+    for _ in 0..4 {
+        let cost: i64 = costs[..n].iter().sum();
+        if cost == 0 {
+            return Ok(n);
+        }
+        let entry = run_entry(
+            plan,
+            EntryKind::Debit,
+            -cost,
+            format!("campaign {}", plan.campaign.id),
+        );
+        match store.reserve_credits(clinic_id, &entry).await {
+            Ok(()) => {
+                Box::pin(super::auto_top_up::after_debit(
+                    app,
+                    clinic_id,
+                    &plan.account,
+                ))
+                .await;
+                return Ok(n);
+            }
+            Err(TxError::Condition(SendClaim::InsufficientCredits)) => {
+                Box::pin(super::auto_top_up::after_debit(
+                    app,
+                    clinic_id,
+                    &plan.account,
+                ))
+                .await;
+                let balance = store.credit_balance(clinic_id, &plan.account).await?;
+                n = affordable(costs, balance);
+            }
+            Err(TxError::Condition(SendClaim::AlreadyClaimed)) => {
+                return Err(ServiceError::conflict(
+                    "duplicate_id",
+                    None,
+                    "ledger entry exists",
+                ));
+            }
+            Err(TxError::Store(e)) => return Err(e.into()),
+        }
+    }
+    Ok(0)
+}
+
+/// How many of `costs`, in order, `balance` pays for.
+fn affordable(costs: &[i64], balance: i64) -> usize {
+    let mut left = balance;
+    costs
+        .iter()
+        .take_while(|c| {
+            left -= **c;
+            left >= 0
+        })
+        .count()
+}
+
+/// After the audience is planned: waits for queued messages, sends held ones while credits
+/// last, and finishes the run, or pauses it when credits run out, or hands over to a
+/// continuation when time runs out.
+pub(super) async fn drain(
+    app: &App,
+    plan: &Plan,
+    ev: &FireEvent,
+    run: CampaignRun,
+    pacer: &Pacer,
+    limits: &Limits,
+) -> Result<FireOutcome, ServiceError> {
+    let clinic_id = &plan.clinic.id;
+    let campaign = &plan.campaign;
+    loop {
+        let Some(settled) = settle(app, &plan.clinic, &run.id, pacer, limits).await? else {
+            return continue_later(app, ev, &run).await;
+        };
+        if settled.counts.held == 0 {
+            return finish(app, clinic_id, campaign, run, settled).await;
+        }
+        match send_held(app, plan, pacer, limits).await? {
+            Pass::Done => {}
+            Pass::OutOfTime => return continue_later(app, ev, &run).await,
+            Pass::OutOfCredits => return pause(app, plan, run).await,
+        }
+    }
+}
+
+/// How a pass over the held messages ended.
+enum Pass {
+    Done,
+    OutOfTime,
+    OutOfCredits,
+}
+
+/// Sends the run's held messages, a page at a time, as far as the balance goes.
+async fn send_held(
+    app: &App,
+    plan: &Plan,
+    pacer: &Pacer,
+    limits: &Limits,
+) -> Result<Pass, ServiceError> {
+    let store = &app.store;
+    let clinic_id = &plan.clinic.id;
+    let concurrency = app.config.campaigns.concurrency;
+    let mut after: Option<String> = None;
+    loop {
+        if Instant::now() >= limits.stop_at {
+            return Ok(Pass::OutOfTime);
+        }
+        let (held, next) = store
+            .held_messages(clinic_id, &plan.run_id, after.as_deref(), HELD_PAGE)
+            .await?;
+        let costs: Vec<i64> = held.iter().map(|m| i64::from(m.credits)).collect();
+        let paid = reserve_prefix(app, plan, &costs).await?;
+        let lease = Utc::now() + limits.lease;
+        let outcomes: Vec<Result<i64, ServiceError>> = futures::stream::iter(&held[..paid])
+            .map(|m| async move {
+                if !store.release_held(clinic_id, &m.id, &lease).await? {
+                    return Ok(i64::from(m.credits));
+                }
+                let mut m = m.clone();
+                m.status = Status::Queued;
+                m.lease_until = Some(lease);
+                pacer.wait(m.channel).await;
+                deliver(app, &plan.clinic, m).await;
+                Ok(0)
+            })
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+        let mut unclaimed = 0;
+        let mut first_error = None;
+        for o in outcomes {
+            match o {
+                Ok(c) => unclaimed += c,
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        return_unclaimed(app, plan, unclaimed).await;
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        if paid < held.len() {
+            return Ok(Pass::OutOfCredits);
+        }
+        match next {
+            Some(k) => after = Some(k),
+            None => return Ok(Pass::Done),
+        }
+    }
+}
+
+/// The name of a paused run's wake-up schedule.
+pub fn wake_schedule_name(campaign_id: &str, run_id: &str) -> String {
+    format!(
+        "campaign-{}-{}-wake",
+        &campaign_id[..8.min(campaign_id.len())],
+        &run_id[24.min(run_id.len())..]
+    )
+}
+
+/// Pauses the run and its campaign for credits, tells the practice, and makes sure the
+/// wake-up schedule exists.
+async fn pause(app: &App, plan: &Plan, run: CampaignRun) -> Result<FireOutcome, ServiceError> {
+    let store = &app.store;
+    let clinic_id = &plan.clinic.id;
+    let campaign = &plan.campaign;
+    let now = Utc::now();
+    if !store
+        .set_run_paused(clinic_id, &campaign.id, &run.id, true, now)
+        .await?
+    {
+        return ignored("another copy of the run paused or ended it");
+    }
+    let counts = tally(app, clinic_id, &run.id).await?.counts;
+    store
+        .pause_campaign(clinic_id, &campaign.id, &run.id, counts, now)
+        .await?;
+    let input = serde_json::json!({
+        "clinic_id": clinic_id,
+        "campaign_id": campaign.id,
+        "scheduled_time": run.scheduled_time.to_rfc3339(),
+        "wake_time": super::campaigns::SCHEDULED_TIME,
+    })
+    .to_string();
+    app.scheduler
+        .create_unless_exists(ScheduleSpec {
+            name: &wake_schedule_name(&campaign.id, &run.id),
+            expression: &format!("rate({WAKE_MINUTES} minutes)"),
+            time_zone: "UTC",
+            start: None,
+            input,
+            one_off: false,
+        })
+        .await?;
+    store
+        .add_notification(
+            clinic_id,
+            &Notification {
+                id: ids::new_id(),
+                kind: NotificationKind::CampaignPaused,
+                message_id: String::new(),
+                patient_id: None,
+                contact_id: None,
+                appointment_id: None,
+                from: plan.account.clone(),
+                body: format!(
+                    "Campaign \"{}\" paused: credits ran out with {} messages still to send. Top up within {PAUSE_LIMIT_HOURS} hours and they will be sent; after that they will not be.",
+                    campaign.fields.name, counts.held
+                ),
+                read: false,
+                created_at: now,
+                read_at: None,
+            },
+        )
+        .await?;
+    tracing::warn!(
+        clinic_id,
+        campaign_id = campaign.id,
+        run_id = run.id,
+        held = counts.held,
+        "run paused for credits"
+    );
+    Ok(FireOutcome::Paused {
+        run_id: run.id,
+        held: counts.held,
+    })
+}
+
+/// A wake-up of a paused run at `wake` (its schedule's time): ends it when its campaign was
+/// cancelled or its time is up, resumes it when its account has credits again.
+pub(super) async fn wake(
+    app: &App,
+    ev: &FireEvent,
+    scheduled: DateTime<Utc>,
+    wake: &str,
+    limits: &Limits,
+) -> Result<FireOutcome, ServiceError> {
+    let store = &app.store;
+    let clinic_id = &ev.clinic_id;
+    let Some(now) = parse_time(wake) else {
+        return ignored("wake_time is not an RFC 3339 time");
+    };
+    let run_id = run_id(&ev.campaign_id, scheduled);
+    let schedule = wake_schedule_name(&ev.campaign_id, &run_id);
+    let campaign = store.get_campaign(clinic_id, &ev.campaign_id).await?;
+    let run = store.get_run(clinic_id, &ev.campaign_id, &run_id).await?;
+    let (Some(campaign), Some(mut run)) = (campaign, run) else {
+        app.scheduler.delete(&schedule).await?;
+        return ignored("no such run");
+    };
+    match run.status {
+        RunStatus::Paused => {}
+        RunStatus::Sending => return ignored("run is sending"),
+        _ => {
+            app.scheduler.delete(&schedule).await?;
+            return ignored("run ended");
+        }
+    }
+    let ended = |status, reason: String| Expiry {
+        campaign: &campaign,
+        status,
+        reason,
+    };
+    if campaign.status == CampaignStatus::Cancelled {
+        let why = ended(RunStatus::Cancelled, "cancelled".into());
+        return expire(app, clinic_id, run, why, limits).await;
+    }
+    if run.pause_expired(now) {
+        let why = ended(RunStatus::Sent, "insufficient_credits".into());
+        return expire(app, clinic_id, run, why, limits).await;
+    }
+    let plan = match prepare(app, clinic_id, campaign.clone(), &run_id).await? {
+        Ok(p) => p,
+        Err(reason) => {
+            return expire(
+                app,
+                clinic_id,
+                run,
+                ended(RunStatus::Failed, reason),
+                limits,
+            )
+            .await;
+        }
+    };
+    if store.credit_balance(clinic_id, &plan.account).await? <= 0 {
+        return ignored("still out of credits");
+    }
+    if !store
+        .set_run_paused(clinic_id, &campaign.id, &run_id, false, now)
+        .await?
+    {
+        return ignored("another copy resumed the run");
+    }
+    store
+        .set_campaign_status(
+            clinic_id,
+            &campaign.id,
+            StatusChange {
+                to: CampaignStatus::Sending,
+                from: &[CampaignStatus::Paused],
+                reason: None,
+            },
+            Some(&run_id),
+            Utc::now(),
+        )
+        .await?;
+    run.status = RunStatus::Sending;
+    tracing::info!(clinic_id, campaign_id = campaign.id, run_id, "run resumed");
+    let pacer = Pacer::for_app(app);
+    drain(app, &plan, ev, run, &pacer, limits).await
+}
+
+/// How a paused run ends without being resumed.
+struct Expiry<'a> {
+    campaign: &'a Campaign,
+    status: RunStatus,
+    reason: String,
+}
+
+/// Marks the held messages of a paused run `not_sent` and ends it; the next wake-up goes on
+/// with it if time runs out first.
+async fn expire(
+    app: &App,
+    clinic_id: &str,
+    run: CampaignRun,
+    Expiry {
+        campaign,
+        status,
+        reason,
+    }: Expiry<'_>,
+    limits: &Limits,
+) -> Result<FireOutcome, ServiceError> {
+    let reason = reason.as_str();
+    if !end_held(app, clinic_id, &run.id, reason, limits).await? {
+        return ignored("time ran out; the next wake-up goes on");
+    }
+    if status != RunStatus::Sent {
+        return stop(app, clinic_id, campaign, run, status, reason).await;
+    }
+    let next = if campaign.fields.repeat.is_some() {
+        CampaignStatus::Scheduled
+    } else {
+        CampaignStatus::Sent
+    };
+    let settled = tally(app, clinic_id, &run.id).await?;
+    let run_id = run.id.clone();
+    let counts = end(
+        app,
+        clinic_id,
+        campaign,
+        run,
+        End {
+            status,
+            reason: Some(reason),
+            next,
+        },
+        settled,
+    )
+    .await?;
+    tracing::warn!(
+        campaign_id = campaign.id,
+        run_id,
+        not_sent = counts.not_sent,
+        "paused run ended without credits"
+    );
+    Ok(FireOutcome::Finished { run_id, counts })
+}
+
+/// Marks every held message of a run `not_sent` with `reason`; `false` if time ran out first.
+pub(super) async fn end_held(
+    app: &App,
+    clinic_id: &str,
+    run_id: &str,
+    reason: &str,
+    limits: &Limits,
+) -> Result<bool, ServiceError> {
+    let store = &app.store;
+    let concurrency = app.config.campaigns.concurrency;
+    let mut after: Option<String> = None;
+    loop {
+        if Instant::now() >= limits.stop_at {
+            return Ok(false);
+        }
+        let (held, next) = store
+            .held_messages(clinic_id, run_id, after.as_deref(), HELD_PAGE)
+            .await?;
+        let now = Utc::now();
+        let results: Vec<_> = futures::stream::iter(&held)
+            .map(|m| store.mark_not_sent(clinic_id, (&m.id, &m.patient_id), reason, now))
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+        for r in results {
+            r?;
+        }
+        match next {
+            Some(k) => after = Some(k),
+            None => return Ok(true),
+        }
+    }
+}

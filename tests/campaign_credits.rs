@@ -1,0 +1,270 @@
+//! Campaigns that run out of credits (seed 000): the run pauses with the rest held, a top-up
+//! within 24 hours sends only the held messages, and without one they end `not_sent`. The
+//! campaign function runs in-process; its wake-ups carry their own time, which is how these
+//! tests move the clock.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+use tidings_app::App;
+use tidings_app::services::campaign_pause::wake_schedule_name;
+use tidings_app::services::campaign_runner::{FireEvent, FireOutcome, fire};
+use tidings_tests::campaigns::{
+    assert_ledger_matches, balance, day_ahead_campaign, event, limits, patient, report,
+    scheduler_names,
+};
+use tidings_tests::{TestClinic, app, call, grant, list_all, moto_sent, new_clinic, unique_mobile};
+
+/// A clinic with `credits` and `people` patients with mobiles, and a one-off SMS campaign to
+/// all of them: the clinic, the campaign's id and the mobiles.
+async fn setup(app: &App, credits: i64, people: usize) -> (TestClinic, String, Vec<String>) {
+    let c = new_clinic(app).await;
+    if credits > 0 {
+        grant(app, &c.id, credits).await;
+    }
+    let mut mobiles = Vec::new();
+    for _ in 0..people {
+        let m = unique_mobile();
+        patient(app, &c.staff_key, &m).await;
+        mobiles.push(m);
+    }
+    let report_id = report(app, &c.staff_key, json!({"name": "All", "type": "patient"})).await;
+    let created = day_ahead_campaign(app, &c, &report_id, None).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    (c, id, mobiles)
+}
+
+const FIRED_AT: &str = "2027-02-01T09:00:00Z";
+
+/// A wake-up of the run fired at [`FIRED_AT`], at `at`.
+fn wake(c: &TestClinic, id: &str, at: DateTime<Utc>) -> FireEvent {
+    FireEvent {
+        wake_time: Some(at.to_rfc3339()),
+        ..event(c, id, FIRED_AT)
+    }
+}
+
+async fn get(app: &App, c: &TestClinic, id: &str) -> Value {
+    let r = call(app, &c.staff_key, "GET", &format!("/campaigns/{id}"), None).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    r.json
+}
+
+/// How many SMS each of `mobiles` has received.
+async fn received(mobiles: &[String]) -> Vec<usize> {
+    let sent = moto_sent().await;
+    mobiles.iter().map(|m| sent.sms_to(m).len()).collect()
+}
+
+async fn recipients(app: &App, c: &TestClinic, id: &str) -> Vec<Value> {
+    list_all(
+        app,
+        &c.staff_key,
+        &format!("/campaigns/{id}/recipients?limit=100"),
+    )
+    .await
+    .0
+}
+
+/// Fires the campaign; it runs out of credits and pauses. Returns when it paused.
+async fn fire_until_paused(app: &App, c: &TestClinic, id: &str, held: u64) -> DateTime<Utc> {
+    let before = Utc::now();
+    let out = fire(app, &event(c, id, FIRED_AT), &limits(300))
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        FireOutcome::Paused {
+            run_id: tidings_domain::campaign::run_id(id, FIRED_AT.parse().unwrap()),
+            held
+        }
+    );
+    before
+}
+
+#[tokio::test]
+async fn out_of_credits_a_campaign_pauses_and_a_top_up_sends_only_the_rest() {
+    let app = app().await;
+    let (c, id, mobiles) = setup(&app, 3, 6).await;
+    let paused_at = fire_until_paused(&app, &c, &id, 3).await;
+
+    // Paused: three sent (in audience order, as far as the balance went), three held.
+    let got = received(&mobiles).await;
+    assert_eq!(got.iter().filter(|n| **n == 1).count(), 3, "{got:?}");
+    assert_eq!(got.iter().filter(|n| **n == 0).count(), 3, "{got:?}");
+    let paused = get(&app, &c, &id).await;
+    assert_eq!(paused["status"], "paused", "{paused}");
+    assert_eq!(paused["status_reason"], "insufficient_credits");
+    assert_eq!(paused["counts"]["held"], 3, "{paused}");
+    assert_eq!(paused["counts"]["sent"], 3, "{paused}");
+    assert_eq!(balance(&app, &c.staff_key).await, 0);
+    let rows = recipients(&app, &c, &id).await;
+    assert_eq!(rows.iter().filter(|r| r["status"] == "held").count(), 3);
+    let n = call(&app, &c.staff_key, "GET", "/notifications", None).await;
+    let notes: Vec<&Value> = n.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "campaign_paused")
+        .collect();
+    assert_eq!(notes.len(), 1, "{}", n.json);
+    let run_id = tidings_domain::campaign::run_id(&id, FIRED_AT.parse().unwrap());
+    let schedule = wake_schedule_name(&id, &run_id);
+    assert!(scheduler_names().await.contains(&schedule));
+
+    // A wake-up with no credits yet changes nothing.
+    let out = fire(
+        &app,
+        &wake(&c, &id, paused_at + Duration::hours(1)),
+        &limits(300),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(out, FireOutcome::Ignored { .. }), "{out:?}");
+    assert_eq!(received(&mobiles).await, got);
+
+    // Topped up 23 hours in: the next wake-up sends the three held, and only them.
+    grant(&app, &c.id, 10).await;
+    let out = fire(
+        &app,
+        &wake(&c, &id, paused_at + Duration::hours(23)),
+        &limits(300),
+    )
+    .await
+    .unwrap();
+    let FireOutcome::Finished { counts, .. } = out else {
+        panic!("{out:?}");
+    };
+    assert_eq!((counts.sent + counts.delivered, counts.held), (6, 0));
+    assert_eq!(received(&mobiles).await, vec![1; 6]);
+    let done = get(&app, &c, &id).await;
+    assert_eq!(done["status"], "sent", "{done}");
+    assert_eq!(done["credits_used"], 6, "{done}");
+    assert_eq!(balance(&app, &c.staff_key).await, 7);
+    assert_ledger_matches(&app, &c).await;
+    assert!(!scheduler_names().await.contains(&schedule));
+
+    // Another wake-up (or the same firing again) sends nothing more.
+    let again = fire(
+        &app,
+        &wake(&c, &id, paused_at + Duration::hours(23)),
+        &limits(300),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(again, FireOutcome::Ignored { .. }), "{again:?}");
+    let again = fire(&app, &event(&c, &id, FIRED_AT), &limits(300))
+        .await
+        .unwrap();
+    assert!(matches!(again, FireOutcome::Ignored { .. }), "{again:?}");
+    assert_eq!(received(&mobiles).await, vec![1; 6]);
+}
+
+#[tokio::test]
+async fn without_a_top_up_in_24_hours_the_rest_is_not_sent() {
+    let app = app().await;
+    let (c, id, mobiles) = setup(&app, 2, 4).await;
+    let paused_at = fire_until_paused(&app, &c, &id, 2).await;
+
+    // Just before the 24 hours are up: still waiting.
+    let out = fire(
+        &app,
+        &wake(
+            &c,
+            &id,
+            paused_at + Duration::hours(23) + Duration::minutes(55),
+        ),
+        &limits(300),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(out, FireOutcome::Ignored { .. }), "{out:?}");
+    assert_eq!(get(&app, &c, &id).await["status"], "paused");
+
+    // 24 hours after the pause: the held two are not sent, and the campaign ends.
+    let late = paused_at + Duration::hours(24) + Duration::minutes(5);
+    let out = fire(&app, &wake(&c, &id, late), &limits(300))
+        .await
+        .unwrap();
+    let FireOutcome::Finished { counts, .. } = out else {
+        panic!("{out:?}");
+    };
+    assert_eq!((counts.sent, counts.not_sent, counts.held), (2, 2, 0));
+    let done = get(&app, &c, &id).await;
+    assert_eq!(done["status"], "sent", "{done}");
+    assert_eq!(done["status_reason"], "insufficient_credits");
+    let rows = recipients(&app, &c, &id).await;
+    let not_sent: Vec<&Value> = rows.iter().filter(|r| r["status"] == "not_sent").collect();
+    assert_eq!(not_sent.len(), 2, "{rows:?}");
+    assert!(
+        not_sent
+            .iter()
+            .all(|r| r["reason"] == "insufficient_credits")
+    );
+
+    // A top-up now is too late: nothing more goes out.
+    grant(&app, &c.id, 10).await;
+    let out = fire(&app, &wake(&c, &id, late), &limits(300))
+        .await
+        .unwrap();
+    assert!(matches!(out, FireOutcome::Ignored { .. }), "{out:?}");
+    let got = received(&mobiles).await;
+    assert_eq!(got.iter().filter(|n| **n == 1).count(), 2, "{got:?}");
+    assert_eq!(got.iter().filter(|n| **n == 0).count(), 2, "{got:?}");
+    assert_eq!(balance(&app, &c.staff_key).await, 10);
+    assert_ledger_matches(&app, &c).await;
+}
+
+#[tokio::test]
+async fn a_paused_campaign_can_be_cancelled_and_sends_nothing_more() {
+    let app = app().await;
+    let (c, id, mobiles) = setup(&app, 1, 3).await;
+    let paused_at = fire_until_paused(&app, &c, &id, 2).await;
+
+    // Another clinic cannot cancel it.
+    let other = new_clinic(&app).await;
+    let r = call(
+        &app,
+        &other.staff_key,
+        "POST",
+        &format!("/campaigns/{id}/cancel"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.json);
+
+    let r = call(
+        &app,
+        &c.staff_key,
+        "POST",
+        &format!("/campaigns/{id}/cancel"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["status"], "cancelled");
+    grant(&app, &c.id, 10).await;
+    let out = fire(
+        &app,
+        &wake(&c, &id, paused_at + Duration::hours(1)),
+        &limits(300),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(&out, FireOutcome::Stopped { reason, .. } if reason == "cancelled"),
+        "{out:?}"
+    );
+    let rows = recipients(&app, &c, &id).await;
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r["status"] == "not_sent" && r["reason"] == "cancelled")
+            .count(),
+        2,
+        "{rows:?}"
+    );
+    let got = received(&mobiles).await;
+    assert_eq!(got.iter().sum::<usize>(), 1, "{got:?}");
+    assert_eq!(balance(&app, &c.staff_key).await, 10);
+    assert_ledger_matches(&app, &c).await;
+}
