@@ -13,7 +13,10 @@ use tidings_tests::campaigns::{
     assert_ledger_matches, balance, day_ahead_campaign, event, limits, patient, report,
     scheduler_names,
 };
-use tidings_tests::{TestClinic, app, call, grant, list_all, moto_sent, new_clinic, unique_mobile};
+use tidings_tests::payments::{buy, card, save_card};
+use tidings_tests::{
+    TestClinic, app, call, grant, list_all, moto_sent, new_clinic, snapshot, unique_mobile,
+};
 
 /// A clinic with `credits` and `people` patients with mobiles, and a one-off SMS campaign to
 /// all of them: the clinic, the campaign's id and the mobiles.
@@ -123,8 +126,16 @@ async fn out_of_credits_a_campaign_pauses_and_a_top_up_sends_only_the_rest() {
     assert!(matches!(out, FireOutcome::Ignored { .. }), "{out:?}");
     assert_eq!(received(&mobiles).await, got);
 
-    // Topped up 23 hours in: the next wake-up sends the three held, and only them.
-    grant(&app, &c.id, 10).await;
+    // Topped up by card 23 hours in: the next wake-up sends the three held, and only them.
+    save_card(&app, &c, &card("4242424242424242").await).await;
+    let bought = buy(&app, &c, "top-up-1", json!({"credits": 10})).await;
+    assert_eq!(bought.status, 201, "{}", bought.json);
+    let (ledger, _) = list_all(&app, &c.staff_key, "/credits/ledger?limit=100").await;
+    assert!(
+        ledger
+            .iter()
+            .any(|e| e["kind"] == "purchase" && e["credits"] == 10)
+    );
     let out = fire(
         &app,
         &wake(&c, &id, paused_at + Duration::hours(23)),
@@ -267,4 +278,63 @@ async fn a_paused_campaign_can_be_cancelled_and_sends_nothing_more() {
     assert_eq!(got.iter().sum::<usize>(), 1, "{got:?}");
     assert_eq!(balance(&app, &c.staff_key).await, 10);
     assert_ledger_matches(&app, &c).await;
+}
+
+#[tokio::test]
+async fn the_estimate_shows_the_credits_needed_now_against_the_balance() {
+    let app = app().await;
+    let (c, id, _) = setup(&app, 4, 5).await;
+    // One more patient with no mobile: skipped, and costs nothing.
+    let r = call(
+        &app,
+        &c.staff_key,
+        "POST",
+        "/patients",
+        Some(json!({"first_name": "No", "last_name": "Phone", "email": "no.phone@example.com"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let before = snapshot(&app, &c.id).await;
+    let path = format!("/campaigns/{id}/estimate");
+    let r = call(&app, &c.staff_key, "GET", &path, None).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let e = &r.json;
+    assert_eq!(
+        (&e["people"], &e["sms"], &e["email"], &e["skipped"]),
+        (&json!(6), &json!(5), &json!(0), &json!(1)),
+        "{e}"
+    );
+    assert_eq!(
+        (
+            &e["credits_needed"],
+            &e["balance"],
+            &e["shortfall"],
+            &e["account"]
+        ),
+        (&json!(5), &json!(4), &json!(1), &json!("group")),
+        "{e}"
+    );
+    assert_eq!(
+        snapshot(&app, &c.id).await,
+        before,
+        "an estimate writes nothing"
+    );
+
+    // Patients added later count: the estimate is of now.
+    patient(&app, &c.staff_key, &unique_mobile()).await;
+    let r = call(&app, &c.staff_key, "GET", &path, None).await;
+    assert_eq!(
+        (
+            r.json["credits_needed"].as_i64(),
+            r.json["shortfall"].as_i64()
+        ),
+        (Some(6), Some(2))
+    );
+
+    // Another clinic, or an unknown campaign: 404.
+    let other = new_clinic(&app).await;
+    let r = call(&app, &other.staff_key, "GET", &path, None).await;
+    assert_eq!(r.status, 404, "{}", r.json);
+    let r = call(&app, &c.staff_key, "GET", "/campaigns/nope/estimate", None).await;
+    assert_eq!(r.status, 404, "{}", r.json);
 }

@@ -3,7 +3,7 @@
 use crate::App;
 use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
-use crate::services::campaigns;
+use crate::services::{campaign_estimate, campaigns};
 use crate::store::cursor;
 use http::{Method, StatusCode};
 use lambda_http::{Body, Response};
@@ -38,6 +38,16 @@ pub const GET: Endpoint = Endpoint {
     query: &[],
     max_body: MAX_BODY_BYTES,
     handler: |app, caller, req| Box::pin(get(app, caller, req)),
+};
+
+pub const ESTIMATE: Endpoint = Endpoint {
+    function: "get-campaign-estimate",
+    method: Method::GET,
+    path: "/campaigns/{id}/estimate",
+    role: Role::Staff,
+    query: &[],
+    max_body: MAX_BODY_BYTES,
+    handler: |app, caller, req| Box::pin(estimate(app, caller, req)),
 };
 
 pub const UPDATE: Endpoint = Endpoint {
@@ -96,6 +106,11 @@ async fn get(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>
         StatusCode::OK,
         &campaigns::get(&app, &caller.clinic_id, req.param("id")).await?,
     ))
+}
+
+async fn estimate(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
+    let e = campaign_estimate::estimate(&app, &caller.clinic_id, req.param("id")).await?;
+    Ok(response::json(StatusCode::OK, &e))
 }
 
 async fn update(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {

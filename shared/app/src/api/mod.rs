@@ -85,6 +85,7 @@ pub const ALL: &[&Endpoint] = &[
     &campaigns::CREATE,
     &campaigns::LIST,
     &campaigns::GET,
+    &campaigns::ESTIMATE,
     &campaigns::UPDATE,
     &campaigns::CANCEL,
     &campaigns::RECIPIENTS,

@@ -263,6 +263,34 @@ pub(super) fn ignored(reason: &str) -> Result<FireOutcome, ServiceError> {
     })
 }
 
+/// The campaign's audience as of `now`; `Ok(Err(reason))` when its report or upload is gone.
+pub(super) async fn audience_of(
+    app: &App,
+    plan: &Plan,
+    now: DateTime<Utc>,
+) -> Result<Result<Audience, &'static str>, ServiceError> {
+    let store = &app.store;
+    let clinic_id = &plan.clinic.id;
+    Ok(Ok(match &plan.campaign.fields.audience {
+        AudienceSource::Report(report_id) => {
+            let Some(report) = store.get_report(clinic_id, report_id).await? else {
+                return Ok(Err("report_deleted"));
+            };
+            Audience::prepare(store, &plan.clinic, &report.spec, now).await?
+        }
+        AudienceSource::Upload(upload_id) => {
+            let Some(upload) = store.get_upload(clinic_id, upload_id).await? else {
+                return Ok(Err("upload_deleted"));
+            };
+            Audience::Upload {
+                upload_id: upload.id,
+                chunks: upload.matched_chunks,
+                clinic_id: clinic_id.clone(),
+            }
+        }
+    }))
+}
+
 /// Goes through the run's audience from its checkpoint, page by page, claiming and sending
 /// (or holding, when credits run out) one message per person and channel. `Some` when the
 /// run stopped or must continue later; `None` once the whole audience is planned.
@@ -284,23 +312,9 @@ async fn walk(
             stop(app, &ev.clinic_id, campaign, run.clone(), status, reason).await
         })
     };
-    let audience = match &campaign.fields.audience {
-        AudienceSource::Report(report_id) => {
-            let Some(report) = store.get_report(&ev.clinic_id, report_id).await? else {
-                return stopped(RunStatus::Failed, "report_deleted").await.map(Some);
-            };
-            Audience::prepare(store, &plan.clinic, &report.spec, run.started_at).await?
-        }
-        AudienceSource::Upload(upload_id) => {
-            let Some(upload) = store.get_upload(&ev.clinic_id, upload_id).await? else {
-                return stopped(RunStatus::Failed, "upload_deleted").await.map(Some);
-            };
-            Audience::Upload {
-                upload_id: upload.id,
-                chunks: upload.matched_chunks,
-                clinic_id: ev.clinic_id.clone(),
-            }
-        }
+    let audience = match audience_of(app, plan, run.started_at).await? {
+        Ok(a) => a,
+        Err(reason) => return stopped(RunStatus::Failed, reason).await.map(Some),
     };
     let mut position = run.checkpoint.clone();
     // Practitioners named by patients, read once per invocation.
@@ -490,7 +504,7 @@ fn decide(
 }
 
 /// The messages for one member: one per channel, plus email copies to contacts.
-async fn plan_member(
+pub(super) async fn plan_member(
     app: &App,
     plan: &Plan,
     member: &Member,

@@ -5,6 +5,7 @@ pub mod appointments;
 pub mod audience;
 pub mod auto_top_up;
 pub mod automatic;
+pub mod campaign_estimate;
 pub mod campaign_pause;
 pub mod campaign_runner;
 pub mod campaigns;
