@@ -341,3 +341,101 @@ async fn a_campaign_on_behalf_of_a_practitioner_pays_from_their_account() {
     );
     assert_eq!(ledger_sum(&app, &c, &format!("practitioner:{pr}")).await, 3);
 }
+
+#[tokio::test]
+async fn stats_show_credits_spent_per_day_and_type() {
+    use tidings_app::services::campaign_runner::fire;
+    use tidings_domain::notification::{Notification, NotificationKind};
+    use tidings_tests::campaigns::{day_ahead_campaign, event, limits, patient, report};
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    grant(&app, &c.id, 20).await;
+    let ann = patient(&app, &c.staff_key, &unique_mobile()).await;
+    patient(&app, &c.staff_key, &unique_mobile()).await;
+    let all = report(
+        &app,
+        &c.staff_key,
+        json!({"name": "All", "type": "patient"}),
+    )
+    .await;
+    let campaign = day_ahead_campaign(&app, &c, &all, None).await;
+    let id = campaign["id"].as_str().unwrap();
+    fire(&app, &event(&c, id, "2027-03-01T09:00:00Z"), &limits(300))
+        .await
+        .unwrap();
+    let send = |body: Value| {
+        let app = &app;
+        let key = c.staff_key.clone();
+        async move { call(app, &key, "POST", "/messages", Some(body)).await }
+    };
+    let r = send(json!({"patient_ids": [ann], "channel": "sms", "body": "See you soon"})).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+
+    // A reply answers a notification of this clinic; an unknown one is a 400 and sends nothing.
+    let before = snapshot(&app, &c.id).await;
+    let r = send(
+        json!({"patient_ids": [ann], "channel": "sms", "body": "Yes, 3 pm is fine",
+                        "in_reply_to": "nope"}),
+    )
+    .await;
+    assert_rejected(&app, &c.id, &before, &r, 400, "in_reply_to").await;
+    let note = Notification {
+        id: tidings_app::ids::new_id(),
+        kind: NotificationKind::Reply,
+        message_id: "inbound".into(),
+        patient_id: Some(ann.clone()),
+        contact_id: None,
+        appointment_id: None,
+        from: "+61400000000".into(),
+        body: "Can I come at 3?".into(),
+        read: false,
+        created_at: chrono::Utc::now(),
+        read_at: None,
+    };
+    app.store.add_notification(&c.id, &note).await.unwrap();
+    let r = send(
+        json!({"patient_ids": [ann], "channel": "sms", "body": "Yes, 3 pm is fine",
+                        "in_reply_to": note.id}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+
+    let r = call(&app, &c.staff_key, "GET", "/credits/stats", None).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let days = r.json["days"].as_array().unwrap();
+    assert_eq!(days.len(), 30, "the last 30 days by default");
+    let spent = json!({"campaign": 2, "one_off": 1, "reply": 1, "reminder": 0, "greeting": 0,
+                       "total": 4});
+    for (k, v) in spent.as_object().unwrap() {
+        assert_eq!(&r.json["totals"][k], v, "{k}: {}", r.json["totals"]);
+    }
+    let today = r.json["to"].clone();
+    let busy: Vec<&Value> = days.iter().filter(|d| d["total"] != 0).collect();
+    assert_eq!(busy.len(), 1, "{days:?}");
+    assert_eq!(busy[0]["date"], today);
+
+    // Bad periods name their field; another clinic sees nothing of this one.
+    for (q, field) in [
+        ("from=yesterday", "from"),
+        ("from=2026-11-10&to=2026-11-01", "to"),
+        ("from=2024-01-01&to=2026-01-01", "from"),
+    ] {
+        let r = call(
+            &app,
+            &c.staff_key,
+            "GET",
+            &format!("/credits/stats?{q}"),
+            None,
+        )
+        .await;
+        assert_eq!(
+            (r.status.as_u16(), r.field()),
+            (400, field),
+            "{q}: {}",
+            r.json
+        );
+    }
+    let other = new_clinic(&app).await;
+    let r = call(&app, &other.staff_key, "GET", "/credits/stats", None).await;
+    assert_eq!(r.json["totals"]["total"], 0, "{}", r.json);
+}

@@ -60,6 +60,29 @@ pub enum EntryKind {
     Transfer,
 }
 
+/// What credits were spent on: the notification type of `GET /credits/stats`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Spend {
+    Reminder,
+    Campaign,
+    Greeting,
+    /// A message sent through `POST /messages`.
+    OneOff,
+    /// A message sent through `POST /messages` in answer to a patient's reply.
+    Reply,
+}
+
+impl Spend {
+    pub const ALL: [Spend; 5] = [
+        Spend::Reminder,
+        Spend::Campaign,
+        Spend::Greeting,
+        Spend::OneOff,
+        Spend::Reply,
+    ];
+}
+
 /// One change of a balance. `credits` is positive for grants and refunds, negative for debits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LedgerEntry {
@@ -71,6 +94,9 @@ pub struct LedgerEntry {
     pub reference: Option<String>,
     pub note: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Debits and refunds: what the credits were for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spent_on: Option<Spend>,
 }
 
 /// The default balance below which an automatic top-up is charged.

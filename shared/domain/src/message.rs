@@ -47,6 +47,8 @@ pub struct SendInput {
     pub category: Option<Category>,
     /// The value of `{{ link }}`.
     pub link: Option<String>,
+    /// The notification (a patient's reply) this message answers.
+    pub in_reply_to: Option<String>,
 }
 
 /// Where the words come from.
@@ -70,6 +72,7 @@ pub struct SendRequest {
     pub on_behalf_of: Option<String>,
     pub category: Option<Category>,
     pub link: Option<String>,
+    pub in_reply_to: Option<String>,
 }
 
 impl SendInput {
@@ -130,7 +133,9 @@ impl SendInput {
                 "link must be an http or https URL",
             ));
         }
+        let in_reply_to = text::optional("in_reply_to", self.in_reply_to.as_deref(), 64)?;
         Ok(SendRequest {
+            in_reply_to,
             patient_ids,
             channel,
             content,
@@ -314,6 +319,9 @@ pub struct Message {
     /// The credit account that paid, when not the group's: a refund goes back to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// What its credits were spent on; a refund is recorded against the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spent_on: Option<crate::credits::Spend>,
 }
 
 /// One step of a message's life.
@@ -409,6 +417,7 @@ impl Message {
             appointment_id: None,
             events: Vec::new(),
             account: None,
+            spent_on: None,
         }
     }
 }

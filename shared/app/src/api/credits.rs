@@ -3,7 +3,7 @@
 use crate::App;
 use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
-use crate::services::{auto_top_up, credits, purchases};
+use crate::services::{auto_top_up, credit_stats, credits, purchases};
 use http::{Method, StatusCode};
 use lambda_http::{Body, Response};
 use tidings_domain::api_key::Role;
@@ -26,6 +26,16 @@ pub const LEDGER: Endpoint = Endpoint {
     query: &["account", "cursor", "limit"],
     max_body: MAX_BODY_BYTES,
     handler: |app, caller, req| Box::pin(ledger(app, caller, req)),
+};
+
+pub const STATS: Endpoint = Endpoint {
+    function: "credit-stats",
+    method: Method::GET,
+    path: "/credits/stats",
+    role: Role::Staff,
+    query: &["from", "to"],
+    max_body: MAX_BODY_BYTES,
+    handler: |app, caller, req| Box::pin(stats(app, caller, req)),
 };
 
 pub const PRICES: Endpoint = Endpoint {
@@ -113,6 +123,17 @@ async fn get(app: App, caller: Caller, _req: ApiRequest) -> Result<Response<Body
         StatusCode::OK,
         &credits::summary(&app, &caller.clinic_id).await?,
     ))
+}
+
+async fn stats(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
+    let s = credit_stats::stats(
+        &app.store,
+        &caller.clinic_id,
+        req.query("from"),
+        req.query("to"),
+    )
+    .await?;
+    Ok(response::json(StatusCode::OK, &s))
 }
 
 async fn ledger(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {

@@ -59,6 +59,7 @@ pub const ALL: &[&Endpoint] = &[
     &credits::GET,
     &credits::LEDGER,
     &credits::PRICES,
+    &credits::STATS,
     &credits::SET_PAYMENT_METHOD,
     &credits::PURCHASE,
     &credits::GET_AUTO_TOP_UP,

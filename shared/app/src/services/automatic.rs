@@ -7,7 +7,7 @@ use crate::store::{Blocked, SendClaim, SendRecord, TxError};
 use crate::{App, ServiceError};
 use chrono::{DateTime, Utc};
 use tidings_domain::clinic::Clinic;
-use tidings_domain::credits::{EntryKind, GROUP_ACCOUNT, LedgerEntry};
+use tidings_domain::credits::{EntryKind, GROUP_ACCOUNT, LedgerEntry, Spend};
 use tidings_domain::digest::sha256_hex;
 use tidings_domain::message::{Message, RecipientKind, SkipReason, Status, reach_patient};
 use tidings_domain::message_template::{Category, Channel, compile_parts};
@@ -72,6 +72,14 @@ pub async fn already_claimed(
 }
 
 /// Plans, claims once and delivers one automatic send.
+/// Birthday greetings are greetings; every other automatic message is a reminder.
+fn spent_on(category: Category) -> Spend {
+    match category {
+        Category::Greeting => Spend::Greeting,
+        _ => Spend::Reminder,
+    }
+}
+
 pub async fn send(app: &App, a: Automatic<'_>) -> Result<Tally, ServiceError> {
     let request_id = crate::ids::new_id();
     let mut messages = Vec::with_capacity(a.words.len());
@@ -87,6 +95,7 @@ pub async fn send(app: &App, a: Automatic<'_>) -> Result<Tally, ServiceError> {
         );
         m.appointment_id = a.appointment_id.map(str::to_owned);
         m.account = (a.account != GROUP_ACCOUNT).then(|| a.account.clone());
+        m.spent_on = Some(spent_on(a.category));
         plan_one(app, &a, w, &mut m)?;
         messages.push(m);
     }
@@ -185,6 +194,7 @@ async fn claim(
         reference: Some(request_id.to_owned()),
         note: Some(format!("{} {}", messages.len(), a.category.as_str())),
         created_at: a.now,
+        spent_on: Some(spent_on(a.category)),
     });
     let store = &app.store;
     match store

@@ -30,7 +30,7 @@ use tidings_domain::campaign::{
     AudienceSource, Campaign, CampaignRun, CampaignStatus, Counts, RunStatus, message_id, run_id,
 };
 use tidings_domain::clinic::Clinic;
-use tidings_domain::credits::{EntryKind, GROUP_ACCOUNT, LedgerEntry};
+use tidings_domain::credits::{EntryKind, GROUP_ACCOUNT, LedgerEntry, Spend};
 use tidings_domain::message::{
     Message, RecipientKind, SkipReason, Status, reach_contact, reach_patient,
 };
@@ -484,6 +484,7 @@ fn decide(
     values: &Values,
 ) -> Message {
     let mut m = base;
+    m.spent_on = Some(Spend::Campaign);
     m.on_behalf_of = plan.campaign.fields.on_behalf_of.clone();
     if m.channel == Channel::Email {
         m.from_name = plan.from_name.clone();
@@ -787,6 +788,7 @@ pub(super) fn run_entry(plan: &Plan, kind: EntryKind, credits: i64, note: String
         reference: Some(plan.run_id.clone()),
         note: Some(note),
         created_at: Utc::now(),
+        spent_on: Some(Spend::Campaign),
     }
 }
 

@@ -244,6 +244,7 @@ pub async fn grant_to(
         reference: None,
         note,
         created_at: Utc::now(),
+        spent_on: None,
     };
     store.grant_credits(clinic_id, &entry).await?;
     Ok(entry)

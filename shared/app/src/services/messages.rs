@@ -13,11 +13,11 @@ use tidings_domain::message_template::Category;
 /// The longest period statistics cover at once.
 pub const MAX_STATS_DAYS: u64 = 366;
 
-/// A period of whole days in the clinic's time zone, as message sort keys.
-struct Period {
-    tz: chrono_tz::Tz,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
+/// A period of whole days in the clinic's time zone, as sort keys of time-ordered ids.
+pub(super) struct Period {
+    pub(super) tz: chrono_tz::Tz,
+    pub(super) from: Option<NaiveDate>,
+    pub(super) to: Option<NaiveDate>,
 }
 
 fn parse_date(field: &str, v: Option<&str>) -> Result<Option<NaiveDate>, FieldError> {
@@ -52,7 +52,7 @@ impl Period {
         Ok(p)
     }
 
-    fn midnight(&self, d: NaiveDate) -> DateTime<Utc> {
+    pub(super) fn midnight(&self, d: NaiveDate) -> DateTime<Utc> {
         let naive = d.and_hms_opt(0, 0, 0).unwrap_or_default();
         self.tz
             .from_local_datetime(&naive)
@@ -61,23 +61,54 @@ impl Period {
             .unwrap_or_else(|| Utc.from_utc_datetime(&naive))
     }
 
-    /// Sort keys from the first millisecond of `from` to before the first of the day after `to`.
+    /// Message sort keys from the first millisecond of `from` to before the first of the
+    /// day after `to`.
     fn sort_keys(&self) -> (String, String) {
+        self.sort_keys_under(MESSAGE_PREFIX)
+    }
+
+    /// Like [`Period::sort_keys`], for ids (UUID v7) after `prefix`.
+    pub(super) fn sort_keys_under(&self, prefix: &str) -> (String, String) {
+        let boundary = |t| crate::store::keys::id_boundary(prefix, t);
         let lo = self
             .from
             .map(|d| boundary(self.midnight(d)))
-            .unwrap_or_else(|| MESSAGE_PREFIX.to_owned());
+            .unwrap_or_else(|| prefix.to_owned());
         let hi = self
             .to
             .and_then(|d| d.checked_add_days(Days::new(1)))
             .map(|d| boundary(self.midnight(d)))
-            .unwrap_or_else(|| format!("{MESSAGE_PREFIX}~"));
+            .unwrap_or_else(|| format!("{prefix}~"));
         (lo, hi)
     }
-}
 
-fn boundary(t: DateTime<Utc>) -> String {
-    crate::store::keys::id_boundary(MESSAGE_PREFIX, t)
+    /// The period statistics cover: `from` and `to` (dates in the clinic's time zone), by
+    /// default the 30 days to today, at most [`MAX_STATS_DAYS`]; with its first and last day.
+    pub(super) fn for_stats(
+        clinic: &tidings_domain::clinic::Clinic,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<(Self, NaiveDate, NaiveDate), FieldError> {
+        let mut period = Period::parse(&clinic.fields.time_zone, from, to)?;
+        let today = super::clinic_today(clinic);
+        let to = period.to.unwrap_or(today);
+        let from = period
+            .from
+            .unwrap_or_else(|| to.checked_sub_days(Days::new(29)).unwrap_or(to));
+        if from
+            .checked_add_days(Days::new(MAX_STATS_DAYS))
+            .is_some_and(|end| end <= to)
+        {
+            return Err(FieldError::new(
+                "from",
+                "out_of_range",
+                format!("statistics cover at most {MAX_STATS_DAYS} days at once"),
+            ));
+        }
+        period.from = Some(from);
+        period.to = Some(to);
+        Ok((period, from, to))
+    }
 }
 
 /// `GET /messages`: the clinic's messages, newest first, by category and period.
@@ -158,25 +189,7 @@ pub async fn stats(
     to: Option<&str>,
 ) -> Result<Vec<DayStats>, ServiceError> {
     let clinic = load_clinic(store, clinic_id).await?;
-    let mut period = Period::parse(&clinic.fields.time_zone, from, to)?;
-    let today = super::clinic_today(&clinic);
-    let to = period.to.unwrap_or(today);
-    let from = period
-        .from
-        .unwrap_or_else(|| to.checked_sub_days(Days::new(29)).unwrap_or(to));
-    if from
-        .checked_add_days(Days::new(MAX_STATS_DAYS))
-        .is_some_and(|end| end <= to)
-    {
-        return Err(FieldError::new(
-            "from",
-            "out_of_range",
-            format!("statistics cover at most {MAX_STATS_DAYS} days at once"),
-        )
-        .into());
-    }
-    period.from = Some(from);
-    period.to = Some(to);
+    let (period, ..) = Period::for_stats(&clinic, from, to)?;
     let messages = store
         .messages_between(clinic_id, period.sort_keys())
         .await?;
@@ -214,6 +227,7 @@ mod tests {
         let t = Utc::now();
         let id = uuid::Uuid::now_v7().to_string();
         let key = format!("{MESSAGE_PREFIX}{id}");
+        let boundary = |t| crate::store::keys::id_boundary(MESSAGE_PREFIX, t);
         assert!(boundary(t - chrono::Duration::seconds(1)) < key);
         assert!(boundary(t + chrono::Duration::seconds(1)) > key);
         let p = Period::parse("Australia/Sydney", Some("2026-11-02"), Some("2026-11-01"));

@@ -11,6 +11,7 @@ pub mod campaign_runner;
 pub mod campaigns;
 pub mod clinics;
 pub mod contacts;
+pub mod credit_stats;
 pub mod credits;
 pub mod email_events;
 pub mod greetings;

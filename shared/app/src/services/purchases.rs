@@ -203,6 +203,7 @@ async fn settle(
                 reference: Some(payment_intent.clone()),
                 note: Some(format!("{} {:.2}", p.currency, p.amount as f64 / 100.0)),
                 created_at: now,
+                spent_on: None,
             };
             match store
                 .complete_purchase(clinic_id, claim_key, &payment_intent, &entry, now)

@@ -21,7 +21,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use tidings_domain::FieldError;
 use tidings_domain::clinic::Clinic;
-use tidings_domain::credits::{EntryKind, GROUP_ACCOUNT, LedgerEntry};
+use tidings_domain::credits::{EntryKind, GROUP_ACCOUNT, LedgerEntry, Spend};
 use tidings_domain::digest::sha256_hex;
 use tidings_domain::message::{
     Content, MAX_MESSAGES_PER_REQUEST, Message, RecipientKind, SendInput, SendRequest, SkipReason,
@@ -133,8 +133,25 @@ pub async fn send(
         return replay(app, clinic_id, &rec, &body_hash).await;
     }
     let clinic = load_clinic(store, clinic_id).await?;
+    let spent_on = match &req.in_reply_to {
+        Some(id) => {
+            if store.get_notification(clinic_id, id).await?.is_none() {
+                return Err(FieldError::new(
+                    "in_reply_to",
+                    "not_found",
+                    "in_reply_to must be a notification of this clinic",
+                )
+                .into());
+            }
+            Spend::Reply
+        }
+        None => Spend::OneOff,
+    };
     let request_id = ids::new_id();
     let mut messages = plan(app, &clinic, &req, &request_id).await?;
+    for m in &mut messages {
+        m.spent_on = Some(spent_on);
+    }
     let total: i64 = messages
         .iter()
         .filter(|m| m.status == Status::Queued)
@@ -162,6 +179,7 @@ pub async fn send(
         reference: Some(request_id.clone()),
         note: Some(format!("{} message(s)", messages.len())),
         created_at: record.created_at,
+        spent_on: Some(spent_on),
     });
     match store
         .claim_send(clinic_id, &send_key, &record, debit.as_ref(), &messages)
@@ -279,6 +297,7 @@ pub async fn deliver(app: &App, clinic: &Clinic, mut m: Message) -> Message {
                 reference: Some(m.id.clone()),
                 note: Some("delivery failed".into()),
                 created_at: now,
+                spent_on: m.spent_on,
             });
             match app
                 .store

@@ -113,6 +113,7 @@ impl Store {
                 reference: Some(account.to_owned()),
                 note: Some(note.to_owned()),
                 created_at: at,
+                spent_on: None,
             };
             for e in [
                 entry(

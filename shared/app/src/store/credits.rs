@@ -4,6 +4,7 @@
 
 use super::{Item, Page, Query, Store, StoreError, from_item, keys, n, s, to_item};
 use aws_sdk_dynamodb::types::TransactWriteItem;
+use chrono::{DateTime, Utc};
 use tidings_domain::credits::LedgerEntry;
 
 impl Store {
@@ -61,6 +62,25 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         let next = next_after.and_then(|sk| sk.strip_prefix(&prefix).map(str::to_owned));
         Ok((list, next))
+    }
+
+    /// Every ledger entry of every account of the clinic (open or closed) made from `from` to
+    /// before `to`, a page at a time. Reads the clinic's whole ledger: for statistics.
+    pub async fn ledger_between(
+        &self,
+        clinic_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<LedgerEntry>, StoreError> {
+        // Stored times are RFC 3339 in UTC with a `Z`; a bound without it sorts before every
+        // time in its second, whatever its fraction.
+        let bound = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
+        let mut q = Query::under(None, keys::clinic_pk(clinic_id), keys::LEDGER_PREFIX);
+        q.filter = Some("created_at >= :from AND created_at < :to");
+        q.values.insert(":from".into(), s(bound(from)));
+        q.values.insert(":to".into(), s(bound(to)));
+        q.limit = 1000;
+        self.query_all(q).await
     }
 
     /// Every ledger entry of an account (tests and reconciliation).

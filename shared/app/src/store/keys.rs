@@ -73,6 +73,8 @@ pub fn send_sk(request_key: &str) -> String {
 pub fn credits_sk(account: &str) -> String {
     format!("CREDITS#{account}")
 }
+/// Every ledger entry of a clinic, whatever its account.
+pub const LEDGER_PREFIX: &str = "LEDGER#";
 pub fn ledger_prefix(account: &str) -> String {
     format!("LEDGER#{account}#")
 }

@@ -181,6 +181,17 @@ impl Store {
         Ok((list, next))
     }
 
+    pub async fn get_notification(
+        &self,
+        clinic_id: &str,
+        id: &str,
+    ) -> Result<Option<Notification>, StoreError> {
+        self.get(keys::clinic_pk(clinic_id), keys::notification_sk(id))
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
     /// Marks a notification read; `None` if the clinic has no such notification.
     pub async fn mark_notification_read(
         &self,
