@@ -10,8 +10,8 @@ use tidings_app::App;
 use tidings_app::services::campaign_pause::wake_schedule_name;
 use tidings_app::services::campaign_runner::{FireEvent, FireOutcome, fire};
 use tidings_tests::campaigns::{
-    assert_ledger_matches, balance, day_ahead_campaign, event, limits, patient, report,
-    scheduler_names,
+    assert_ledger_matches, balance, campaign, day_ahead_campaign, event, in_seconds, limits,
+    patient, report, scheduler_names, sms_template, wait_for,
 };
 use tidings_tests::payments::{buy, card, save_card};
 use tidings_tests::{
@@ -337,4 +337,56 @@ async fn the_estimate_shows_the_credits_needed_now_against_the_balance() {
     assert_eq!(r.status, 404, "{}", r.json);
     let r = call(&app, &c.staff_key, "GET", "/campaigns/nope/estimate", None).await;
     assert_eq!(r.status, 404, "{}", r.json);
+}
+
+/// The whole story through the local stack: the bridge fires the campaign and its wake-ups
+/// (every minute locally) through `cargo lambda watch`; credits are bought by card.
+#[tokio::test]
+async fn through_the_local_stack_a_campaign_larger_than_the_balance_pauses_and_a_top_up_finishes_it()
+ {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let key = &c.staff_key;
+    save_card(&app, &c, &card("4242424242424242").await).await;
+    let first = format!("first-{}", c.id);
+    let bought = buy(&app, &c, &first, json!({"credits": 3})).await;
+    assert_eq!(bought.status, 201, "{}", bought.json);
+    let (ledger, _) = list_all(&app, key, "/credits/ledger?limit=100").await;
+    assert_eq!(ledger.len(), 1, "{ledger:?}");
+    assert_eq!(
+        (&ledger[0]["kind"], &ledger[0]["credits"]),
+        (&json!("purchase"), &json!(3))
+    );
+    let mut mobiles = Vec::new();
+    for _ in 0..5 {
+        let m = unique_mobile();
+        patient(&app, key, &m).await;
+        mobiles.push(m);
+    }
+    let all = report(&app, key, json!({"name": "All", "type": "patient"})).await;
+    let template = sms_template(&app, key).await;
+    let created = campaign(
+        &app,
+        key,
+        json!({"name": "Recall", "report_id": all, "channels": {"sms": template},
+               "send_at": in_seconds(2)}),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap();
+    let estimate = call(&app, key, "GET", &format!("/campaigns/{id}/estimate"), None).await;
+    assert_eq!(estimate.json["shortfall"], 2, "{}", estimate.json);
+
+    let paused = wait_for(&app, key, id, 60, |c| c["status"] == "paused").await;
+    assert_eq!(paused["counts"]["held"], 2, "{paused}");
+    let got = received(&mobiles).await;
+    assert_eq!(got.iter().filter(|n| **n == 1).count(), 3, "{got:?}");
+
+    let again = format!("again-{}", c.id);
+    let bought = buy(&app, &c, &again, json!({"credits": 10})).await;
+    assert_eq!(bought.status, 201, "{}", bought.json);
+    let done = wait_for(&app, key, id, 150, |c| c["status"] == "sent").await;
+    assert_eq!(done["counts"]["held"], 0, "{done}");
+    assert_eq!(received(&mobiles).await, vec![1; 5]);
+    assert_eq!(balance(&app, key).await, 8);
+    assert_ledger_matches(&app, &c).await;
 }

@@ -5,32 +5,18 @@
 
 use chrono::{Duration, Utc};
 use futures::StreamExt;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::Duration as StdDuration;
-use tidings_app::App;
 use tidings_app::services::campaign_runner::{FireOutcome, Limits, fire};
 use tidings_tests::campaigns::{
     assert_ledger_matches, balance, campaign, day_ahead_campaign, event, in_seconds, limits,
-    patient, report, scheduler_names, sms_template,
+    patient, report, scheduler_names, sms_template, wait_for,
 };
 use tidings_tests::provider_proxy::{Fault, ProviderProxy};
 use tidings_tests::{
     app, app_via, assert_rejected, call, grant, list_all, moto_sent, moto_url, new_clinic,
     snapshot, unique_mobile,
 };
-
-/// Polls the campaign until `done` holds (the bridge fires within about a second of due).
-async fn wait_for(app: &App, key: &str, id: &str, done: impl Fn(&Value) -> bool) -> Value {
-    for _ in 0..120 {
-        let r = call(app, key, "GET", &format!("/campaigns/{id}"), None).await;
-        assert_eq!(r.status, 200, "{}", r.json);
-        if done(&r.json) {
-            return r.json;
-        }
-        tokio::time::sleep(StdDuration::from_millis(500)).await;
-    }
-    panic!("campaign {id} did not get there in 60 s");
-}
 
 fn sms_count(sent: &tidings_tests::Sent, mobile: &str) -> usize {
     sent.sms_to(mobile).len()
@@ -102,7 +88,7 @@ async fn bridge_fires_a_campaign_to_the_audience_of_the_moment() {
     .await;
     assert_eq!(r.status, 201, "{}", r.json);
 
-    let done = wait_for(&app, key, id, |c| c["status"] == "sent").await;
+    let done = wait_for(&app, key, id, 60, |c| c["status"] == "sent").await;
     assert_eq!(done["runs"], 1);
     assert_eq!(done["counts"]["recipients"], 2, "{done}");
     assert_eq!(done["counts"]["sent"], 2, "{done}");
@@ -532,7 +518,7 @@ async fn a_run_out_of_time_continues_from_its_checkpoint_through_the_scheduler()
         .unwrap();
     assert!(matches!(out, FireOutcome::Continued { .. }), "{out:?}");
     // The continuation schedule fires through the bridge and the campaign function finishes.
-    let done = wait_for(&app, key, id, |c| c["status"] == "sent").await;
+    let done = wait_for(&app, key, id, 60, |c| c["status"] == "sent").await;
     assert_eq!(done["counts"]["sent"].as_u64(), Some(n as u64), "{done}");
     let sent = moto_sent().await;
     for m in &mobiles {
@@ -580,7 +566,7 @@ async fn a_mass_mailing_to_one_gender_reaches_exactly_those_patients() {
         // run, so whichever comes second finds it running or done and sends nothing more.
         let at = created["next_send_at"].as_str().unwrap();
         fire(&app, &event(&c, id, at), &limits(300)).await.unwrap();
-        wait_for(&app, key, id, |v| v["status"] == "sent").await;
+        wait_for(&app, key, id, 60, |v| v["status"] == "sent").await;
         let sent = moto_sent().await;
         let counts: Vec<usize> = mobiles.iter().map(|m| sms_count(&sent, m)).collect();
         assert_eq!(counts, expected);

@@ -95,6 +95,8 @@ class Stack:
             # Local emulators take far more than AWS's default quotas.
             "CAMPAIGN_SMS_PER_SECOND": "1000",
             "CAMPAIGN_EMAIL_PER_SECOND": "1000",
+            # A campaign paused for credits checks for a top-up every minute, not every five.
+            "CAMPAIGN_WAKE_MINUTES": "1",
             # Webhooks: the local API's URL, a local key for the generic provider, and SNS
             # signing certificates trusted from the local certificate server only.
             "PUBLIC_API_URL": f"http://127.0.0.1:{ports['api']}",

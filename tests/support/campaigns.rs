@@ -110,3 +110,23 @@ pub async fn scheduler_names() -> Vec<String> {
         .filter_map(|s| s.name().map(str::to_owned))
         .collect()
 }
+
+/// Polls the campaign until `done` holds, for up to `secs` seconds (the bridge fires within
+/// about a second of due).
+pub async fn wait_for(
+    app: &App,
+    key: &str,
+    id: &str,
+    secs: u64,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    for _ in 0..secs * 2 {
+        let r = call(app, key, "GET", &format!("/campaigns/{id}"), None).await;
+        assert_eq!(r.status, 200, "{}", r.json);
+        if done(&r.json) {
+            return r.json;
+        }
+        tokio::time::sleep(StdDuration::from_millis(500)).await;
+    }
+    panic!("campaign {id} did not get there in {secs} s");
+}

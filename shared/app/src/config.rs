@@ -98,6 +98,9 @@ pub struct CampaignSettings {
     /// Seconds one invocation works before it hands over to a continuation
     /// (`CAMPAIGN_TIME_BUDGET_SECS`, default 780; the function's timeout is 900).
     pub time_budget_secs: u64,
+    /// Minutes between the wake-ups of a run paused for credits (`CAMPAIGN_WAKE_MINUTES`,
+    /// default 5).
+    pub wake_minutes: u32,
 }
 
 impl Default for CampaignSettings {
@@ -107,6 +110,7 @@ impl Default for CampaignSettings {
             email_per_second: 14,
             concurrency: 16,
             time_budget_secs: 780,
+            wake_minutes: 5,
         }
     }
 }
@@ -152,6 +156,7 @@ impl Config {
                     780,
                     "a whole number of seconds from 1",
                 )?,
+                wake_minutes: number("CAMPAIGN_WAKE_MINUTES", 5, "a whole number from 1")?,
             },
         })
     }

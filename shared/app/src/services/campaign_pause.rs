@@ -4,7 +4,8 @@
 //!   the page (and of the audience) is claimed as `held`: recorded, unpaid, not sent.
 //! - Once the audience is planned, held messages are sent as far as the balance goes. When it
 //!   does not go far enough the run and its campaign are `paused` (`insufficient_credits`), the
-//!   practice is notified, and a wake-up schedule (every [`WAKE_MINUTES`] minutes) checks on it.
+//!   practice is notified, and a wake-up schedule (every `CAMPAIGN_WAKE_MINUTES`, default 5)
+//!   checks on it.
 //! - A wake-up after a top-up resumes the run: only held messages are sent, each released
 //!   from `held` by one conditional write, so nobody receives it twice. A wake-up
 //!   [`PAUSE_LIMIT_HOURS`] after the pause, or after the campaign was cancelled, marks the held
@@ -27,9 +28,6 @@ use tidings_domain::credits::EntryKind;
 use tidings_domain::message::Status;
 use tidings_domain::notification::{Notification, NotificationKind};
 use tokio::time::Instant;
-
-/// How often a paused run's wake-up schedule fires.
-pub const WAKE_MINUTES: u32 = 5;
 
 /// Held messages released (or ended) per page.
 const HELD_PAGE: usize = 500;
@@ -148,9 +146,6 @@ async fn send_held(
     let concurrency = app.config.campaigns.concurrency;
     let mut after: Option<String> = None;
     loop {
-        if Instant::now() >= limits.stop_at {
-            return Ok(Pass::OutOfTime);
-        }
         let (held, next) = store
             .held_messages(clinic_id, &plan.run_id, after.as_deref(), HELD_PAGE)
             .await?;
@@ -190,6 +185,8 @@ async fn send_held(
             return Ok(Pass::OutOfCredits);
         }
         match next {
+            // Each invocation gets through at least one page, however little time it has.
+            Some(_) if Instant::now() >= limits.stop_at => return Ok(Pass::OutOfTime),
             Some(k) => after = Some(k),
             None => return Ok(Pass::Done),
         }
@@ -205,23 +202,14 @@ pub fn wake_schedule_name(campaign_id: &str, run_id: &str) -> String {
     )
 }
 
-/// Pauses the run and its campaign for credits, tells the practice, and makes sure the
-/// wake-up schedule exists.
+/// Makes sure the run's wake-up schedule exists, pauses the run and its campaign for credits,
+/// and tells the practice.
 async fn pause(app: &App, plan: &Plan, run: CampaignRun) -> Result<FireOutcome, ServiceError> {
     let store = &app.store;
     let clinic_id = &plan.clinic.id;
     let campaign = &plan.campaign;
     let now = Utc::now();
-    if !store
-        .set_run_paused(clinic_id, &campaign.id, &run.id, true, now)
-        .await?
-    {
-        return ignored("another copy of the run paused or ended it");
-    }
-    let counts = tally(app, clinic_id, &run.id).await?.counts;
-    store
-        .pause_campaign(clinic_id, &campaign.id, &run.id, counts, now)
-        .await?;
+    // The wake-up first: a failure after it leaves a run that its wake-ups still look after.
     let input = serde_json::json!({
         "clinic_id": clinic_id,
         "campaign_id": campaign.id,
@@ -232,12 +220,25 @@ async fn pause(app: &App, plan: &Plan, run: CampaignRun) -> Result<FireOutcome, 
     app.scheduler
         .create_unless_exists(ScheduleSpec {
             name: &wake_schedule_name(&campaign.id, &run.id),
-            expression: &format!("rate({WAKE_MINUTES} minutes)"),
+            expression: &match app.config.campaigns.wake_minutes {
+                1 => "rate(1 minute)".to_owned(),
+                n => format!("rate({n} minutes)"),
+            },
             time_zone: "UTC",
             start: None,
             input,
             one_off: false,
         })
+        .await?;
+    if !store
+        .set_run_paused(clinic_id, &campaign.id, &run.id, true, now)
+        .await?
+    {
+        return ignored("another copy of the run paused or ended it");
+    }
+    let counts = tally(app, clinic_id, &run.id).await?.counts;
+    store
+        .pause_campaign(clinic_id, &campaign.id, &run.id, counts, now)
         .await?;
     store
         .add_notification(
@@ -425,9 +426,6 @@ pub(super) async fn end_held(
     let concurrency = app.config.campaigns.concurrency;
     let mut after: Option<String> = None;
     loop {
-        if Instant::now() >= limits.stop_at {
-            return Ok(false);
-        }
         let (held, next) = store
             .held_messages(clinic_id, run_id, after.as_deref(), HELD_PAGE)
             .await?;
@@ -441,6 +439,7 @@ pub(super) async fn end_held(
             r?;
         }
         match next {
+            Some(_) if Instant::now() >= limits.stop_at => return Ok(false),
             Some(k) => after = Some(k),
             None => return Ok(true),
         }
