@@ -11,9 +11,10 @@
 //!   [`PAUSE_LIMIT_HOURS`] after the pause, or after the campaign was cancelled, marks the held
 //!   messages `not_sent` and ends the run.
 
+use super::campaign_plan::{Plan, prepare, run_entry};
 use super::campaign_runner::{
-    End, FireEvent, FireOutcome, Limits, Pacer, Plan, continue_later, end, finish, ignored,
-    parse_time, prepare, return_unclaimed, run_entry, settle, stop, tally,
+    End, FireEvent, FireOutcome, Limits, Pacer, continue_later, end, finish, ignored, parse_time,
+    return_unclaimed, settle, stop, tally,
 };
 use super::sending::deliver;
 use crate::scheduler::ScheduleSpec;

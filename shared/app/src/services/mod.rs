@@ -7,6 +7,7 @@ pub mod auto_top_up;
 pub mod automatic;
 pub mod campaign_estimate;
 pub mod campaign_pause;
+pub mod campaign_plan;
 pub mod campaign_runner;
 pub mod campaigns;
 pub mod clinics;

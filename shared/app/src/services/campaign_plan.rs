@@ -1,0 +1,293 @@
+//! Planning a campaign run: what every page needs (templates, sender, paying account), the
+//! audience of the moment, and one decided message per person and channel.
+
+use super::audience::{Audience, Member};
+use super::rendering::{AppointmentValues, clinic_values, patient_values};
+use super::sending::{fill, render, skip};
+use super::templates;
+use crate::{App, ServiceError, ids};
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use tidings_domain::campaign::{AudienceSource, Campaign, message_id};
+use tidings_domain::clinic::Clinic;
+use tidings_domain::credits::{EntryKind, GROUP_ACCOUNT, LedgerEntry, Spend};
+use tidings_domain::message::{Message, RecipientKind, SkipReason, reach_contact, reach_patient};
+use tidings_domain::message_template::{Category, Channel, CompiledMessage};
+use tidings_domain::practitioner::Practitioner;
+use tidings_domain::template::{Placeholder, Values};
+
+/// Everything a run needs that does not change from page to page.
+pub(super) struct Plan {
+    pub(super) clinic: Clinic,
+    pub(super) campaign: Campaign,
+    pub(super) run_id: String,
+    words: Vec<(Channel, CompiledMessage, Category, String)>,
+    on_behalf_of: Option<Practitioner>,
+    from_name: Option<String>,
+    reply_to: Option<String>,
+    /// The credit account that pays ([`super::credits::paying_account`]).
+    pub(super) account: String,
+}
+
+/// The campaign's audience as of `now`; `Ok(Err(reason))` when its report or upload is gone.
+pub(super) async fn audience_of(
+    app: &App,
+    plan: &Plan,
+    now: DateTime<Utc>,
+) -> Result<Result<Audience, &'static str>, ServiceError> {
+    let store = &app.store;
+    let clinic_id = &plan.clinic.id;
+    Ok(Ok(match &plan.campaign.fields.audience {
+        AudienceSource::Report(report_id) => {
+            let Some(report) = store.get_report(clinic_id, report_id).await? else {
+                return Ok(Err("report_deleted"));
+            };
+            Audience::prepare(store, &plan.clinic, &report.spec, now).await?
+        }
+        AudienceSource::Upload(upload_id) => {
+            let Some(upload) = store.get_upload(clinic_id, upload_id).await? else {
+                return Ok(Err("upload_deleted"));
+            };
+            Audience::Upload {
+                upload_id: upload.id,
+                chunks: upload.matched_chunks,
+                clinic_id: clinic_id.clone(),
+            }
+        }
+    }))
+}
+
+/// Loads what every page needs; `Ok(Err(reason))` when the campaign cannot run at all.
+pub(super) async fn prepare(
+    app: &App,
+    clinic_id: &str,
+    campaign: Campaign,
+    run_id: &str,
+) -> Result<Result<Plan, String>, ServiceError> {
+    let account = super::credits::paying_account(
+        &app.store,
+        clinic_id,
+        campaign.fields.on_behalf_of.as_deref(),
+    )
+    .await?;
+    Ok(load_plan(app, clinic_id, campaign, run_id)
+        .await
+        .map(|plan| Plan { account, ..plan }))
+}
+
+async fn load_plan(
+    app: &App,
+    clinic_id: &str,
+    campaign: Campaign,
+    run_id: &str,
+) -> Result<Plan, String> {
+    let store = &app.store;
+    let clinic = super::load_clinic(store, clinic_id)
+        .await
+        .map_err(|_| "clinic_unavailable".to_owned())?;
+    let mut words = Vec::new();
+    for (channel, template_id) in campaign.fields.channels.used() {
+        let t = templates::get(store, clinic_id, template_id)
+            .await
+            .map_err(|_| format!("template_unavailable: {}", channel.as_str()))?;
+        let compiled = t
+            .fields
+            .compile()
+            .map_err(|_| format!("template_invalid: {}", channel.as_str()))?;
+        words.push((channel, compiled, t.fields.category, t.id.clone()));
+    }
+    let on_behalf_of = match &campaign.fields.on_behalf_of {
+        Some(id) => Some(
+            store
+                .get_practitioner(clinic_id, id)
+                .await
+                .ok()
+                .flatten()
+                .ok_or_else(|| "practitioner_deleted".to_owned())?,
+        ),
+        None => None,
+    };
+    let from_name = on_behalf_of.as_ref().map(|p| {
+        p.fields
+            .email_sender_name
+            .clone()
+            .unwrap_or_else(|| p.fields.name.clone())
+    });
+    let reply_to = on_behalf_of
+        .as_ref()
+        .and_then(|p| p.fields.reply_to.clone());
+    Ok(Plan {
+        clinic,
+        campaign,
+        run_id: run_id.to_owned(),
+        words,
+        on_behalf_of,
+        from_name,
+        reply_to,
+        account: GROUP_ACCOUNT.to_owned(),
+    })
+}
+
+/// A message of the run for one person on one channel, decided: queued with its words, or
+/// skipped with the reason.
+fn decide(
+    plan: &Plan,
+    app: &App,
+    base: Message,
+    to: Result<String, SkipReason>,
+    words: &CompiledMessage,
+    values: &Values,
+) -> Message {
+    let mut m = base;
+    m.spent_on = Some(Spend::Campaign);
+    m.on_behalf_of = plan.campaign.fields.on_behalf_of.clone();
+    if m.channel == Channel::Email {
+        m.from_name = plan.from_name.clone();
+        m.reply_to = plan.reply_to.clone();
+    }
+    let rendered = to
+        .map_err(|r| (r, None))
+        .and_then(|to| Ok((to, render(words, values, &plan.clinic)?)));
+    match rendered {
+        Ok((to, w)) => {
+            if fill(&mut m, to, w, &plan.clinic, app.config.email_credit_cost).is_err() {
+                skip(&mut m, SkipReason::TooLong, None);
+            }
+        }
+        Err((reason, detail)) => skip(&mut m, reason, detail.as_deref()),
+    }
+    m
+}
+
+/// The messages for one member: one per channel, plus email copies to contacts.
+pub(super) async fn plan_member(
+    app: &App,
+    plan: &Plan,
+    member: &Member,
+    practitioners: &mut HashMap<String, Option<Practitioner>>,
+) -> Result<Vec<Message>, ServiceError> {
+    let store = &app.store;
+    let now = Utc::now();
+    let mut out = Vec::new();
+    match member {
+        Member::Patient {
+            patient,
+            appointment,
+        } => {
+            let practitioner = match (&plan.on_behalf_of, &patient.fields.practitioner_id) {
+                (Some(p), _) => Some(p.clone()),
+                (None, Some(pid)) => {
+                    if !practitioners.contains_key(pid) {
+                        let p = store.get_practitioner(&plan.clinic.id, pid).await?;
+                        practitioners.insert(pid.clone(), p);
+                    }
+                    practitioners.get(pid).cloned().flatten()
+                }
+                (None, None) => None,
+            };
+            let appt = appointment.as_ref().map(|a| AppointmentValues {
+                start: Some(a.fields.start.fixed_offset()),
+                location: a.fields.location.clone(),
+            });
+            let values = patient_values(
+                &plan.clinic,
+                &patient.fields,
+                practitioner.as_ref(),
+                appt.as_ref(),
+                None,
+            );
+            for (channel, words, category, template_id) in &plan.words {
+                let mut base = Message::planned(
+                    message_id(&plan.run_id, &patient.id, None, *channel),
+                    &plan.run_id,
+                    *channel,
+                    *category,
+                    &patient.id,
+                    RecipientKind::Patient,
+                    now,
+                );
+                base.template_id = Some(template_id.clone());
+                base.account = (plan.account != GROUP_ACCOUNT).then(|| plan.account.clone());
+                // A reminder: a YES or NO reply answers this appointment.
+                base.appointment_id = appointment.as_ref().map(|a| a.id.clone());
+                let to = reach_patient(&patient.fields, *channel, *category);
+                out.push(decide(plan, app, base, to, words, &values));
+            }
+            let email = plan.words.iter().find(|(c, ..)| *c == Channel::Email);
+            if plan.campaign.fields.notify_contacts
+                && let Some((_, words, category, template_id)) = email
+            {
+                for contact in store.list_contacts(&plan.clinic.id, &patient.id).await? {
+                    let linked = match &contact.fields.contact_patient_id {
+                        Some(pid) if contact.fields.email.is_none() => store
+                            .get_patient(&plan.clinic.id, pid)
+                            .await?
+                            .and_then(|r| r.patient.fields.email),
+                        _ => None,
+                    };
+                    let mut base = Message::planned(
+                        message_id(&plan.run_id, &patient.id, Some(&contact.id), Channel::Email),
+                        &plan.run_id,
+                        Channel::Email,
+                        *category,
+                        &patient.id,
+                        RecipientKind::Contact,
+                        now,
+                    );
+                    base.contact_id = Some(contact.id.clone());
+                    base.template_id = Some(template_id.clone());
+                    base.account = (plan.account != GROUP_ACCOUNT).then(|| plan.account.clone());
+                    let to = reach_contact(&contact.fields, linked.as_deref());
+                    out.push(decide(plan, app, base, to, words, &values));
+                }
+            }
+        }
+        Member::Referrer(r) => {
+            let mut values = clinic_values(&plan.clinic);
+            let (first, last) = r
+                .fields
+                .name
+                .split_once(' ')
+                .unwrap_or((&r.fields.name, ""));
+            values
+                .set(Placeholder::FullName, r.fields.name.clone())
+                .set(Placeholder::FirstName, first.to_owned());
+            if !last.is_empty() {
+                values.set(Placeholder::LastName, last.to_owned());
+            }
+            for (channel, words, category, template_id) in &plan.words {
+                let mut base = Message::planned(
+                    message_id(&plan.run_id, &r.id, None, *channel),
+                    &plan.run_id,
+                    *channel,
+                    *category,
+                    &r.id,
+                    RecipientKind::Referrer,
+                    now,
+                );
+                base.template_id = Some(template_id.clone());
+                base.account = (plan.account != GROUP_ACCOUNT).then(|| plan.account.clone());
+                let to = match channel {
+                    Channel::Sms => r.fields.mobile.clone().ok_or(SkipReason::NoMobile),
+                    Channel::Email => r.fields.email.clone().ok_or(SkipReason::NoEmail),
+                };
+                out.push(decide(plan, app, base, to, words, &values));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A ledger entry of the account that pays for the run.
+pub(super) fn run_entry(plan: &Plan, kind: EntryKind, credits: i64, note: String) -> LedgerEntry {
+    LedgerEntry {
+        id: ids::new_id(),
+        account: plan.account.clone(),
+        kind,
+        credits,
+        reference: Some(plan.run_id.clone()),
+        note: Some(note),
+        created_at: Utc::now(),
+        spent_on: Some(Spend::Campaign),
+    }
+}
