@@ -1,8 +1,7 @@
 //! Automatic top-up settings (`AUTO_TOPUP#<account>`) and the lease that lets one top-up of an
 //! account run at a time.
 
-use super::{Store, StoreError, from_item, keys, s, to_item, ts};
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use super::{Item, Store, StoreError, from_item, keys, s, to_item, ts};
 use chrono::{DateTime, Utc};
 use tidings_domain::credits::AutoTopUp;
 use tidings_domain::notification::Notification;
@@ -36,31 +35,24 @@ impl Store {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(keys::clinic_pk(clinic_id)))
-            .key("sk", s(keys::auto_top_up_sk(account)))
-            .update_expression("SET topping_until = :until")
-            .condition_expression(
-                "attribute_exists(pk) AND enabled = :yes AND attribute_type(failed_at, :null) \
-                 AND (attribute_not_exists(topping_until) OR topping_until < :now)",
-            )
-            .expression_attribute_values(":until", ts(&until))
-            .expression_attribute_values(":now", ts(&now))
-            .expression_attribute_values(
-                ":yes",
+        let key = (keys::clinic_pk(clinic_id), keys::auto_top_up_sk(account));
+        let values = Item::from([
+            (":until".to_owned(), ts(&until)),
+            (":now".to_owned(), ts(&now)),
+            (
+                ":yes".to_owned(),
                 aws_sdk_dynamodb::types::AttributeValue::Bool(true),
-            )
-            .expression_attribute_values(":null", s("NULL"))
-            .send()
-            .await;
-        super::conditional(
-            "UpdateItem",
-            res,
-            UpdateItemError::is_conditional_check_failed_exception,
+            ),
+            (":null".to_owned(), s("NULL")),
+        ]);
+        self.update_if(
+            key,
+            "SET topping_until = :until",
+            "attribute_exists(pk) AND enabled = :yes AND attribute_type(failed_at, :null) \
+             AND (attribute_not_exists(topping_until) OR topping_until < :now)",
+            values,
         )
+        .await
     }
 
     /// Ends the lease; with `failure`, records it (top-ups stay off until the next save).

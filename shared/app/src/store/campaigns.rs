@@ -1,10 +1,6 @@
 //! Campaigns (`CAMPAIGN#<id>`) and their runs (`RUN#<campaign id>#<run id>`).
 
-use super::{
-    Item, Page, Query, Store, StoreError, attr, conditional, from_item, keys, n, s, status_name,
-    to_item, ts,
-};
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use super::{Item, Page, Query, Store, StoreError, attr, from_item, keys, n, s, to_item, ts};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use tidings_domain::campaign::{Campaign, CampaignRun, CampaignStatus, Counts, RunStatus};
@@ -201,25 +197,14 @@ impl Store {
             values.insert(format!(":f{i}"), s(st.as_str()));
             from.push(format!(":f{i}"));
         }
-        let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(keys::clinic_pk(clinic_id)))
-            .key("sk", s(keys::campaign_sk(id)))
-            .update_expression(format!(
-                "SET #s = :to, status_reason = :reason, updated_at = :at{more}"
-            ))
-            .condition_expression(format!("#s IN ({})", from.join(", ")))
-            .set_expression_attribute_names(Some(status_name()))
-            .set_expression_attribute_values(Some(values))
-            .send()
-            .await;
-        conditional(
-            "UpdateItem",
-            res,
-            UpdateItemError::is_conditional_check_failed_exception,
+        let key = (keys::clinic_pk(clinic_id), keys::campaign_sk(id));
+        self.update_if(
+            key,
+            &format!("SET #s = :to, status_reason = :reason, updated_at = :at{more}"),
+            &format!("#s IN ({})", from.join(", ")),
+            values,
         )
+        .await
     }
 
     /// Starts a run unless a copy of the same firing started it; `Ok(false)` if it exists.
@@ -280,26 +265,21 @@ impl Store {
         run_id: &str,
         checkpoint: &str,
     ) -> Result<bool, StoreError> {
-        let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(keys::clinic_pk(clinic_id)))
-            .key("sk", s(keys::run_sk(campaign_id, run_id)))
-            .update_expression("SET checkpoint = :cp")
-            .condition_expression(
-                "#s = :sending AND (attribute_not_exists(checkpoint) OR checkpoint < :cp)",
-            )
-            .set_expression_attribute_names(Some(status_name()))
-            .expression_attribute_values(":cp", s(checkpoint))
-            .expression_attribute_values(":sending", attr(&RunStatus::Sending)?)
-            .send()
-            .await;
-        conditional(
-            "UpdateItem",
-            res,
-            UpdateItemError::is_conditional_check_failed_exception,
+        let key = (
+            keys::clinic_pk(clinic_id),
+            keys::run_sk(campaign_id, run_id),
+        );
+        let values = Item::from([
+            (":cp".to_owned(), s(checkpoint)),
+            (":sending".to_owned(), attr(&RunStatus::Sending)?),
+        ]);
+        self.update_if(
+            key,
+            "SET checkpoint = :cp",
+            "#s = :sending AND (attribute_not_exists(checkpoint) OR checkpoint < :cp)",
+            values,
         )
+        .await
     }
 
     /// Records that every person of the run's audience has been planned.
@@ -337,56 +317,45 @@ impl Store {
         } else {
             (RunStatus::Paused, RunStatus::Sending)
         };
-        let mut req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(keys::clinic_pk(clinic_id)))
-            .key("sk", s(keys::run_sk(campaign_id, run_id)))
-            .condition_expression("#s = :from")
-            .set_expression_attribute_names(Some(status_name()))
-            .expression_attribute_values(":from", attr(&from)?)
-            .expression_attribute_values(":to", attr(&to)?);
-        req = if paused {
-            req.update_expression("SET #s = :to, paused_at = :at ADD pauses :one")
-                .expression_attribute_values(":at", ts(&at))
-                .expression_attribute_values(":one", n(1))
+        let mut values = Item::from([
+            (":from".to_owned(), attr(&from)?),
+            (":to".to_owned(), attr(&to)?),
+        ]);
+        let update = if paused {
+            values.insert(":at".into(), ts(&at));
+            values.insert(":one".into(), n(1));
+            "SET #s = :to, paused_at = :at ADD pauses :one"
         } else {
-            req.update_expression("SET #s = :to")
+            "SET #s = :to"
         };
-        conditional(
-            "UpdateItem",
-            req.send().await,
-            UpdateItemError::is_conditional_check_failed_exception,
-        )
+        let key = (
+            keys::clinic_pk(clinic_id),
+            keys::run_sk(campaign_id, run_id),
+        );
+        self.update_if(key, update, "#s = :from", values).await
     }
 
     /// Ends a sending or paused run; `Ok(false)` if another copy ended it first.
     pub async fn finish_run(&self, clinic_id: &str, run: &CampaignRun) -> Result<bool, StoreError> {
-        let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(keys::clinic_pk(clinic_id)))
-            .key("sk", s(keys::run_sk(&run.campaign_id, &run.id)))
-            .update_expression(
-                "SET #s = :st, reason = :reason, counts = :counts, credits = :credits, finished_at = :at",
-            )
-            .condition_expression("#s IN (:sending, :paused)")
-            .set_expression_attribute_names(Some(status_name()))
-            .expression_attribute_values(":paused", attr(&RunStatus::Paused)?)
-            .expression_attribute_values(":st", attr(&run.status)?)
-            .expression_attribute_values(":reason", attr(&run.reason)?)
-            .expression_attribute_values(":counts", attr(&run.counts)?)
-            .expression_attribute_values(":credits", n(run.credits))
-            .expression_attribute_values(":at", attr(&run.finished_at)?)
-            .expression_attribute_values(":sending", attr(&RunStatus::Sending)?)
-            .send()
-            .await;
-        conditional(
-            "UpdateItem",
-            res,
-            UpdateItemError::is_conditional_check_failed_exception,
+        let key = (
+            keys::clinic_pk(clinic_id),
+            keys::run_sk(&run.campaign_id, &run.id),
+        );
+        let values = Item::from([
+            (":st".to_owned(), attr(&run.status)?),
+            (":reason".to_owned(), attr(&run.reason)?),
+            (":counts".to_owned(), attr(&run.counts)?),
+            (":credits".to_owned(), n(run.credits)),
+            (":at".to_owned(), attr(&run.finished_at)?),
+            (":sending".to_owned(), attr(&RunStatus::Sending)?),
+            (":paused".to_owned(), attr(&RunStatus::Paused)?),
+        ]);
+        self.update_if(
+            key,
+            "SET #s = :st, reason = :reason, counts = :counts, credits = :credits, finished_at = :at",
+            "#s IN (:sending, :paused)",
+            values,
         )
+        .await
     }
 }

@@ -9,7 +9,6 @@ use super::{
     Item, Page, Query, Store, StoreError, TxError, attr, from_item, keys, s, status_name, to_item,
     ts,
 };
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tidings_domain::credits::LedgerEntry;
@@ -129,32 +128,30 @@ impl Store {
         provider_message_id: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(keys::clinic_pk(clinic_id)))
-            .key("sk", s(keys::message_sk(id)))
-            .update_expression(
-                "SET #s = :sent, provider_message_id = :pid, sent_at = :at, updated_at = :at, gsi1pk = :g, gsi1sk = :id, gsi2pk = :p, gsi2sk = :m",
-            )
-            .expression_attribute_values(":p", s(keys::provider_message_gsi(provider_message_id)))
-            .expression_attribute_values(":m", s("MESSAGE"))
-            .condition_expression("#s = :queued")
-            .expression_attribute_values(":g", s(keys::patient_messages_gsi(clinic_id, patient_id)))
-            .expression_attribute_values(":id", s(id))
-            .set_expression_attribute_names(Some(status_name()))
-            .expression_attribute_values(":sent", attr(&Status::Sent)?)
-            .expression_attribute_values(":queued", attr(&Status::Queued)?)
-            .expression_attribute_values(":pid", s(provider_message_id))
-            .expression_attribute_values(":at", ts(&at))
-            .send()
-            .await;
-        super::conditional(
-            "UpdateItem",
-            res,
-            UpdateItemError::is_conditional_check_failed_exception,
+        let key = (keys::clinic_pk(clinic_id), keys::message_sk(id));
+        let values = Item::from([
+            (":sent".to_owned(), attr(&Status::Sent)?),
+            (":queued".to_owned(), attr(&Status::Queued)?),
+            (":pid".to_owned(), s(provider_message_id)),
+            (":at".to_owned(), ts(&at)),
+            (
+                ":g".to_owned(),
+                s(keys::patient_messages_gsi(clinic_id, patient_id)),
+            ),
+            (":id".to_owned(), s(id)),
+            (
+                ":p".to_owned(),
+                s(keys::provider_message_gsi(provider_message_id)),
+            ),
+            (":m".to_owned(), s("MESSAGE")),
+        ]);
+        self.update_if(
+            key,
+            "SET #s = :sent, provider_message_id = :pid, sent_at = :at, updated_at = :at, gsi1pk = :g, gsi1sk = :id, gsi2pk = :p, gsi2sk = :m",
+            "#s = :queued",
+            values,
         )
+        .await
     }
 
     /// Marks a queued message failed with the provider's reason and gives its credits back, in
@@ -317,25 +314,19 @@ impl Store {
         prev: &DateTime<Utc>,
         until: &DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(keys::clinic_pk(clinic_id)))
-            .key("sk", s(keys::message_sk(id)))
-            .update_expression("SET lease_until = :until")
-            .condition_expression("#s = :queued AND lease_until = :prev")
-            .set_expression_attribute_names(Some(status_name()))
-            .expression_attribute_values(":queued", attr(&Status::Queued)?)
-            .expression_attribute_values(":prev", ts(prev))
-            .expression_attribute_values(":until", ts(until))
-            .send()
-            .await;
-        super::conditional(
-            "UpdateItem",
-            res,
-            UpdateItemError::is_conditional_check_failed_exception,
+        let key = (keys::clinic_pk(clinic_id), keys::message_sk(id));
+        let values = Item::from([
+            (":queued".to_owned(), attr(&Status::Queued)?),
+            (":prev".to_owned(), ts(prev)),
+            (":until".to_owned(), ts(until)),
+        ]);
+        self.update_if(
+            key,
+            "SET lease_until = :until",
+            "#s = :queued AND lease_until = :prev",
+            values,
         )
+        .await
     }
 
     /// A page of the held messages of a campaign run, in id order, after the message
@@ -367,25 +358,19 @@ impl Store {
         id: &str,
         until: &DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(keys::clinic_pk(clinic_id)))
-            .key("sk", s(keys::message_sk(id)))
-            .update_expression("SET #s = :queued, lease_until = :until")
-            .condition_expression("#s = :held")
-            .set_expression_attribute_names(Some(status_name()))
-            .expression_attribute_values(":queued", attr(&Status::Queued)?)
-            .expression_attribute_values(":held", attr(&Status::Held)?)
-            .expression_attribute_values(":until", ts(until))
-            .send()
-            .await;
-        super::conditional(
-            "UpdateItem",
-            res,
-            UpdateItemError::is_conditional_check_failed_exception,
+        let key = (keys::clinic_pk(clinic_id), keys::message_sk(id));
+        let values = Item::from([
+            (":queued".to_owned(), attr(&Status::Queued)?),
+            (":held".to_owned(), attr(&Status::Held)?),
+            (":until".to_owned(), ts(until)),
+        ]);
+        self.update_if(
+            key,
+            "SET #s = :queued, lease_until = :until",
+            "#s = :held",
+            values,
         )
+        .await
     }
 
     /// Ends a held message unsent with `reason`; it joins its patient's history.
@@ -396,30 +381,25 @@ impl Store {
         reason: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(keys::clinic_pk(clinic_id)))
-            .key("sk", s(keys::message_sk(id)))
-            .update_expression(
-                "SET #s = :not_sent, reason = :reason, updated_at = :at, gsi1pk = :g, gsi1sk = :id",
-            )
-            .condition_expression("#s = :held")
-            .set_expression_attribute_names(Some(status_name()))
-            .expression_attribute_values(":not_sent", attr(&Status::NotSent)?)
-            .expression_attribute_values(":held", attr(&Status::Held)?)
-            .expression_attribute_values(":reason", s(reason))
-            .expression_attribute_values(":at", ts(&at))
-            .expression_attribute_values(":g", s(keys::patient_messages_gsi(clinic_id, patient_id)))
-            .expression_attribute_values(":id", s(id))
-            .send()
-            .await;
-        super::conditional(
-            "UpdateItem",
-            res,
-            UpdateItemError::is_conditional_check_failed_exception,
+        let key = (keys::clinic_pk(clinic_id), keys::message_sk(id));
+        let values = Item::from([
+            (":not_sent".to_owned(), attr(&Status::NotSent)?),
+            (":held".to_owned(), attr(&Status::Held)?),
+            (":reason".to_owned(), s(reason)),
+            (":at".to_owned(), ts(&at)),
+            (
+                ":g".to_owned(),
+                s(keys::patient_messages_gsi(clinic_id, patient_id)),
+            ),
+            (":id".to_owned(), s(id)),
+        ]);
+        self.update_if(
+            key,
+            "SET #s = :not_sent, reason = :reason, updated_at = :at, gsi1pk = :g, gsi1sk = :id",
+            "#s = :held",
+            values,
         )
+        .await
     }
 
     /// A page of the messages of one send or campaign run, in id order.

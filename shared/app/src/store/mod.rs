@@ -44,6 +44,7 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
 };
@@ -241,6 +242,36 @@ impl Store {
             "PutItem",
             res,
             PutItemError::is_conditional_check_failed_exception,
+        )
+    }
+
+    /// Updates an item if `condition` holds; `Ok(false)` when it did not. `#s` in the
+    /// expressions names the `status` attribute.
+    pub(crate) async fn update_if(
+        &self,
+        (pk, sk): (String, String),
+        update: &str,
+        condition: &str,
+        values: Item,
+    ) -> Result<bool, StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names(
+                (update.contains("#s") || condition.contains("#s")).then(status_name),
+            )
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await;
+        conditional(
+            "UpdateItem",
+            res,
+            UpdateItemError::is_conditional_check_failed_exception,
         )
     }
 
