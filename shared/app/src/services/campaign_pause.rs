@@ -16,7 +16,7 @@ use super::campaign_runner::{
     End, FireEvent, FireOutcome, Limits, Pacer, continue_later, end, finish, ignored, parse_time,
     return_unclaimed, settle, stop, tally,
 };
-use super::sending::deliver;
+use super::sent_batches::with_batches;
 use crate::scheduler::ScheduleSpec;
 use crate::store::{SendClaim, StatusChange, TxError};
 use crate::{App, ServiceError, ids};
@@ -153,20 +153,24 @@ async fn send_held(
         let costs: Vec<i64> = held.iter().map(|m| i64::from(m.credits)).collect();
         let paid = reserve_prefix(app, plan, &costs).await?;
         let lease = Utc::now() + limits.lease;
-        let outcomes: Vec<Result<i64, ServiceError>> = futures::stream::iter(&held[..paid])
-            .map(|m| async move {
-                if !store.release_held(clinic_id, &m.id, &lease).await? {
-                    return Ok(i64::from(m.credits));
-                }
-                let mut m = m.clone();
-                m.status = Status::Queued;
-                m.lease_until = Some(lease);
-                pacer.wait(m.channel).await;
-                deliver(app, &plan.clinic, m).await;
-                Ok(0)
+        let outcomes: Vec<Result<i64, ServiceError>> =
+            with_batches(app, clinic_id, concurrency, async |sent| {
+                futures::stream::iter(&held[..paid])
+                    .map(|m| async move {
+                        if !store.release_held(clinic_id, &m.id, &lease).await? {
+                            return Ok(i64::from(m.credits));
+                        }
+                        let mut m = m.clone();
+                        m.status = Status::Queued;
+                        m.lease_until = Some(lease);
+                        pacer.wait(m.channel).await;
+                        sent.deliver(app, &plan.clinic, m).await;
+                        Ok(0)
+                    })
+                    .buffer_unordered(concurrency)
+                    .collect()
+                    .await
             })
-            .buffer_unordered(concurrency)
-            .collect()
             .await;
         let mut unclaimed = 0;
         let mut first_error = None;

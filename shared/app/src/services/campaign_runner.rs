@@ -19,6 +19,7 @@
 
 use super::campaign_plan::{Plan, audience_of, plan_member, prepare, run_entry};
 use super::sending::{deliver, skip_blocked};
+use super::sent_batches::{SentBatches, with_batches};
 use crate::scheduler::ScheduleSpec;
 use crate::store::{RunTotals, StatusChange, StoreError};
 use crate::{App, ServiceError};
@@ -393,11 +394,14 @@ async fn claim_and_send(
     }
     // Each message is claimed and, once claimed, sent at once: the store and the provider
     // work side by side instead of taking turns page by page.
-    let outcomes: Vec<Claimed> = futures::stream::iter(messages)
-        .map(|m| claim_then_send(app, plan, m, pacer, now, lease))
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
+    let outcomes: Vec<Claimed> = with_batches(app, &plan.clinic.id, concurrency, async |sent| {
+        futures::stream::iter(messages)
+            .map(|m| claim_then_send(app, plan, m, pacer, (now, lease), sent))
+            .buffer_unordered(concurrency)
+            .collect()
+            .await
+    })
+    .await;
     let mut unclaimed_cost = 0i64;
     let mut first_error = None;
     for o in outcomes {
@@ -450,8 +454,8 @@ async fn claim_then_send(
     plan: &Plan,
     m: Message,
     pacer: &Pacer,
-    now: DateTime<Utc>,
-    lease: DateTime<Utc>,
+    (now, lease): (DateTime<Utc>, DateTime<Utc>),
+    sent: &SentBatches,
 ) -> Claimed {
     let store = &app.store;
     let clinic_id = &plan.clinic.id;
@@ -465,14 +469,14 @@ async fn claim_then_send(
             if m.status == Status::Queued {
                 pacer.wait(m.channel).await;
             }
-            deliver(app, &plan.clinic, m).await;
+            sent.deliver(app, &plan.clinic, m).await;
             Claimed::Sent
         }
         Ok(false) => {
             match take_over(app, clinic_id, &m.id, now, lease).await {
                 Ok(Some(existing)) => {
                     pacer.wait(existing.channel).await;
-                    deliver(app, &plan.clinic, existing).await;
+                    sent.deliver(app, &plan.clinic, existing).await;
                 }
                 Ok(None) => {}
                 Err(error) => return Claimed::Failed { credits, error },

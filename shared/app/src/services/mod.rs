@@ -28,6 +28,7 @@ pub mod reminders;
 pub mod rendering;
 pub mod reports;
 pub mod sending;
+pub mod sent_batches;
 pub mod templates;
 pub mod unsubscribe;
 pub mod uploads;

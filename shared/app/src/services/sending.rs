@@ -15,7 +15,7 @@ use super::{load_clinic, not_found_as_field, templates};
 use crate::delivery::{DeliveryError, Email, Sms};
 use crate::store::{Blocked, SendClaim, SendRecord, TxError};
 use crate::{App, ServiceError, ids};
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -223,11 +223,41 @@ pub async fn send(
 /// Delivers one claimed (`queued`) message and records the result: `sent` with the provider's
 /// id, or `failed` with its reason and the credits refunded. Anything but a queued message is
 /// returned as it is. Storage errors are logged and leave the message queued (never resent).
-pub async fn deliver(app: &App, clinic: &Clinic, mut m: Message) -> Message {
+pub async fn deliver(app: &App, clinic: &Clinic, m: Message) -> Message {
     if m.status != Status::Queued {
         return m;
     }
-    let result = match (m.channel, m.to.as_deref(), m.body.as_deref()) {
+    match publish(app, clinic, &m).await {
+        Ok(provider_id) => {
+            let now = Utc::now();
+            match app.store.mark_sent(&clinic.id, &m, &provider_id, now).await {
+                Ok(_) => sent(m, provider_id, now),
+                Err(e) => {
+                    tracing::error!(message_id = m.id, error = %e, "sent but not recorded");
+                    m
+                }
+            }
+        }
+        Err(err) => record_failure(app, clinic, m, &err).await,
+    }
+}
+
+/// `m` as the provider took it, under `provider_id`, at `at`.
+pub(super) fn sent(mut m: Message, provider_id: String, at: DateTime<Utc>) -> Message {
+    m.status = Status::Sent;
+    m.provider_message_id = Some(provider_id);
+    m.sent_at = Some(at);
+    m.updated_at = at;
+    m
+}
+
+/// Hands a queued message to its provider: the provider's id for it, or why it was refused.
+pub(super) async fn publish(
+    app: &App,
+    clinic: &Clinic,
+    m: &Message,
+) -> Result<String, DeliveryError> {
+    match (m.channel, m.to.as_deref(), m.body.as_deref()) {
         (Channel::Sms, Some(to), Some(text)) => {
             app.delivery
                 .send_sms(&Sms {
@@ -240,7 +270,7 @@ pub async fn deliver(app: &App, clinic: &Clinic, mut m: Message) -> Message {
         }
         (Channel::Email, Some(to), Some(text)) => {
             let sender = m.from_name.as_deref();
-            let headers = unsubscribe_headers(app, clinic, &m);
+            let headers = unsubscribe_headers(app, clinic, m);
             app.delivery
                 .send_email(&Email {
                     from_name: sender.or(Some(clinic.fields.name.as_str())),
@@ -259,66 +289,55 @@ pub async fn deliver(app: &App, clinic: &Clinic, mut m: Message) -> Message {
                 .await
         }
         _ => Err(DeliveryError::Rejected("no address or body".into())),
-    };
+    }
+}
+
+/// Records that the provider refused a queued message: `failed` with the reason, and its
+/// credits refunded, in one transaction.
+pub(super) async fn record_failure(
+    app: &App,
+    clinic: &Clinic,
+    mut m: Message,
+    err: &DeliveryError,
+) -> Message {
     let now = Utc::now();
-    match result {
-        Ok(provider_id) => {
-            match app
-                .store
-                .mark_sent(&clinic.id, &m.id, &m.patient_id, &provider_id, now)
-                .await
-            {
-                Ok(_) => {
-                    m.status = Status::Sent;
-                    m.provider_message_id = Some(provider_id);
-                    m.sent_at = Some(now);
-                    m.updated_at = now;
-                }
-                Err(e) => {
-                    tracing::error!(message_id = m.id, error = %e, "sent but not recorded");
-                }
-            }
+    let kind = match err {
+        DeliveryError::Rejected(_) => "rejected",
+        DeliveryError::Unavailable(_) => "unavailable",
+    };
+    tracing::warn!(message_id = m.id, kind, "delivery failed");
+    let reason = err.to_string();
+    let refund = (m.credits > 0).then(|| LedgerEntry {
+        id: ids::new_id(),
+        account: m
+            .account
+            .clone()
+            .unwrap_or_else(|| GROUP_ACCOUNT.to_owned()),
+        kind: EntryKind::Refund,
+        credits: i64::from(m.credits),
+        reference: Some(m.id.clone()),
+        note: Some("delivery failed".into()),
+        created_at: now,
+        spent_on: m.spent_on,
+    });
+    match app
+        .store
+        .fail_and_refund(
+            &clinic.id,
+            (&m.id, &m.patient_id),
+            &reason,
+            refund.as_ref(),
+            now,
+        )
+        .await
+    {
+        Ok(()) => {
+            m.status = Status::Failed;
+            m.reason = Some(reason);
+            m.updated_at = now;
         }
-        Err(err) => {
-            let kind = match &err {
-                DeliveryError::Rejected(_) => "rejected",
-                DeliveryError::Unavailable(_) => "unavailable",
-            };
-            tracing::warn!(message_id = m.id, kind, "delivery failed");
-            let reason = err.to_string();
-            let refund = (m.credits > 0).then(|| LedgerEntry {
-                id: ids::new_id(),
-                account: m
-                    .account
-                    .clone()
-                    .unwrap_or_else(|| GROUP_ACCOUNT.to_owned()),
-                kind: EntryKind::Refund,
-                credits: i64::from(m.credits),
-                reference: Some(m.id.clone()),
-                note: Some("delivery failed".into()),
-                created_at: now,
-                spent_on: m.spent_on,
-            });
-            match app
-                .store
-                .fail_and_refund(
-                    &clinic.id,
-                    (&m.id, &m.patient_id),
-                    &reason,
-                    refund.as_ref(),
-                    now,
-                )
-                .await
-            {
-                Ok(()) => {
-                    m.status = Status::Failed;
-                    m.reason = Some(reason);
-                    m.updated_at = now;
-                }
-                Err(e) => {
-                    tracing::error!(message_id = m.id, error = ?e, "failure not recorded");
-                }
-            }
+        Err(e) => {
+            tracing::error!(message_id = m.id, error = ?e, "failure not recorded");
         }
     }
     m

@@ -13,6 +13,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tidings_domain::credits::LedgerEntry;
 use tidings_domain::message::{Message, Status};
+use tidings_domain::message_template::Channel;
+
+/// `gsi2sk` of a sent SMS found by its provider's id.
+const RECEIPT_SK: &str = "MESSAGE";
 
 /// A claimed send request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -118,40 +122,60 @@ impl Store {
             .transpose()
     }
 
-    /// Marks a queued message sent, puts it in its patient's history (the index) and makes it
-    /// findable by the provider's id (for receipts); `Ok(false)` if it was no longer queued.
+    /// Marks a queued message sent, puts it in its patient's history (the index) and, for an
+    /// SMS, makes it findable by the provider's id (for receipts; email events carry the
+    /// message's id); `Ok(false)` if it was no longer queued.
     pub async fn mark_sent(
         &self,
         clinic_id: &str,
-        id: &str,
-        patient_id: &str,
+        m: &Message,
         provider_message_id: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let key = (keys::clinic_pk(clinic_id), keys::message_sk(id));
-        let values = Item::from([
+        let key = (keys::clinic_pk(clinic_id), keys::message_sk(&m.id));
+        let mut values = Item::from([
             (":sent".to_owned(), attr(&Status::Sent)?),
             (":queued".to_owned(), attr(&Status::Queued)?),
             (":pid".to_owned(), s(provider_message_id)),
             (":at".to_owned(), ts(&at)),
             (
                 ":g".to_owned(),
-                s(keys::patient_messages_gsi(clinic_id, patient_id)),
+                s(keys::patient_messages_gsi(clinic_id, &m.patient_id)),
             ),
-            (":id".to_owned(), s(id)),
-            (
+            (":id".to_owned(), s(&m.id)),
+        ]);
+        let mut update = "SET #s = :sent, provider_message_id = :pid, sent_at = :at, updated_at = :at, gsi1pk = :g, gsi1sk = :id".to_owned();
+        if m.channel == Channel::Sms {
+            values.insert(
                 ":p".to_owned(),
                 s(keys::provider_message_gsi(provider_message_id)),
-            ),
-            (":m".to_owned(), s("MESSAGE")),
-        ]);
-        self.update_if(
-            key,
-            "SET #s = :sent, provider_message_id = :pid, sent_at = :at, updated_at = :at, gsi1pk = :g, gsi1sk = :id, gsi2pk = :p, gsi2sk = :m",
-            "#s = :queued",
-            values,
-        )
-        .await
+            );
+            values.insert(":m".to_owned(), s(RECEIPT_SK));
+            update.push_str(", gsi2pk = :p, gsi2sk = :m");
+        }
+        self.update_if(key, &update, "#s = :queued", values).await
+    }
+
+    /// Records sent messages (status, provider id and time already set on each) as
+    /// [`Store::mark_sent`] does, up to 25 to a call instead of one call each. Each is put
+    /// whole and without a condition (a batch write cannot carry one): only the copy of the
+    /// run that holds a message's lease sends and records it.
+    pub async fn record_sent(&self, clinic_id: &str, sent: &[Message]) -> Result<(), StoreError> {
+        for chunk in sent.chunks(super::BATCH_WRITE) {
+            let items = chunk
+                .iter()
+                .map(|m| {
+                    let mut item = message_item(clinic_id, m)?;
+                    if let (Channel::Sms, Some(pid)) = (m.channel, &m.provider_message_id) {
+                        item.insert("gsi2pk".into(), s(keys::provider_message_gsi(pid)));
+                        item.insert("gsi2sk".into(), s(RECEIPT_SK));
+                    }
+                    Ok(item)
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            self.put_batch(items).await?;
+        }
+        Ok(())
     }
 
     /// Marks a queued message failed with the provider's reason and gives its credits back, in

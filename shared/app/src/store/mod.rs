@@ -46,7 +46,8 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, Put, PutRequest, TransactWriteItem, Update,
+    WriteRequest,
 };
 use std::collections::HashMap;
 use thiserror::Error;
@@ -56,6 +57,10 @@ pub type Item = HashMap<String, AttributeValue>;
 
 /// How often a transaction that conflicted with another is tried in all.
 const TX_ATTEMPTS: u64 = 6;
+/// The most puts DynamoDB takes in one `BatchWriteItem`.
+pub(crate) const BATCH_WRITE: usize = 25;
+/// How often a batch write is tried in all while DynamoDB leaves some of it unprocessed.
+const BATCH_ATTEMPTS: u64 = 8;
 
 /// The name of the one global secondary index (`gsi1pk`, `gsi1sk`).
 pub const GSI1: &str = "gsi1";
@@ -76,6 +81,9 @@ pub enum StoreError {
     Encode(#[source] serde_dynamo::Error),
     #[error("a DynamoDB request could not be built")]
     Build(#[from] aws_sdk_dynamodb::error::BuildError),
+    /// DynamoDB left this many items of a batch write unprocessed however often it was tried.
+    #[error("DynamoDB left {0} item(s) of a batch write unprocessed")]
+    Unprocessed(usize),
     /// An item written with a fresh id already existed.
     #[error("an item with a fresh id already exists")]
     Collision,
@@ -206,6 +214,43 @@ impl Store {
             .send()
             .await
             .map_err(|e| StoreError::sdk("PutItem", e))?;
+        Ok(())
+    }
+
+    /// Puts up to [`BATCH_WRITE`] items, each replacing any with its key, in one call. What
+    /// DynamoDB leaves unprocessed (throttling) is tried again after a growing pause.
+    pub(crate) async fn put_batch(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        let mut requests = items
+            .into_iter()
+            .map(|item| {
+                PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map(|put| WriteRequest::builder().put_request(put).build())
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut attempt = 0;
+        while !requests.is_empty() {
+            attempt += 1;
+            if attempt > BATCH_ATTEMPTS {
+                return Err(StoreError::Unprocessed(requests.len()));
+            }
+            if attempt > 1 {
+                let pause = rand::random_range(10..50) * (1 << (attempt - 2));
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+            }
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, requests)
+                .send()
+                .await
+                .map_err(|e| StoreError::sdk("BatchWriteItem", e))?;
+            requests = out
+                .unprocessed_items
+                .and_then(|mut u| u.remove(&self.table))
+                .unwrap_or_default();
+        }
         Ok(())
     }
 
