@@ -35,6 +35,16 @@ pub struct Practitioner {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Practitioner {
+    /// The display name of email sent on the practitioner's behalf: theirs, or their name.
+    pub fn sender_name(&self) -> String {
+        self.fields
+            .email_sender_name
+            .clone()
+            .unwrap_or_else(|| self.fields.name.clone())
+    }
+}
+
 impl PractitionerInput {
     pub fn validate(self) -> Result<PractitionerFields, FieldError> {
         Ok(PractitionerFields {

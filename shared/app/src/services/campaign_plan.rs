@@ -29,6 +29,32 @@ pub(super) struct Plan {
     pub(super) account: String,
 }
 
+impl Plan {
+    /// This run's message, not yet rendered, to `person` (a patient or a referrer) or to their
+    /// `contact`, on `channel`, from the template `template_id`.
+    fn message(
+        &self,
+        (person, contact): (&str, Option<&str>),
+        kind: RecipientKind,
+        (channel, category, template_id): (Channel, Category, &str),
+        now: DateTime<Utc>,
+    ) -> Message {
+        let mut m = Message::planned(
+            message_id(&self.run_id, person, contact, channel),
+            &self.run_id,
+            channel,
+            category,
+            person,
+            kind,
+            now,
+        );
+        m.contact_id = contact.map(str::to_owned);
+        m.template_id = Some(template_id.to_owned());
+        m.account = (self.account != GROUP_ACCOUNT).then(|| self.account.clone());
+        m
+    }
+}
+
 /// The campaign's audience as of `now`; `Ok(Err(reason))` when its report or upload is gone.
 pub(super) async fn audience_of(
     app: &App,
@@ -107,12 +133,7 @@ async fn load_plan(
         ),
         None => None,
     };
-    let from_name = on_behalf_of.as_ref().map(|p| {
-        p.fields
-            .email_sender_name
-            .clone()
-            .unwrap_or_else(|| p.fields.name.clone())
-    });
+    let from_name = on_behalf_of.as_ref().map(Practitioner::sender_name);
     let reply_to = on_behalf_of
         .as_ref()
         .and_then(|p| p.fields.reply_to.clone());
@@ -197,17 +218,12 @@ pub(super) async fn plan_member(
                 None,
             );
             for (channel, words, category, template_id) in &plan.words {
-                let mut base = Message::planned(
-                    message_id(&plan.run_id, &patient.id, None, *channel),
-                    &plan.run_id,
-                    *channel,
-                    *category,
-                    &patient.id,
+                let mut base = plan.message(
+                    (&patient.id, None),
                     RecipientKind::Patient,
+                    (*channel, *category, template_id),
                     now,
                 );
-                base.template_id = Some(template_id.clone());
-                base.account = (plan.account != GROUP_ACCOUNT).then(|| plan.account.clone());
                 // A reminder: a YES or NO reply answers this appointment.
                 base.appointment_id = appointment.as_ref().map(|a| a.id.clone());
                 let to = reach_patient(&patient.fields, *channel, *category);
@@ -225,18 +241,12 @@ pub(super) async fn plan_member(
                             .and_then(|r| r.patient.fields.email),
                         _ => None,
                     };
-                    let mut base = Message::planned(
-                        message_id(&plan.run_id, &patient.id, Some(&contact.id), Channel::Email),
-                        &plan.run_id,
-                        Channel::Email,
-                        *category,
-                        &patient.id,
+                    let base = plan.message(
+                        (&patient.id, Some(&contact.id)),
                         RecipientKind::Contact,
+                        (Channel::Email, *category, template_id),
                         now,
                     );
-                    base.contact_id = Some(contact.id.clone());
-                    base.template_id = Some(template_id.clone());
-                    base.account = (plan.account != GROUP_ACCOUNT).then(|| plan.account.clone());
                     let to = reach_contact(&contact.fields, linked.as_deref());
                     out.push(decide(plan, app, base, to, words, &values));
                 }
@@ -256,17 +266,12 @@ pub(super) async fn plan_member(
                 values.set(Placeholder::LastName, last.to_owned());
             }
             for (channel, words, category, template_id) in &plan.words {
-                let mut base = Message::planned(
-                    message_id(&plan.run_id, &r.id, None, *channel),
-                    &plan.run_id,
-                    *channel,
-                    *category,
-                    &r.id,
+                let base = plan.message(
+                    (&r.id, None),
                     RecipientKind::Referrer,
+                    (*channel, *category, template_id),
                     now,
                 );
-                base.template_id = Some(template_id.clone());
-                base.account = (plan.account != GROUP_ACCOUNT).then(|| plan.account.clone());
                 let to = match channel {
                     Channel::Sms => r.fields.mobile.clone().ok_or(SkipReason::NoMobile),
                     Channel::Email => r.fields.email.clone().ok_or(SkipReason::NoEmail),

@@ -224,26 +224,40 @@ pub async fn send(
 /// id, or `failed` with its reason and the credits refunded. Anything but a queued message is
 /// returned as it is. Storage errors are logged and leave the message queued (never resent).
 pub async fn deliver(app: &App, clinic: &Clinic, m: Message) -> Message {
+    let mut m = match hand_over(app, clinic, m).await {
+        Ok(sent) => sent,
+        Err(ended) => return ended,
+    };
+    let provider_id = m.provider_message_id.as_deref().unwrap_or_default();
+    if let Err(e) = app
+        .store
+        .mark_sent(&clinic.id, &m, provider_id, m.updated_at)
+        .await
+    {
+        tracing::error!(message_id = m.id, error = %e, "sent but not recorded");
+        // Shown as stored: still queued.
+        m.status = Status::Queued;
+        m.provider_message_id = None;
+        m.sent_at = None;
+    }
+    m
+}
+
+/// Hands a queued message to its provider. `Ok`: the message as the provider took it, still
+/// to be recorded `sent`. `Err`: the message as it ends here: refused (recorded `failed` and
+/// refunded), or not queued (left alone).
+pub(super) async fn hand_over(app: &App, clinic: &Clinic, m: Message) -> Result<Message, Message> {
     if m.status != Status::Queued {
-        return m;
+        return Err(m);
     }
     match publish(app, clinic, &m).await {
-        Ok(provider_id) => {
-            let now = Utc::now();
-            match app.store.mark_sent(&clinic.id, &m, &provider_id, now).await {
-                Ok(_) => sent(m, provider_id, now),
-                Err(e) => {
-                    tracing::error!(message_id = m.id, error = %e, "sent but not recorded");
-                    m
-                }
-            }
-        }
-        Err(err) => record_failure(app, clinic, m, &err).await,
+        Ok(provider_id) => Ok(sent(m, provider_id, Utc::now())),
+        Err(err) => Err(record_failure(app, clinic, m, &err).await),
     }
 }
 
 /// `m` as the provider took it, under `provider_id`, at `at`.
-pub(super) fn sent(mut m: Message, provider_id: String, at: DateTime<Utc>) -> Message {
+fn sent(mut m: Message, provider_id: String, at: DateTime<Utc>) -> Message {
     m.status = Status::Sent;
     m.provider_message_id = Some(provider_id);
     m.sent_at = Some(at);
@@ -252,11 +266,7 @@ pub(super) fn sent(mut m: Message, provider_id: String, at: DateTime<Utc>) -> Me
 }
 
 /// Hands a queued message to its provider: the provider's id for it, or why it was refused.
-pub(super) async fn publish(
-    app: &App,
-    clinic: &Clinic,
-    m: &Message,
-) -> Result<String, DeliveryError> {
+async fn publish(app: &App, clinic: &Clinic, m: &Message) -> Result<String, DeliveryError> {
     match (m.channel, m.to.as_deref(), m.body.as_deref()) {
         (Channel::Sms, Some(to), Some(text)) => {
             app.delivery
@@ -294,7 +304,7 @@ pub(super) async fn publish(
 
 /// Records that the provider refused a queued message: `failed` with the reason, and its
 /// credits refunded, in one transaction.
-pub(super) async fn record_failure(
+async fn record_failure(
     app: &App,
     clinic: &Clinic,
     mut m: Message,
@@ -586,12 +596,7 @@ async fn plan(
         )
         .into());
     }
-    let from_name = on_behalf_of.as_ref().map(|p| {
-        p.fields
-            .email_sender_name
-            .clone()
-            .unwrap_or_else(|| p.fields.name.clone())
-    });
+    let from_name = on_behalf_of.as_ref().map(Practitioner::sender_name);
     let reply_to = on_behalf_of
         .as_ref()
         .and_then(|p| p.fields.reply_to.clone());

@@ -6,13 +6,12 @@
 //! would leave it (status, provider id, history and receipt index keys). A message the provider
 //! refused is recorded (and refunded) at once, as [`super::sending::deliver`] does.
 
-use super::sending::{publish, record_failure, sent};
+use super::sending::hand_over;
 use crate::App;
 use crate::store::BATCH_WRITE;
-use chrono::Utc;
 use std::time::Duration;
 use tidings_domain::clinic::Clinic;
-use tidings_domain::message::{Message, Status};
+use tidings_domain::message::Message;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -28,20 +27,11 @@ impl SentBatches {
     /// Delivers one claimed (`queued`) message: sent, it joins the next batch; refused, it is
     /// recorded `failed` and refunded now. Anything but a queued message is left alone.
     pub async fn deliver(&self, app: &App, clinic: &Clinic, m: Message) {
-        if m.status != Status::Queued {
-            return;
-        }
-        match publish(app, clinic, &m).await {
-            Ok(provider_id) => {
-                let m = sent(m, provider_id, Utc::now());
-                if let Err(mpsc::error::SendError(m)) = self.tx.send(m).await {
-                    // The writer is gone only once every sender is: not while this one lives.
-                    tracing::error!(message_id = m.id, "sent but not recorded");
-                }
-            }
-            Err(err) => {
-                record_failure(app, clinic, m, &err).await;
-            }
+        if let Ok(m) = hand_over(app, clinic, m).await
+            && let Err(mpsc::error::SendError(m)) = self.tx.send(m).await
+        {
+            // The writer is gone only once every sender is: not while this one lives.
+            tracing::error!(message_id = m.id, "sent but not recorded");
         }
     }
 }

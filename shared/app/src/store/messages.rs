@@ -37,6 +37,32 @@ pub enum SendClaim {
     InsufficientCredits,
 }
 
+/// Ends a message (`:from` → `:to`) with a reason and puts it in its patient's history.
+const END_UPDATE: &str =
+    "SET #s = :to, reason = :reason, updated_at = :at, gsi1pk = :g, gsi1sk = :id";
+const END_CONDITION: &str = "#s = :from";
+
+/// The values of [`END_UPDATE`] and [`END_CONDITION`].
+fn end_values(
+    clinic_id: &str,
+    (id, patient_id): (&str, &str),
+    (from, to): (Status, Status),
+    reason: &str,
+    at: DateTime<Utc>,
+) -> Result<Item, StoreError> {
+    Ok(Item::from([
+        (":from".to_owned(), attr(&from)?),
+        (":to".to_owned(), attr(&to)?),
+        (":reason".to_owned(), s(reason)),
+        (":at".to_owned(), ts(&at)),
+        (
+            ":g".to_owned(),
+            s(keys::patient_messages_gsi(clinic_id, patient_id)),
+        ),
+        (":id".to_owned(), s(id)),
+    ]))
+}
+
 fn message_item(clinic_id: &str, m: &Message) -> Result<Item, StoreError> {
     let mut item = to_item(m)?;
     item.insert("pk".into(), s(keys::clinic_pk(clinic_id)));
@@ -188,22 +214,18 @@ impl Store {
         refund: Option<&LedgerEntry>,
         at: DateTime<Utc>,
     ) -> Result<(), TxError<()>> {
-        let values = Item::from([
-            (":failed".to_owned(), attr(&Status::Failed)?),
-            (":queued".to_owned(), attr(&Status::Queued)?),
-            (":reason".to_owned(), s(reason)),
-            (":at".to_owned(), ts(&at)),
-            (
-                ":g".to_owned(),
-                s(keys::patient_messages_gsi(clinic_id, patient_id)),
-            ),
-            (":id".to_owned(), s(id)),
-        ]);
+        let values = end_values(
+            clinic_id,
+            (id, patient_id),
+            (Status::Queued, Status::Failed),
+            reason,
+            at,
+        )?;
         let update = self.tx_update_named(
             keys::clinic_pk(clinic_id),
             keys::message_sk(id),
-            "SET #s = :failed, reason = :reason, updated_at = :at, gsi1pk = :g, gsi1sk = :id",
-            Some("#s = :queued"),
+            END_UPDATE,
+            Some(END_CONDITION),
             status_name(),
             values,
         )?;
@@ -406,24 +428,14 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let key = (keys::clinic_pk(clinic_id), keys::message_sk(id));
-        let values = Item::from([
-            (":not_sent".to_owned(), attr(&Status::NotSent)?),
-            (":held".to_owned(), attr(&Status::Held)?),
-            (":reason".to_owned(), s(reason)),
-            (":at".to_owned(), ts(&at)),
-            (
-                ":g".to_owned(),
-                s(keys::patient_messages_gsi(clinic_id, patient_id)),
-            ),
-            (":id".to_owned(), s(id)),
-        ]);
-        self.update_if(
-            key,
-            "SET #s = :not_sent, reason = :reason, updated_at = :at, gsi1pk = :g, gsi1sk = :id",
-            "#s = :held",
-            values,
-        )
-        .await
+        let values = end_values(
+            clinic_id,
+            (id, patient_id),
+            (Status::Held, Status::NotSent),
+            reason,
+            at,
+        )?;
+        self.update_if(key, END_UPDATE, END_CONDITION, values).await
     }
 
     /// A page of the messages of one send or campaign run, in id order.
