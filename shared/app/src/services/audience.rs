@@ -4,6 +4,7 @@
 //! appointment-book key, referral key), so a run can checkpoint after any page and resume there.
 
 use crate::ServiceError;
+use crate::services::campaign_runner::PAGE;
 use crate::store::{AppointmentFilter, Store};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use std::collections::{HashMap, HashSet};
@@ -106,6 +107,35 @@ impl Audience {
                 clinic_id,
             },
         })
+    }
+
+    /// Whether the audience lists each person once, so that two pages never plan a message
+    /// with the same id: a patient list, in patient-id order.
+    pub fn lists_each_once(&self) -> bool {
+        matches!(self, Audience::Patients { .. } | Audience::Recall { .. })
+    }
+
+    /// The members of `first` (a page read after some position) and of the pages after it,
+    /// up to `end` (the position the next page starts after; `None`: the end of the audience):
+    /// a page as another copy of the run claimed it, when people joined or left it since.
+    pub async fn through(
+        &self,
+        store: &Store,
+        first: AudiencePage,
+        end: Option<&str>,
+    ) -> Result<Vec<(String, Member)>, ServiceError> {
+        // An upload's pages are its chunks, whatever the rows in them.
+        let upload = matches!(self, Audience::Upload { .. });
+        let (mut members, mut next) = (first.members, first.next);
+        while let Some(after) = next.filter(|n| !upload && end.is_none_or(|e| n.as_str() < e)) {
+            let page = self.page(store, Some(&after), PAGE).await?;
+            members.extend(page.members);
+            next = page.next;
+        }
+        if let (false, Some(end)) = (upload, end) {
+            members.retain(|(pos, _)| pos.as_str() <= end);
+        }
+        Ok(members)
     }
 
     /// Up to about `limit` members after position `after`.

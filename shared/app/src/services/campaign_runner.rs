@@ -3,25 +3,29 @@
 //! A firing is a run, named by the campaign and the scheduled time, so every copy of the same
 //! firing works on the same run. The run reads its audience a page at a time in a fixed order
 //! and, for each page:
-//! 1. plans one message per person and channel (ids derived from the person, so a person
+//! 1. claims the page ([`super::campaign_pages`]): a page another copy did is passed over, one
+//!    whose copy died before it was done is taken over;
+//! 2. plans one message per person and channel (ids derived from the person, so a person
 //!    listed twice, or claimed by another copy of the run, is one message);
-//! 2. reserves the page's credits in one transaction (what the paying account cannot afford
+//! 3. reserves the page's credits in one transaction (what the paying account cannot afford
 //!    is claimed `held`; [`super::campaign_pause`] sends it after a top-up);
-//! 3. claims each message with a conditional put (queued ones with a lease) and sends it as
-//!    soon as the claim is its own, paced per channel, with bounded concurrency, while the
-//!    next page is read;
-//! 4. takes over queued messages whose lease ran out (their run died before sending them),
-//!    and gives back the credits of those another copy claimed first;
-//! 5. moves the run's checkpoint past the page.
+//! 4. claims the messages (queued ones with a lease): in batches when the page is this copy's
+//!    and its audience lists each person once, otherwise each with a conditional put, taking
+//!    over queued messages whose lease ran out (their copy died before sending them) and
+//!    giving back the credits of those another copy claimed first;
+//! 5. sends each claimed message, paced per channel, with bounded concurrency, while the next
+//!    page is read;
+//! 6. marks the page done and moves the run's checkpoint past it.
 //!
 //! Before its time runs out it schedules a continuation that resumes from the checkpoint. The
 //! messages are planned in [`super::campaign_plan`].
 
+use super::campaign_pages::{self, Turn};
 use super::campaign_plan::{Plan, audience_of, plan_member, prepare, run_entry};
 use super::sending::{deliver, skip_blocked};
 use super::sent_batches::{SentBatches, with_batches};
 use crate::scheduler::ScheduleSpec;
-use crate::store::{RunTotals, StatusChange, StoreError};
+use crate::store::{BATCH_WRITE, RunTotals, StatusChange, StoreError};
 use crate::{App, ServiceError};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -286,26 +290,51 @@ async fn walk(
             Some(p) => p,
             None => audience.page(store, position.as_deref(), PAGE).await?,
         };
+        let start = position.as_deref();
+        let turn = campaign_pages::turn(
+            app,
+            (&ev.clinic_id, run_id),
+            (start, page.next.as_deref()),
+            limits,
+        )
+        .await?;
+        let (members, end, claims) = match turn {
+            Turn::Ours if audience.lists_each_once() => {
+                (page.members, page.next, Claims::InBatches)
+            }
+            Turn::Ours => (page.members, page.next, Claims::EachIfAbsent),
+            Turn::TakenOver { end } => {
+                let members = audience.through(store, page, end.as_deref()).await?;
+                (members, end, Claims::EachIfAbsent)
+            }
+            Turn::Done { end: Some(end) } => {
+                position = Some(end);
+                continue;
+            }
+            Turn::Done { end: None } => return Ok(None),
+            Turn::OutOfTime => return continue_later(app, ev, run).await.map(Some),
+        };
         let mut messages = Vec::new();
-        for (_, member) in &page.members {
+        for (_, member) in &members {
             messages.extend(plan_member(app, plan, member, &mut practitioners).await?);
         }
         // Read per page, so a STOP or a bounce during a long run takes effect.
         skip_blocked(&mut messages, &store.blocked(&ev.clinic_id).await?);
         // The next page is read while this one is sent.
         let read_next = async {
-            match &page.next {
+            match &end {
                 Some(next) => audience.page(store, Some(next), PAGE).await.map(Some),
                 None => Ok(None),
             }
         };
         let (sent, next_page) = tokio::join!(
-            claim_and_send(app, plan, messages, pacer, limits),
+            claim_and_send(app, plan, messages, pacer, limits, claims),
             read_next
         );
         prefetched = next_page?;
         sent?;
-        let Some(next) = page.next else {
+        store.page_done(&ev.clinic_id, run_id, start).await?;
+        let Some(next) = end else {
             return Ok(None);
         };
         let out_of_time = Instant::now() >= limits.stop_at;
@@ -356,6 +385,17 @@ pub(super) async fn settle(
     }
 }
 
+/// How a page's messages are claimed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Claims {
+    /// In batches, without a condition: the page is this copy's, and no other page of the
+    /// audience plans a message with the same id.
+    InBatches,
+    /// Each with a write conditional on its absence: the page was taken over from a copy that
+    /// died before it was done, or the audience may list a person on two pages.
+    EachIfAbsent,
+}
+
 /// Reserves the page's credits, claims its messages (taking over abandoned ones) and sends
 /// what it claimed. What the account cannot pay for is claimed as held.
 async fn claim_and_send(
@@ -364,6 +404,7 @@ async fn claim_and_send(
     messages: Vec<Message>,
     pacer: &Pacer,
     limits: &Limits,
+    claims: Claims,
 ) -> Result<(), ServiceError> {
     let concurrency = app.config.campaigns.concurrency;
     let now = Utc::now();
@@ -391,6 +432,9 @@ async fn claim_and_send(
     {
         m.status = Status::Held;
         m.lease_until = None;
+    }
+    if claims == Claims::InBatches {
+        return claim_in_batches_and_send(app, plan, messages, pacer).await;
     }
     // Each message is claimed and, once claimed, sent at once: the store and the provider
     // work side by side instead of taking turns page by page.
@@ -421,7 +465,56 @@ async fn claim_and_send(
     }
 }
 
-/// Gives back what was reserved for messages another copy of the run claimed first.
+/// Claims a page's messages in batches of up to 25 and sends the queued ones of each batch
+/// once it is written, while the next batch is written. When a batch cannot be written, the
+/// credits of its messages go back and they are not sent: those it did write are sent once
+/// their lease runs out ([`settle`]), or by the copy that takes the page over.
+async fn claim_in_batches_and_send(
+    app: &App,
+    plan: &Plan,
+    messages: Vec<Message>,
+    pacer: &Pacer,
+) -> Result<(), ServiceError> {
+    let clinic_id = &plan.clinic.id;
+    let concurrency = app.config.campaigns.concurrency;
+    let batches: Vec<Vec<Message>> = messages.chunks(BATCH_WRITE).map(<[_]>::to_vec).collect();
+    let mut unwritten_cost = 0i64;
+    let mut first_error = None;
+    with_batches(app, clinic_id, concurrency, async |sent| {
+        futures::stream::iter(batches)
+            .map(|batch| async move {
+                let written = app.store.claim_messages(clinic_id, &batch).await;
+                (batch, written)
+            })
+            // One batch is written ahead of the one being sent.
+            .buffered(2)
+            .flat_map(|(batch, written)| {
+                let queued = batch.into_iter().filter(|m| m.status == Status::Queued);
+                futures::stream::iter(match written {
+                    Ok(()) => queued.collect(),
+                    Err(e) => {
+                        unwritten_cost += queued.map(|m| i64::from(m.credits)).sum::<i64>();
+                        first_error.get_or_insert(e);
+                        Vec::new()
+                    }
+                })
+            })
+            .for_each_concurrent(concurrency, |m| async move {
+                pacer.wait(m.channel).await;
+                sent.deliver(app, &plan.clinic, m).await;
+            })
+            .await;
+    })
+    .await;
+    if let Some(e) = first_error {
+        return_unclaimed(app, plan, unwritten_cost).await;
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+/// Gives back what was reserved for messages this copy did not claim: another copy of the run
+/// claimed them first, or their claim could not be written.
 pub(super) async fn return_unclaimed(app: &App, plan: &Plan, credits: i64) {
     if credits <= 0 {
         return;
@@ -430,7 +523,7 @@ pub(super) async fn return_unclaimed(app: &App, plan: &Plan, credits: i64) {
         plan,
         EntryKind::Refund,
         credits,
-        "reserved for messages claimed by another copy of the run".into(),
+        "reserved for messages this copy of the run did not claim".into(),
     );
     if let Err(e) = app.store.return_credits(&plan.clinic.id, &entry).await {
         tracing::error!(run_id = plan.run_id, error = ?e, "reserved credits not returned");

@@ -6,6 +6,7 @@ pub mod audience;
 pub mod auto_top_up;
 pub mod automatic;
 pub mod campaign_estimate;
+mod campaign_pages;
 pub mod campaign_pause;
 pub mod campaign_plan;
 pub mod campaign_runner;

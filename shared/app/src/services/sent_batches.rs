@@ -67,9 +67,22 @@ async fn write(app: &App, clinic_id: &str, mut rx: mpsc::Receiver<Message>) {
             }
         }
         if let Err(e) = app.store.record_sent(clinic_id, &batch).await {
+            tracing::warn!(messages = batch.len(), error = %e, "batch not recorded; recording each");
             for m in &batch {
-                tracing::error!(message_id = m.id, error = %e, "sent but not recorded");
+                record_one(app, clinic_id, m).await;
             }
         }
+    }
+}
+
+/// Records a sent message by itself, as [`super::sending::deliver`] does, when its batch could
+/// not be written: left `queued`, it would be sent again once its lease ran out.
+async fn record_one(app: &App, clinic_id: &str, m: &Message) {
+    let (Some(pid), Some(at)) = (&m.provider_message_id, m.sent_at) else {
+        tracing::error!(message_id = m.id, "sent without a provider id or time");
+        return;
+    };
+    if let Err(e) = app.store.mark_sent(clinic_id, m, pid, at).await {
+        tracing::error!(message_id = m.id, error = %e, "sent but not recorded");
     }
 }

@@ -113,6 +113,12 @@ pub fn run_sk(campaign_id: &str, run_id: &str) -> String {
     format!("RUN#{campaign_id}#{run_id}")
 }
 
+/// One page of a run's audience, named by where it starts (`None`: the beginning).
+pub fn page_claim_sk(run_id: &str, start: Option<&str>) -> String {
+    let at = tidings_domain::digest::sha256_hex(start.unwrap_or("").as_bytes());
+    format!("PAGE#{run_id}#{}", &at[..16])
+}
+
 pub const REFERRER_PREFIX: &str = "REFERRER#";
 pub fn referrer_sk(id: &str) -> String {
     format!("{REFERRER_PREFIX}{id}")

@@ -75,6 +75,17 @@ fn message_item(clinic_id: &str, m: &Message) -> Result<Item, StoreError> {
     Ok(item)
 }
 
+/// A message as its claim writes it: a queued or held message joins its patient's history (the
+/// index) when it is sent or fails, so that its claim is one write, not two.
+fn claim_item(clinic_id: &str, m: &Message) -> Result<Item, StoreError> {
+    let mut item = message_item(clinic_id, m)?;
+    if matches!(m.status, Status::Queued | Status::Held) {
+        item.remove("gsi1pk");
+        item.remove("gsi1sk");
+    }
+    Ok(item)
+}
+
 impl Store {
     /// Claims a send: its record, its debit (when it costs anything) and its messages.
     pub async fn claim_send(
@@ -339,16 +350,25 @@ impl Store {
         .await
     }
 
-    /// Writes a message unless one with its id exists; `Ok(false)` if it does. A queued or
-    /// held message joins its patient's history (the index) when it is sent or fails, so that its
-    /// claim is one write, not two.
+    /// Writes a message unless one with its id exists; `Ok(false)` if it does.
     pub async fn claim_message(&self, clinic_id: &str, m: &Message) -> Result<bool, StoreError> {
-        let mut item = message_item(clinic_id, m)?;
-        if matches!(m.status, Status::Queued | Status::Held) {
-            item.remove("gsi1pk");
-            item.remove("gsi1sk");
-        }
-        self.put_if(item, "attribute_not_exists(pk)", None).await
+        self.put_if(claim_item(clinic_id, m)?, "attribute_not_exists(pk)", None)
+            .await
+    }
+
+    /// Writes up to 25 messages in one call as [`Store::claim_message`] would, but without its
+    /// condition: for a page of a run that only this copy plans, whose messages nobody else
+    /// writes (see [`Store::claim_page`]).
+    pub async fn claim_messages(
+        &self,
+        clinic_id: &str,
+        messages: &[Message],
+    ) -> Result<(), StoreError> {
+        let items = messages
+            .iter()
+            .map(|m| claim_item(clinic_id, m))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.put_batch(items).await
     }
 
     /// Takes over a queued message whose lease ran out (`prev`), until `until`; `Ok(false)`

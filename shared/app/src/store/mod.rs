@@ -14,6 +14,7 @@ mod credits;
 pub mod cursor;
 pub mod keys;
 mod messages;
+mod page_claims;
 mod patients;
 mod practitioners;
 mod purchases;
@@ -32,6 +33,7 @@ pub use clinics::ClinicWrite;
 pub use contacts::ContactWrite;
 pub use credit_accounts::AccountWrite;
 pub use messages::{SendClaim, SendRecord};
+pub use page_claims::PageClaim;
 pub use patients::{PatientPage, PatientRecord, PatientWrite};
 pub use purchases::SavedPaymentMethod;
 pub use referrers::{ReferralPage, ReferralWrite};
@@ -87,6 +89,9 @@ pub enum StoreError {
     /// An item written with a fresh id already existed.
     #[error("an item with a fresh id already exists")]
     Collision,
+    /// An item that is never deleted was not there (a campaign run's page claim).
+    #[error("a {0} that is never deleted is missing")]
+    Missing(&'static str),
 }
 
 impl StoreError {

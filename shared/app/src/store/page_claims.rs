@@ -1,0 +1,114 @@
+//! Page claims (`PAGE#<run id>#<start>`): which copy of a campaign run plans and claims one
+//! page of its audience.
+//!
+//! Every copy of a run walks the same chain of pages: each claim records where its page ends,
+//! and a copy that finds a page claimed and done goes on from there. The copy that holds a
+//! page's claim is the only one to write its messages, so it may write them in batches, without
+//! a condition on each ([`Store::claim_messages`]). A page not done before its claim's lease ran
+//! out (its copy died) is taken over, and its messages claimed one by one, each if absent.
+
+use super::{Item, Store, StoreError, attr, from_item, keys, s, to_item, ts};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A claimed page of a run's audience.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PageClaim {
+    /// Where the page ends: the position the next page starts after (`None`: the last page).
+    pub next: Option<String>,
+    /// Whether the page's messages have all been claimed and handed to the provider.
+    pub page_done: bool,
+    /// Until when the page is its claimer's while it is not done.
+    pub lease_until: DateTime<Utc>,
+}
+
+impl Store {
+    /// Claims the page of run `run_id` that starts after `start`; `Ok(None)` when the claim is
+    /// this copy's, or the claim another copy holds.
+    pub async fn claim_page(
+        &self,
+        clinic_id: &str,
+        run_id: &str,
+        start: Option<&str>,
+        claim: &PageClaim,
+    ) -> Result<Option<PageClaim>, StoreError> {
+        let (pk, sk) = (
+            keys::clinic_pk(clinic_id),
+            keys::page_claim_sk(run_id, start),
+        );
+        let mut item = to_item(claim)?;
+        item.insert("pk".into(), s(&pk));
+        item.insert("sk".into(), s(&sk));
+        if self.put_if(item, "attribute_not_exists(pk)", None).await? {
+            return Ok(None);
+        }
+        // Claims are never deleted, so the one that stopped this put is there to read.
+        self.get(pk, sk)
+            .await?
+            .map(from_item)
+            .transpose()?
+            .ok_or(StoreError::Missing("page claim"))
+            .map(Some)
+    }
+
+    /// The claim of the page of run `run_id` that starts after `start`, if there is one.
+    pub async fn get_page_claim(
+        &self,
+        clinic_id: &str,
+        run_id: &str,
+        start: Option<&str>,
+    ) -> Result<Option<PageClaim>, StoreError> {
+        self.get(
+            keys::clinic_pk(clinic_id),
+            keys::page_claim_sk(run_id, start),
+        )
+        .await?
+        .map(from_item)
+        .transpose()
+    }
+
+    /// Records that the page is done.
+    pub async fn page_done(
+        &self,
+        clinic_id: &str,
+        run_id: &str,
+        start: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let key = (
+            keys::clinic_pk(clinic_id),
+            keys::page_claim_sk(run_id, start),
+        );
+        let values = Item::from([(":t".to_owned(), attr(&true)?)]);
+        self.update_if(key, "SET page_done = :t", "attribute_exists(pk)", values)
+            .await?;
+        Ok(())
+    }
+
+    /// Takes over a page whose claimer's lease (`prev`) ran out before it was done, until
+    /// `until`; `Ok(false)` if another copy took it over, or it is done.
+    pub async fn take_over_page(
+        &self,
+        clinic_id: &str,
+        run_id: &str,
+        start: Option<&str>,
+        prev: &DateTime<Utc>,
+        until: &DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let key = (
+            keys::clinic_pk(clinic_id),
+            keys::page_claim_sk(run_id, start),
+        );
+        let values = Item::from([
+            (":f".to_owned(), attr(&false)?),
+            (":prev".to_owned(), ts(prev)),
+            (":until".to_owned(), ts(until)),
+        ]);
+        self.update_if(
+            key,
+            "SET lease_until = :until",
+            "page_done = :f AND lease_until = :prev",
+            values,
+        )
+        .await
+    }
+}

@@ -1,0 +1,253 @@
+//! Campaign runs that recover, against the local stack:
+//! - pages of the audience claimed by other copies of the run: a page another copy did is
+//!   passed over; a page another copy is doing is waited for; a page whose copy died before it
+//!   was done is taken over, up to where that copy ended it (more than a page's worth when
+//!   people joined it since);
+//! - sent messages whose batch record DynamoDB refuses are recorded one by one.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
+use aws_sdk_dynamodb::error::BoxError;
+use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemInput;
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{Duration, Utc};
+use futures::StreamExt;
+use serde_json::json;
+use std::time::Duration as StdDuration;
+use tidings_app::App;
+use tidings_app::services::campaign_runner::{FireOutcome, Limits, PAGE, fire};
+use tidings_app::store::{PageClaim, Store};
+use tidings_tests::campaigns::{
+    assert_ledger_matches, balance, day_ahead_campaign, event, limits, patient, report, wait_for,
+};
+use tidings_tests::{app, grant, list_all, moto_sent, new_clinic, unique_mobile};
+
+#[tokio::test]
+async fn pages_of_other_copies_are_passed_over_waited_for_or_taken_over() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let key = &c.staff_key;
+    grant(&app, &c.id, 10).await;
+    // Patient ids are UUID v7: the patient report lists them in this order.
+    let mut mobiles = Vec::new();
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        let m = unique_mobile();
+        ids.push(patient(&app, key, &m).await);
+        mobiles.push(m);
+    }
+    let report_id = report(&app, key, json!({"name": "All", "type": "patient"})).await;
+    let created = day_ahead_campaign(&app, &c, &report_id, None).await;
+    let id = created["id"].as_str().unwrap();
+    let at = "2026-12-02T09:00:00Z";
+    let run_id = tidings_domain::campaign::run_id(id, at.parse().unwrap());
+    let store = &app.store;
+    // Another copy did the first page (the first two patients), and is doing the next one
+    // (the third patient) under a lease that has a minute to go.
+    let done = PageClaim {
+        next: Some(ids[1].clone()),
+        page_done: true,
+        lease_until: Utc::now(),
+    };
+    assert_eq!(
+        store.claim_page(&c.id, &run_id, None, &done).await.unwrap(),
+        None
+    );
+    let live = Utc::now() + Duration::minutes(1);
+    let doing = PageClaim {
+        next: Some(ids[2].clone()),
+        page_done: false,
+        lease_until: live,
+    };
+    let second = Some(ids[1].as_str());
+    assert_eq!(
+        store
+            .claim_page(&c.id, &run_id, second, &doing)
+            .await
+            .unwrap(),
+        None
+    );
+
+    // A copy with two seconds to work waits for that page, then hands over.
+    let short = Limits {
+        stop_at: tokio::time::Instant::now() + StdDuration::from_secs(2),
+        lease: Duration::minutes(5),
+    };
+    let ev = event(&c, id, at);
+    let out = fire(&app, &ev, &short).await.unwrap();
+    // It waited: no page past the one being done was claimed.
+    let beyond = store.get_page_claim(&c.id, &run_id, Some(&ids[2])).await;
+    assert_eq!(beyond.unwrap(), None);
+    assert!(matches!(out, FireOutcome::Continued { .. }), "{out:?}");
+    let sent = moto_sent().await;
+    assert!(
+        mobiles.iter().all(|m| sent.sms_to(m).is_empty()),
+        "nothing is sent while another copy holds the page"
+    );
+
+    // That copy dies: its lease runs out before the page is done.
+    let expired = Utc::now() - Duration::seconds(1);
+    assert!(
+        store
+            .take_over_page(&c.id, &run_id, second, &live, &expired)
+            .await
+            .unwrap()
+    );
+    fire(&app, &ev, &limits(300)).await.unwrap();
+    let sent = moto_sent().await;
+    let counts: Vec<usize> = mobiles.iter().map(|m| sent.sms_to(m).len()).collect();
+    // The first page was the other copy's; the abandoned page is taken over up to where its
+    // claimer ended it (the third patient), and the fourth patient's page is claimed afresh.
+    assert_eq!(counts, [0, 0, 1, 1]);
+    let after = store.get_page_claim(&c.id, &run_id, second).await.unwrap();
+    assert!(after.is_some_and(|p| p.page_done));
+    let third = store
+        .get_page_claim(&c.id, &run_id, Some(&ids[2]))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(third.page_done);
+    assert_eq!(third.next, None);
+
+    // The continuations the short copy scheduled (fired by the bridge, perhaps racing this
+    // copy for the abandoned page) send nothing more.
+    let shown = wait_for(&app, key, id, 30, |c| c["status"] == "sent").await;
+    assert_eq!(shown["counts"]["sent"], 2, "{shown}");
+    tokio::time::sleep(StdDuration::from_secs(3)).await;
+    let later = moto_sent().await;
+    let again: Vec<usize> = mobiles.iter().map(|m| later.sms_to(m).len()).collect();
+    assert_eq!(again, [0, 0, 1, 1]);
+    assert_eq!(balance(&app, key).await, 8);
+    assert_ledger_matches(&app, &c).await;
+}
+
+/// Fails every `BatchWriteItem` that records messages as sent (claims in batches still work).
+#[derive(Debug)]
+struct RefuseSentBatches;
+
+impl Intercept for RefuseSentBatches {
+    fn name(&self) -> &'static str {
+        "refuse-sent-batches"
+    }
+
+    fn read_before_execution(
+        &self,
+        ctx: &BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let sent = AttributeValue::S("sent".into());
+        let records_sent = ctx
+            .input()
+            .downcast_ref::<BatchWriteItemInput>()
+            .and_then(|i| i.request_items())
+            .is_some_and(|items| {
+                items.values().flatten().any(|w| {
+                    w.put_request()
+                        .is_some_and(|p| p.item().get("status") == Some(&sent))
+                })
+            });
+        if records_sent {
+            return Err("injected: sent batch refused".into());
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn sent_messages_whose_batch_record_fails_are_recorded_one_by_one() {
+    let base = app().await;
+    let aws = aws_config::load_from_env().await;
+    let conf = aws_sdk_dynamodb::config::Builder::from(&aws)
+        .interceptor(RefuseSentBatches)
+        .build();
+    let app = App {
+        store: Store::new(
+            aws_sdk_dynamodb::Client::from_conf(conf),
+            &base.config.table_name,
+        ),
+        ..base
+    };
+    let c = new_clinic(&app).await;
+    let key = &c.staff_key;
+    grant(&app, &c.id, 10).await;
+    let mobiles: Vec<String> = (0..3).map(|_| unique_mobile()).collect();
+    for m in &mobiles {
+        patient(&app, key, m).await;
+    }
+    let report_id = report(&app, key, json!({"name": "All", "type": "patient"})).await;
+    let created = day_ahead_campaign(&app, &c, &report_id, None).await;
+    let id = created["id"].as_str().unwrap();
+    let out = fire(&app, &event(&c, id, "2026-12-03T09:00:00Z"), &limits(3))
+        .await
+        .unwrap();
+    // Left queued, the messages would hold the run until their lease ran out, and then be
+    // taken over and sent again.
+    assert!(matches!(out, FireOutcome::Finished { .. }), "{out:?}");
+    let shown = wait_for(&app, key, id, 10, |c| c["status"] == "sent").await;
+    assert_eq!(shown["counts"]["sent"], 3, "{shown}");
+    let sent = moto_sent().await;
+    for m in &mobiles {
+        assert_eq!(sent.sms_to(m).len(), 1, "{m}");
+    }
+    let (recipients, _) = list_all(&app, key, &format!("/campaigns/{id}/recipients")).await;
+    assert_eq!(recipients.len(), 3);
+    for r in &recipients {
+        assert_eq!(r["status"], "sent", "{r}");
+        assert!(r["sent_at"].is_string(), "{r}");
+    }
+    assert_eq!(balance(&app, key).await, 7);
+}
+
+#[tokio::test]
+async fn a_page_taken_over_is_sent_up_to_where_its_claimer_ended_it() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let key = &c.staff_key;
+    let n = PAGE + 5;
+    grant(&app, &c.id, n as i64).await;
+    let mobiles: Vec<String> = (0..n).map(|_| unique_mobile()).collect();
+    let mut ids: Vec<String> = futures::stream::iter(mobiles.clone())
+        .map(|m| {
+            let (store, clinic_id) = (&app.store, &c.id);
+            async move {
+                let input = tidings_domain::patient::PatientInput {
+                    first_name: Some("Pat".into()),
+                    last_name: Some("Doe".into()),
+                    mobile: Some(m),
+                    ..Default::default()
+                };
+                tidings_app::services::patients::create(store, clinic_id, input)
+                    .await
+                    .unwrap()
+                    .id
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    ids.sort();
+    let report_id = report(&app, key, json!({"name": "All", "type": "patient"})).await;
+    let created = day_ahead_campaign(&app, &c, &report_id, None).await;
+    let id = created["id"].as_str().unwrap();
+    let at = "2026-12-04T09:00:00Z";
+    let run_id = tidings_domain::campaign::run_id(id, at.parse().unwrap());
+    // A copy claimed a first page that ends at the last patient, more than a page's worth now
+    // (as an appointment report's page does when appointments are booked inside it after the
+    // claim), and died before the page was done.
+    let abandoned = PageClaim {
+        next: Some(ids[n - 1].clone()),
+        page_done: false,
+        lease_until: Utc::now() - Duration::seconds(1),
+    };
+    let claimed = app.store.claim_page(&c.id, &run_id, None, &abandoned).await;
+    assert_eq!(claimed.unwrap(), None);
+    let out = fire(&app, &event(&c, id, at), &limits(300)).await.unwrap();
+    assert!(matches!(out, FireOutcome::Finished { .. }), "{out:?}");
+    // The page is read up to where the claim ends it, not just one page's worth.
+    let sent = moto_sent().await;
+    for m in &mobiles {
+        assert_eq!(sent.sms_to(m).len(), 1, "{m}");
+    }
+    assert_eq!(balance(&app, key).await, 0);
+}
