@@ -3,14 +3,13 @@
 //!   passed over; a page another copy is doing is waited for; a page whose copy died before it
 //!   was done is taken over, up to where that copy ended it (more than a page's worth when
 //!   people joined it since);
-//! - sent messages whose batch record DynamoDB refuses are recorded one by one.
+//! - when DynamoDB refuses batch writes, messages are claimed and recorded one by one.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
 use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemInput;
-use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{Duration, Utc};
 use futures::StreamExt;
 use serde_json::json;
@@ -122,13 +121,13 @@ async fn pages_of_other_copies_are_passed_over_waited_for_or_taken_over() {
     assert_ledger_matches(&app, &c).await;
 }
 
-/// Fails every `BatchWriteItem` that records messages as sent (claims in batches still work).
+/// Fails every `BatchWriteItem`: the batches of claims and of sent records alike.
 #[derive(Debug)]
-struct RefuseSentBatches;
+struct RefuseBatchWrites;
 
-impl Intercept for RefuseSentBatches {
+impl Intercept for RefuseBatchWrites {
     fn name(&self) -> &'static str {
-        "refuse-sent-batches"
+        "refuse-batch-writes"
     }
 
     fn read_before_execution(
@@ -136,30 +135,19 @@ impl Intercept for RefuseSentBatches {
         ctx: &BeforeSerializationInterceptorContextRef<'_>,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let sent = AttributeValue::S("sent".into());
-        let records_sent = ctx
-            .input()
-            .downcast_ref::<BatchWriteItemInput>()
-            .and_then(|i| i.request_items())
-            .is_some_and(|items| {
-                items.values().flatten().any(|w| {
-                    w.put_request()
-                        .is_some_and(|p| p.item().get("status") == Some(&sent))
-                })
-            });
-        if records_sent {
-            return Err("injected: sent batch refused".into());
+        if ctx.input().downcast_ref::<BatchWriteItemInput>().is_some() {
+            return Err("injected: batch write refused".into());
         }
         Ok(())
     }
 }
 
 #[tokio::test]
-async fn sent_messages_whose_batch_record_fails_are_recorded_one_by_one() {
+async fn when_batch_writes_are_refused_each_message_is_claimed_and_recorded_by_itself() {
     let base = app().await;
     let aws = aws_config::load_from_env().await;
     let conf = aws_sdk_dynamodb::config::Builder::from(&aws)
-        .interceptor(RefuseSentBatches)
+        .interceptor(RefuseBatchWrites)
         .build();
     let app = App {
         store: Store::new(
@@ -181,8 +169,8 @@ async fn sent_messages_whose_batch_record_fails_are_recorded_one_by_one() {
     let out = fire(&app, &event(&c, id, "2026-12-03T09:00:00Z"), &limits(3))
         .await
         .unwrap();
-    // Left queued, the messages would hold the run until their lease ran out, and then be
-    // taken over and sent again.
+    // Unclaimed, the messages would not be sent; claimed but left queued, they would hold the
+    // run until their lease ran out, and then be taken over and sent again.
     assert!(matches!(out, FireOutcome::Finished { .. }), "{out:?}");
     let shown = wait_for(&app, key, id, 10, |c| c["status"] == "sent").await;
     assert_eq!(shown["counts"]["sent"], 3, "{shown}");

@@ -466,9 +466,8 @@ async fn claim_and_send(
 }
 
 /// Claims a page's messages in batches of up to 25 and sends the queued ones of each batch
-/// once it is written, while the next batch is written. When a batch cannot be written, the
-/// credits of its messages go back and they are not sent: those it did write are sent once
-/// their lease runs out ([`settle`]), or by the copy that takes the page over.
+/// once it is written, while the next batch is written. A message whose claim cannot be
+/// written at all is not sent, and its credits go back.
 async fn claim_in_batches_and_send(
     app: &App,
     plan: &Plan,
@@ -478,26 +477,19 @@ async fn claim_in_batches_and_send(
     let clinic_id = &plan.clinic.id;
     let concurrency = app.config.campaigns.concurrency;
     let batches: Vec<Vec<Message>> = messages.chunks(BATCH_WRITE).map(<[_]>::to_vec).collect();
-    let mut unwritten_cost = 0i64;
+    let mut unclaimed_cost = 0i64;
     let mut first_error = None;
     with_batches(app, clinic_id, concurrency, async |sent| {
         futures::stream::iter(batches)
-            .map(|batch| async move {
-                let written = app.store.claim_messages(clinic_id, &batch).await;
-                (batch, written)
-            })
+            .map(|batch| claim_batch(app, clinic_id, batch))
             // One batch is written ahead of the one being sent.
             .buffered(2)
-            .flat_map(|(batch, written)| {
-                let queued = batch.into_iter().filter(|m| m.status == Status::Queued);
-                futures::stream::iter(match written {
-                    Ok(()) => queued.collect(),
-                    Err(e) => {
-                        unwritten_cost += queued.map(|m| i64::from(m.credits)).sum::<i64>();
-                        first_error.get_or_insert(e);
-                        Vec::new()
-                    }
-                })
+            .flat_map(|claimed| {
+                unclaimed_cost += claimed.unclaimed_cost;
+                if let Some(e) = claimed.error {
+                    first_error.get_or_insert(e);
+                }
+                futures::stream::iter(claimed.queued)
             })
             .for_each_concurrent(concurrency, |m| async move {
                 pacer.wait(m.channel).await;
@@ -506,11 +498,53 @@ async fn claim_in_batches_and_send(
             .await;
     })
     .await;
-    if let Some(e) = first_error {
-        return_unclaimed(app, plan, unwritten_cost).await;
-        return Err(e.into());
+    return_unclaimed(app, plan, unclaimed_cost).await;
+    match first_error {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// What became of a batch of claims.
+struct ClaimedBatch {
+    /// The queued messages claimed, to send.
+    queued: Vec<Message>,
+    /// The credits of queued messages whose claim could not be written.
+    unclaimed_cost: i64,
+    error: Option<StoreError>,
+}
+
+/// Claims a batch of messages of a page that is this copy's: in one write or, when DynamoDB
+/// refuses it, one message at a time. A message the refused write stored after all is there
+/// already, and still this copy's to send: nobody else writes the page's messages.
+async fn claim_batch(app: &App, clinic_id: &str, batch: Vec<Message>) -> ClaimedBatch {
+    let queued = |m: &Message| m.status == Status::Queued;
+    let Err(e) = app.store.claim_messages(clinic_id, &batch).await else {
+        return ClaimedBatch {
+            queued: batch.into_iter().filter(queued).collect(),
+            unclaimed_cost: 0,
+            error: None,
+        };
+    };
+    tracing::warn!(messages = batch.len(), error = %e, "batch of claims refused; claiming each");
+    let mut out = ClaimedBatch {
+        queued: Vec::new(),
+        unclaimed_cost: 0,
+        error: None,
+    };
+    for m in batch {
+        match app.store.claim_message(clinic_id, &m).await {
+            Ok(_) if queued(&m) => out.queued.push(m),
+            Ok(_) => {}
+            Err(e) => {
+                if queued(&m) {
+                    out.unclaimed_cost += i64::from(m.credits);
+                }
+                out.error.get_or_insert(e);
+            }
+        }
+    }
+    out
 }
 
 /// Gives back what was reserved for messages this copy did not claim: another copy of the run
