@@ -11,10 +11,11 @@
 //!   [`PAUSE_LIMIT_HOURS`] after the pause, or after the campaign was cancelled, marks the held
 //!   messages `not_sent` and ends the run.
 
+use super::campaign_claims::return_unclaimed;
 use super::campaign_plan::{Plan, prepare, run_entry};
 use super::campaign_runner::{
     End, FireEvent, FireOutcome, Limits, Pacer, continue_later, end, finish, ignored, parse_time,
-    return_unclaimed, settle, stop, tally,
+    settle, stop, tally,
 };
 use super::sent_batches::with_batches;
 use crate::scheduler::ScheduleSpec;

@@ -5,6 +5,7 @@ pub mod appointments;
 pub mod audience;
 pub mod auto_top_up;
 pub mod automatic;
+mod campaign_claims;
 pub mod campaign_estimate;
 mod campaign_pages;
 pub mod campaign_pause;

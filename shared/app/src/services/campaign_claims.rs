@@ -1,0 +1,270 @@
+//! Claiming a page's messages and sending those claimed: in batches on a page that is this
+//! copy's alone, otherwise each with a conditional write, taking over messages abandoned by a
+//! copy of the run that died. See [`super::campaign_runner`] for the whole run.
+
+use super::campaign_plan::{Plan, run_entry};
+use super::campaign_runner::{Limits, Pacer};
+use super::sent_batches::{SentBatches, with_batches};
+use crate::store::{BATCH_WRITE, StoreError};
+use crate::{App, ServiceError};
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use std::collections::HashSet;
+use tidings_domain::credits::EntryKind;
+use tidings_domain::message::{Message, Status};
+
+/// How a page's messages are claimed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Claims {
+    /// In batches, without a condition: the page is this copy's, and no other page of the
+    /// audience plans a message with the same id.
+    InBatches,
+    /// Each with a write conditional on its absence: the page was taken over from a copy that
+    /// died before it was done, or the audience may list a person on two pages.
+    EachIfAbsent,
+}
+
+/// Reserves the page's credits, claims its messages (taking over abandoned ones) and sends
+/// what it claimed. What the account cannot pay for is claimed as held.
+pub(super) async fn claim_and_send(
+    app: &App,
+    plan: &Plan,
+    messages: Vec<Message>,
+    pacer: &Pacer,
+    limits: &Limits,
+    claims: Claims,
+) -> Result<(), ServiceError> {
+    let concurrency = app.config.campaigns.concurrency;
+    let now = Utc::now();
+    let lease = now + limits.lease;
+    let mut seen = HashSet::new();
+    let mut messages: Vec<Message> = messages
+        .into_iter()
+        .filter(|m| seen.insert(m.id.clone()))
+        .collect();
+    for m in &mut messages {
+        if m.status == Status::Queued {
+            m.lease_until = Some(lease);
+        }
+    }
+    let costs: Vec<i64> = messages
+        .iter()
+        .filter(|m| m.status == Status::Queued)
+        .map(|m| i64::from(m.credits))
+        .collect();
+    let paid = super::campaign_pause::reserve_prefix(app, plan, &costs).await?;
+    for m in messages
+        .iter_mut()
+        .filter(|m| m.status == Status::Queued)
+        .skip(paid)
+    {
+        m.status = Status::Held;
+        m.lease_until = None;
+    }
+    if claims == Claims::InBatches {
+        return claim_in_batches_and_send(app, plan, messages, pacer).await;
+    }
+    // Each message is claimed and, once claimed, sent at once: the store and the provider
+    // work side by side instead of taking turns page by page.
+    let outcomes: Vec<Claimed> = with_batches(app, &plan.clinic.id, concurrency, async |sent| {
+        futures::stream::iter(messages)
+            .map(|m| claim_then_send(app, plan, m, pacer, (now, lease), sent))
+            .buffer_unordered(concurrency)
+            .collect()
+            .await
+    })
+    .await;
+    let mut unclaimed_cost = 0i64;
+    let mut first_error = None;
+    for o in outcomes {
+        match o {
+            Claimed::Sent => {}
+            Claimed::ByAnother { credits } => unclaimed_cost += credits,
+            Claimed::Failed { credits, error } => {
+                unclaimed_cost += credits;
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    return_unclaimed(app, plan, unclaimed_cost).await;
+    match first_error {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
+}
+
+/// Claims a page's messages in batches of up to 25 and sends the queued ones of each batch
+/// once it is written, while the next batch is written. A message whose claim cannot be
+/// written at all is not sent, and its credits go back.
+async fn claim_in_batches_and_send(
+    app: &App,
+    plan: &Plan,
+    messages: Vec<Message>,
+    pacer: &Pacer,
+) -> Result<(), ServiceError> {
+    let clinic_id = &plan.clinic.id;
+    let concurrency = app.config.campaigns.concurrency;
+    let batches: Vec<Vec<Message>> = messages.chunks(BATCH_WRITE).map(<[_]>::to_vec).collect();
+    let mut unclaimed_cost = 0i64;
+    let mut first_error = None;
+    with_batches(app, clinic_id, concurrency, async |sent| {
+        futures::stream::iter(batches)
+            .map(|batch| claim_batch(app, clinic_id, batch))
+            // One batch is written ahead of the one being sent.
+            .buffered(2)
+            .flat_map(|claimed| {
+                unclaimed_cost += claimed.unclaimed_cost;
+                if let Some(e) = claimed.error {
+                    first_error.get_or_insert(e);
+                }
+                futures::stream::iter(claimed.queued)
+            })
+            .for_each_concurrent(concurrency, |m| async move {
+                pacer.wait(m.channel).await;
+                sent.deliver(app, &plan.clinic, m).await;
+            })
+            .await;
+    })
+    .await;
+    return_unclaimed(app, plan, unclaimed_cost).await;
+    match first_error {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
+}
+
+/// What became of a batch of claims.
+struct ClaimedBatch {
+    /// The queued messages claimed, to send.
+    queued: Vec<Message>,
+    /// The credits of queued messages whose claim could not be written.
+    unclaimed_cost: i64,
+    error: Option<StoreError>,
+}
+
+/// Claims a batch of messages of a page that is this copy's: in one write or, when DynamoDB
+/// refuses it, one message at a time. A message the refused write stored after all is there
+/// already, and still this copy's to send: nobody else writes the page's messages.
+async fn claim_batch(app: &App, clinic_id: &str, batch: Vec<Message>) -> ClaimedBatch {
+    let queued = |m: &Message| m.status == Status::Queued;
+    let Err(e) = app.store.claim_messages(clinic_id, &batch).await else {
+        return ClaimedBatch {
+            queued: batch.into_iter().filter(queued).collect(),
+            unclaimed_cost: 0,
+            error: None,
+        };
+    };
+    tracing::warn!(messages = batch.len(), error = %e, "batch of claims refused; claiming each");
+    let mut out = ClaimedBatch {
+        queued: Vec::new(),
+        unclaimed_cost: 0,
+        error: None,
+    };
+    for m in batch {
+        match app.store.claim_message(clinic_id, &m).await {
+            Ok(_) if queued(&m) => out.queued.push(m),
+            Ok(_) => {}
+            Err(e) => {
+                if queued(&m) {
+                    out.unclaimed_cost += i64::from(m.credits);
+                }
+                out.error.get_or_insert(e);
+            }
+        }
+    }
+    out
+}
+
+/// Gives back what was reserved for messages this copy did not claim: another copy of the run
+/// claimed them first, or their claim could not be written.
+pub(super) async fn return_unclaimed(app: &App, plan: &Plan, credits: i64) {
+    if credits <= 0 {
+        return;
+    }
+    let entry = run_entry(
+        plan,
+        EntryKind::Refund,
+        credits,
+        "reserved for messages this copy of the run did not claim".into(),
+    );
+    if let Err(e) = app.store.return_credits(&plan.clinic.id, &entry).await {
+        tracing::error!(run_id = plan.run_id, error = ?e, "reserved credits not returned");
+    }
+}
+
+/// What became of one planned message of a page.
+enum Claimed {
+    /// Claimed by this copy and handed to the provider (or recorded as skipped).
+    Sent,
+    /// Claimed before, by another copy of the run: its reserved credits go back.
+    ByAnother { credits: i64 },
+    /// The claim could not be written: its reserved credits go back.
+    Failed { credits: i64, error: StoreError },
+}
+
+/// Claims `m` and sends it if the claim is this copy's. A message another copy claimed is
+/// taken over and sent when that copy's lease on it ran out (it died before sending).
+async fn claim_then_send(
+    app: &App,
+    plan: &Plan,
+    m: Message,
+    pacer: &Pacer,
+    (now, lease): (DateTime<Utc>, DateTime<Utc>),
+    sent: &SentBatches,
+) -> Claimed {
+    let store = &app.store;
+    let clinic_id = &plan.clinic.id;
+    let credits = if m.status == Status::Queued {
+        i64::from(m.credits)
+    } else {
+        0
+    };
+    match store.claim_message(clinic_id, &m).await {
+        Ok(true) => {
+            if m.status == Status::Queued {
+                pacer.wait(m.channel).await;
+            }
+            sent.deliver(app, &plan.clinic, m).await;
+            Claimed::Sent
+        }
+        Ok(false) => {
+            match take_over(app, clinic_id, &m.id, now, lease).await {
+                Ok(Some(existing)) => {
+                    pacer.wait(existing.channel).await;
+                    sent.deliver(app, &plan.clinic, existing).await;
+                }
+                Ok(None) => {}
+                Err(error) => return Claimed::Failed { credits, error },
+            }
+            Claimed::ByAnother { credits }
+        }
+        Err(error) => Claimed::Failed { credits, error },
+    }
+}
+
+/// The message `id` if it is queued under a lease that ran out and this copy now holds it.
+async fn take_over(
+    app: &App,
+    clinic_id: &str,
+    id: &str,
+    now: DateTime<Utc>,
+    lease: DateTime<Utc>,
+) -> Result<Option<Message>, StoreError> {
+    let store = &app.store;
+    let Some(existing) = store.get_message(clinic_id, id).await? else {
+        return Ok(None);
+    };
+    let Some(prev) = existing.lease_until else {
+        return Ok(None);
+    };
+    if existing.status != Status::Queued
+        || prev >= now
+        || !store
+            .take_over_message(clinic_id, id, &prev, &lease)
+            .await?
+    {
+        return Ok(None);
+    }
+    tracing::info!(message_id = id, "took over an abandoned message");
+    Ok(Some(existing))
+}
