@@ -11,14 +11,14 @@ use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
 use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemInput;
 use chrono::{Duration, Utc};
-use futures::StreamExt;
 use serde_json::json;
 use std::time::Duration as StdDuration;
 use tidings_app::App;
 use tidings_app::services::campaign_runner::{FireOutcome, Limits, PAGE, fire};
 use tidings_app::store::{PageClaim, Store};
 use tidings_tests::campaigns::{
-    assert_ledger_matches, balance, day_ahead_campaign, event, limits, patient, report, wait_for,
+    assert_ledger_matches, balance, day_ahead_campaign, event, limits, patient, report,
+    seed_patients, wait_for,
 };
 use tidings_tests::{app, grant, list_all, moto_sent, new_clinic, unique_mobile};
 
@@ -195,26 +195,7 @@ async fn a_page_taken_over_is_sent_up_to_where_its_claimer_ended_it() {
     let n = PAGE + 5;
     grant(&app, &c.id, n as i64).await;
     let mobiles: Vec<String> = (0..n).map(|_| unique_mobile()).collect();
-    let mut ids: Vec<String> = futures::stream::iter(mobiles.clone())
-        .map(|m| {
-            let (store, clinic_id) = (&app.store, &c.id);
-            async move {
-                let input = tidings_domain::patient::PatientInput {
-                    first_name: Some("Pat".into()),
-                    last_name: Some("Doe".into()),
-                    mobile: Some(m),
-                    ..Default::default()
-                };
-                tidings_app::services::patients::create(store, clinic_id, input)
-                    .await
-                    .unwrap()
-                    .id
-            }
-        })
-        .buffer_unordered(16)
-        .collect()
-        .await;
-    ids.sort();
+    let ids = seed_patients(&app, &c.id, &mobiles).await;
     let report_id = report(&app, key, json!({"name": "All", "type": "patient"})).await;
     let created = day_ahead_campaign(&app, &c, &report_id, None).await;
     let id = created["id"].as_str().unwrap();

@@ -4,13 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{Duration, Utc};
-use futures::StreamExt;
 use serde_json::json;
 use std::time::Duration as StdDuration;
 use tidings_app::services::campaign_runner::{FireOutcome, Limits, fire};
 use tidings_tests::campaigns::{
     assert_ledger_matches, balance, campaign, day_ahead_campaign, event, in_seconds, limits,
-    patient, report, scheduler_names, sms_template, wait_for,
+    patient, report, scheduler_names, seed_patients, sms_template, wait_for,
 };
 use tidings_tests::provider_proxy::{Fault, ProviderProxy};
 use tidings_tests::{
@@ -487,24 +486,7 @@ async fn a_run_out_of_time_continues_from_its_checkpoint_through_the_scheduler()
     let n = tidings_app::services::campaign_runner::PAGE + 10;
     grant(&app, &c.id, n as i64).await;
     let mobiles: Vec<String> = (0..n).map(|_| unique_mobile()).collect();
-    futures::stream::iter(mobiles.clone())
-        .map(|m| {
-            let (app, id) = (&app, &c.id);
-            async move {
-                let input = tidings_domain::patient::PatientInput {
-                    first_name: Some("Pat".into()),
-                    last_name: Some("Doe".into()),
-                    mobile: Some(m),
-                    ..Default::default()
-                };
-                tidings_app::services::patients::create(&app.store, id, input)
-                    .await
-                    .unwrap();
-            }
-        })
-        .buffer_unordered(16)
-        .collect::<Vec<_>>()
-        .await;
+    seed_patients(&app, &c.id, &mobiles).await;
     let report_id = report(&app, key, json!({"name": "All", "type": "patient"})).await;
     let created = day_ahead_campaign(&app, &c, &report_id, None).await;
     let id = created["id"].as_str().unwrap();

@@ -22,6 +22,14 @@ pub struct PageClaim {
     pub lease_until: DateTime<Utc>,
 }
 
+/// The key of the claim of run `run_id`'s page that starts after `start`.
+fn page_key(clinic_id: &str, run_id: &str, start: Option<&str>) -> (String, String) {
+    (
+        keys::clinic_pk(clinic_id),
+        keys::page_claim_sk(run_id, start),
+    )
+}
+
 impl Store {
     /// Claims the page of run `run_id` that starts after `start`; `Ok(None)` when the claim is
     /// this copy's, or the claim another copy holds.
@@ -32,10 +40,7 @@ impl Store {
         start: Option<&str>,
         claim: &PageClaim,
     ) -> Result<Option<PageClaim>, StoreError> {
-        let (pk, sk) = (
-            keys::clinic_pk(clinic_id),
-            keys::page_claim_sk(run_id, start),
-        );
+        let (pk, sk) = page_key(clinic_id, run_id, start);
         let mut item = to_item(claim)?;
         item.insert("pk".into(), s(&pk));
         item.insert("sk".into(), s(&sk));
@@ -58,13 +63,8 @@ impl Store {
         run_id: &str,
         start: Option<&str>,
     ) -> Result<Option<PageClaim>, StoreError> {
-        self.get(
-            keys::clinic_pk(clinic_id),
-            keys::page_claim_sk(run_id, start),
-        )
-        .await?
-        .map(from_item)
-        .transpose()
+        let (pk, sk) = page_key(clinic_id, run_id, start);
+        self.get(pk, sk).await?.map(from_item).transpose()
     }
 
     /// Records that the page is done.
@@ -74,10 +74,7 @@ impl Store {
         run_id: &str,
         start: Option<&str>,
     ) -> Result<(), StoreError> {
-        let key = (
-            keys::clinic_pk(clinic_id),
-            keys::page_claim_sk(run_id, start),
-        );
+        let key = page_key(clinic_id, run_id, start);
         let values = Item::from([(":t".to_owned(), attr(&true)?)]);
         self.update_if(key, "SET page_done = :t", "attribute_exists(pk)", values)
             .await?;
@@ -94,10 +91,7 @@ impl Store {
         prev: &DateTime<Utc>,
         until: &DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let key = (
-            keys::clinic_pk(clinic_id),
-            keys::page_claim_sk(run_id, start),
-        );
+        let key = page_key(clinic_id, run_id, start);
         let values = Item::from([
             (":f".to_owned(), attr(&false)?),
             (":prev".to_owned(), ts(prev)),
