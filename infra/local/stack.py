@@ -162,7 +162,10 @@ class Stack:
         self.start("certs", [sys.executable, "-m", "http.server", self.ports["certs"], "--bind",
                              "127.0.0.1", "--directory", ROOT / "tests" / "fixtures" / "sns"])
         self.wait_for_port("certs", self.ports["certs"], 30)
-        self.start("stripe", [VENV / "bin" / "localstripe", "--port", self.ports["stripe"]])
+        # localstripe keeps its data in one file for the whole machine (/tmp/localstripe.pickle);
+        # a stack starts from scratch, as DynamoDB Local does, so a file another run left
+        # behind, half written or not, is never read.
+        self.start("stripe", [VENV / "bin" / "localstripe", "--port", self.ports["stripe"], "--from-scratch"])
         self.wait_for_port("stripe", self.ports["stripe"], 60)
 
     def start_api(self, reload):
