@@ -3,7 +3,8 @@
 //!   passed over; a page another copy is doing is waited for; a page whose copy died before it
 //!   was done is taken over, up to where that copy ended it (more than a page's worth when
 //!   people joined it since);
-//! - when DynamoDB refuses batch writes, messages are claimed and recorded one by one.
+//! - when DynamoDB refuses batch writes, messages are claimed and recorded one by one;
+//! - credits a copy reserved and never claimed go back when the run finishes, once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
@@ -15,7 +16,9 @@ use serde_json::json;
 use std::time::Duration as StdDuration;
 use tidings_app::App;
 use tidings_app::services::campaign_runner::{FireOutcome, Limits, PAGE, fire};
-use tidings_app::store::{PageClaim, Store};
+use tidings_app::store::{PageClaim, Reservation, Store, TxError};
+use tidings_domain::campaign::{CampaignRun, Counts, RunStatus};
+use tidings_domain::credits::{EntryKind, GROUP_ACCOUNT, LedgerEntry};
 use tidings_tests::campaigns::{
     assert_ledger_matches, balance, day_ahead_campaign, event, limits, patient, report,
     seed_patients, wait_for,
@@ -219,4 +222,177 @@ async fn a_page_taken_over_is_sent_up_to_where_its_claimer_ended_it() {
         assert_eq!(sent.sms_to(m).len(), 1, "{m}");
     }
     assert_eq!(balance(&app, key).await, 0);
+}
+
+/// A ledger entry of `credits` for the run `run_id`, as a copy of the run writes it.
+fn run_entry(run_id: &str, kind: EntryKind, credits: i64) -> LedgerEntry {
+    LedgerEntry {
+        id: tidings_app::ids::new_id(),
+        account: GROUP_ACCOUNT.to_owned(),
+        kind,
+        credits,
+        reference: Some(run_id.to_owned()),
+        note: Some("test".into()),
+        created_at: Utc::now(),
+        spent_on: None,
+    }
+}
+
+#[tokio::test]
+async fn credits_a_copy_reserved_and_never_claimed_go_back_when_the_run_finishes() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let key = &c.staff_key;
+    grant(&app, &c.id, 10).await;
+    let mobiles: Vec<String> = (0..3).map(|_| unique_mobile()).collect();
+    let ids = seed_patients(&app, &c.id, &mobiles).await;
+    let report_id = report(&app, key, json!({"name": "All", "type": "patient"})).await;
+    let created = day_ahead_campaign(&app, &c, &report_id, None).await;
+    let id = created["id"].as_str().unwrap();
+    let at = "2026-12-05T09:00:00Z";
+    let scheduled = at.parse().unwrap();
+    let run_id = tidings_domain::campaign::run_id(id, scheduled);
+    let store = &app.store;
+    // A copy started the run, claimed its one page, reserved the page's 3 credits and died
+    // before it claimed any message.
+    let run = CampaignRun {
+        id: run_id.clone(),
+        campaign_id: id.to_owned(),
+        scheduled_time: scheduled,
+        status: RunStatus::Sending,
+        reason: None,
+        checkpoint: None,
+        continuations: 0,
+        counts: Counts::default(),
+        credits: 0,
+        started_at: Utc::now(),
+        finished_at: None,
+        audience_done: false,
+        paused_at: None,
+        pauses: 0,
+        reserved: 0,
+        returned: 0,
+        settled_at: None,
+    };
+    assert!(store.start_run(&c.id, &run).await.unwrap());
+    let page = PageClaim {
+        next: Some(ids[2].clone()),
+        page_done: false,
+        lease_until: Utc::now() - Duration::seconds(1),
+    };
+    assert_eq!(
+        store.claim_page(&c.id, &run_id, None, &page).await.unwrap(),
+        None
+    );
+    let debit = run_entry(&run_id, EntryKind::Debit, -3);
+    store
+        .reserve_run_credits(&c.id, (id, &run_id), &debit)
+        .await
+        .unwrap();
+    assert_eq!(balance(&app, key).await, 7);
+
+    // The next copy takes the page over, reserves for it again, sends it and finishes.
+    let out = fire(&app, &event(&c, id, at), &limits(300)).await.unwrap();
+    assert!(matches!(out, FireOutcome::Finished { .. }), "{out:?}");
+    let sent = moto_sent().await;
+    for m in &mobiles {
+        assert_eq!(sent.sms_to(m).len(), 1, "{m}");
+    }
+    // The dead copy's reservation went back as the run finished: 3 messages cost 3.
+    assert_eq!(balance(&app, key).await, 7);
+    assert_ledger_matches(&app, &c).await;
+    let (entries, _) = list_all(&app, key, "/credits/ledger?limit=100").await;
+    let settled: Vec<_> = entries
+        .iter()
+        .filter(|e| e["note"] == "reserved for messages no copy of the run claimed")
+        .collect();
+    assert_eq!(settled.len(), 1, "{entries:?}");
+    assert_eq!(settled[0]["credits"], 3);
+    let ended = store.get_run(&c.id, id, &run_id).await.unwrap().unwrap();
+    assert_eq!((ended.reserved, ended.returned), (6, 3));
+    assert!(ended.settled_at.is_some());
+
+    // Once settled, the run takes no late return (it was part of the settlement) and no
+    // new reservation.
+    let late = run_entry(&run_id, EntryKind::Refund, 2);
+    let returned = store.return_run_credits(&c.id, (id, &run_id), &late).await;
+    assert!(!returned.unwrap());
+    let again = run_entry(&run_id, EntryKind::Debit, -1);
+    let reserved = store
+        .reserve_run_credits(&c.id, (id, &run_id), &again)
+        .await;
+    assert!(matches!(
+        reserved,
+        Err(TxError::Condition(Reservation::RunSettled))
+    ));
+    assert_eq!(balance(&app, key).await, 7);
+    assert_ledger_matches(&app, &c).await;
+}
+
+#[tokio::test]
+async fn a_settlement_commits_only_on_the_counts_it_read() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let key = &c.staff_key;
+    grant(&app, &c.id, 10).await;
+    let report_id = report(&app, key, json!({"name": "All", "type": "patient"})).await;
+    let created = day_ahead_campaign(&app, &c, &report_id, None).await;
+    let id = created["id"].as_str().unwrap();
+    let scheduled = "2026-12-06T09:00:00Z".parse().unwrap();
+    let run_id = tidings_domain::campaign::run_id(id, scheduled);
+    let store = &app.store;
+    let mut run = CampaignRun {
+        id: run_id.clone(),
+        campaign_id: id.to_owned(),
+        scheduled_time: scheduled,
+        status: RunStatus::Sending,
+        reason: None,
+        checkpoint: None,
+        continuations: 0,
+        counts: Counts::default(),
+        credits: 0,
+        started_at: Utc::now(),
+        finished_at: None,
+        audience_done: true,
+        paused_at: None,
+        pauses: 0,
+        reserved: 0,
+        returned: 0,
+        settled_at: None,
+    };
+    assert!(store.start_run(&c.id, &run).await.unwrap());
+    let debit = run_entry(&run_id, EntryKind::Debit, -5);
+    store
+        .reserve_run_credits(&c.id, (id, &run_id), &debit)
+        .await
+        .unwrap();
+    // A settlement works out its refund from reserved 5, returned 0; meanwhile a copy gives
+    // 2 back.
+    run.reserved = 5;
+    let back = run_entry(&run_id, EntryKind::Refund, 2);
+    assert!(
+        store
+            .return_run_credits(&c.id, (id, &run_id), &back)
+            .await
+            .unwrap()
+    );
+    run.status = RunStatus::Sent;
+    run.finished_at = Some(Utc::now());
+    run.settled_at = run.finished_at;
+    let stale = run_entry(&run_id, EntryKind::Refund, 5);
+    let refused = store.finish_settled_run(&c.id, &run, Some(&stale)).await;
+    assert!(!refused.unwrap(), "the counts moved: nothing is written");
+    assert_eq!(balance(&app, key).await, 7);
+    // Worked out again from what is stored now, it commits.
+    run.returned = 2;
+    let fresh = run_entry(&run_id, EntryKind::Refund, 3);
+    let settled = store.finish_settled_run(&c.id, &run, Some(&fresh)).await;
+    assert!(settled.unwrap());
+    assert_eq!(balance(&app, key).await, 10);
+    assert_ledger_matches(&app, &c).await;
+    let ended = store.get_run(&c.id, id, &run_id).await.unwrap().unwrap();
+    assert_eq!(
+        (ended.status, ended.reserved, ended.returned),
+        (RunStatus::Sent, 5, 5)
+    );
 }

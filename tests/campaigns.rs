@@ -218,6 +218,16 @@ async fn a_crashed_run_and_triplicate_firings_send_each_message_once() {
     assert_eq!(done["credits_used"], 30);
     assert_eq!(balance(&base, key).await, 170);
     assert_ledger_matches(&base, &c).await;
+    // What the copies reserved and gave back comes to what the messages used.
+    let run_id = tidings_domain::campaign::run_id(id, at.parse().unwrap());
+    let run = base
+        .store
+        .get_run(&c.id, id, &run_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.reserved - run.returned, 30, "{run:?}");
+    assert!(run.settled_at.is_some());
 }
 
 #[tokio::test]

@@ -66,6 +66,7 @@ async fn main() {
 
     meter.take();
     meter.breakdown();
+    meter.writes_by_target(1.0);
     let before = rss_mib("VmRSS:");
     let peak = Arc::new(AtomicU64::new(0));
     let sampler = {
@@ -97,6 +98,7 @@ async fn main() {
         "rss_peak_during_run_mib": peak_mib.round(),
         "rss_growth_mib": (peak_mib - before).round(),
         "capacity_by_operation": meter.breakdown(),
+        "wcu_per_message_by_target": meter.writes_by_target(n as f64),
     });
     println!("{result}");
 }

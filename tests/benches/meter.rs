@@ -1,5 +1,6 @@
 //! DynamoDB capacity and memory measurement shared by the benchmarks: an SDK interceptor asks
-//! DynamoDB Local for `ReturnConsumedCapacity = TOTAL` on every call and adds up the units.
+//! DynamoDB Local for `ReturnConsumedCapacity = INDEXES` on every call and adds up the units,
+//! in all, per operation, and per table or index written.
 
 use aws_sdk_dynamodb::config::ConfigBag;
 use aws_sdk_dynamodb::config::interceptors::{
@@ -36,6 +37,8 @@ pub struct Meter {
     write_milli: AtomicU64,
     /// Units per operation, for the breakdown.
     by_op: std::sync::Mutex<std::collections::BTreeMap<&'static str, (u64, f64)>>,
+    /// Write units per table or index (`table`, `gsi1`...), for the breakdown.
+    writes_by_target: std::sync::Mutex<std::collections::BTreeMap<String, f64>>,
 }
 
 impl Meter {
@@ -43,6 +46,15 @@ impl Meter {
         let by = std::mem::take(&mut *self.by_op.lock().unwrap());
         by.into_iter()
             .map(|(op, (calls, units))| (op.to_owned(), json!({"calls": calls, "units": units})))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    }
+
+    /// Write units per table or index, divided by `per`.
+    pub fn writes_by_target(&self, per: f64) -> serde_json::Value {
+        let by = std::mem::take(&mut *self.writes_by_target.lock().unwrap());
+        by.into_iter()
+            .map(|(t, units)| (t, json!((units / per * 1000.0).round() / 1000.0)))
             .collect::<serde_json::Map<_, _>>()
             .into()
     }
@@ -59,7 +71,7 @@ fn add(a: &AtomicU64, units: f64) {
     a.fetch_add((units * 1000.0).round() as u64, Ordering::SeqCst);
 }
 
-/// Asks for `TOTAL` consumed capacity on every call and adds up what comes back; reads and
+/// Asks for `INDEXES` consumed capacity on every call and adds up what comes back; reads and
 /// writes are told apart by the operation.
 #[derive(Debug, Clone)]
 pub struct CapacityInterceptor(Arc<Meter>);
@@ -75,7 +87,7 @@ impl Intercept for CapacityInterceptor {
         _rc: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        let total = Some(ReturnConsumedCapacity::Total);
+        let total = Some(ReturnConsumedCapacity::Indexes);
         let input = ctx.input_mut();
         if let Some(i) = input.downcast_mut::<GetItemInput>() {
             i.return_consumed_capacity = total;
@@ -126,6 +138,30 @@ impl Intercept for CapacityInterceptor {
             return Ok(());
         };
         add(if read { &m.read_milli } else { &m.write_milli }, units);
+        if !read {
+            let caps = if let Some(o) = out.downcast_ref::<PutItemOutput>() {
+                one(o.consumed_capacity())
+            } else if let Some(o) = out.downcast_ref::<UpdateItemOutput>() {
+                one(o.consumed_capacity())
+            } else if let Some(o) = out.downcast_ref::<DeleteItemOutput>() {
+                one(o.consumed_capacity())
+            } else if let Some(o) = out.downcast_ref::<TransactWriteItemsOutput>() {
+                o.consumed_capacity().to_vec()
+            } else if let Some(o) = out.downcast_ref::<BatchWriteItemOutput>() {
+                o.consumed_capacity().to_vec()
+            } else {
+                Vec::new()
+            };
+            let mut by = m.writes_by_target.lock().unwrap();
+            for c in &caps {
+                if let Some(u) = c.table().and_then(|t| t.capacity_units()) {
+                    *by.entry("table".to_owned()).or_default() += u;
+                }
+                for (index, cap) in c.global_secondary_indexes().into_iter().flatten() {
+                    *by.entry(index.clone()).or_default() += cap.capacity_units().unwrap_or(0.0);
+                }
+            }
+        }
         let mut by = m.by_op.lock().unwrap();
         let e = by.entry(op).or_default();
         e.0 += 1;

@@ -30,6 +30,7 @@ fn t(s: &str) -> DateTime<Utc> {
 async fn measured(app: &App, meter: &Meter, clinic: &str, at: DateTime<Utc>) -> serde_json::Value {
     meter.take();
     meter.breakdown();
+    meter.writes_by_target(1.0);
     let start = Instant::now();
     let r: SweepReport = sweep_clinic(app, clinic, at).await.unwrap();
     let secs = start.elapsed().as_secs_f64();
@@ -43,6 +44,7 @@ async fn measured(app: &App, meter: &Meter, clinic: &str, at: DateTime<Utc>) -> 
         "read_units_per_reminder": if r.due > 0 { (reads / r.due as f64 * 100.0).round() / 100.0 } else { 0.0 },
         "wall_ms": (secs * 1000.0).round(),
         "capacity_by_operation": meter.breakdown(),
+        "write_units_by_target": meter.writes_by_target(1.0),
     })
 }
 

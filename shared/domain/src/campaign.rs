@@ -433,6 +433,17 @@ pub struct CampaignRun {
     /// How many times the run paused for credits.
     #[serde(default)]
     pub pauses: u32,
+    /// Credits reserved for the run's messages, by every copy of the run.
+    #[serde(default)]
+    pub reserved: i64,
+    /// Credits of those reservations given back: for messages a copy did not claim, and when
+    /// the run was settled.
+    #[serde(default)]
+    pub returned: i64,
+    /// When the finished run gave back what was reserved and never used; no reservation or
+    /// return is taken after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settled_at: Option<DateTime<Utc>>,
 }
 
 /// How long a run paused for credits waits for a top-up before its held messages are

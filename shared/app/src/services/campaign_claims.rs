@@ -187,8 +187,20 @@ pub(super) async fn return_unclaimed(app: &App, plan: &Plan, credits: i64) {
         credits,
         "reserved for messages this copy of the run did not claim".into(),
     );
-    if let Err(e) = app.store.return_credits(&plan.clinic.id, &entry).await {
-        tracing::error!(run_id = plan.run_id, error = ?e, "reserved credits not returned");
+    let run = (plan.campaign.id.as_str(), plan.run_id.as_str());
+    match app
+        .store
+        .return_run_credits(&plan.clinic.id, run, &entry)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => tracing::info!(
+            run_id = plan.run_id,
+            "run settled: its settlement returned these credits"
+        ),
+        Err(e) => {
+            tracing::error!(run_id = plan.run_id, error = ?e, "reserved credits not returned")
+        }
     }
 }
 

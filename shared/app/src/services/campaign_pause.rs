@@ -19,7 +19,7 @@ use super::campaign_runner::{
 };
 use super::sent_batches::with_batches;
 use crate::scheduler::ScheduleSpec;
-use crate::store::{SendClaim, StatusChange, TxError};
+use crate::store::{Reservation, StatusChange, TxError};
 use crate::{App, ServiceError, ids};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -56,7 +56,8 @@ pub(super) async fn reserve_prefix(
             -cost,
             format!("campaign {}", plan.campaign.id),
         );
-        match store.reserve_credits(clinic_id, &entry).await {
+        let run = (plan.campaign.id.as_str(), plan.run_id.as_str());
+        match store.reserve_run_credits(clinic_id, run, &entry).await {
             Ok(()) => {
                 Box::pin(super::auto_top_up::after_debit(
                     app,
@@ -66,7 +67,7 @@ pub(super) async fn reserve_prefix(
                 .await;
                 return Ok(n);
             }
-            Err(TxError::Condition(SendClaim::InsufficientCredits)) => {
+            Err(TxError::Condition(Reservation::Short)) => {
                 Box::pin(super::auto_top_up::after_debit(
                     app,
                     clinic_id,
@@ -76,11 +77,19 @@ pub(super) async fn reserve_prefix(
                 let balance = store.credit_balance(clinic_id, &plan.account).await?;
                 n = affordable(costs, balance);
             }
-            Err(TxError::Condition(SendClaim::AlreadyClaimed)) => {
+            Err(TxError::Condition(Reservation::Duplicate)) => {
                 return Err(ServiceError::conflict(
                     "duplicate_id",
                     None,
                     "ledger entry exists",
+                ));
+            }
+            // A copy that stalled past its lease while others finished the run.
+            Err(TxError::Condition(Reservation::RunSettled)) => {
+                return Err(ServiceError::conflict(
+                    "run_settled",
+                    None,
+                    "the run has finished and settled its credits",
                 ));
             }
             Err(TxError::Store(e)) => return Err(e.into()),
@@ -112,14 +121,12 @@ pub(super) async fn drain(
     pacer: &Pacer,
     limits: &Limits,
 ) -> Result<FireOutcome, ServiceError> {
-    let clinic_id = &plan.clinic.id;
-    let campaign = &plan.campaign;
     loop {
         let Some(settled) = settle(app, &plan.clinic, &run.id, pacer, limits).await? else {
             return continue_later(app, ev, &run).await;
         };
         if settled.counts.held == 0 {
-            return finish(app, clinic_id, campaign, run, settled).await;
+            return finish(app, plan, run, settled).await;
         }
         match send_held(app, plan, pacer, limits).await? {
             Pass::Done => {}
@@ -407,6 +414,7 @@ async fn expire(
             status,
             reason: Some(reason),
             next,
+            settle: None,
         },
         settled,
     )

@@ -172,6 +172,9 @@ pub async fn fire(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutc
         audience_done: false,
         paused_at: None,
         pauses: 0,
+        reserved: 0,
+        returned: 0,
+        settled_at: None,
     };
     let run = if store.start_run(&ev.clinic_id, &fresh).await? {
         tracing::info!(
@@ -420,6 +423,9 @@ pub(super) async fn continue_later(
 pub(super) struct Tally {
     pub(super) counts: Counts,
     credits: i64,
+    /// The credits of every message paid for out of the run's reservations (failed ones too,
+    /// whose refunds are their own).
+    paid: i64,
     queued: Vec<Message>,
 }
 
@@ -427,6 +433,7 @@ pub(super) async fn tally(app: &App, clinic_id: &str, run_id: &str) -> Result<Ta
     let mut t = Tally {
         counts: Counts::default(),
         credits: 0,
+        paid: 0,
         queued: Vec::new(),
     };
     app.store
@@ -449,19 +456,25 @@ pub(super) async fn tally(app: &App, clinic_id: &str, run_id: &str) -> Result<Ta
             if matches!(m.status, Status::Queued | Status::Sent | Status::Delivered) {
                 t.credits += i64::from(m.credits);
             }
+            if matches!(
+                m.status,
+                Status::Queued | Status::Sent | Status::Delivered | Status::Failed
+            ) {
+                t.paid += i64::from(m.credits);
+            }
         })
         .await?;
     Ok(t)
 }
 
-/// Ends a run that went through its whole audience.
+/// Ends a run that went through its whole audience, and settles its credits.
 pub(super) async fn finish(
     app: &App,
-    clinic_id: &str,
-    campaign: &Campaign,
+    plan: &Plan,
     run: CampaignRun,
     settled: Tally,
 ) -> Result<FireOutcome, ServiceError> {
+    let (clinic_id, campaign) = (&plan.clinic.id, &plan.campaign);
     let next = if campaign.fields.repeat.is_some() {
         CampaignStatus::Scheduled
     } else {
@@ -472,6 +485,7 @@ pub(super) async fn finish(
         status: RunStatus::Sent,
         reason: None,
         next,
+        settle: Some(plan),
     };
     let counts = end(app, clinic_id, campaign, run, end_as, settled).await?;
     Ok(FireOutcome::Finished { run_id, counts })
@@ -496,6 +510,7 @@ pub(super) async fn stop(
         status,
         reason: Some(reason),
         next,
+        settle: None,
     };
     end(app, clinic_id, campaign, run, end_as, settled).await?;
     tracing::warn!(campaign_id = campaign.id, run_id, reason, "run stopped");
@@ -510,6 +525,9 @@ pub(super) struct End<'a> {
     pub(super) status: RunStatus,
     pub(super) reason: Option<&'a str>,
     pub(super) next: CampaignStatus,
+    /// Settle the run's credits ([`super::run_settlement`]): only a run that went through
+    /// its whole audience, when no copy can still be between reserving and claiming.
+    pub(super) settle: Option<&'a Plan>,
 }
 
 /// Records the end of a run (once, whichever copy gets there first) on the run and on its
@@ -523,18 +541,26 @@ pub(super) async fn end(
         status,
         reason,
         next,
+        settle,
     }: End<'_>,
     tally: Tally,
 ) -> Result<Counts, ServiceError> {
     let Tally {
-        counts, credits, ..
+        counts,
+        credits,
+        paid,
+        ..
     } = tally;
     run.status = status;
     run.reason = reason.map(str::to_owned);
     run.counts = counts;
     run.credits = credits;
     run.finished_at = Some(Utc::now());
-    if !app.store.finish_run(clinic_id, &run).await? {
+    let ended = match settle {
+        Some(plan) => super::run_settlement::finish_settled(app, plan, &mut run, paid).await?,
+        None => app.store.finish_run(clinic_id, &run).await?,
+    };
+    if !ended {
         // Another copy ended it.
         return Ok(counts);
     }

@@ -29,6 +29,7 @@ pub mod reminder_settings;
 pub mod reminders;
 pub mod rendering;
 pub mod reports;
+mod run_settlement;
 pub mod sending;
 pub mod sent_batches;
 pub mod templates;

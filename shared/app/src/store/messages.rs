@@ -314,42 +314,10 @@ impl Store {
     }
 }
 
-/// Claims of campaign messages: credits are reserved for a batch, then each message is
-/// claimed on its own with a conditional put (one write each), so a message listed twice, or
-/// claimed by another copy of the same run, is claimed once.
+/// Claims of campaign messages (their credits are reserved first: see `run_credits.rs`):
+/// each with a conditional put, so a message listed twice, or claimed by another copy of the
+/// same run, is claimed once; or in batches, on a page that is one copy's alone.
 impl Store {
-    /// Takes the batch's credits and writes its ledger entry, in one transaction.
-    pub async fn reserve_credits(
-        &self,
-        clinic_id: &str,
-        entry: &LedgerEntry,
-    ) -> Result<(), TxError<SendClaim>> {
-        self.transact(vec![
-            (
-                self.tx_take_credits(clinic_id, &entry.account, -entry.credits)?,
-                SendClaim::InsufficientCredits,
-            ),
-            (self.tx_ledger(clinic_id, entry)?, SendClaim::AlreadyClaimed),
-        ])
-        .await
-    }
-
-    /// Gives credits back (what a batch reserved for messages it did not claim).
-    pub async fn return_credits(
-        &self,
-        clinic_id: &str,
-        entry: &LedgerEntry,
-    ) -> Result<(), TxError<()>> {
-        self.transact(vec![
-            (
-                self.tx_add_credits(clinic_id, &entry.account, entry.credits)?,
-                (),
-            ),
-            (self.tx_ledger(clinic_id, entry)?, ()),
-        ])
-        .await
-    }
-
     /// Writes a message unless one with its id exists; `Ok(false)` if it does.
     pub async fn claim_message(&self, clinic_id: &str, m: &Message) -> Result<bool, StoreError> {
         self.put_if(claim_item(clinic_id, m)?, "attribute_not_exists(pk)", None)

@@ -21,6 +21,7 @@ mod purchases;
 mod referrers;
 mod replies;
 mod reports;
+mod run_credits;
 mod settings;
 mod templates;
 mod uploads;
@@ -38,6 +39,7 @@ pub use patients::{PatientPage, PatientRecord, PatientWrite};
 pub use purchases::SavedPaymentMethod;
 pub use referrers::{ReferralPage, ReferralWrite};
 pub use replies::Holder;
+pub use run_credits::{Reservation, RunKey};
 pub use settings::Scope;
 pub use uploads::{FailedRow, MatchedRow, UploadSummary};
 

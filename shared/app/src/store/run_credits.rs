@@ -1,0 +1,158 @@
+//! A campaign run's credits. Each copy of a run reserves a page's credits before it claims
+//! the page's messages, and gives back what it reserved for messages it did not claim. The
+//! run item counts both (`reserved`, `returned`) in the same transactions as the balance and
+//! the ledger, so when the run finishes it can give back what was reserved and never used:
+//! the credits of a copy that stopped between reserving a page and claiming it. After that
+//! settlement no copy can reserve or give back for the run again.
+
+use super::{Item, Store, StoreError, TxError, attr, keys, n, status_name};
+use tidings_domain::campaign::{CampaignRun, RunStatus};
+use tidings_domain::credits::LedgerEntry;
+
+/// A run, by its campaign's id and its own.
+pub type RunKey<'a> = (&'a str, &'a str);
+
+/// Why a run's reservation was not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    /// The paying account has less than the reservation.
+    Short,
+    /// The ledger entry was written before.
+    Duplicate,
+    /// The run is missing, or finished and settled.
+    RunSettled,
+}
+
+/// Counts `update` (`ADD reserved :c` or `ADD returned :c`) on a run that is not settled.
+const OPEN_RUN: &str = "attribute_exists(pk) AND attribute_not_exists(settled_at)";
+
+impl Store {
+    /// Takes a page's credits from the paying account, writes the ledger entry and counts them
+    /// as reserved by the run, in one transaction.
+    pub async fn reserve_run_credits(
+        &self,
+        clinic_id: &str,
+        run: RunKey<'_>,
+        entry: &LedgerEntry,
+    ) -> Result<(), TxError<Reservation>> {
+        let credits = -entry.credits;
+        self.transact(vec![
+            (
+                self.tx_take_credits(clinic_id, &entry.account, credits)?,
+                Reservation::Short,
+            ),
+            (self.tx_ledger(clinic_id, entry)?, Reservation::Duplicate),
+            (
+                self.tx_count(clinic_id, run, "ADD reserved :c", credits)?,
+                Reservation::RunSettled,
+            ),
+        ])
+        .await
+    }
+
+    /// Gives reserved credits back to the paying account, with their ledger entry, and counts
+    /// them as returned by the run; `Ok(false)` when the run was settled already (which gave
+    /// back everything reserved and not used, these credits included).
+    pub async fn return_run_credits(
+        &self,
+        clinic_id: &str,
+        run: RunKey<'_>,
+        entry: &LedgerEntry,
+    ) -> Result<bool, StoreError> {
+        let res = self
+            .transact(vec![
+                (
+                    self.tx_add_credits(clinic_id, &entry.account, entry.credits)?,
+                    false,
+                ),
+                (self.tx_ledger(clinic_id, entry)?, false),
+                (
+                    self.tx_count(clinic_id, run, "ADD returned :c", entry.credits)?,
+                    true,
+                ),
+            ])
+            .await;
+        match res {
+            Ok(()) => Ok(true),
+            Err(TxError::Condition(true)) => Ok(false),
+            Err(TxError::Condition(false)) => Err(StoreError::Collision),
+            Err(TxError::Store(e)) => Err(e),
+        }
+    }
+
+    /// Ends a sending or paused run as [`Store::finish_run`] does and settles it: `refund`
+    /// gives back what was reserved and never used, in the same transaction. It commits only
+    /// while the run's counts are still `run.reserved` and `run.returned` (as read before the
+    /// refund was worked out); `Ok(false)` when they moved or another copy ended the run.
+    pub async fn finish_settled_run(
+        &self,
+        clinic_id: &str,
+        run: &CampaignRun,
+        refund: Option<&LedgerEntry>,
+    ) -> Result<bool, StoreError> {
+        let refunded = refund.map_or(0, |e| e.credits);
+        let values = Item::from([
+            (":st".to_owned(), attr(&run.status)?),
+            (":reason".to_owned(), attr(&run.reason)?),
+            (":counts".to_owned(), attr(&run.counts)?),
+            (":credits".to_owned(), n(run.credits)),
+            (":at".to_owned(), attr(&run.finished_at)?),
+            (":settled".to_owned(), attr(&run.settled_at)?),
+            (":sending".to_owned(), attr(&RunStatus::Sending)?),
+            (":paused".to_owned(), attr(&RunStatus::Paused)?),
+            (":reserved".to_owned(), n(run.reserved)),
+            (":returned".to_owned(), n(run.returned)),
+            (":after".to_owned(), n(run.returned + refunded)),
+        ]);
+        let update = "SET #s = :st, reason = :reason, counts = :counts, credits = :credits, \
+                      finished_at = :at, settled_at = :settled, returned = :after";
+        // Runs started before runs counted their credits have neither count.
+        let condition = "#s IN (:sending, :paused) \
+                         AND (reserved = :reserved OR attribute_not_exists(reserved)) \
+                         AND (returned = :returned OR attribute_not_exists(returned))";
+        let key = (
+            keys::clinic_pk(clinic_id),
+            keys::run_sk(&run.campaign_id, &run.id),
+        );
+        let Some(entry) = refund else {
+            return self.update_if(key, update, condition, values).await;
+        };
+        let (pk, sk) = key;
+        let res = self
+            .transact(vec![
+                (
+                    self.tx_update_named(pk, sk, update, Some(condition), status_name(), values)?,
+                    true,
+                ),
+                (
+                    self.tx_add_credits(clinic_id, &entry.account, entry.credits)?,
+                    false,
+                ),
+                (self.tx_ledger(clinic_id, entry)?, false),
+            ])
+            .await;
+        match res {
+            Ok(()) => Ok(true),
+            Err(TxError::Condition(true)) => Ok(false),
+            Err(TxError::Condition(false)) => Err(StoreError::Collision),
+            Err(TxError::Store(e)) => Err(e),
+        }
+    }
+
+    /// Adds `credits` to one of a run's counts while the run is open.
+    fn tx_count(
+        &self,
+        clinic_id: &str,
+        (campaign_id, run_id): RunKey<'_>,
+        update: &str,
+        credits: i64,
+    ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
+        self.tx_update(
+            keys::clinic_pk(clinic_id),
+            keys::run_sk(campaign_id, run_id),
+            update,
+            OPEN_RUN,
+            Item::from([(":c".to_owned(), n(credits))]),
+        )
+    }
+}
