@@ -581,6 +581,17 @@ async fn receipts_settle_sent_messages() {
     assert_eq!(find(&a["id"])["status"], "delivered");
     assert_eq!(find(&b["id"])["status"], "failed");
     assert_eq!(find(&b["id"])["reason"], "handset off");
+    // The text that failed reached the carrier: its credits stay spent, in the statistics too.
+    let stats = call(&s.app, &s.c.staff_key, "GET", "/messages/stats", None).await;
+    let days = stats.json["days"].as_array().unwrap();
+    let day = days.iter().find(|d| d["category"] == "marketing").unwrap();
+    assert_eq!(
+        (day["messages"].as_u64(), day["failed"].as_u64()),
+        (Some(1), Some(1)),
+        "{day}"
+    );
+    let spent = a["credits"].as_u64().unwrap() + b["credits"].as_u64().unwrap();
+    assert_eq!(day["credits"].as_u64(), Some(spent), "{day}");
 }
 
 #[tokio::test]

@@ -334,6 +334,18 @@ pub struct StatusEvent {
 }
 
 impl Message {
+    /// Whether the message's credits stay spent: it is queued or was handed to the provider,
+    /// including when the provider later reports it failed (a carrier's failure is not
+    /// refunded). Skipped, held and not-sent messages were never paid for, and a message the
+    /// provider refused outright (failed with no provider id) was refunded.
+    pub fn keeps_its_credits(&self) -> bool {
+        match self.status {
+            Status::Queued | Status::Sent | Status::Delivered => true,
+            Status::Failed => self.provider_message_id.is_some(),
+            Status::Skipped | Status::Held | Status::NotSent | Status::Received => false,
+        }
+    }
+
     /// The message's status history, oldest first: created (queued, skipped or received),
     /// handed to the provider, then what the provider reported.
     pub fn history(&self) -> Vec<StatusEvent> {
@@ -505,5 +517,36 @@ mod tests {
     fn costs() {
         assert_eq!(credits(Channel::Sms, 3, 0), 3);
         assert_eq!(credits(Channel::Email, 0, 2), 2);
+    }
+
+    #[test]
+    fn failures_the_provider_reports_later_keep_their_credits() {
+        let mut m = Message::planned(
+            "m".into(),
+            "r",
+            Channel::Sms,
+            Category::Recall,
+            "p",
+            RecipientKind::Patient,
+            Utc::now(),
+        );
+        m.credits = 2;
+        let keeps = |status: Status, provider: Option<&str>| {
+            let mut m = m.clone();
+            m.status = status;
+            m.provider_message_id = provider.map(str::to_owned);
+            m.keeps_its_credits()
+        };
+        assert!(keeps(Status::Queued, None));
+        assert!(keeps(Status::Sent, Some("x")));
+        assert!(keeps(Status::Delivered, Some("x")));
+        assert!(keeps(Status::Failed, Some("x")), "failed after the send");
+        assert!(
+            !keeps(Status::Failed, None),
+            "refused by the provider: refunded"
+        );
+        assert!(!keeps(Status::Skipped, None));
+        assert!(!keeps(Status::Held, None));
+        assert!(!keeps(Status::NotSent, None));
     }
 }

@@ -418,8 +418,8 @@ pub(super) async fn continue_later(
     })
 }
 
-/// A run's messages counted (a page at a time), its credits net of refunds, and the ones
-/// still queued.
+/// A run's messages counted (a page at a time), its credits net of refunds (see
+/// [`Message::keeps_its_credits`]), and the ones still queued.
 pub(super) struct Tally {
     pub(super) counts: Counts,
     credits: i64,
@@ -453,7 +453,7 @@ pub(super) async fn tally(app: &App, clinic_id: &str, run_id: &str) -> Result<Ta
                 Status::NotSent => c.not_sent += 1,
                 Status::Received => {}
             }
-            if matches!(m.status, Status::Queued | Status::Sent | Status::Delivered) {
+            if m.keeps_its_credits() {
                 t.credits += i64::from(m.credits);
             }
             if matches!(

@@ -205,7 +205,13 @@ pub async fn stats(
             });
         match m.status {
             Status::Skipped | Status::Held | Status::NotSent => day.skipped += 1,
-            Status::Failed => day.failed += 1,
+            Status::Failed => {
+                day.failed += 1;
+                // A carrier's failure reported after the send is not refunded.
+                if m.keeps_its_credits() {
+                    day.credits += u64::from(m.credits);
+                }
+            }
             // Replies are not sent messages.
             Status::Received => {}
             Status::Queued | Status::Sent | Status::Delivered => {
