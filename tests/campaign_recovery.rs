@@ -4,7 +4,8 @@
 //!   was done is taken over, up to where that copy ended it (more than a page's worth when
 //!   people joined it since);
 //! - when DynamoDB refuses batch writes, messages are claimed and recorded one by one;
-//! - credits a copy reserved and never claimed go back when the run finishes, once.
+//! - credits a copy reserved and never claimed go back when the run finishes, once;
+//! - page claims carry the time to live that deletes them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
@@ -16,7 +17,7 @@ use serde_json::json;
 use std::time::Duration as StdDuration;
 use tidings_app::App;
 use tidings_app::services::campaign_runner::{FireOutcome, Limits, PAGE, fire};
-use tidings_app::store::{PageClaim, Reservation, Store, TxError};
+use tidings_app::store::{PageClaim, Reservation, Store, TxError, keys};
 use tidings_domain::campaign::{CampaignRun, Counts, RunStatus};
 use tidings_domain::credits::{EntryKind, GROUP_ACCOUNT, LedgerEntry};
 use tidings_tests::campaigns::{
@@ -395,4 +396,45 @@ async fn a_settlement_commits_only_on_the_counts_it_read() {
         (ended.status, ended.reserved, ended.returned),
         (RunStatus::Sent, 5, 5)
     );
+}
+
+#[tokio::test]
+async fn page_claims_expire_through_the_tables_time_to_live() {
+    use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let run_id = tidings_app::ids::new_id();
+    let claim = PageClaim {
+        next: None,
+        page_done: false,
+        lease_until: Utc::now() + Duration::minutes(5),
+    };
+    let ours = app.store.claim_page(&c.id, &run_id, None, &claim).await;
+    assert_eq!(ours.unwrap(), None);
+    let ddb = aws_sdk_dynamodb::Client::new(&aws_config::load_from_env().await);
+    let table = std::env::var("TABLE_NAME").unwrap();
+    let ttl = ddb
+        .describe_time_to_live()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap();
+    let ttl = ttl.time_to_live_description().unwrap();
+    assert_eq!(ttl.attribute_name(), Some("expires_at"));
+    assert_eq!(ttl.time_to_live_status(), Some(&TimeToLiveStatus::Enabled));
+    let item = ddb
+        .get_item()
+        .table_name(&table)
+        .key("pk", AttributeValue::S(keys::clinic_pk(&c.id)))
+        .key("sk", AttributeValue::S(keys::page_claim_sk(&run_id, None)))
+        .send()
+        .await
+        .unwrap();
+    let expires: i64 = item.item().unwrap()["expires_at"]
+        .as_n()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let days = (expires - Utc::now().timestamp()) / 86_400;
+    assert!((29..=30).contains(&days), "{days}");
 }

@@ -239,7 +239,8 @@ def create_recurring_schedules(moto_url):
 
 
 def create_table(endpoint):
-    """Creates every AWS::DynamoDB::Table of template.yaml, with the template's own keys and indexes."""
+    """Creates every AWS::DynamoDB::Table of template.yaml, with the template's own keys, indexes
+    and time to live."""
     ddb = local_client("dynamodb", endpoint)
     for name, res in load_template()["Resources"].items():
         if res["Type"] != "AWS::DynamoDB::Table":
@@ -251,6 +252,8 @@ def create_table(endpoint):
         if table in ddb.list_tables()["TableNames"]:
             continue
         ddb.create_table(TableName=table, **args)
+        if "TimeToLiveSpecification" in p:
+            ddb.update_time_to_live(TableName=table, TimeToLiveSpecification=p["TimeToLiveSpecification"])
         say(f"created table {table} from template.yaml resource {name}")
 
 

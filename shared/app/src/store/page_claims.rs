@@ -6,6 +6,7 @@
 //! page's claim is the only one to write its messages, so it may write them in batches, without
 //! a condition on each ([`Store::claim_messages`]). A page not done before its claim's lease ran
 //! out (its copy died) is taken over, and its messages claimed one by one, each if absent.
+//! Claims expire ([`KEPT_DAYS`] after they are made) through the table's time to live.
 
 use super::{Item, Store, StoreError, attr, from_item, keys, s, to_item, ts};
 use chrono::{DateTime, Utc};
@@ -21,6 +22,10 @@ pub struct PageClaim {
     /// Until when the page is its claimer's while it is not done.
     pub lease_until: DateTime<Utc>,
 }
+
+/// How long a page claim is kept: far longer than any run lasts (a run paused for credits
+/// ends within a day). DynamoDB's time to live (`expires_at`) then deletes it.
+const KEPT_DAYS: i64 = 30;
 
 /// The key of the claim of run `run_id`'s page that starts after `start`.
 fn page_key(clinic_id: &str, run_id: &str, start: Option<&str>) -> (String, String) {
@@ -44,10 +49,13 @@ impl Store {
         let mut item = to_item(claim)?;
         item.insert("pk".into(), s(&pk));
         item.insert("sk".into(), s(&sk));
+        let expires = Utc::now() + chrono::Duration::days(KEPT_DAYS);
+        item.insert("expires_at".into(), super::n(expires.timestamp()));
         if self.put_if(item, "attribute_not_exists(pk)", None).await? {
             return Ok(None);
         }
-        // Claims are never deleted, so the one that stopped this put is there to read.
+        // Claims are kept for longer than any run lasts, so the one that stopped this put is
+        // there to read.
         self.get(pk, sk)
             .await?
             .map(from_item)
