@@ -339,11 +339,16 @@ impl Message {
     /// refunded). Skipped, held and not-sent messages were never paid for, and a message the
     /// provider refused outright (failed with no provider id) was refunded.
     pub fn keeps_its_credits(&self) -> bool {
-        match self.status {
-            Status::Queued | Status::Sent | Status::Delivered => true,
-            Status::Failed => self.provider_message_id.is_some(),
-            Status::Skipped | Status::Held | Status::NotSent | Status::Received => false,
-        }
+        self.was_paid() && (self.status != Status::Failed || self.provider_message_id.is_some())
+    }
+
+    /// Whether the message's credits were taken when it was claimed: it was queued, whatever
+    /// became of it since (a refund of a failure is its own ledger entry).
+    pub fn was_paid(&self) -> bool {
+        matches!(
+            self.status,
+            Status::Queued | Status::Sent | Status::Delivered | Status::Failed
+        )
     }
 
     /// The message's status history, oldest first: created (queued, skipped or received),
@@ -545,6 +550,9 @@ mod tests {
             !keeps(Status::Failed, None),
             "refused by the provider: refunded"
         );
+        let mut refunded = m.clone();
+        refunded.status = Status::Failed;
+        assert!(refunded.was_paid(), "paid, then refunded");
         assert!(!keeps(Status::Skipped, None));
         assert!(!keeps(Status::Held, None));
         assert!(!keeps(Status::NotSent, None));

@@ -456,10 +456,7 @@ pub(super) async fn tally(app: &App, clinic_id: &str, run_id: &str) -> Result<Ta
             if m.keeps_its_credits() {
                 t.credits += i64::from(m.credits);
             }
-            if matches!(
-                m.status,
-                Status::Queued | Status::Sent | Status::Delivered | Status::Failed
-            ) {
+            if m.was_paid() {
                 t.paid += i64::from(m.credits);
             }
         })
