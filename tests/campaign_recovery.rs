@@ -18,7 +18,7 @@ use std::time::Duration as StdDuration;
 use tidings_app::App;
 use tidings_app::services::campaign_runner::{FireOutcome, Limits, PAGE, fire};
 use tidings_app::store::{PageClaim, Reservation, Store, TxError, keys};
-use tidings_domain::campaign::{CampaignRun, Counts, RunStatus};
+use tidings_domain::campaign::{CampaignRun, RunStatus};
 use tidings_domain::credits::{EntryKind, GROUP_ACCOUNT, LedgerEntry};
 use tidings_tests::campaigns::{
     assert_ledger_matches, balance, day_ahead_campaign, event, limits, patient, report,
@@ -256,25 +256,7 @@ async fn credits_a_copy_reserved_and_never_claimed_go_back_when_the_run_finishes
     let store = &app.store;
     // A copy started the run, claimed its one page, reserved the page's 3 credits and died
     // before it claimed any message.
-    let run = CampaignRun {
-        id: run_id.clone(),
-        campaign_id: id.to_owned(),
-        scheduled_time: scheduled,
-        status: RunStatus::Sending,
-        reason: None,
-        checkpoint: None,
-        continuations: 0,
-        counts: Counts::default(),
-        credits: 0,
-        started_at: Utc::now(),
-        finished_at: None,
-        audience_done: false,
-        paused_at: None,
-        pauses: 0,
-        reserved: 0,
-        returned: 0,
-        settled_at: None,
-    };
+    let run = CampaignRun::start(run_id.clone(), id.to_owned(), scheduled, Utc::now());
     assert!(store.start_run(&c.id, &run).await.unwrap());
     let page = PageClaim {
         next: Some(ids[2].clone()),
@@ -342,25 +324,8 @@ async fn a_settlement_commits_only_on_the_counts_it_read() {
     let scheduled = "2026-12-06T09:00:00Z".parse().unwrap();
     let run_id = tidings_domain::campaign::run_id(id, scheduled);
     let store = &app.store;
-    let mut run = CampaignRun {
-        id: run_id.clone(),
-        campaign_id: id.to_owned(),
-        scheduled_time: scheduled,
-        status: RunStatus::Sending,
-        reason: None,
-        checkpoint: None,
-        continuations: 0,
-        counts: Counts::default(),
-        credits: 0,
-        started_at: Utc::now(),
-        finished_at: None,
-        audience_done: true,
-        paused_at: None,
-        pauses: 0,
-        reserved: 0,
-        returned: 0,
-        settled_at: None,
-    };
+    let mut run = CampaignRun::start(run_id.clone(), id.to_owned(), scheduled, Utc::now());
+    run.audience_done = true;
     assert!(store.start_run(&c.id, &run).await.unwrap());
     let debit = run_entry(&run_id, EntryKind::Debit, -5);
     store

@@ -451,6 +451,35 @@ pub struct CampaignRun {
 pub const PAUSE_LIMIT_HOURS: i64 = 24;
 
 impl CampaignRun {
+    /// The run `id` of `campaign_id` fired for `scheduled_time`, as it starts `now`: sending,
+    /// nothing counted, checkpointed or reserved yet.
+    pub fn start(
+        id: String,
+        campaign_id: String,
+        scheduled_time: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            campaign_id,
+            scheduled_time,
+            status: RunStatus::Sending,
+            reason: None,
+            checkpoint: None,
+            continuations: 0,
+            counts: Counts::default(),
+            credits: 0,
+            started_at: now,
+            finished_at: None,
+            audience_done: false,
+            paused_at: None,
+            pauses: 0,
+            reserved: 0,
+            returned: 0,
+            settled_at: None,
+        }
+    }
+
     /// Whether a paused run's wait for credits is over at `now`.
     pub fn pause_expired(&self, now: DateTime<Utc>) -> bool {
         self.paused_at

@@ -157,25 +157,7 @@ pub async fn fire(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutc
     }
     let run_id = run_id(&campaign.id, scheduled);
     let now = Utc::now();
-    let fresh = CampaignRun {
-        id: run_id.clone(),
-        campaign_id: campaign.id.clone(),
-        scheduled_time: scheduled,
-        status: RunStatus::Sending,
-        reason: None,
-        checkpoint: None,
-        continuations: 0,
-        counts: Counts::default(),
-        credits: 0,
-        started_at: now,
-        finished_at: None,
-        audience_done: false,
-        paused_at: None,
-        pauses: 0,
-        reserved: 0,
-        returned: 0,
-        settled_at: None,
-    };
+    let fresh = CampaignRun::start(run_id.clone(), campaign.id.clone(), scheduled, now);
     let run = if store.start_run(&ev.clinic_id, &fresh).await? {
         tracing::info!(
             clinic_id = ev.clinic_id,

@@ -341,21 +341,26 @@ impl Store {
             keys::clinic_pk(clinic_id),
             keys::run_sk(&run.campaign_id, &run.id),
         );
-        let values = Item::from([
-            (":st".to_owned(), attr(&run.status)?),
-            (":reason".to_owned(), attr(&run.reason)?),
-            (":counts".to_owned(), attr(&run.counts)?),
-            (":credits".to_owned(), n(run.credits)),
-            (":at".to_owned(), attr(&run.finished_at)?),
-            (":sending".to_owned(), attr(&RunStatus::Sending)?),
-            (":paused".to_owned(), attr(&RunStatus::Paused)?),
-        ]);
-        self.update_if(
-            key,
-            "SET #s = :st, reason = :reason, counts = :counts, credits = :credits, finished_at = :at",
-            "#s IN (:sending, :paused)",
-            values,
-        )
-        .await
+        self.update_if(key, RUN_END_UPDATE, RUN_END_CONDITION, run_end_values(run)?)
+            .await
     }
+}
+
+/// Ends a run: its status, reason, counts, credits and end time (see [`run_end_values`]).
+pub(super) const RUN_END_UPDATE: &str =
+    "SET #s = :st, reason = :reason, counts = :counts, credits = :credits, finished_at = :at";
+/// Only a run that is still sending or paused ends.
+pub(super) const RUN_END_CONDITION: &str = "#s IN (:sending, :paused)";
+
+/// The values of [`RUN_END_UPDATE`] and [`RUN_END_CONDITION`] for `run`.
+pub(super) fn run_end_values(run: &CampaignRun) -> Result<Item, StoreError> {
+    Ok(Item::from([
+        (":st".to_owned(), attr(&run.status)?),
+        (":reason".to_owned(), attr(&run.reason)?),
+        (":counts".to_owned(), attr(&run.counts)?),
+        (":credits".to_owned(), n(run.credits)),
+        (":at".to_owned(), attr(&run.finished_at)?),
+        (":sending".to_owned(), attr(&RunStatus::Sending)?),
+        (":paused".to_owned(), attr(&RunStatus::Paused)?),
+    ]))
 }

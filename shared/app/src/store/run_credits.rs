@@ -5,8 +5,9 @@
 //! the credits of a copy that stopped between reserving a page and claiming it. After that
 //! settlement no copy can reserve or give back for the run again.
 
+use super::campaigns::{RUN_END_CONDITION, RUN_END_UPDATE, run_end_values};
 use super::{Item, Store, StoreError, TxError, attr, keys, n, status_name};
-use tidings_domain::campaign::{CampaignRun, RunStatus};
+use tidings_domain::campaign::CampaignRun;
 use tidings_domain::credits::LedgerEntry;
 
 /// A run, by its campaign's id and its own.
@@ -72,12 +73,7 @@ impl Store {
                 ),
             ])
             .await;
-        match res {
-            Ok(()) => Ok(true),
-            Err(TxError::Condition(true)) => Ok(false),
-            Err(TxError::Condition(false)) => Err(StoreError::Collision),
-            Err(TxError::Store(e)) => Err(e),
-        }
+        run_condition_held(res)
     }
 
     /// Ends a sending or paused run as [`Store::finish_run`] does and settles it: `refund`
@@ -91,37 +87,32 @@ impl Store {
         refund: Option<&LedgerEntry>,
     ) -> Result<bool, StoreError> {
         let refunded = refund.map_or(0, |e| e.credits);
-        let values = Item::from([
-            (":st".to_owned(), attr(&run.status)?),
-            (":reason".to_owned(), attr(&run.reason)?),
-            (":counts".to_owned(), attr(&run.counts)?),
-            (":credits".to_owned(), n(run.credits)),
-            (":at".to_owned(), attr(&run.finished_at)?),
+        let mut values = run_end_values(run)?;
+        values.extend([
             (":settled".to_owned(), attr(&run.settled_at)?),
-            (":sending".to_owned(), attr(&RunStatus::Sending)?),
-            (":paused".to_owned(), attr(&RunStatus::Paused)?),
             (":reserved".to_owned(), n(run.reserved)),
             (":returned".to_owned(), n(run.returned)),
             (":after".to_owned(), n(run.returned + refunded)),
         ]);
-        let update = "SET #s = :st, reason = :reason, counts = :counts, credits = :credits, \
-                      finished_at = :at, settled_at = :settled, returned = :after";
+        let update = format!("{RUN_END_UPDATE}, settled_at = :settled, returned = :after");
         // Runs started before runs counted their credits have neither count.
-        let condition = "#s IN (:sending, :paused) \
-                         AND (reserved = :reserved OR attribute_not_exists(reserved)) \
-                         AND (returned = :returned OR attribute_not_exists(returned))";
+        let condition = format!(
+            "{RUN_END_CONDITION} \
+             AND (reserved = :reserved OR attribute_not_exists(reserved)) \
+             AND (returned = :returned OR attribute_not_exists(returned))"
+        );
         let key = (
             keys::clinic_pk(clinic_id),
             keys::run_sk(&run.campaign_id, &run.id),
         );
         let Some(entry) = refund else {
-            return self.update_if(key, update, condition, values).await;
+            return self.update_if(key, &update, &condition, values).await;
         };
         let (pk, sk) = key;
         let res = self
             .transact(vec![
                 (
-                    self.tx_update_named(pk, sk, update, Some(condition), status_name(), values)?,
+                    self.tx_update_named(pk, sk, &update, Some(&condition), status_name(), values)?,
                     true,
                 ),
                 (
@@ -131,12 +122,7 @@ impl Store {
                 (self.tx_ledger(clinic_id, entry)?, false),
             ])
             .await;
-        match res {
-            Ok(()) => Ok(true),
-            Err(TxError::Condition(true)) => Ok(false),
-            Err(TxError::Condition(false)) => Err(StoreError::Collision),
-            Err(TxError::Store(e)) => Err(e),
-        }
+        run_condition_held(res)
     }
 
     /// Adds `credits` to one of a run's counts while the run is open.
@@ -154,5 +140,16 @@ impl Store {
             OPEN_RUN,
             Item::from([(":c".to_owned(), n(credits))]),
         )
+    }
+}
+
+/// `Ok(false)` when the condition on the run item (the item marked `true`) failed; the other
+/// items only fail on a ledger entry whose fresh id exists.
+fn run_condition_held(res: Result<(), TxError<bool>>) -> Result<bool, StoreError> {
+    match res {
+        Ok(()) => Ok(true),
+        Err(TxError::Condition(true)) => Ok(false),
+        Err(TxError::Condition(false)) => Err(StoreError::Collision),
+        Err(TxError::Store(e)) => Err(e),
     }
 }
