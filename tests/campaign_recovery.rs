@@ -93,7 +93,7 @@ async fn pages_of_other_copies_are_passed_over_waited_for_or_taken_over() {
     let expired = Utc::now() - Duration::seconds(1);
     assert!(
         store
-            .take_over_page(&c.id, &run_id, second, &live, &expired)
+            .hold_page(&c.id, &run_id, second, &live, &expired)
             .await
             .unwrap()
     );

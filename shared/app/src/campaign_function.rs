@@ -8,8 +8,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Time kept back from the Lambda deadline to finish the page in hand and hand over.
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(60);
-/// How long a claimed message belongs to the invocation that claimed it. Longer than any
-/// provider call with its retries, so a live run is never overtaken.
+/// How long a claimed page or message belongs to the invocation that claimed it. Longer than
+/// any provider call with its retries; a page's lease is renewed while it is worked on, so a
+/// live run is never overtaken.
 pub const LEASE: chrono::Duration = chrono::Duration::minutes(5);
 
 /// When this invocation should stop taking pages: the configured budget, or the Lambda

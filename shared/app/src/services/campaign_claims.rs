@@ -1,7 +1,9 @@
 //! Claiming a page's messages and sending those claimed: in batches on a page that is this
 //! copy's alone, otherwise each with a conditional write, taking over messages abandoned by a
-//! copy of the run that died. See [`super::campaign_runner`] for the whole run.
+//! copy of the run that died. A message's lease starts when it is claimed, just before it is
+//! sent. See [`super::campaign_runner`] for the whole run.
 
+use super::campaign_pages::Hold;
 use super::campaign_plan::{Plan, run_entry};
 use super::campaign_runner::{Limits, Pacer};
 use super::sent_batches::{SentBatches, with_batches};
@@ -25,28 +27,22 @@ pub(super) enum Claims {
 }
 
 /// Reserves the page's credits, claims its messages (taking over abandoned ones) and sends
-/// what it claimed. What the account cannot pay for is claimed as held.
+/// what it claimed, while `hold` says the page is this copy's. What the account cannot pay for
+/// is claimed as held.
 pub(super) async fn claim_and_send(
     app: &App,
     plan: &Plan,
     messages: Vec<Message>,
     pacer: &Pacer,
     limits: &Limits,
-    claims: Claims,
+    (claims, hold): (Claims, &Hold),
 ) -> Result<(), ServiceError> {
     let concurrency = app.config.campaigns.concurrency;
-    let now = Utc::now();
-    let lease = now + limits.lease;
     let mut seen = HashSet::new();
     let mut messages: Vec<Message> = messages
         .into_iter()
         .filter(|m| seen.insert(m.id.clone()))
         .collect();
-    for m in &mut messages {
-        if m.status == Status::Queued {
-            m.lease_until = Some(lease);
-        }
-    }
     let costs: Vec<i64> = messages
         .iter()
         .filter(|m| m.status == Status::Queued)
@@ -59,16 +55,16 @@ pub(super) async fn claim_and_send(
         .skip(paid)
     {
         m.status = Status::Held;
-        m.lease_until = None;
     }
     if claims == Claims::InBatches {
-        return claim_in_batches_and_send(app, plan, messages, pacer).await;
+        let lease = limits.lease;
+        return claim_in_batches_and_send(app, plan, messages, pacer, (lease, hold)).await;
     }
     // Each message is claimed and, once claimed, sent at once: the store and the provider
     // work side by side instead of taking turns page by page.
     let outcomes: Vec<Claimed> = with_batches(app, &plan.clinic.id, concurrency, async |sent| {
         futures::stream::iter(messages)
-            .map(|m| claim_then_send(app, plan, m, pacer, (now, lease), sent))
+            .map(|m| claim_then_send(app, plan, m, pacer, limits.lease, sent))
             .buffer_unordered(concurrency)
             .collect()
             .await
@@ -93,14 +89,16 @@ pub(super) async fn claim_and_send(
     }
 }
 
-/// Claims a page's messages in batches of up to 25 and sends the queued ones of each batch
-/// once it is written, while the next batch is written. A message whose claim cannot be
-/// written at all is not sent, and its credits go back.
+/// Claims a page's messages in batches of up to 25, each under a lease of `lease` from its
+/// write, and sends the queued ones of each batch once it is written, while the next batch is
+/// written. A message whose claim cannot be written at all is not sent, and its credits go
+/// back; so do those of the batches not claimed once `hold` says another copy took the page.
 async fn claim_in_batches_and_send(
     app: &App,
     plan: &Plan,
     messages: Vec<Message>,
     pacer: &Pacer,
+    (lease, hold): (chrono::Duration, &Hold),
 ) -> Result<(), ServiceError> {
     let clinic_id = &plan.clinic.id;
     let concurrency = app.config.campaigns.concurrency;
@@ -109,7 +107,13 @@ async fn claim_in_batches_and_send(
     let mut first_error = None;
     with_batches(app, clinic_id, concurrency, async |sent| {
         futures::stream::iter(batches)
-            .map(|batch| claim_batch(app, clinic_id, batch))
+            .map(|batch| async move {
+                if hold.kept() {
+                    claim_batch(app, clinic_id, batch, lease).await
+                } else {
+                    ClaimedBatch::not_claimed(&batch)
+                }
+            })
             // One batch is written ahead of the one being sent.
             .buffered(2)
             .flat_map(|claimed| {
@@ -142,11 +146,35 @@ struct ClaimedBatch {
     error: Option<StoreError>,
 }
 
+impl ClaimedBatch {
+    /// A batch left for the copy that took the page over: its reserved credits go back.
+    fn not_claimed(batch: &[Message]) -> Self {
+        Self {
+            queued: Vec::new(),
+            unclaimed_cost: batch
+                .iter()
+                .filter(|m| m.status == Status::Queued)
+                .map(|m| i64::from(m.credits))
+                .sum(),
+            error: None,
+        }
+    }
+}
+
 /// Claims a batch of messages of a page that is this copy's: in one write or, when DynamoDB
 /// refuses it, one message at a time. A message the refused write stored after all is there
 /// already, and still this copy's to send: nobody else writes the page's messages.
-async fn claim_batch(app: &App, clinic_id: &str, batch: Vec<Message>) -> ClaimedBatch {
+async fn claim_batch(
+    app: &App,
+    clinic_id: &str,
+    mut batch: Vec<Message>,
+    lease: chrono::Duration,
+) -> ClaimedBatch {
     let queued = |m: &Message| m.status == Status::Queued;
+    let until = Utc::now() + lease;
+    for m in batch.iter_mut().filter(|m| queued(m)) {
+        m.lease_until = Some(until);
+    }
     let Err(e) = app.store.claim_messages(clinic_id, &batch).await else {
         return ClaimedBatch {
             queued: batch.into_iter().filter(queued).collect(),
@@ -214,19 +242,23 @@ enum Claimed {
     Failed { credits: i64, error: StoreError },
 }
 
-/// Claims `m` and sends it if the claim is this copy's. A message another copy claimed is
-/// taken over and sent when that copy's lease on it ran out (it died before sending).
+/// Claims `m` under a lease of `lease` from now and sends it if the claim is this copy's. A
+/// message another copy claimed is taken over and sent when that copy's lease on it ran out
+/// (it died before sending).
 async fn claim_then_send(
     app: &App,
     plan: &Plan,
-    m: Message,
+    mut m: Message,
     pacer: &Pacer,
-    (now, lease): (DateTime<Utc>, DateTime<Utc>),
+    lease: chrono::Duration,
     sent: &SentBatches,
 ) -> Claimed {
     let store = &app.store;
     let clinic_id = &plan.clinic.id;
+    let now = Utc::now();
+    let lease = now + lease;
     let credits = if m.status == Status::Queued {
+        m.lease_until = Some(lease);
         i64::from(m.credits)
     } else {
         0
@@ -263,7 +295,7 @@ async fn take_over(
     lease: DateTime<Utc>,
 ) -> Result<Option<Message>, StoreError> {
     let store = &app.store;
-    let Some(existing) = store.get_message(clinic_id, id).await? else {
+    let Some(mut existing) = store.get_message(clinic_id, id).await? else {
         return Ok(None);
     };
     let Some(prev) = existing.lease_until else {
@@ -278,5 +310,6 @@ async fn take_over(
         return Ok(None);
     }
     tracing::info!(message_id = id, "took over an abandoned message");
+    existing.lease_until = Some(lease);
     Ok(Some(existing))
 }

@@ -1,11 +1,13 @@
 //! Whose turn a page of a campaign run is: this copy's when it claims the page; nobody's when
 //! another copy did the page; this copy's again when the one that claimed it died before it
-//! was done. See [`crate::store::PageClaim`].
+//! was done. A copy keeps its page while it works on it ([`keeping`]). See
+//! [`crate::store::PageClaim`].
 
 use super::campaign_runner::Limits;
 use crate::App;
 use crate::store::{PageClaim, StoreError};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -14,11 +16,15 @@ const POLL: Duration = Duration::from_millis(200);
 
 /// What a copy of the run does with a page.
 pub(super) enum Turn {
-    /// This copy claimed the page: it plans, claims and sends its messages.
-    Ours,
-    /// The copy that claimed the page died before it was done, and this copy took it over.
-    /// The page ends at `end`, where its first claimer ended it.
-    TakenOver { end: Option<String> },
+    /// This copy claimed the page, under a lease until `lease`: it plans, claims and sends
+    /// its messages.
+    Ours { lease: DateTime<Utc> },
+    /// The copy that claimed the page died before it was done, and this copy took it over,
+    /// under a lease until `lease`. The page ends at `end`, where its first claimer ended it.
+    TakenOver {
+        end: Option<String>,
+        lease: DateTime<Utc>,
+    },
     /// Another copy did the page: the run goes on after `end`.
     Done { end: Option<String> },
     /// Time ran out while another copy was still doing the page.
@@ -41,26 +47,26 @@ pub(super) async fn turn(
         lease_until: Utc::now() + limits.lease,
     };
     let Some(mut theirs) = store.claim_page(clinic_id, run_id, start, &claim).await? else {
-        return Ok(Turn::Ours);
+        return Ok(Turn::Ours {
+            lease: claim.lease_until,
+        });
     };
     loop {
         if theirs.page_done {
             return Ok(Turn::Done { end: theirs.next });
         }
         let now = Utc::now();
+        let lease = now + limits.lease;
         if theirs.lease_until < now
             && store
-                .take_over_page(
-                    clinic_id,
-                    run_id,
-                    start,
-                    &theirs.lease_until,
-                    &(now + limits.lease),
-                )
+                .hold_page(clinic_id, run_id, start, &theirs.lease_until, &lease)
                 .await?
         {
             tracing::info!(run_id, "took over an abandoned page");
-            return Ok(Turn::TakenOver { end: theirs.next });
+            return Ok(Turn::TakenOver {
+                end: theirs.next,
+                lease,
+            });
         }
         if Instant::now() >= limits.stop_at {
             return Ok(Turn::OutOfTime);
@@ -72,4 +78,65 @@ pub(super) async fn turn(
             .await?
             .ok_or(StoreError::Missing("page claim"))?;
     }
+}
+
+/// Whether this copy still holds the page it works on; see [`keeping`].
+#[derive(Debug, Default)]
+pub(super) struct Hold {
+    lost: AtomicBool,
+}
+
+impl Hold {
+    /// Whether the page is still this copy's. Once another copy took it over, this copy claims
+    /// none of its messages: that copy claims them, each if absent.
+    pub(super) fn kept(&self) -> bool {
+        !self.lost.load(Ordering::Acquire)
+    }
+}
+
+/// Runs `work` on the page of run `run_id` that starts after `start`, held until `lease`, and
+/// renews the page's lease every third of [`Limits::lease`] while it runs: a page that takes
+/// longer than a lease (a low send rate, a provider that throttles) stays with the live copy
+/// doing it. When a renewal finds the page taken over (this copy stalled for most of a
+/// lease), the [`Hold`] given to `work` says so. `work`'s output, and whether the page was
+/// kept throughout.
+pub(super) async fn keeping<T>(
+    app: &App,
+    (clinic_id, run_id, start): (&str, &str, Option<&str>),
+    lease: DateTime<Utc>,
+    limits: &Limits,
+    work: impl AsyncFnOnce(&Hold) -> T,
+) -> (T, bool) {
+    let hold = Hold::default();
+    let every = (limits.lease / 3)
+        .to_std()
+        .unwrap_or(Duration::ZERO)
+        .max(POLL);
+    let keep = async {
+        let mut until = lease;
+        loop {
+            tokio::time::sleep(every).await;
+            let next = Utc::now() + limits.lease;
+            match app
+                .store
+                .hold_page(clinic_id, run_id, start, &until, &next)
+                .await
+            {
+                Ok(true) => until = next,
+                Ok(false) => {
+                    hold.lost.store(true, Ordering::Release);
+                    tracing::warn!(run_id, "another copy took over this copy's page");
+                    return;
+                }
+                // Tried again at the next turn, well before the lease runs out.
+                Err(e) => tracing::warn!(run_id, error = %e, "page lease not renewed"),
+            }
+        }
+    };
+    let mut work = std::pin::pin!(work(&hold));
+    let out = tokio::select! {
+        out = &mut work => out,
+        () = keep => work.await,
+    };
+    (out, hold.kept())
 }

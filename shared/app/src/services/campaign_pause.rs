@@ -160,11 +160,12 @@ async fn send_held(
             .await?;
         let costs: Vec<i64> = held.iter().map(|m| i64::from(m.credits)).collect();
         let paid = reserve_prefix(app, plan, &costs).await?;
-        let lease = Utc::now() + limits.lease;
         let outcomes: Vec<Result<i64, ServiceError>> =
             with_batches(app, clinic_id, concurrency, async |sent| {
                 futures::stream::iter(&held[..paid])
                     .map(|m| async move {
+                        // The lease runs from the claim, just before the send.
+                        let lease = Utc::now() + limits.lease;
                         if !store.release_held(clinic_id, &m.id, &lease).await? {
                             return Ok(i64::from(m.credits));
                         }

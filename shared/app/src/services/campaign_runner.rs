@@ -4,15 +4,17 @@
 //! firing works on the same run. The run reads its audience a page at a time in a fixed order
 //! and, for each page:
 //! 1. claims the page ([`super::campaign_pages`]): a page another copy did is passed over, one
-//!    whose copy died before it was done is taken over;
+//!    whose copy died before it was done is taken over; the page's lease is renewed while this
+//!    copy works on it;
 //! 2. plans one message per person and channel (ids derived from the person, so a person
 //!    listed twice, or claimed by another copy of the run, is one message);
 //! 3. reserves the page's credits in one transaction (what the paying account cannot afford
 //!    is claimed `held`; [`super::campaign_pause`] sends it after a top-up);
-//! 4. claims the messages (queued ones with a lease): in batches when the page is this copy's
-//!    and its audience lists each person once, otherwise each with a conditional put, taking
-//!    over queued messages whose lease ran out (their copy died before sending them) and
-//!    giving back the credits of those another copy claimed first;
+//! 4. claims the messages (queued, with a lease from the claim, made just before the send):
+//!    in batches when the page is this copy's and its audience lists each person once,
+//!    otherwise each with a conditional put, taking over queued messages whose lease ran out
+//!    (their copy died before sending them) and giving back the credits of those another copy
+//!    claimed first;
 //! 5. sends each claimed message, paced per channel, with bounded concurrency, while the next
 //!    page is read;
 //! 6. marks the page done and moves the run's checkpoint past it.
@@ -86,7 +88,8 @@ pub enum FireOutcome {
 pub struct Limits {
     /// Stop taking new pages at this instant and hand over to a continuation.
     pub stop_at: Instant,
-    /// How long a queued message belongs to the run that claimed it.
+    /// How long a claimed page or queued message belongs to the copy that claimed it (a
+    /// page's lease is renewed while its copy works on it).
     pub lease: chrono::Duration,
 }
 
@@ -281,14 +284,14 @@ async fn walk(
             limits,
         )
         .await?;
-        let (members, end, claims) = match turn {
-            Turn::Ours if audience.lists_each_once() => {
-                (page.members, page.next, Claims::InBatches)
+        let (members, end, claims, lease) = match turn {
+            Turn::Ours { lease } if audience.lists_each_once() => {
+                (page.members, page.next, Claims::InBatches, lease)
             }
-            Turn::Ours => (page.members, page.next, Claims::EachIfAbsent),
-            Turn::TakenOver { end } => {
+            Turn::Ours { lease } => (page.members, page.next, Claims::EachIfAbsent, lease),
+            Turn::TakenOver { end, lease } => {
                 let members = audience.through(store, page, end.as_deref()).await?;
-                (members, end, Claims::EachIfAbsent)
+                (members, end, Claims::EachIfAbsent, lease)
             }
             Turn::Done { end: Some(end) } => {
                 position = Some(end);
@@ -310,12 +313,20 @@ async fn walk(
                 None => Ok(None),
             }
         };
-        let (sent, next_page) = tokio::join!(
-            claim_and_send(app, plan, messages, pacer, limits, claims),
-            read_next
+        let send = campaign_pages::keeping(
+            app,
+            (&ev.clinic_id, run_id, start),
+            lease,
+            limits,
+            async |hold| claim_and_send(app, plan, messages, pacer, limits, (claims, hold)).await,
         );
+        let ((sent, kept), next_page) = tokio::join!(send, read_next);
         prefetched = next_page?;
         sent?;
+        if !kept {
+            // The copy that took the page over finishes it, and the run.
+            return ignored("another copy of the run took over its page").map(Some);
+        }
         store.page_done(&ev.clinic_id, run_id, start).await?;
         let Some(next) = end else {
             return Ok(None);
@@ -348,14 +359,15 @@ pub(super) async fn settle(
             return Ok(Some(t));
         }
         let now = Utc::now();
-        let lease = now + limits.lease;
-        for m in t.queued {
+        for mut m in t.queued {
+            let lease = Utc::now() + limits.lease;
             if let Some(prev) = m.lease_until
                 && prev < now
                 && store
                     .take_over_message(&clinic.id, &m.id, &prev, &lease)
                     .await?
             {
+                m.lease_until = Some(lease);
                 tracing::info!(message_id = m.id, "took over an abandoned message");
                 pacer.wait(m.channel).await;
                 deliver(app, clinic, m).await;

@@ -245,9 +245,17 @@ pub async fn deliver(app: &App, clinic: &Clinic, m: Message) -> Message {
 
 /// Hands a queued message to its provider. `Ok`: the message as the provider took it, still
 /// to be recorded `sent`. `Err`: the message as it ends here: refused (recorded `failed` and
-/// refunded), or not queued (left alone).
+/// refunded), or left alone: not queued, or its lease ran out before its turn came (another
+/// copy of the run may hold it now, and sends it if nobody did).
 pub(super) async fn hand_over(app: &App, clinic: &Clinic, m: Message) -> Result<Message, Message> {
     if m.status != Status::Queued {
+        return Err(m);
+    }
+    if m.lease_until.is_some_and(|until| until <= Utc::now()) {
+        tracing::warn!(
+            message_id = m.id,
+            "lease ran out before the send: left queued"
+        );
         return Err(m);
     }
     match publish(app, clinic, &m).await {

@@ -5,7 +5,9 @@
 //! and a copy that finds a page claimed and done goes on from there. The copy that holds a
 //! page's claim is the only one to write its messages, so it may write them in batches, without
 //! a condition on each ([`Store::claim_messages`]). A page not done before its claim's lease ran
-//! out (its copy died) is taken over, and its messages claimed one by one, each if absent.
+//! out (its copy died) is taken over, and its messages claimed one by one, each if absent. A
+//! copy renews its lease while it works on a page ([`Store::hold_page`]), so a slow page is
+//! never taken from a copy that is still alive.
 //! Claims expire ([`KEPT_DAYS`] after they are made) through the table's time to live.
 
 use super::{Item, Store, StoreError, attr, from_item, keys, s, to_item, ts};
@@ -89,9 +91,10 @@ impl Store {
         Ok(())
     }
 
-    /// Takes over a page whose claimer's lease (`prev`) ran out before it was done, until
-    /// `until`; `Ok(false)` if another copy took it over, or it is done.
-    pub async fn take_over_page(
+    /// Moves the lease of a page that is not done from `prev` to `until`: a copy takes over a
+    /// page whose claimer's lease ran out, and keeps its own page while it works on it.
+    /// `Ok(false)` if the lease is no longer `prev` (another copy took the page) or it is done.
+    pub async fn hold_page(
         &self,
         clinic_id: &str,
         run_id: &str,

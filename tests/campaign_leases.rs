@@ -1,0 +1,117 @@
+//! Leases of campaign runs against the local stack: a page that takes longer to send than a
+//! lease stays with the live copy sending it, and a copy whose page was taken over claims no
+//! more of it. Every person receives one message either way.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{Duration, Utc};
+use serde_json::json;
+use std::time::Duration as StdDuration;
+use tidings_app::App;
+use tidings_app::services::campaign_runner::{FireEvent, FireOutcome, fire};
+use tidings_tests::campaigns::{
+    assert_ledger_matches, balance, day_ahead_campaign, event, limits, report, seed_patients,
+};
+use tidings_tests::{TestClinic, app, grant, moto_sent, new_clinic, unique_mobile};
+
+/// People in the audience: one page, sent at [`RATE`] in five seconds.
+const PEOPLE: usize = 200;
+/// Texts a second: the page takes five seconds against a lease of [`LEASE_SECS`], while a
+/// text is sent well within the lease of its claim (claims run at most two batches ahead).
+const RATE: u32 = 40;
+const LEASE_SECS: i64 = 3;
+
+/// A clinic with [`PEOPLE`] patients and the credits for them, a campaign to them all, an app
+/// that sends at [`RATE`], and the firing at `at`.
+async fn slow_campaign(at: &str) -> (App, TestClinic, FireEvent, Vec<String>) {
+    let base = app().await;
+    let c = new_clinic(&base).await;
+    grant(&base, &c.id, PEOPLE as i64).await;
+    let mobiles: Vec<String> = (0..PEOPLE).map(|_| unique_mobile()).collect();
+    seed_patients(&base, &c.id, &mobiles).await;
+    let report_id = report(
+        &base,
+        &c.staff_key,
+        json!({"name": "All", "type": "patient"}),
+    )
+    .await;
+    let created = day_ahead_campaign(&base, &c, &report_id, None).await;
+    let ev = event(&c, created["id"].as_str().unwrap(), at);
+    let mut config = base.config.clone();
+    config.campaigns.sms_per_second = RATE;
+    (App { config, ..base }, c, ev, mobiles)
+}
+
+/// Every person received exactly one text, the credits add up, and the run is sent.
+async fn each_sent_once(app: &App, c: &TestClinic, mobiles: &[String]) {
+    let sent = moto_sent().await;
+    let counts: Vec<usize> = mobiles.iter().map(|m| sent.sms_to(m).len()).collect();
+    let twice = counts.iter().filter(|n| **n > 1).count();
+    let never = counts.iter().filter(|n| **n == 0).count();
+    assert_eq!((twice, never), (0, 0), "people texted twice, and never");
+    assert_eq!(balance(app, &c.staff_key).await, 0);
+    assert_ledger_matches(app, c).await;
+}
+
+#[tokio::test]
+async fn a_page_slower_than_its_lease_stays_with_the_live_copy_sending_it() {
+    let (app, c, ev, mobiles) = slow_campaign("2026-12-06T09:00:00Z").await;
+    let copy = || async { fire(&app, &ev, &limits(LEASE_SECS)).await.unwrap() };
+    // The same firing again, once the page's first lease would have run out: the first copy
+    // has renewed it, so this copy waits for the page instead of taking it over.
+    let (first, second) = tokio::join!(copy(), async {
+        tokio::time::sleep(StdDuration::from_millis(3_500)).await;
+        copy().await
+    });
+    for out in [&first, &second] {
+        assert!(matches!(out, FireOutcome::Finished { .. }), "{out:?}");
+    }
+    each_sent_once(&app, &c, &mobiles).await;
+    let run_id =
+        tidings_domain::campaign::run_id(&ev.campaign_id, "2026-12-06T09:00:00Z".parse().unwrap());
+    let run = app
+        .store
+        .get_run(&c.id, &ev.campaign_id, &run_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.counts.sent, PEOPLE as u64, "{run:?}");
+}
+
+#[tokio::test]
+async fn a_copy_whose_page_was_taken_over_claims_no_more_of_it() {
+    let at = "2026-12-07T09:00:00Z";
+    let (app, c, ev, mobiles) = slow_campaign(at).await;
+    let store = &app.store;
+    let run_id = tidings_domain::campaign::run_id(&ev.campaign_id, at.parse().unwrap());
+    let copy = || async { fire(&app, &ev, &limits(LEASE_SECS)).await.unwrap() };
+    let take_over = async {
+        // As if the first copy had stalled past its lease: the page's lease is moved to a
+        // time that has passed. Its next renewal finds the page gone.
+        tokio::time::sleep(StdDuration::from_millis(1_200)).await;
+        let past = Utc::now() - Duration::seconds(1);
+        loop {
+            let claim = store.get_page_claim(&c.id, &run_id, None).await.unwrap();
+            let lease = claim.unwrap().lease_until;
+            if store
+                .hold_page(&c.id, &run_id, None, &lease, &past)
+                .await
+                .unwrap()
+            {
+                break;
+            }
+        }
+        // The first copy renews every second: by now it has found the page gone.
+        tokio::time::sleep(StdDuration::from_millis(2_500)).await;
+        // A second copy takes the page over and sends what the first left unclaimed.
+        copy().await
+    };
+    let (first, second) = tokio::join!(copy(), take_over);
+    assert!(matches!(second, FireOutcome::Finished { .. }), "{second:?}");
+    each_sent_once(&app, &c, &mobiles).await;
+    assert_eq!(
+        first,
+        FireOutcome::Ignored {
+            reason: "another copy of the run took over its page".into()
+        }
+    );
+}
