@@ -440,10 +440,14 @@ pub struct CampaignRun {
     /// the run was settled.
     #[serde(default)]
     pub returned: i64,
-    /// When the finished run gave back what was reserved and never used; no reservation or
+    /// When the ended run gave back what was reserved and never used; no reservation or
     /// return is taken after it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settled_at: Option<DateTime<Utc>>,
+    /// The credit account the run's reservations were taken from, which a settlement pays
+    /// back (set by each reservation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 /// How long a run paused for credits waits for a top-up before its held messages are
@@ -477,6 +481,7 @@ impl CampaignRun {
             reserved: 0,
             returned: 0,
             settled_at: None,
+            account: None,
         }
     }
 

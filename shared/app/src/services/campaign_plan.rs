@@ -285,12 +285,22 @@ pub(super) async fn plan_member(
 
 /// A ledger entry of the account that pays for the run.
 pub(super) fn run_entry(plan: &Plan, kind: EntryKind, credits: i64, note: String) -> LedgerEntry {
+    account_entry((&plan.account, &plan.run_id), kind, credits, note)
+}
+
+/// A ledger entry of `account` for run `run_id`.
+pub(super) fn account_entry(
+    (account, run_id): (&str, &str),
+    kind: EntryKind,
+    credits: i64,
+    note: String,
+) -> LedgerEntry {
     LedgerEntry {
         id: ids::new_id(),
-        account: plan.account.clone(),
+        account: account.to_owned(),
         kind,
         credits,
-        reference: Some(plan.run_id.clone()),
+        reference: Some(run_id.to_owned()),
         note: Some(note),
         created_at: Utc::now(),
         spent_on: Some(Spend::Campaign),

@@ -151,6 +151,9 @@ pub async fn fire(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutc
     let Some(campaign) = store.get_campaign(&ev.clinic_id, &ev.campaign_id).await? else {
         return ignored("no such campaign");
     };
+    if campaign.status == CampaignStatus::Cancelled {
+        return Box::pin(end_cancelled(app, ev, &campaign, scheduled, limits)).await;
+    }
     if !campaign.status.is_live() {
         return ignored(&format!("campaign is {}", campaign.status.as_str()));
     }
@@ -226,6 +229,47 @@ pub async fn fire(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutc
         app, &plan, ev, run, &pacer, limits,
     ))
     .await
+}
+
+/// A firing of a cancelled campaign sends nothing. Its run, if a copy left it sending or
+/// paused (that copy died before it saw the cancellation) and no copy is doing a page of it,
+/// is ended as cancelled; one that ended is settled if it was not (its last copy died before
+/// it could be).
+async fn end_cancelled(
+    app: &App,
+    ev: &FireEvent,
+    campaign: &Campaign,
+    scheduled: DateTime<Utc>,
+    limits: &Limits,
+) -> Result<FireOutcome, ServiceError> {
+    let run_id = run_id(&campaign.id, scheduled);
+    let clinic_id = &ev.clinic_id;
+    let Some(run) = app.store.get_run(clinic_id, &campaign.id, &run_id).await? else {
+        return ignored("campaign is cancelled");
+    };
+    if matches!(run.status, RunStatus::Sending | RunStatus::Paused) {
+        if app
+            .store
+            .page_in_progress(clinic_id, &run_id, &Utc::now())
+            .await?
+        {
+            // That copy sees the cancellation once its page is done, and ends the run.
+            return ignored("campaign is cancelled; a copy of the run is finishing a page");
+        }
+        super::campaign_pause::end_held(app, clinic_id, &run_id, "cancelled", limits).await?;
+        return stop(
+            app,
+            clinic_id,
+            campaign,
+            run,
+            RunStatus::Cancelled,
+            "cancelled",
+        )
+        .await;
+    }
+    let key = (campaign.id.as_str(), run_id.as_str());
+    super::run_settlement::settle_ended(app, clinic_id, key).await?;
+    ignored("campaign is cancelled")
 }
 
 /// `Ok` with what the firing comes to.
@@ -419,7 +463,7 @@ pub(super) struct Tally {
     credits: i64,
     /// The credits of every message paid for out of the run's reservations (failed ones too,
     /// whose refunds are their own).
-    paid: i64,
+    pub(super) paid: i64,
     queued: Vec<Message>,
 }
 
@@ -516,8 +560,9 @@ pub(super) struct End<'a> {
     pub(super) status: RunStatus,
     pub(super) reason: Option<&'a str>,
     pub(super) next: CampaignStatus,
-    /// Settle the run's credits ([`super::run_settlement`]): only a run that went through
-    /// its whole audience, when no copy can still be between reserving and claiming.
+    /// The plan of a run that went through its whole audience: no copy can still be between
+    /// reserving and claiming, so it settles as it ends ([`super::run_settlement`]). Without
+    /// one, the run is settled after it ends, once no copy is doing a page of it.
     pub(super) settle: Option<&'a Plan>,
 }
 
@@ -549,7 +594,15 @@ pub(super) async fn end(
     run.finished_at = Some(Utc::now());
     let ended = match settle {
         Some(plan) => super::run_settlement::finish_settled(app, plan, &mut run, paid).await?,
-        None => app.store.finish_run(clinic_id, &run).await?,
+        None => {
+            let ended = app.store.finish_run(clinic_id, &run).await?;
+            // Whichever copy ended it: the last copy to stop is the one that can settle it.
+            let key = (campaign.id.as_str(), run.id.as_str());
+            if let Err(e) = super::run_settlement::settle_ended(app, clinic_id, key).await {
+                tracing::error!(run_id = run.id, error = ?e, "ended run not settled");
+            }
+            ended
+        }
     };
     if !ended {
         // Another copy ended it.

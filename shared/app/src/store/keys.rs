@@ -116,7 +116,11 @@ pub fn run_sk(campaign_id: &str, run_id: &str) -> String {
 /// One page of a run's audience, named by where it starts (`None`: the beginning).
 pub fn page_claim_sk(run_id: &str, start: Option<&str>) -> String {
     let at = tidings_domain::digest::sha256_hex(start.unwrap_or("").as_bytes());
-    format!("PAGE#{run_id}#{}", &at[..16])
+    format!("{}{}", page_claims_prefix(run_id), &at[..16])
+}
+/// The sort keys of every page claim of run `run_id` start with this.
+pub fn page_claims_prefix(run_id: &str) -> String {
+    format!("PAGE#{run_id}#")
 }
 
 pub const REFERRER_PREFIX: &str = "REFERRER#";

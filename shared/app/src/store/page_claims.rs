@@ -10,7 +10,7 @@
 //! never taken from a copy that is still alive.
 //! Claims expire ([`KEPT_DAYS`] after they are made) through the table's time to live.
 
-use super::{Item, Store, StoreError, attr, from_item, keys, s, to_item, ts};
+use super::{Item, Query, Store, StoreError, attr, from_item, keys, s, to_item, ts};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -115,5 +115,37 @@ impl Store {
             values,
         )
         .await
+    }
+
+    /// Whether a copy is doing a page of run `run_id` at `now`: a claim not done whose lease
+    /// has not run out.
+    pub async fn page_in_progress(
+        &self,
+        clinic_id: &str,
+        run_id: &str,
+        now: &DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut q = Query::under(
+            None,
+            keys::clinic_pk(clinic_id),
+            keys::page_claims_prefix(run_id),
+        );
+        q.filter = Some("page_done = :f");
+        q.values = Item::from([(":f".to_owned(), attr(&false)?)]);
+        q.limit = 1000;
+        let mut start = None;
+        loop {
+            let page = self.query(&q, start).await?;
+            for item in page.items {
+                let claim: PageClaim = from_item(item)?;
+                if claim.lease_until > *now {
+                    return Ok(true);
+                }
+            }
+            match page.last_key {
+                Some(k) => start = Some(k),
+                None => return Ok(false),
+            }
+        }
     }
 }

@@ -2,11 +2,14 @@
 //! the page's messages, and gives back what it reserved for messages it did not claim. The
 //! run item counts both (`reserved`, `returned`) in the same transactions as the balance and
 //! the ledger, so when the run finishes it can give back what was reserved and never used:
-//! the credits of a copy that stopped between reserving a page and claiming it. After that
-//! settlement no copy can reserve or give back for the run again.
+//! the credits of a copy that stopped between reserving a page and claiming it. A run that
+//! ends early (cancelled, failed, or paused until it expired) is settled the same way once no
+//! copy is doing a page of it. After that settlement no copy can reserve or give back for the
+//! run again.
 
 use super::campaigns::{RUN_END_CONDITION, RUN_END_UPDATE, run_end_values};
-use super::{Item, Store, StoreError, TxError, attr, keys, n, status_name};
+use super::{Item, Store, StoreError, TxError, attr, keys, n, s, status_name};
+use std::collections::HashMap;
 use tidings_domain::campaign::CampaignRun;
 use tidings_domain::credits::LedgerEntry;
 
@@ -44,7 +47,15 @@ impl Store {
             ),
             (self.tx_ledger(clinic_id, entry)?, Reservation::Duplicate),
             (
-                self.tx_count(clinic_id, run, "ADD reserved :c", credits)?,
+                self.tx_count(
+                    clinic_id,
+                    run,
+                    "ADD reserved :c SET account = :account",
+                    Item::from([
+                        (":c".to_owned(), n(credits)),
+                        (":account".to_owned(), s(&entry.account)),
+                    ]),
+                )?,
                 Reservation::RunSettled,
             ),
         ])
@@ -68,7 +79,12 @@ impl Store {
                 ),
                 (self.tx_ledger(clinic_id, entry)?, false),
                 (
-                    self.tx_count(clinic_id, run, "ADD returned :c", entry.credits)?,
+                    self.tx_count(
+                        clinic_id,
+                        run,
+                        "ADD returned :c",
+                        Item::from([(":c".to_owned(), n(entry.credits))]),
+                    )?,
                     true,
                 ),
             ])
@@ -101,18 +117,59 @@ impl Store {
              AND (reserved = :reserved OR attribute_not_exists(reserved)) \
              AND (returned = :returned OR attribute_not_exists(returned))"
         );
-        let key = (
+        self.settle_run(clinic_id, run, (&update, &condition), values, refund)
+            .await
+    }
+
+    /// Settles a run that ended without going through its whole audience (see
+    /// [`Store::finish_settled_run`] for `refund` and the counts); `Ok(false)` when the counts
+    /// moved, or the run is not ended or was settled already.
+    pub async fn settle_ended_run(
+        &self,
+        clinic_id: &str,
+        run: &CampaignRun,
+        refund: Option<&LedgerEntry>,
+    ) -> Result<bool, StoreError> {
+        let refunded = refund.map_or(0, |e| e.credits);
+        let values = Item::from([
+            (":settled".to_owned(), attr(&run.settled_at)?),
+            (":reserved".to_owned(), n(run.reserved)),
+            (":returned".to_owned(), n(run.returned)),
+            (":after".to_owned(), n(run.returned + refunded)),
+        ]);
+        let update = "SET settled_at = :settled, returned = :after";
+        let condition = "attribute_exists(finished_at) AND attribute_not_exists(settled_at) \
+             AND reserved = :reserved AND returned = :returned";
+        self.settle_run(clinic_id, run, (update, condition), values, refund)
+            .await
+    }
+
+    /// Updates the run item on `condition`, and with it (in one transaction) pays `refund`
+    /// back; `Ok(false)` when the condition failed.
+    async fn settle_run(
+        &self,
+        clinic_id: &str,
+        run: &CampaignRun,
+        (update, condition): (&str, &str),
+        values: Item,
+        refund: Option<&LedgerEntry>,
+    ) -> Result<bool, StoreError> {
+        let (pk, sk) = (
             keys::clinic_pk(clinic_id),
             keys::run_sk(&run.campaign_id, &run.id),
         );
         let Some(entry) = refund else {
-            return self.update_if(key, &update, &condition, values).await;
+            return self.update_if((pk, sk), update, condition, values).await;
         };
-        let (pk, sk) = key;
+        let names = if update.contains("#s") || condition.contains("#s") {
+            status_name()
+        } else {
+            HashMap::new()
+        };
         let res = self
             .transact(vec![
                 (
-                    self.tx_update_named(pk, sk, &update, Some(&condition), status_name(), values)?,
+                    self.tx_update_named(pk, sk, update, Some(condition), names, values)?,
                     true,
                 ),
                 (
@@ -125,20 +182,20 @@ impl Store {
         run_condition_held(res)
     }
 
-    /// Adds `credits` to one of a run's counts while the run is open.
+    /// Updates one of a run's counts (`update` with `values`) while the run is open.
     fn tx_count(
         &self,
         clinic_id: &str,
         (campaign_id, run_id): RunKey<'_>,
         update: &str,
-        credits: i64,
+        values: Item,
     ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
         self.tx_update(
             keys::clinic_pk(clinic_id),
             keys::run_sk(campaign_id, run_id),
             update,
             OPEN_RUN,
-            Item::from([(":c".to_owned(), n(credits))]),
+            values,
         )
     }
 }
