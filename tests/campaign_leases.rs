@@ -1,13 +1,18 @@
 //! Leases of campaign runs against the local stack: a page that takes longer to send than a
-//! lease stays with the live copy sending it, and a copy whose page was taken over claims no
-//! more of it. Every person receives one message either way.
+//! lease stays with the live copy sending it; a copy whose page was taken over, or whose
+//! lease ran out, claims no more of it. Every person receives one message either way.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
+use aws_sdk_dynamodb::error::BoxError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
 use chrono::{Duration, Utc};
 use serde_json::json;
 use std::time::Duration as StdDuration;
 use tidings_app::App;
 use tidings_app::services::campaign_runner::{FireEvent, FireOutcome, fire};
+use tidings_app::store::Store;
 use tidings_tests::campaigns::{
     assert_ledger_matches, balance, day_ahead_campaign, event, limits, report, seed_patients,
 };
@@ -114,4 +119,62 @@ async fn a_copy_whose_page_was_taken_over_claims_no_more_of_it() {
             reason: "another copy of the run took over its page".into()
         }
     );
+}
+
+/// Fails every renewal of a page's lease (an `UpdateItem` of `lease_until` on a page claim).
+#[derive(Debug)]
+struct RefusePageRenewals;
+
+impl Intercept for RefusePageRenewals {
+    fn name(&self) -> &'static str {
+        "refuse-page-renewals"
+    }
+
+    fn read_before_execution(
+        &self,
+        ctx: &BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(input) = ctx.input().downcast_ref::<UpdateItemInput>() else {
+            return Ok(());
+        };
+        let page = input
+            .key()
+            .and_then(|k| k.get("sk"))
+            .and_then(|sk| sk.as_s().ok())
+            .is_some_and(|sk| sk.starts_with("PAGE#"));
+        if page && input.update_expression() == Some("SET lease_until = :until") {
+            return Err("injected: page lease not renewed".into());
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_copy_whose_lease_ran_out_claims_no_more_and_a_retry_takes_the_page_over() {
+    let (app, c, ev, mobiles) = slow_campaign("2026-12-11T09:00:00Z").await;
+    let aws = aws_config::load_from_env().await;
+    let conf = aws_sdk_dynamodb::config::Builder::from(&aws)
+        .interceptor(RefusePageRenewals)
+        .build();
+    let stalled = App {
+        store: Store::new(
+            aws_sdk_dynamodb::Client::from_conf(conf),
+            &app.config.table_name,
+        ),
+        ..app.clone()
+    };
+    let retry = async {
+        // Well after the first copy's lease of a second ran out (it stopped claiming at its
+        // next batch, and the messages it had claimed were sent or left to be taken over),
+        // the invocation is retried.
+        tokio::time::sleep(StdDuration::from_millis(3_500)).await;
+        fire(&app, &ev, &limits(LEASE_SECS)).await.unwrap()
+    };
+    let short = limits(1);
+    let (first, second) = tokio::join!(fire(&stalled, &ev, &short), retry);
+    assert!(matches!(second, FireOutcome::Finished { .. }), "{second:?}");
+    each_sent_once(&app, &c, &mobiles).await;
+    let err = first.unwrap_err();
+    assert!(format!("{err:?}").contains("page_lease_ran_out"), "{err:?}");
 }

@@ -7,7 +7,7 @@ use super::campaign_runner::Limits;
 use crate::App;
 use crate::store::{PageClaim, StoreError};
 use chrono::{DateTime, Utc};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -81,33 +81,76 @@ pub(super) async fn turn(
 }
 
 /// Whether this copy still holds the page it works on; see [`keeping`].
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Hold {
+    /// When the lease as last renewed runs out (milliseconds since the epoch).
+    until_ms: AtomicI64,
+    /// A renewal found that another copy took the page over.
     lost: AtomicBool,
+    /// [`Hold::kept`] found the lease run out (the copy stalled): sticky, so the page is not
+    /// marked done after messages went unclaimed.
+    ran_out: AtomicBool,
+}
+
+/// How a copy's hold on its page ended; see [`keeping`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kept {
+    /// The page was this copy's throughout: it is done.
+    Throughout,
+    /// Another copy took the page over, and finishes it.
+    TakenOver,
+    /// The lease ran out while this copy stalled: the page is not done, and whoever comes
+    /// next (a retry of the invocation) takes it over.
+    RanOut,
 }
 
 impl Hold {
-    /// Whether the page is still this copy's. Once another copy took it over, this copy claims
-    /// none of its messages: that copy claims them, each if absent.
+    fn new(until: DateTime<Utc>) -> Self {
+        Self {
+            until_ms: AtomicI64::new(until.timestamp_millis()),
+            lost: AtomicBool::new(false),
+            ran_out: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether this copy may claim more of the page's messages: no other copy took it over,
+    /// and its lease has not run out. Once it answers no, it always will.
     pub(super) fn kept(&self) -> bool {
-        !self.lost.load(Ordering::Acquire)
+        if self.lost.load(Ordering::Acquire) || self.ran_out.load(Ordering::Acquire) {
+            return false;
+        }
+        if Utc::now().timestamp_millis() >= self.until_ms.load(Ordering::Acquire) {
+            self.ran_out.store(true, Ordering::Release);
+            return false;
+        }
+        true
+    }
+
+    fn ended(&self) -> Kept {
+        if self.lost.load(Ordering::Acquire) {
+            Kept::TakenOver
+        } else if self.ran_out.load(Ordering::Acquire) {
+            Kept::RanOut
+        } else {
+            Kept::Throughout
+        }
     }
 }
 
 /// Runs `work` on the page of run `run_id` that starts after `start`, held until `lease`, and
 /// renews the page's lease every third of [`Limits::lease`] while it runs: a page that takes
 /// longer than a lease (a low send rate, a provider that throttles) stays with the live copy
-/// doing it. When a renewal finds the page taken over (this copy stalled for most of a
-/// lease), the [`Hold`] given to `work` says so. `work`'s output, and whether the page was
-/// kept throughout.
+/// doing it. The [`Hold`] given to `work` says whether it may claim more of the page: not once
+/// a renewal found the page taken over, nor once the lease ran out (this copy stalled).
+/// `work`'s output, and how the hold ended.
 pub(super) async fn keeping<T>(
     app: &App,
     (clinic_id, run_id, start): (&str, &str, Option<&str>),
     lease: DateTime<Utc>,
     limits: &Limits,
     work: impl AsyncFnOnce(&Hold) -> T,
-) -> (T, bool) {
-    let hold = Hold::default();
+) -> (T, Kept) {
+    let hold = Hold::new(lease);
     let every = (limits.lease / 3)
         .to_std()
         .unwrap_or(Duration::ZERO)
@@ -122,7 +165,11 @@ pub(super) async fn keeping<T>(
                 .hold_page(clinic_id, run_id, start, &until, &next)
                 .await
             {
-                Ok(true) => until = next,
+                Ok(true) => {
+                    until = next;
+                    let ms = next.timestamp_millis();
+                    hold.until_ms.store(ms, Ordering::Release);
+                }
                 Ok(false) => {
                     hold.lost.store(true, Ordering::Release);
                     tracing::warn!(run_id, "another copy took over this copy's page");
@@ -138,5 +185,5 @@ pub(super) async fn keeping<T>(
         out = &mut work => out,
         () = keep => work.await,
     };
-    (out, hold.kept())
+    (out, hold.ended())
 }

@@ -23,7 +23,7 @@
 //! messages are planned in [`super::campaign_plan`].
 
 use super::campaign_claims::{Claims, claim_and_send};
-use super::campaign_pages::{self, Turn};
+use super::campaign_pages::{self, Kept, Turn};
 use super::campaign_plan::{Plan, audience_of, plan_member, prepare};
 use super::sending::{deliver, skip_blocked};
 use crate::scheduler::ScheduleSpec;
@@ -367,9 +367,20 @@ async fn walk(
         let ((sent, kept), next_page) = tokio::join!(send, read_next);
         prefetched = next_page?;
         sent?;
-        if !kept {
+        match kept {
+            Kept::Throughout => {}
             // The copy that took the page over finishes it, and the run.
-            return ignored("another copy of the run took over its page").map(Some);
+            Kept::TakenOver => {
+                return ignored("another copy of the run took over its page").map(Some);
+            }
+            // Failed, the invocation is retried: the retry takes the page over.
+            Kept::RanOut => {
+                return Err(ServiceError::conflict(
+                    "page_lease_ran_out",
+                    None,
+                    "this copy's lease on its page ran out before the page was done",
+                ));
+            }
         }
         store.page_done(&ev.clinic_id, run_id, start).await?;
         let Some(next) = end else {
