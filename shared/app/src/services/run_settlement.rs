@@ -19,7 +19,8 @@ const ATTEMPTS: usize = 5;
 /// The note of a settlement's refund.
 const NOTE: &str = "reserved for messages no copy of the run claimed";
 
-/// The refund of a run's reservation that its messages did not use (`paid`), if any.
+/// What a run reserved and its messages did not use (`paid`): the settlement's refund when it
+/// is above 0 (below 0 is logged).
 fn unused(run: &CampaignRun, paid: i64) -> i64 {
     let unused = run.reserved - run.returned - paid;
     if unused < 0 {

@@ -167,6 +167,11 @@ pub(crate) fn status_name() -> HashMap<String, String> {
     HashMap::from([("#s".to_owned(), "status".to_owned())])
 }
 
+/// The `#s` placeholder when `update` or `condition` uses it (DynamoDB refuses unused names).
+pub(crate) fn names_used(update: &str, condition: &str) -> Option<HashMap<String, String>> {
+    (update.contains("#s") || condition.contains("#s")).then(status_name)
+}
+
 pub(crate) fn to_item<T: serde::Serialize>(v: &T) -> Result<Item, StoreError> {
     serde_dynamo::to_item(v).map_err(StoreError::Encode)
 }
@@ -314,9 +319,7 @@ impl Store {
             .key("sk", s(sk))
             .update_expression(update)
             .condition_expression(condition)
-            .set_expression_attribute_names(
-                (update.contains("#s") || condition.contains("#s")).then(status_name),
-            )
+            .set_expression_attribute_names(names_used(update, condition))
             .set_expression_attribute_values(Some(values))
             .send()
             .await;

@@ -8,8 +8,7 @@
 //! run again.
 
 use super::campaigns::{RUN_END_CONDITION, RUN_END_UPDATE, run_end_values};
-use super::{Item, Store, StoreError, TxError, attr, keys, n, s, status_name};
-use std::collections::HashMap;
+use super::{Item, Store, StoreError, TxError, attr, keys, n, names_used, s};
 use tidings_domain::campaign::CampaignRun;
 use tidings_domain::credits::LedgerEntry;
 
@@ -161,11 +160,7 @@ impl Store {
         let Some(entry) = refund else {
             return self.update_if((pk, sk), update, condition, values).await;
         };
-        let names = if update.contains("#s") || condition.contains("#s") {
-            status_name()
-        } else {
-            HashMap::new()
-        };
+        let names = names_used(update, condition).unwrap_or_default();
         let res = self
             .transact(vec![
                 (
