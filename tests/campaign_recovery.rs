@@ -19,10 +19,10 @@ use tidings_app::App;
 use tidings_app::services::campaign_runner::{FireOutcome, Limits, PAGE, fire};
 use tidings_app::store::{PageClaim, Reservation, Store, TxError, keys};
 use tidings_domain::campaign::{CampaignRun, RunStatus};
-use tidings_domain::credits::{EntryKind, GROUP_ACCOUNT, LedgerEntry};
+use tidings_domain::credits::EntryKind;
 use tidings_tests::campaigns::{
     assert_ledger_matches, balance, day_ahead_campaign, event, limits, patient, report,
-    seed_patients, wait_for,
+    reserved_run, run_entry, seed_patients, wait_for,
 };
 use tidings_tests::{app, grant, list_all, moto_sent, new_clinic, unique_mobile};
 
@@ -225,91 +225,49 @@ async fn a_page_taken_over_is_sent_up_to_where_its_claimer_ended_it() {
     assert_eq!(balance(&app, key).await, 0);
 }
 
-/// A ledger entry of `credits` for the run `run_id`, as a copy of the run writes it.
-fn run_entry(run_id: &str, kind: EntryKind, credits: i64) -> LedgerEntry {
-    LedgerEntry {
-        id: tidings_app::ids::new_id(),
-        account: GROUP_ACCOUNT.to_owned(),
-        kind,
-        credits,
-        reference: Some(run_id.to_owned()),
-        note: Some("test".into()),
-        created_at: Utc::now(),
-        spent_on: None,
-    }
-}
-
 #[tokio::test]
 async fn credits_a_copy_reserved_and_never_claimed_go_back_when_the_run_finishes() {
-    let app = app().await;
-    let c = new_clinic(&app).await;
-    let key = &c.staff_key;
-    grant(&app, &c.id, 10).await;
-    let mobiles: Vec<String> = (0..3).map(|_| unique_mobile()).collect();
-    let ids = seed_patients(&app, &c.id, &mobiles).await;
-    let report_id = report(&app, key, json!({"name": "All", "type": "patient"})).await;
-    let created = day_ahead_campaign(&app, &c, &report_id, None).await;
-    let id = created["id"].as_str().unwrap();
-    let at = "2026-12-05T09:00:00Z";
-    let scheduled = at.parse().unwrap();
-    let run_id = tidings_domain::campaign::run_id(id, scheduled);
-    let store = &app.store;
     // A copy started the run, claimed its one page, reserved the page's 3 credits and died
     // before it claimed any message.
-    let run = CampaignRun::start(run_id.clone(), id.to_owned(), scheduled, Utc::now());
-    assert!(store.start_run(&c.id, &run).await.unwrap());
-    let page = PageClaim {
-        next: Some(ids[2].clone()),
-        page_done: false,
-        lease_until: Utc::now() - Duration::seconds(1),
-    };
-    assert_eq!(
-        store.claim_page(&c.id, &run_id, None, &page).await.unwrap(),
-        None
-    );
-    let debit = run_entry(&run_id, EntryKind::Debit, -3);
-    store
-        .reserve_run_credits(&c.id, (id, &run_id), &debit)
-        .await
-        .unwrap();
-    assert_eq!(balance(&app, key).await, 7);
+    let dead = Utc::now() - Duration::seconds(1);
+    let r = reserved_run("2026-12-05T09:00:00Z", dead).await;
+    let (app, c, mobiles, run_id) = (&r.app, &r.c, &r.mobiles, &r.run_id);
+    let (key, id, store) = (&c.staff_key, r.ev.campaign_id.as_str(), &app.store);
 
     // The next copy takes the page over, reserves for it again, sends it and finishes.
-    let out = fire(&app, &event(&c, id, at), &limits(300)).await.unwrap();
+    let out = fire(app, &r.ev, &limits(300)).await.unwrap();
     assert!(matches!(out, FireOutcome::Finished { .. }), "{out:?}");
     let sent = moto_sent().await;
-    for m in &mobiles {
+    for m in mobiles {
         assert_eq!(sent.sms_to(m).len(), 1, "{m}");
     }
     // The dead copy's reservation went back as the run finished: 3 messages cost 3.
-    assert_eq!(balance(&app, key).await, 7);
-    assert_ledger_matches(&app, &c).await;
-    let (entries, _) = list_all(&app, key, "/credits/ledger?limit=100").await;
+    assert_eq!(balance(app, key).await, 7);
+    assert_ledger_matches(app, c).await;
+    let (entries, _) = list_all(app, key, "/credits/ledger?limit=100").await;
     let settled: Vec<_> = entries
         .iter()
         .filter(|e| e["note"] == "reserved for messages no copy of the run claimed")
         .collect();
     assert_eq!(settled.len(), 1, "{entries:?}");
     assert_eq!(settled[0]["credits"], 3);
-    let ended = store.get_run(&c.id, id, &run_id).await.unwrap().unwrap();
+    let ended = store.get_run(&c.id, id, run_id).await.unwrap().unwrap();
     assert_eq!((ended.reserved, ended.returned), (6, 3));
     assert!(ended.settled_at.is_some());
 
     // Once settled, the run takes no late return (it was part of the settlement) and no
     // new reservation.
-    let late = run_entry(&run_id, EntryKind::Refund, 2);
-    let returned = store.return_run_credits(&c.id, (id, &run_id), &late).await;
+    let late = run_entry(run_id, EntryKind::Refund, 2);
+    let returned = store.return_run_credits(&c.id, (id, run_id), &late).await;
     assert!(!returned.unwrap());
-    let again = run_entry(&run_id, EntryKind::Debit, -1);
-    let reserved = store
-        .reserve_run_credits(&c.id, (id, &run_id), &again)
-        .await;
+    let again = run_entry(run_id, EntryKind::Debit, -1);
+    let reserved = store.reserve_run_credits(&c.id, (id, run_id), &again).await;
     assert!(matches!(
         reserved,
         Err(TxError::Condition(Reservation::RunSettled))
     ));
-    assert_eq!(balance(&app, key).await, 7);
-    assert_ledger_matches(&app, &c).await;
+    assert_eq!(balance(app, key).await, 7);
+    assert_ledger_matches(app, c).await;
 }
 
 #[tokio::test]

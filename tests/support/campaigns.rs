@@ -2,13 +2,16 @@
 //! and fire events for the campaign function run in-process.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::{TestClinic, call, list_all};
-use chrono::{Duration, Utc};
+use crate::{TestClinic, call, grant, list_all, new_clinic, unique_mobile};
+use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
 use serde_json::{Value, json};
 use std::time::Duration as StdDuration;
 use tidings_app::App;
 use tidings_app::services::campaign_runner::{FireEvent, Limits};
+use tidings_app::store::PageClaim;
+use tidings_domain::campaign::CampaignRun;
+use tidings_domain::credits::{EntryKind, GROUP_ACCOUNT, LedgerEntry};
 
 /// Creates a patient (Pat Doe) for each of `mobiles` through the service, 16 at a time: for
 /// audiences too big to build through the API one by one. Their ids, in the order a patient
@@ -154,4 +157,71 @@ pub async fn wait_for(
         tokio::time::sleep(StdDuration::from_millis(500)).await;
     }
     panic!("campaign {id} did not get there in {secs} s");
+}
+
+/// A ledger entry of `credits` for the run `run_id`, as a copy of the run writes it.
+pub fn run_entry(run_id: &str, kind: EntryKind, credits: i64) -> LedgerEntry {
+    LedgerEntry {
+        id: tidings_app::ids::new_id(),
+        account: GROUP_ACCOUNT.to_owned(),
+        kind,
+        credits,
+        reference: Some(run_id.to_owned()),
+        note: Some("test".into()),
+        created_at: Utc::now(),
+        spent_on: None,
+    }
+}
+
+/// A run one copy of a firing started and reserved for; see [`reserved_run`].
+pub struct ReservedRun {
+    pub app: App,
+    pub c: TestClinic,
+    pub report_id: String,
+    pub ev: FireEvent,
+    pub run_id: String,
+    pub mobiles: Vec<String>,
+}
+
+/// A campaign to three patients of a clinic with 10 credits, and a copy of its firing at `at`
+/// that started the run, claimed its one page under a lease until `lease_until`, and reserved
+/// the page's 3 credits (the balance is 7): a copy that died (a lease in the past) or is still
+/// at work, before it claimed any message.
+pub async fn reserved_run(at: &str, lease_until: DateTime<Utc>) -> ReservedRun {
+    let app = crate::app().await;
+    let c = new_clinic(&app).await;
+    let key = &c.staff_key;
+    grant(&app, &c.id, 10).await;
+    let mobiles: Vec<String> = (0..3).map(|_| unique_mobile()).collect();
+    let ids = seed_patients(&app, &c.id, &mobiles).await;
+    let report_id = report(&app, key, json!({"name": "All", "type": "patient"})).await;
+    let created = day_ahead_campaign(&app, &c, &report_id, None).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let scheduled = at.parse().unwrap();
+    let run_id = tidings_domain::campaign::run_id(&id, scheduled);
+    let store = &app.store;
+    let run = CampaignRun::start(run_id.clone(), id.clone(), scheduled, Utc::now());
+    assert!(store.start_run(&c.id, &run).await.unwrap());
+    let page = PageClaim {
+        next: Some(ids[2].clone()),
+        page_done: false,
+        lease_until,
+    };
+    let claimed = store.claim_page(&c.id, &run_id, None, &page).await;
+    assert_eq!(claimed.unwrap(), None);
+    let debit = run_entry(&run_id, EntryKind::Debit, -3);
+    store
+        .reserve_run_credits(&c.id, (&id, &run_id), &debit)
+        .await
+        .unwrap();
+    assert_eq!(balance(&app, key).await, 7);
+    let ev = event(&c, &id, at);
+    ReservedRun {
+        app,
+        c,
+        report_id,
+        ev,
+        run_id,
+        mobiles,
+    }
 }

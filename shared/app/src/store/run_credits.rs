@@ -101,14 +101,6 @@ impl Store {
         run: &CampaignRun,
         refund: Option<&LedgerEntry>,
     ) -> Result<bool, StoreError> {
-        let refunded = refund.map_or(0, |e| e.credits);
-        let mut values = run_end_values(run)?;
-        values.extend([
-            (":settled".to_owned(), attr(&run.settled_at)?),
-            (":reserved".to_owned(), n(run.reserved)),
-            (":returned".to_owned(), n(run.returned)),
-            (":after".to_owned(), n(run.returned + refunded)),
-        ]);
         let update = format!("{RUN_END_UPDATE}, settled_at = :settled, returned = :after");
         // Runs started before runs counted their credits have neither count.
         let condition = format!(
@@ -116,6 +108,7 @@ impl Store {
              AND (reserved = :reserved OR attribute_not_exists(reserved)) \
              AND (returned = :returned OR attribute_not_exists(returned))"
         );
+        let values = run_end_values(run)?;
         self.settle_run(clinic_id, run, (&update, &condition), values, refund)
             .await
     }
@@ -129,30 +122,32 @@ impl Store {
         run: &CampaignRun,
         refund: Option<&LedgerEntry>,
     ) -> Result<bool, StoreError> {
-        let refunded = refund.map_or(0, |e| e.credits);
-        let values = Item::from([
-            (":settled".to_owned(), attr(&run.settled_at)?),
-            (":reserved".to_owned(), n(run.reserved)),
-            (":returned".to_owned(), n(run.returned)),
-            (":after".to_owned(), n(run.returned + refunded)),
-        ]);
         let update = "SET settled_at = :settled, returned = :after";
         let condition = "attribute_exists(finished_at) AND attribute_not_exists(settled_at) \
              AND reserved = :reserved AND returned = :returned";
-        self.settle_run(clinic_id, run, (update, condition), values, refund)
+        self.settle_run(clinic_id, run, (update, condition), Item::new(), refund)
             .await
     }
 
     /// Updates the run item on `condition`, and with it (in one transaction) pays `refund`
-    /// back; `Ok(false)` when the condition failed.
+    /// back; `Ok(false)` when the condition failed. Besides `values`, the update and the
+    /// condition may use `:settled` (the run's `settled_at`), `:reserved` and `:returned` (its
+    /// counts as read) and `:after` (`returned` with the refund).
     async fn settle_run(
         &self,
         clinic_id: &str,
         run: &CampaignRun,
         (update, condition): (&str, &str),
-        values: Item,
+        mut values: Item,
         refund: Option<&LedgerEntry>,
     ) -> Result<bool, StoreError> {
+        let refunded = refund.map_or(0, |e| e.credits);
+        values.extend([
+            (":settled".to_owned(), attr(&run.settled_at)?),
+            (":reserved".to_owned(), n(run.reserved)),
+            (":returned".to_owned(), n(run.returned)),
+            (":after".to_owned(), n(run.returned + refunded)),
+        ]);
         let (pk, sk) = (
             keys::clinic_pk(clinic_id),
             keys::run_sk(&run.campaign_id, &run.id),
