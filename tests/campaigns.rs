@@ -231,6 +231,62 @@ async fn a_crashed_run_and_triplicate_firings_send_each_message_once() {
 }
 
 #[tokio::test]
+async fn a_one_time_campaign_fired_at_two_times_at_once_runs_once() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let key = &c.staff_key;
+    grant(&app, &c.id, 50).await;
+    let mut mobiles = Vec::new();
+    for _ in 0..12 {
+        let m = unique_mobile();
+        patient(&app, key, &m).await;
+        mobiles.push(m);
+    }
+    let report_id = report(&app, key, json!({"name": "All", "type": "patient"})).await;
+    let created = day_ahead_campaign(&app, &c, &report_id, None).await;
+    let id = created["id"].as_str().unwrap();
+
+    // Two firings of the one schedule, for two different times (a stray or replayed event),
+    // arrive together: they are two runs' worth of firings for a campaign that has one.
+    let (early, late) = (
+        event(&c, id, "2026-12-03T09:00:00Z"),
+        event(&c, id, "2026-12-03T09:00:07Z"),
+    );
+    let (l1, l2) = (limits(300), limits(300));
+    let (x, y) = tokio::join!(fire(&app, &early, &l1), fire(&app, &late, &l2));
+    let outcomes = [x.unwrap(), y.unwrap()];
+    let finished = outcomes
+        .iter()
+        .filter(|o| matches!(o, FireOutcome::Finished { .. }))
+        .count();
+    let ignored = outcomes
+        .iter()
+        .filter(|o| matches!(o, FireOutcome::Ignored { reason } if reason.contains("runs once")));
+    assert_eq!((finished, ignored.count()), (1, 1), "{outcomes:?}");
+    let sent = moto_sent().await;
+    for m in &mobiles {
+        assert_eq!(sms_count(&sent, m), 1, "{m} must get exactly one message");
+    }
+
+    // Either firing again, now that the run finished: nothing more.
+    for ev in [&early, &late] {
+        let again = fire(&app, ev, &limits(300)).await.unwrap();
+        assert!(matches!(again, FireOutcome::Ignored { .. }), "{again:?}");
+    }
+    let after = moto_sent().await;
+    assert!(mobiles.iter().all(|m| sms_count(&after, m) == 1));
+    let done = call(&app, key, "GET", &format!("/campaigns/{id}"), None)
+        .await
+        .json;
+    assert_eq!(done["status"], "sent", "{done}");
+    assert_eq!(done["runs"], 1, "{done}");
+    assert_eq!(done["counts"]["sent"], 12, "{done}");
+    assert_eq!(done["credits_used"], 12, "{done}");
+    assert_eq!(balance(&app, key).await, 38);
+    assert_ledger_matches(&app, &c).await;
+}
+
+#[tokio::test]
 async fn cancelled_before_it_fires_sends_nothing() {
     let app = app().await;
     let c = new_clinic(&app).await;

@@ -162,6 +162,15 @@ pub async fn fire(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutc
         return ignored("campaign is paused for credits");
     }
     let run_id = run_id(&campaign.id, scheduled);
+    // A one-time campaign has one run: a firing at another time (a replayed or stray event)
+    // sends nothing, even while the run it started is still sending.
+    if campaign.fields.repeat.is_none()
+        && !store
+            .claim_only_run(&ev.clinic_id, &campaign.id, &run_id)
+            .await?
+    {
+        return ignored("a one-time campaign runs once: another firing started its run");
+    }
     let now = Utc::now();
     let fresh = CampaignRun::start(run_id.clone(), campaign.id.clone(), scheduled, now);
     let run = if store.start_run(&ev.clinic_id, &fresh).await? {

@@ -120,6 +120,28 @@ impl Store {
             .await
     }
 
+    /// Makes `run_id` the one run of a one-time campaign, unless another run is; `Ok(false)`
+    /// then (a firing at another time than the one that started it).
+    pub async fn claim_only_run(
+        &self,
+        clinic_id: &str,
+        id: &str,
+        run_id: &str,
+    ) -> Result<bool, StoreError> {
+        let values = Item::from([
+            (":run".to_owned(), s(run_id)),
+            (":null".to_owned(), s("NULL")),
+        ]);
+        self.update_if(
+            (keys::clinic_pk(clinic_id), keys::campaign_sk(id)),
+            "SET last_run_id = :run",
+            "attribute_exists(pk) AND (attribute_not_exists(last_run_id) \
+             OR attribute_type(last_run_id, :null) OR last_run_id = :run)",
+            values,
+        )
+        .await
+    }
+
     /// Records a finished run on its campaign: its counts, its credits, one more run, and the
     /// status the campaign goes on in (unless it was cancelled meanwhile).
     pub async fn record_run_on_campaign(
