@@ -35,6 +35,13 @@ def aws_cron_to_croniter(fields):
     return f"{minute} {hour} {dom} {month} {dow}"
 
 
+def as_utc(t):
+    """A Scheduler timestamp (datetime or epoch seconds) as an aware UTC datetime."""
+    if isinstance(t, (int, float)):
+        return datetime.fromtimestamp(t, timezone.utc)
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+
 def next_firing(expr, tz, after, start):
     """The first firing time of `expr` strictly after `after` (aware datetimes), or None."""
     from croniter import croniter
@@ -87,9 +94,11 @@ class SchedulerBridge(threading.Thread):
             tz = ZoneInfo(s.get("ScheduleExpressionTimezone") or "UTC")
             first_seen, last = self.seen.get(name, (now, None))
             start = s.get("StartDate") or s.get("CreationDate") or first_seen
-            if isinstance(start, (int, float)):
-                start = datetime.fromtimestamp(start, timezone.utc)
-            start = start if start.tzinfo else start.replace(tzinfo=timezone.utc)
+            start = as_utc(start)
+            if s["ScheduleExpression"].startswith("cron("):
+                # As in AWS, a cron schedule never fires for a time before it was created.
+                created = as_utc(s.get("CreationDate") or first_seen)
+                start = max(start, created)
             after = last or (start - timedelta(seconds=1))
             due = next_firing(s["ScheduleExpression"], tz, after, start)
             self.seen[name] = (first_seen, last)

@@ -107,10 +107,14 @@ pub async fn create(
             (at_expr, None)
         }
         Some(r) => {
+            // A schedule expression names whole minutes: the first firing is the first whole
+            // minute at or after `send_at` (so "now" is within the minute, never tomorrow).
             let first = fields
                 .send_at
-                .duration_trunc(Duration::minutes(1))
+                .max(now + Duration::seconds(NOW_LEAD_SECS))
+                .duration_round_up(Duration::minutes(1))
                 .unwrap_or(fields.send_at);
+            fields.send_at = first;
             (
                 r.expression(first.with_timezone(&tz).naive_local()),
                 Some(first),
