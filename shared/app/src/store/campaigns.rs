@@ -131,10 +131,12 @@ impl Store {
         let values = Item::from([
             (":run".to_owned(), s(run_id)),
             (":null".to_owned(), s("NULL")),
+            (":at".to_owned(), ts(&Utc::now())),
         ]);
+        // `updated_at` changes too, so a rename read before this cannot write the claim away.
         self.update_if(
             (keys::clinic_pk(clinic_id), keys::campaign_sk(id)),
-            "SET last_run_id = :run",
+            "SET last_run_id = :run, updated_at = :at",
             "attribute_exists(pk) AND (attribute_not_exists(last_run_id) \
              OR attribute_type(last_run_id, :null) OR last_run_id = :run)",
             values,
