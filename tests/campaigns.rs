@@ -537,6 +537,9 @@ async fn campaign_input_is_checked_and_clinics_are_kept_apart() {
         (json!({"send_at": "2020-01-01T00:00:00Z"}), "send_at", 400),
         (json!({"send_at": "tomorrow"}), "send_at", 400),
         (json!({"repeat": "fortnightly"}), "repeat", 400),
+        (json!({"repeat": "cron(0 25 * * ? *)"}), "repeat", 400),
+        (json!({"repeat": "cron(0 9 ? * 6#6 *)"}), "repeat", 400),
+        (json!({"repeat": "cron(0 9 31 2 ? *)"}), "repeat", 400),
         (json!({"upload_id": "u"}), "upload_id", 400),
         (json!({"on_behalf_of": "nope"}), "on_behalf_of", 400),
         (json!({"colour": "red"}), "colour", 400),
@@ -551,6 +554,27 @@ async fn campaign_input_is_checked_and_clinics_are_kept_apart() {
     }
     let r = call(&app, key, "GET", "/campaigns?status=done", None).await;
     assert_eq!((r.status.as_u16(), r.field()), (400, "status"));
+    // The communication report shows when an expression's schedule next sends, too.
+    for repeat in ["cron(0 9 ? * 2 *)", "rate(2 hours)"] {
+        let mut body = ok.clone();
+        body["repeat"] = json!(repeat);
+        let made = campaign(&app, key, body).await;
+        let next = made["next_send_at"].as_str().unwrap_or_default();
+        let next: chrono::DateTime<Utc> = next.parse().expect("a next send time");
+        assert!(
+            next > Utc::now() && next <= Utc::now() + Duration::days(7),
+            "{made}"
+        );
+        let r = call(
+            &app,
+            key,
+            "POST",
+            &format!("/campaigns/{}/cancel", made["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, 200);
+    }
 
     // Another clinic's report cannot be used, and its campaigns cannot be seen or touched.
     let theirs = call(

@@ -7,6 +7,7 @@
 
 use crate::digest::sha256_hex;
 use crate::message_template::Channel;
+use crate::schedule_expression::{CronFields, rate_period};
 use crate::{FieldError, text};
 use chrono::{DateTime, Datelike, Duration, NaiveDateTime, TimeZone, Timelike, Utc};
 use serde::{Deserialize, Serialize};
@@ -109,6 +110,7 @@ impl Repeat {
             if (fields[2] == "?") == (fields[4] == "?") {
                 return Err(bad("exactly one of day-of-month and day-of-week must be ?"));
             }
+            CronFields::parse(&fields.join(" ")).map_err(|e| bad(&e))?;
             return Ok(Self::Expression(format!("cron({})", fields.join(" "))));
         }
         if let Some(inner) = v.strip_prefix("rate(").and_then(|s| s.strip_suffix(')')) {
@@ -130,6 +132,14 @@ impl Repeat {
             return Ok(Self::Expression(format!("rate({n} {unit})")));
         }
         Err(bad("unknown form"))
+    }
+
+    /// How often a `rate()` expression fires: from its first firing, in elapsed time.
+    pub fn rate_period(&self) -> Option<Duration> {
+        match self {
+            Repeat::Expression(e) => rate_period(e),
+            _ => None,
+        }
     }
 
     /// The Scheduler expression, evaluated in the clinic's time zone, repeating at the local
@@ -156,13 +166,19 @@ impl Repeat {
         }
     }
 
-    /// The next local firing time strictly after `after_local` for the named repeats; `None`
-    /// for a raw expression (Scheduler owns its evaluation).
+    /// The next local firing time strictly after `after_local`, and at or after `first_local`
+    /// (the first firing of a named repeat, the start of an expression's schedule); `None` for
+    /// a `rate()` (see [`Repeat::rate_period`]) or a cron expression that names no later time.
     pub fn next_after(
         &self,
         first_local: NaiveDateTime,
         after_local: NaiveDateTime,
     ) -> Option<NaiveDateTime> {
+        if let Repeat::Expression(e) = self {
+            let fields = e.strip_prefix("cron(")?.strip_suffix(')')?;
+            let from = after_local.max(first_local - Duration::seconds(1));
+            return CronFields::parse(fields).ok()?.next_after(from);
+        }
         let mut t = first_local;
         let step = |t: NaiveDateTime| -> Option<NaiveDateTime> {
             match self {
@@ -318,6 +334,18 @@ impl CampaignInput {
             }
         };
         let repeat = self.repeat.as_deref().map(Repeat::parse).transpose()?;
+        if let Some(r @ Repeat::Expression(_)) = &repeat
+            && r.rate_period().is_none()
+        {
+            let from = send_at.naive_utc();
+            if r.next_after(from, from).is_none() {
+                return Err(FieldError::new(
+                    "repeat",
+                    "never",
+                    "the cron expression names no time from send_at on",
+                ));
+            }
+        }
         Ok(CampaignFields {
             name,
             audience,
@@ -383,6 +411,15 @@ impl Campaign {
         let tz: chrono_tz::Tz = self.time_zone.parse().unwrap_or(chrono_tz::UTC);
         match &self.fields.repeat {
             None => (self.runs == 0).then_some(self.fields.send_at),
+            Some(r) if r.rate_period().is_some() => {
+                let period = r.rate_period()?;
+                let first = self.fields.send_at;
+                if first > now {
+                    return Some(first);
+                }
+                let periods = (now - first).num_seconds() / period.num_seconds().max(1) + 1;
+                Some(first + period * i32::try_from(periods).ok()?)
+            }
             Some(r) => {
                 let first = self.fields.send_at.with_timezone(&tz).naive_local();
                 let after = now.with_timezone(&tz).naive_local();
@@ -577,6 +614,55 @@ mod tests {
     }
 
     #[test]
+    fn next_send_of_cron_and_rate_expressions() {
+        let send_at: DateTime<Utc> = "2026-11-26T01:00:00Z".parse().unwrap();
+        let campaign = |repeat: &str| Campaign {
+            id: "c".into(),
+            fields: CampaignFields {
+                name: "Recall".into(),
+                audience: AudienceSource::Report("r".into()),
+                channels: CampaignChannels::default(),
+                send_at,
+                repeat: Some(Repeat::parse(repeat).unwrap()),
+                notify_contacts: false,
+                on_behalf_of: None,
+            },
+            status: CampaignStatus::Scheduled,
+            status_reason: None,
+            schedule_name: "campaign-c".into(),
+            schedule_expression: repeat.into(),
+            time_zone: "Australia/Sydney".into(),
+            runs: 0,
+            last_run_id: None,
+            counts: Counts::default(),
+            credits_used: 0,
+            created_at: send_at,
+            updated_at: send_at,
+        };
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        // Mondays at 09:00 in Sydney (UTC+11 in summer): Sunday 22:00 UTC.
+        let mondays = campaign("cron(0 9 ? * 2 *)");
+        let next = mondays.next_send_at(at("2026-11-26T02:00:00Z"));
+        assert_eq!(next, Some(at("2026-11-29T22:00:00Z")));
+        // Not before the schedule starts, even when the expression names an earlier time.
+        let hourly = campaign("cron(0 * * * ? *)");
+        assert_eq!(
+            hourly.next_send_at(at("2026-11-25T00:00:00Z")),
+            Some(send_at)
+        );
+        // A rate counts from the first firing.
+        let rate = campaign("rate(3 hours)");
+        assert_eq!(rate.next_send_at(at("2026-11-25T00:00:00Z")), Some(send_at));
+        assert_eq!(
+            rate.next_send_at(at("2026-11-26T07:00:00Z")),
+            Some(at("2026-11-26T10:00:00Z"))
+        );
+        let mut cancelled = rate.clone();
+        cancelled.status = CampaignStatus::Cancelled;
+        assert_eq!(cancelled.next_send_at(send_at), None);
+    }
+
+    #[test]
     fn run_and_message_ids_are_stable_and_distinct() {
         let t: DateTime<Utc> = "2026-11-24T10:00:00Z".parse().unwrap();
         let r = run_id("c1", t);
@@ -618,5 +704,15 @@ mod tests {
         let mut i = ok();
         i.repeat = Some("fortnightly".into());
         assert_eq!(i.validate(now).unwrap_err().field, "repeat");
+        // Well formed, but no time to come: 31 February, a year gone by.
+        for never in ["cron(0 9 31 2 ? *)", "cron(0 9 1 1 ? 2025)"] {
+            let mut i = ok();
+            i.repeat = Some(never.into());
+            let e = i.validate(now).unwrap_err();
+            assert_eq!((e.field.as_str(), e.code), ("repeat", "never"), "{never}");
+        }
+        let mut i = ok();
+        i.repeat = Some("cron(0 9 1 1 ? 2027)".into());
+        assert!(i.validate(now).is_ok());
     }
 }

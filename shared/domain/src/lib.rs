@@ -26,6 +26,7 @@ pub mod referrer;
 pub mod reminder;
 pub mod reply;
 pub mod report;
+pub mod schedule_expression;
 pub mod sender_id;
 pub mod ses_event;
 pub mod sms;
