@@ -1,6 +1,7 @@
 //! Leases of campaign runs against the local stack: a page that takes longer to send than a
 //! lease stays with the live copy sending it; a copy whose page was taken over, or whose
-//! lease ran out, claims no more of it. Every person receives one message either way.
+//! lease ran out, claims no more of it; a page slower than the invocation's time left is cut
+//! there and handed to the continuation at once. Every person receives one message each way.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
@@ -11,10 +12,11 @@ use chrono::{Duration, Utc};
 use serde_json::json;
 use std::time::Duration as StdDuration;
 use tidings_app::App;
-use tidings_app::services::campaign_runner::{FireEvent, FireOutcome, fire};
+use tidings_app::services::campaign_runner::{FireEvent, FireOutcome, Limits, fire};
 use tidings_app::store::Store;
 use tidings_tests::campaigns::{
     assert_ledger_matches, balance, day_ahead_campaign, event, limits, report, seed_patients,
+    wait_for,
 };
 use tidings_tests::{TestClinic, app, grant, moto_sent, new_clinic, unique_mobile};
 
@@ -177,4 +179,45 @@ async fn a_copy_whose_lease_ran_out_claims_no_more_and_a_retry_takes_the_page_ov
     each_sent_once(&app, &c, &mobiles).await;
     let err = first.unwrap_err();
     assert!(format!("{err:?}").contains("page_lease_ran_out"), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_page_slower_than_the_time_left_is_cut_and_its_continuation_takes_the_rest_at_once() {
+    let at = "2026-12-08T09:00:00Z";
+    let (app, c, ev, mobiles) = slow_campaign(at).await;
+    let run_id = tidings_domain::campaign::run_id(&ev.campaign_id, at.parse().unwrap());
+    // Two seconds to go, and the usual five-minute lease: the page needs five seconds.
+    let short = Limits {
+        stop_at: tokio::time::Instant::now() + StdDuration::from_secs(2),
+        lease: Duration::minutes(5),
+    };
+    let first = fire(&app, &ev, &short).await.unwrap();
+    assert!(matches!(first, FireOutcome::Continued { .. }), "{first:?}");
+    let sent = moto_sent().await;
+    let texted = mobiles
+        .iter()
+        .filter(|m| !sent.sms_to(m).is_empty())
+        .count();
+    assert!(
+        texted > 0 && texted < PEOPLE,
+        "{texted} texted before the cut"
+    );
+    // The page is not done, and its lease is given up rather than held for five minutes.
+    let claim = app
+        .store
+        .get_page_claim(&c.id, &run_id, None)
+        .await
+        .unwrap();
+    let claim = claim.unwrap();
+    assert!(!claim.page_done);
+    assert!(claim.lease_until <= Utc::now(), "{claim:?}");
+
+    // The continuation (fired by the scheduler bridge through cargo lambda watch) takes the
+    // page over at once and sends the rest: within a minute, not after the old lease.
+    let done = wait_for(&app, &c.staff_key, &ev.campaign_id, 60, |c| {
+        c["status"] == "sent"
+    })
+    .await;
+    assert_eq!(done["counts"]["sent"], PEOPLE, "{done}");
+    each_sent_once(&app, &c, &mobiles).await;
 }

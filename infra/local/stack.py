@@ -326,6 +326,8 @@ A recall campaign a minute from now (the scheduler bridge fires it; see .local/l
        -d '{{"name": "Recall 6 months", "type": "recall", "filters": {{"months": 6}}}}'
   curl -s -X POST {url}/campaigns -H 'Authorization: Bearer {key['key']}' -H 'Content-Type: application/json' \\
        -d '{{"name": "Recall", "report_id": "<report id>", "channels": {{"sms": "<template id>"}}, "send_at": "'$(date -u -d '+1 minute' +%Y-%m-%dT%H:%M:%SZ)'"}}'
+  curl -s -X POST {url}/campaigns -H 'Authorization: Bearer {key['key']}' -H 'Content-Type: application/json' \\
+       -d '{{"name": "Weekly recall", "report_id": "<report id>", "channels": {{"sms": "<template id>"}}, "repeat": "weekly"}}'   # now, then weekly
   curl -s '{url}/campaigns' -H 'Authorization: Bearer {key['key']}'          # the communication report
   curl -s -X POST {url}/campaigns/<id>/cancel -H 'Authorization: Bearer {key['key']}'
   curl -s {stack.env['MOTO_URL']}/moto-api/data.json    # what SNS and SES "sent"

@@ -14,6 +14,7 @@ use futures::StreamExt;
 use std::collections::HashSet;
 use tidings_domain::credits::EntryKind;
 use tidings_domain::message::{Message, Status};
+use tokio::time::Instant;
 
 /// How a page's messages are claimed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,17 +27,28 @@ pub(super) enum Claims {
     EachIfAbsent,
 }
 
+/// How much of a page a copy claimed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PageSent {
+    /// Every message (unless the page stopped being this copy's: see [`Hold`]).
+    Whole,
+    /// The copy's time ran out (the page was begun before [`Limits::stop_at`] and was not
+    /// claimed whole by then): it sent what it claimed, and the rest is for the copy that
+    /// takes the page over.
+    CutForTime,
+}
+
 /// Reserves the page's credits, claims its messages (taking over abandoned ones) and sends
-/// what it claimed, while `hold` says the page is this copy's. What the account cannot pay for
-/// is claimed as held.
+/// what it claimed, while `hold` says the page is this copy's and until `cut_at`, if any.
+/// What the account cannot pay for is claimed as held.
 pub(super) async fn claim_and_send(
     app: &App,
     plan: &Plan,
     messages: Vec<Message>,
     pacer: &Pacer,
     limits: &Limits,
-    (claims, hold): (Claims, &Hold),
-) -> Result<(), ServiceError> {
+    (claims, hold, cut_at): (Claims, &Hold, Option<Instant>),
+) -> Result<PageSent, ServiceError> {
     let concurrency = app.config.campaigns.concurrency;
     let mut seen = HashSet::new();
     let mut messages: Vec<Message> = messages
@@ -57,14 +69,14 @@ pub(super) async fn claim_and_send(
         m.status = Status::Held;
     }
     if claims == Claims::InBatches {
-        let lease = limits.lease;
-        return claim_in_batches_and_send(app, plan, messages, pacer, (lease, hold)).await;
+        let how = (limits.lease, hold, cut_at);
+        return claim_in_batches_and_send(app, plan, messages, pacer, how).await;
     }
     // Each message is claimed and, once claimed, sent at once: the store and the provider
     // work side by side instead of taking turns page by page.
     let outcomes: Vec<Claimed> = with_batches(app, &plan.clinic.id, concurrency, async |sent| {
         futures::stream::iter(messages)
-            .map(|m| claim_then_send(app, plan, m, pacer, limits.lease, sent))
+            .map(|m| claim_then_send(app, plan, m, pacer, (limits.lease, cut_at), sent))
             .buffer_unordered(concurrency)
             .collect()
             .await
@@ -72,10 +84,15 @@ pub(super) async fn claim_and_send(
     .await;
     let mut unclaimed_cost = 0i64;
     let mut first_error = None;
+    let mut page = PageSent::Whole;
     for o in outcomes {
         match o {
             Claimed::Sent => {}
             Claimed::ByAnother { credits } => unclaimed_cost += credits,
+            Claimed::OutOfTime { credits } => {
+                unclaimed_cost += credits;
+                page = PageSent::CutForTime;
+            }
             Claimed::Failed { credits, error } => {
                 unclaimed_cost += credits;
                 first_error.get_or_insert(error);
@@ -85,33 +102,39 @@ pub(super) async fn claim_and_send(
     return_unclaimed(app, plan, unclaimed_cost).await;
     match first_error {
         Some(e) => Err(e.into()),
-        None => Ok(()),
+        None => Ok(page),
     }
 }
 
-/// Claims a page's messages in batches of up to 25, each under a lease of `lease` from its
-/// write, and sends the queued ones of each batch once it is written, while the next batch is
-/// written. A message whose claim cannot be written at all is not sent, and its credits go
-/// back; so do those of the batches not claimed once `hold` says another copy took the page.
+/// Claims a page's messages in batches of up to 25, each under a lease of `limits.lease` from
+/// its write, and sends the queued ones of each batch once it is written, while the next batch
+/// is written. A message whose claim cannot be written at all is not sent, and its credits go
+/// back; so do those of the batches not claimed once `hold` says another copy took the page,
+/// or once `cut_at` has passed.
 async fn claim_in_batches_and_send(
     app: &App,
     plan: &Plan,
     messages: Vec<Message>,
     pacer: &Pacer,
-    (lease, hold): (chrono::Duration, &Hold),
-) -> Result<(), ServiceError> {
+    (lease, hold, cut_at): (chrono::Duration, &Hold, Option<Instant>),
+) -> Result<PageSent, ServiceError> {
     let clinic_id = &plan.clinic.id;
     let concurrency = app.config.campaigns.concurrency;
     let batches: Vec<Vec<Message>> = messages.chunks(BATCH_WRITE).map(<[_]>::to_vec).collect();
     let mut unclaimed_cost = 0i64;
     let mut first_error = None;
+    let cut = std::sync::atomic::AtomicBool::new(false);
+    let cut = &cut;
     with_batches(app, clinic_id, concurrency, async |sent| {
         futures::stream::iter(batches)
             .map(|batch| async move {
-                if hold.kept() {
-                    claim_batch(app, clinic_id, batch, lease).await
-                } else {
+                if !hold.kept() {
                     ClaimedBatch::not_claimed(&batch)
+                } else if past(cut_at) {
+                    cut.store(true, std::sync::atomic::Ordering::Relaxed);
+                    ClaimedBatch::not_claimed(&batch)
+                } else {
+                    claim_batch(app, clinic_id, batch, lease).await
                 }
             })
             // One batch is written ahead of the one being sent.
@@ -133,8 +156,14 @@ async fn claim_in_batches_and_send(
     return_unclaimed(app, plan, unclaimed_cost).await;
     match first_error {
         Some(e) => Err(e.into()),
-        None => Ok(()),
+        None if cut.load(std::sync::atomic::Ordering::Relaxed) => Ok(PageSent::CutForTime),
+        None => Ok(PageSent::Whole),
     }
+}
+
+/// Whether `cut_at` is set and has passed.
+fn past(cut_at: Option<Instant>) -> bool {
+    cut_at.is_some_and(|t| Instant::now() >= t)
 }
 
 /// What became of a batch of claims.
@@ -238,19 +267,21 @@ enum Claimed {
     Sent,
     /// Claimed before, by another copy of the run: its reserved credits go back.
     ByAnother { credits: i64 },
+    /// Not claimed: this copy's time ran out. Its reserved credits go back.
+    OutOfTime { credits: i64 },
     /// The claim could not be written: its reserved credits go back.
     Failed { credits: i64, error: StoreError },
 }
 
-/// Claims `m` under a lease of `lease` from now and sends it if the claim is this copy's. A
-/// message another copy claimed is taken over and sent when that copy's lease on it ran out
-/// (it died before sending).
+/// Claims `m` under a lease of `lease` from now and sends it if the claim is this copy's,
+/// unless `cut_at` has passed. A message another copy claimed is taken over and sent when that
+/// copy's lease on it ran out (it died before sending).
 async fn claim_then_send(
     app: &App,
     plan: &Plan,
     mut m: Message,
     pacer: &Pacer,
-    lease: chrono::Duration,
+    (lease, cut_at): (chrono::Duration, Option<Instant>),
     sent: &SentBatches,
 ) -> Claimed {
     let store = &app.store;
@@ -263,6 +294,9 @@ async fn claim_then_send(
     } else {
         0
     };
+    if past(cut_at) {
+        return Claimed::OutOfTime { credits };
+    }
     match store.claim_message(clinic_id, &m).await {
         Ok(true) => {
             if m.status == Status::Queued {

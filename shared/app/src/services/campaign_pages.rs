@@ -142,15 +142,16 @@ impl Hold {
 /// longer than a lease (a low send rate, a provider that throttles) stays with the live copy
 /// doing it. The [`Hold`] given to `work` says whether it may claim more of the page: not once
 /// a renewal found the page taken over, nor once the lease ran out (this copy stalled).
-/// `work`'s output, and how the hold ended.
+/// `work`'s output, how the hold ended, and the lease as last renewed.
 pub(super) async fn keeping<T>(
     app: &App,
     (clinic_id, run_id, start): (&str, &str, Option<&str>),
     lease: DateTime<Utc>,
     limits: &Limits,
     work: impl AsyncFnOnce(&Hold) -> T,
-) -> (T, Kept) {
+) -> (T, Kept, DateTime<Utc>) {
     let hold = Hold::new(lease);
+    let last = std::sync::Mutex::new(lease);
     let every = (limits.lease / 3)
         .to_std()
         .unwrap_or(Duration::ZERO)
@@ -169,6 +170,9 @@ pub(super) async fn keeping<T>(
                     until = next;
                     let ms = next.timestamp_millis();
                     hold.until_ms.store(ms, Ordering::Release);
+                    if let Ok(mut l) = last.lock() {
+                        *l = next;
+                    }
                 }
                 Ok(false) => {
                     hold.lost.store(true, Ordering::Release);
@@ -185,5 +189,25 @@ pub(super) async fn keeping<T>(
         out = &mut work => out,
         () = keep => work.await,
     };
-    (out, hold.ended())
+    let until = last.lock().map_or(lease, |l| *l);
+    (out, hold.ended(), until)
+}
+
+/// Ends this copy's lease on a page it leaves undone (held until `until`), so the next copy
+/// takes it over at once; a failure only means that copy waits for the lease to run out.
+pub(super) async fn release(
+    app: &App,
+    (clinic_id, run_id, start): (&str, &str, Option<&str>),
+    until: &DateTime<Utc>,
+) {
+    let now = Utc::now();
+    match app
+        .store
+        .hold_page(clinic_id, run_id, start, until, &now)
+        .await
+    {
+        Ok(true) => tracing::info!(run_id, "page left to the continuation"),
+        Ok(false) => tracing::warn!(run_id, "page lease already changed; not released"),
+        Err(e) => tracing::warn!(run_id, error = %e, "page lease not released"),
+    }
 }

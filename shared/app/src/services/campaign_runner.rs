@@ -22,7 +22,7 @@
 //! Before its time runs out it schedules a continuation that resumes from the checkpoint. The
 //! messages are planned in [`super::campaign_plan`].
 
-use super::campaign_claims::{Claims, claim_and_send};
+use super::campaign_claims::{Claims, PageSent, claim_and_send};
 use super::campaign_pages::{self, Kept, Turn};
 use super::campaign_plan::{Plan, audience_of, plan_member, prepare};
 use super::sending::{deliver, skip_blocked};
@@ -366,16 +366,24 @@ async fn walk(
                 None => Ok(None),
             }
         };
+        // A page begun before `stop_at` stops being claimed at `stop_at`, so that one slower
+        // than the time left does not outlive the invocation. One begun after it (an
+        // invocation that started with less time than that) is claimed whole, so every
+        // invocation makes progress.
+        let cut_at = (Instant::now() < limits.stop_at).then_some(limits.stop_at);
         let send = campaign_pages::keeping(
             app,
             (&ev.clinic_id, run_id, start),
             lease,
             limits,
-            async |hold| claim_and_send(app, plan, messages, pacer, limits, (claims, hold)).await,
+            async |hold| {
+                let how = (claims, hold, cut_at);
+                claim_and_send(app, plan, messages, pacer, limits, how).await
+            },
         );
-        let ((sent, kept), next_page) = tokio::join!(send, read_next);
+        let ((sent, kept, held_until), next_page) = tokio::join!(send, read_next);
         prefetched = next_page?;
-        sent?;
+        let sent = sent?;
         match kept {
             Kept::Throughout => {}
             // The copy that took the page over finishes it, and the run.
@@ -390,6 +398,11 @@ async fn walk(
                     "this copy's lease on its page ran out before the page was done",
                 ));
             }
+        }
+        if sent == PageSent::CutForTime {
+            // The continuation takes the rest of the page over at once, not a lease later.
+            campaign_pages::release(app, (&ev.clinic_id, run_id, start), &held_until).await;
+            return continue_later(app, ev, run).await.map(Some);
         }
         store.page_done(&ev.clinic_id, run_id, start).await?;
         let Some(next) = end else {
