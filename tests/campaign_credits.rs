@@ -8,10 +8,10 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use tidings_app::App;
 use tidings_app::services::campaign_pause::wake_schedule_name;
-use tidings_app::services::campaign_runner::{FireEvent, FireOutcome, fire};
+use tidings_app::services::campaign_runner::{FireEvent, FireOutcome, Limits, fire};
 use tidings_tests::campaigns::{
     assert_ledger_matches, balance, campaign, day_ahead_campaign, event, in_seconds, limits,
-    patient, report, scheduler_names, sms_template, wait_for,
+    patient, report, scheduler_names, seed_patients, sms_template, wait_for,
 };
 use tidings_tests::payments::{buy, card, save_card};
 use tidings_tests::{
@@ -169,6 +169,51 @@ async fn out_of_credits_a_campaign_pauses_and_a_top_up_sends_only_the_rest() {
         .unwrap();
     assert!(matches!(again, FireOutcome::Ignored { .. }), "{again:?}");
     assert_eq!(received(&mobiles).await, vec![1; 6]);
+}
+
+#[tokio::test]
+async fn held_messages_slower_than_the_time_left_are_sent_up_to_it_and_the_rest_by_a_continuation()
+{
+    // 200 people, no credits: every message is held. At 40 texts a second they take five.
+    let base = app().await;
+    let c = new_clinic(&base).await;
+    let mobiles: Vec<String> = (0..200).map(|_| unique_mobile()).collect();
+    seed_patients(&base, &c.id, &mobiles).await;
+    let report_id = report(
+        &base,
+        &c.staff_key,
+        json!({"name": "All", "type": "patient"}),
+    )
+    .await;
+    let created = day_ahead_campaign(&base, &c, &report_id, None).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let mut config = base.config.clone();
+    config.campaigns.sms_per_second = 40;
+    let app = App { config, ..base };
+    let paused_at = fire_until_paused(&app, &c, &id, 200).await;
+    grant(&app, &c.id, 200).await;
+
+    // The wake-up has two seconds: it sends some, gives back what it reserved for the rest,
+    // and hands over to a continuation.
+    let short = Limits {
+        stop_at: tokio::time::Instant::now() + std::time::Duration::from_secs(2),
+        lease: Duration::minutes(5),
+    };
+    let out = fire(&app, &wake(&c, &id, paused_at + Duration::hours(1)), &short)
+        .await
+        .unwrap();
+    assert!(matches!(out, FireOutcome::Continued { .. }), "{out:?}");
+    let got = received(&mobiles).await;
+    let texted = got.iter().filter(|n| **n == 1).count();
+    assert!(texted > 0 && texted < 200, "{texted} texted before the cut");
+    assert_eq!(balance(&app, &c.staff_key).await, 200 - texted as i64);
+
+    // The continuation (fired by the scheduler bridge) sends the rest.
+    let done = wait_for(&app, &c.staff_key, &id, 60, |c| c["status"] == "sent").await;
+    assert_eq!(done["counts"]["sent"], 200, "{done}");
+    assert_eq!(received(&mobiles).await, vec![1; 200]);
+    assert_eq!(balance(&app, &c.staff_key).await, 0);
+    assert_ledger_matches(&app, &c).await;
 }
 
 #[tokio::test]

@@ -23,6 +23,7 @@ use crate::store::{Reservation, StatusChange, TxError};
 use crate::{App, ServiceError, ids};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tidings_domain::campaign::{
     Campaign, CampaignRun, CampaignStatus, PAUSE_LIMIT_HOURS, RunStatus, run_id,
 };
@@ -155,6 +156,12 @@ async fn send_held(
     let concurrency = app.config.campaigns.concurrency;
     let mut after: Option<String> = None;
     loop {
+        // As with a page of the audience: a page begun before `stop_at` is released no further
+        // once it has passed (one begun after it is released whole, so each invocation gets
+        // through at least one page).
+        let cut_at = (Instant::now() < limits.stop_at).then_some(limits.stop_at);
+        let cut = AtomicBool::new(false);
+        let cut = &cut;
         let (held, next) = store
             .held_messages(clinic_id, &plan.run_id, after.as_deref(), HELD_PAGE)
             .await?;
@@ -164,6 +171,10 @@ async fn send_held(
             with_batches(app, clinic_id, concurrency, async |sent| {
                 futures::stream::iter(&held[..paid])
                     .map(|m| async move {
+                        if cut_at.is_some_and(|t| Instant::now() >= t) {
+                            cut.store(true, Ordering::Relaxed);
+                            return Ok(i64::from(m.credits));
+                        }
                         // The lease runs from the claim, just before the send.
                         let lease = Utc::now() + limits.lease;
                         if !store.release_held(clinic_id, &m.id, &lease).await? {
@@ -194,6 +205,9 @@ async fn send_held(
         return_unclaimed(app, plan, unclaimed).await;
         if let Some(e) = first_error {
             return Err(e);
+        }
+        if cut.load(Ordering::Relaxed) {
+            return Ok(Pass::OutOfTime);
         }
         if paid < held.len() {
             return Ok(Pass::OutOfCredits);
