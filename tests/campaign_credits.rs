@@ -10,32 +10,13 @@ use tidings_app::App;
 use tidings_app::services::campaign_pause::wake_schedule_name;
 use tidings_app::services::campaign_runner::{FireEvent, FireOutcome, Limits, fire};
 use tidings_tests::campaigns::{
-    assert_ledger_matches, balance, campaign, day_ahead_campaign, event, in_seconds, limits,
-    patient, report, scheduler_names, seed_patients, sms_template, wait_for,
+    assert_ledger_matches, balance, campaign, campaign_to_new_patients, disable_schedule, event,
+    in_seconds, limits, paced_campaign, patient, report, scheduler_names, sms_template, wait_for,
 };
 use tidings_tests::payments::{buy, card, save_card};
 use tidings_tests::{
     TestClinic, app, call, grant, list_all, moto_sent, new_clinic, snapshot, unique_mobile,
 };
-
-/// A clinic with `credits` and `people` patients with mobiles, and a one-off SMS campaign to
-/// all of them: the clinic, the campaign's id and the mobiles.
-async fn setup(app: &App, credits: i64, people: usize) -> (TestClinic, String, Vec<String>) {
-    let c = new_clinic(app).await;
-    if credits > 0 {
-        grant(app, &c.id, credits).await;
-    }
-    let mut mobiles = Vec::new();
-    for _ in 0..people {
-        let m = unique_mobile();
-        patient(app, &c.staff_key, &m).await;
-        mobiles.push(m);
-    }
-    let report_id = report(app, &c.staff_key, json!({"name": "All", "type": "patient"})).await;
-    let created = day_ahead_campaign(app, &c, &report_id, None).await;
-    let id = created["id"].as_str().unwrap().to_owned();
-    (c, id, mobiles)
-}
 
 const FIRED_AT: &str = "2027-02-01T09:00:00Z";
 
@@ -75,20 +56,23 @@ async fn fire_until_paused(app: &App, c: &TestClinic, id: &str, held: u64) -> Da
     let out = fire(app, &event(c, id, FIRED_AT), &limits(300))
         .await
         .unwrap();
+    let run_id = tidings_domain::campaign::run_id(id, FIRED_AT.parse().unwrap());
     assert_eq!(
         out,
         FireOutcome::Paused {
-            run_id: tidings_domain::campaign::run_id(id, FIRED_AT.parse().unwrap()),
+            run_id: run_id.clone(),
             held
         }
     );
+    // The test sends the wake-ups, with the times it chooses.
+    disable_schedule(&wake_schedule_name(id, &run_id)).await;
     before
 }
 
 #[tokio::test]
 async fn out_of_credits_a_campaign_pauses_and_a_top_up_sends_only_the_rest() {
     let app = app().await;
-    let (c, id, mobiles) = setup(&app, 3, 6).await;
+    let (c, id, mobiles) = campaign_to_new_patients(&app, 3, 6).await;
     let paused_at = fire_until_paused(&app, &c, &id, 3).await;
 
     // Paused: three sent (in audience order, as far as the balance went), three held.
@@ -175,21 +159,7 @@ async fn out_of_credits_a_campaign_pauses_and_a_top_up_sends_only_the_rest() {
 async fn held_messages_slower_than_the_time_left_are_sent_up_to_it_and_the_rest_by_a_continuation()
 {
     // 200 people, no credits: every message is held. At 40 texts a second they take five.
-    let base = app().await;
-    let c = new_clinic(&base).await;
-    let mobiles: Vec<String> = (0..200).map(|_| unique_mobile()).collect();
-    seed_patients(&base, &c.id, &mobiles).await;
-    let report_id = report(
-        &base,
-        &c.staff_key,
-        json!({"name": "All", "type": "patient"}),
-    )
-    .await;
-    let created = day_ahead_campaign(&base, &c, &report_id, None).await;
-    let id = created["id"].as_str().unwrap().to_owned();
-    let mut config = base.config.clone();
-    config.campaigns.sms_per_second = 40;
-    let app = App { config, ..base };
+    let (app, c, id, mobiles) = paced_campaign(0, 200, 40).await;
     let paused_at = fire_until_paused(&app, &c, &id, 200).await;
     grant(&app, &c.id, 200).await;
 
@@ -219,7 +189,7 @@ async fn held_messages_slower_than_the_time_left_are_sent_up_to_it_and_the_rest_
 #[tokio::test]
 async fn without_a_top_up_in_24_hours_the_rest_is_not_sent() {
     let app = app().await;
-    let (c, id, mobiles) = setup(&app, 2, 4).await;
+    let (c, id, mobiles) = campaign_to_new_patients(&app, 2, 4).await;
     let paused_at = fire_until_paused(&app, &c, &id, 2).await;
 
     // Just before the 24 hours are up: still waiting.
@@ -274,7 +244,7 @@ async fn without_a_top_up_in_24_hours_the_rest_is_not_sent() {
 #[tokio::test]
 async fn a_paused_campaign_can_be_cancelled_and_sends_nothing_more() {
     let app = app().await;
-    let (c, id, mobiles) = setup(&app, 1, 3).await;
+    let (c, id, mobiles) = campaign_to_new_patients(&app, 1, 3).await;
     let paused_at = fire_until_paused(&app, &c, &id, 2).await;
 
     // Another clinic cannot cancel it.
@@ -328,7 +298,7 @@ async fn a_paused_campaign_can_be_cancelled_and_sends_nothing_more() {
 #[tokio::test]
 async fn the_estimate_shows_the_credits_needed_now_against_the_balance() {
     let app = app().await;
-    let (c, id, _) = setup(&app, 4, 5).await;
+    let (c, id, _) = campaign_to_new_patients(&app, 4, 5).await;
     // One more patient with no mobile: skipped, and costs nothing.
     let r = call(
         &app,

@@ -9,16 +9,14 @@ use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
 use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
 use chrono::{Duration, Utc};
-use serde_json::json;
 use std::time::Duration as StdDuration;
 use tidings_app::App;
 use tidings_app::services::campaign_runner::{FireEvent, FireOutcome, Limits, fire};
 use tidings_app::store::Store;
 use tidings_tests::campaigns::{
-    assert_ledger_matches, balance, day_ahead_campaign, event, limits, report, seed_patients,
-    wait_for,
+    assert_ledger_matches, balance, event, limits, paced_campaign, wait_for,
 };
-use tidings_tests::{TestClinic, app, grant, moto_sent, new_clinic, unique_mobile};
+use tidings_tests::{TestClinic, moto_sent};
 
 /// People in the audience: one page, sent at [`RATE`] in five seconds.
 const PEOPLE: usize = 200;
@@ -30,22 +28,9 @@ const LEASE_SECS: i64 = 3;
 /// A clinic with [`PEOPLE`] patients and the credits for them, a campaign to them all, an app
 /// that sends at [`RATE`], and the firing at `at`.
 async fn slow_campaign(at: &str) -> (App, TestClinic, FireEvent, Vec<String>) {
-    let base = app().await;
-    let c = new_clinic(&base).await;
-    grant(&base, &c.id, PEOPLE as i64).await;
-    let mobiles: Vec<String> = (0..PEOPLE).map(|_| unique_mobile()).collect();
-    seed_patients(&base, &c.id, &mobiles).await;
-    let report_id = report(
-        &base,
-        &c.staff_key,
-        json!({"name": "All", "type": "patient"}),
-    )
-    .await;
-    let created = day_ahead_campaign(&base, &c, &report_id, None).await;
-    let ev = event(&c, created["id"].as_str().unwrap(), at);
-    let mut config = base.config.clone();
-    config.campaigns.sms_per_second = RATE;
-    (App { config, ..base }, c, ev, mobiles)
+    let (app, c, id, mobiles) = paced_campaign(PEOPLE as i64, PEOPLE, RATE).await;
+    let ev = event(&c, &id, at);
+    (app, c, ev, mobiles)
 }
 
 /// Every person received exactly one text, the credits add up, and the run is sent.

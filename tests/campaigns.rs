@@ -8,8 +8,8 @@ use serde_json::json;
 use std::time::Duration as StdDuration;
 use tidings_app::services::campaign_runner::{FireOutcome, Limits, fire};
 use tidings_tests::campaigns::{
-    assert_ledger_matches, balance, campaign, day_ahead_campaign, event, in_seconds, limits,
-    patient, report, scheduler_names, seed_patients, sms_template, wait_for,
+    assert_ledger_matches, balance, campaign, campaign_to_new_patients, day_ahead_campaign, event,
+    in_seconds, limits, patient, report, scheduler_names, seed_patients, sms_template, wait_for,
 };
 use tidings_tests::provider_proxy::{Fault, ProviderProxy};
 use tidings_tests::{
@@ -235,18 +235,8 @@ async fn a_crashed_run_and_triplicate_firings_send_each_message_once() {
 #[tokio::test]
 async fn a_one_time_campaign_fired_at_two_times_at_once_runs_once() {
     let app = app().await;
-    let c = new_clinic(&app).await;
-    let key = &c.staff_key;
-    grant(&app, &c.id, 50).await;
-    let mut mobiles = Vec::new();
-    for _ in 0..12 {
-        let m = unique_mobile();
-        patient(&app, key, &m).await;
-        mobiles.push(m);
-    }
-    let report_id = report(&app, key, json!({"name": "All", "type": "patient"})).await;
-    let created = day_ahead_campaign(&app, &c, &report_id, None).await;
-    let id = created["id"].as_str().unwrap();
+    let (c, id, mobiles) = campaign_to_new_patients(&app, 50, 12).await;
+    let (key, id) = (&c.staff_key, id.as_str());
 
     // Two firings of the one schedule, for two different times (a stray or replayed event),
     // arrive together: they are two runs' worth of firings for a campaign that has one.
@@ -470,18 +460,8 @@ async fn provider_throttling_slows_a_run_but_loses_and_repeats_nothing() {
     })
     .await;
     let app = app_via(&proxy.url).await;
-    let c = new_clinic(&app).await;
-    let key = &c.staff_key;
-    grant(&app, &c.id, 50).await;
-    let mut mobiles = Vec::new();
-    for _ in 0..12 {
-        let m = unique_mobile();
-        patient(&app, key, &m).await;
-        mobiles.push(m);
-    }
-    let report_id = report(&app, key, json!({"name": "All", "type": "patient"})).await;
-    let created = day_ahead_campaign(&app, &c, &report_id, None).await;
-    let id = created["id"].as_str().unwrap();
+    let (c, id, mobiles) = campaign_to_new_patients(&app, 50, 12).await;
+    let (key, id) = (&c.staff_key, id.as_str());
     let out = fire(&app, &event(&c, id, "2026-11-30T09:00:00Z"), &limits(300))
         .await
         .unwrap();

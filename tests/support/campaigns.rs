@@ -96,6 +96,57 @@ pub async fn day_ahead_campaign(
     campaign(app, &c.staff_key, body).await
 }
 
+/// A clinic with `credits` and `people` patients with mobiles (made through the API), and a
+/// one-time SMS campaign to all of them a day ahead: the clinic, the campaign's id and the
+/// mobiles.
+pub async fn campaign_to_new_patients(
+    app: &App,
+    credits: i64,
+    people: usize,
+) -> (TestClinic, String, Vec<String>) {
+    let c = new_clinic(app).await;
+    if credits > 0 {
+        grant(app, &c.id, credits).await;
+    }
+    let mut mobiles = Vec::new();
+    for _ in 0..people {
+        let m = unique_mobile();
+        patient(app, &c.staff_key, &m).await;
+        mobiles.push(m);
+    }
+    let report_id = report(app, &c.staff_key, json!({"name": "All", "type": "patient"})).await;
+    let created = day_ahead_campaign(app, &c, &report_id, None).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    (c, id, mobiles)
+}
+
+/// Like [`campaign_to_new_patients`] for hundreds of people (written through the service, see
+/// [`seed_patients`]), with an app whose campaigns send `sms_per_second` texts a second.
+pub async fn paced_campaign(
+    credits: i64,
+    people: usize,
+    sms_per_second: u32,
+) -> (App, TestClinic, String, Vec<String>) {
+    let base = crate::app().await;
+    let c = new_clinic(&base).await;
+    if credits > 0 {
+        grant(&base, &c.id, credits).await;
+    }
+    let mobiles: Vec<String> = (0..people).map(|_| unique_mobile()).collect();
+    seed_patients(&base, &c.id, &mobiles).await;
+    let report_id = report(
+        &base,
+        &c.staff_key,
+        json!({"name": "All", "type": "patient"}),
+    )
+    .await;
+    let created = day_ahead_campaign(&base, &c, &report_id, None).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let mut config = base.config.clone();
+    config.campaigns.sms_per_second = sms_per_second;
+    (App { config, ..base }, c, id, mobiles)
+}
+
 pub fn event(c: &TestClinic, campaign_id: &str, at: &str) -> FireEvent {
     FireEvent {
         clinic_id: c.id.clone(),
@@ -137,6 +188,36 @@ pub async fn scheduler_names() -> Vec<String> {
         .iter()
         .filter_map(|s| s.name().map(str::to_owned))
         .collect()
+}
+
+/// Stops the scheduler bridge firing the schedule `name` (it fires only enabled schedules),
+/// and gives a firing already under way time to end: for tests that drive a paused run's
+/// wake-ups themselves, which the bridge would otherwise race (a rate schedule first fires as
+/// it is made).
+pub async fn disable_schedule(name: &str) {
+    let aws = aws_config::load_from_env().await;
+    let client = aws_sdk_scheduler::Client::new(&aws);
+    let group = std::env::var("SCHEDULE_GROUP").unwrap();
+    let s = client
+        .get_schedule()
+        .name(name)
+        .group_name(&group)
+        .send()
+        .await
+        .unwrap();
+    client
+        .update_schedule()
+        .name(name)
+        .group_name(&group)
+        .schedule_expression(s.schedule_expression().unwrap())
+        .set_schedule_expression_timezone(s.schedule_expression_timezone().map(str::to_owned))
+        .set_flexible_time_window(s.flexible_time_window().cloned())
+        .set_target(s.target().cloned())
+        .state(aws_sdk_scheduler::types::ScheduleState::Disabled)
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(StdDuration::from_secs(3)).await;
 }
 
 /// Polls the campaign until `done` holds, for up to `secs` seconds (the bridge fires within

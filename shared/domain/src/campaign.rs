@@ -411,16 +411,15 @@ impl Campaign {
         let tz: chrono_tz::Tz = self.time_zone.parse().unwrap_or(chrono_tz::UTC);
         match &self.fields.repeat {
             None => (self.runs == 0).then_some(self.fields.send_at),
-            Some(r) if r.rate_period().is_some() => {
-                let period = r.rate_period()?;
-                let first = self.fields.send_at;
-                if first > now {
-                    return Some(first);
-                }
-                let periods = (now - first).num_seconds() / period.num_seconds().max(1) + 1;
-                Some(first + period * i32::try_from(periods).ok()?)
-            }
             Some(r) => {
+                if let Some(period) = r.rate_period() {
+                    let first = self.fields.send_at;
+                    if first > now {
+                        return Some(first);
+                    }
+                    let periods = (now - first).num_seconds() / period.num_seconds().max(1) + 1;
+                    return Some(first + period * i32::try_from(periods).ok()?);
+                }
                 let first = self.fields.send_at.with_timezone(&tz).naive_local();
                 let after = now.with_timezone(&tz).naive_local();
                 let next = r.next_after(first, after)?;

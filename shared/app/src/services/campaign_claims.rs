@@ -5,16 +5,16 @@
 
 use super::campaign_pages::Hold;
 use super::campaign_plan::{Plan, run_entry};
-use super::campaign_runner::{Limits, Pacer};
+use super::campaign_runner::{Cut, Limits, Pacer};
 use super::sent_batches::{SentBatches, with_batches};
 use crate::store::{BATCH_WRITE, StoreError};
 use crate::{App, ServiceError};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tidings_domain::credits::EntryKind;
 use tidings_domain::message::{Message, Status};
-use tokio::time::Instant;
 
 /// How a page's messages are claimed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +39,7 @@ pub(super) enum PageSent {
 }
 
 /// Reserves the page's credits, claims its messages (taking over abandoned ones) and sends
-/// what it claimed, while `hold` says the page is this copy's and until `cut_at`, if any.
+/// what it claimed, while `hold` says the page is this copy's and until `cut` has passed.
 /// What the account cannot pay for is claimed as held.
 pub(super) async fn claim_and_send(
     app: &App,
@@ -47,7 +47,7 @@ pub(super) async fn claim_and_send(
     messages: Vec<Message>,
     pacer: &Pacer,
     limits: &Limits,
-    (claims, hold, cut_at): (Claims, &Hold, Option<Instant>),
+    (claims, hold, cut): (Claims, &Hold, Cut),
 ) -> Result<PageSent, ServiceError> {
     let concurrency = app.config.campaigns.concurrency;
     let mut seen = HashSet::new();
@@ -69,14 +69,14 @@ pub(super) async fn claim_and_send(
         m.status = Status::Held;
     }
     if claims == Claims::InBatches {
-        let how = (limits.lease, hold, cut_at);
+        let how = (limits.lease, hold, cut);
         return claim_in_batches_and_send(app, plan, messages, pacer, how).await;
     }
     // Each message is claimed and, once claimed, sent at once: the store and the provider
     // work side by side instead of taking turns page by page.
     let outcomes: Vec<Claimed> = with_batches(app, &plan.clinic.id, concurrency, async |sent| {
         futures::stream::iter(messages)
-            .map(|m| claim_then_send(app, plan, m, pacer, (limits.lease, cut_at), sent))
+            .map(|m| claim_then_send(app, plan, m, pacer, (limits.lease, cut), sent))
             .buffer_unordered(concurrency)
             .collect()
             .await
@@ -110,28 +110,28 @@ pub(super) async fn claim_and_send(
 /// its write, and sends the queued ones of each batch once it is written, while the next batch
 /// is written. A message whose claim cannot be written at all is not sent, and its credits go
 /// back; so do those of the batches not claimed once `hold` says another copy took the page,
-/// or once `cut_at` has passed.
+/// or once `cut` has passed.
 async fn claim_in_batches_and_send(
     app: &App,
     plan: &Plan,
     messages: Vec<Message>,
     pacer: &Pacer,
-    (lease, hold, cut_at): (chrono::Duration, &Hold, Option<Instant>),
+    (lease, hold, cut): (chrono::Duration, &Hold, Cut),
 ) -> Result<PageSent, ServiceError> {
     let clinic_id = &plan.clinic.id;
     let concurrency = app.config.campaigns.concurrency;
     let batches: Vec<Vec<Message>> = messages.chunks(BATCH_WRITE).map(<[_]>::to_vec).collect();
     let mut unclaimed_cost = 0i64;
     let mut first_error = None;
-    let cut = std::sync::atomic::AtomicBool::new(false);
-    let cut = &cut;
+    let was_cut = AtomicBool::new(false);
+    let was_cut = &was_cut;
     with_batches(app, clinic_id, concurrency, async |sent| {
         futures::stream::iter(batches)
             .map(|batch| async move {
                 if !hold.kept() {
                     ClaimedBatch::not_claimed(&batch)
-                } else if past(cut_at) {
-                    cut.store(true, std::sync::atomic::Ordering::Relaxed);
+                } else if cut.passed() {
+                    was_cut.store(true, Ordering::Relaxed);
                     ClaimedBatch::not_claimed(&batch)
                 } else {
                     claim_batch(app, clinic_id, batch, lease).await
@@ -156,14 +156,9 @@ async fn claim_in_batches_and_send(
     return_unclaimed(app, plan, unclaimed_cost).await;
     match first_error {
         Some(e) => Err(e.into()),
-        None if cut.load(std::sync::atomic::Ordering::Relaxed) => Ok(PageSent::CutForTime),
+        None if was_cut.load(Ordering::Relaxed) => Ok(PageSent::CutForTime),
         None => Ok(PageSent::Whole),
     }
-}
-
-/// Whether `cut_at` is set and has passed.
-fn past(cut_at: Option<Instant>) -> bool {
-    cut_at.is_some_and(|t| Instant::now() >= t)
 }
 
 /// What became of a batch of claims.
@@ -274,14 +269,14 @@ enum Claimed {
 }
 
 /// Claims `m` under a lease of `lease` from now and sends it if the claim is this copy's,
-/// unless `cut_at` has passed. A message another copy claimed is taken over and sent when that
+/// unless `cut` has passed. A message another copy claimed is taken over and sent when that
 /// copy's lease on it ran out (it died before sending).
 async fn claim_then_send(
     app: &App,
     plan: &Plan,
     mut m: Message,
     pacer: &Pacer,
-    (lease, cut_at): (chrono::Duration, Option<Instant>),
+    (lease, cut): (chrono::Duration, Cut),
     sent: &SentBatches,
 ) -> Claimed {
     let store = &app.store;
@@ -294,7 +289,7 @@ async fn claim_then_send(
     } else {
         0
     };
-    if past(cut_at) {
+    if cut.passed() {
         return Claimed::OutOfTime { credits };
     }
     match store.claim_message(clinic_id, &m).await {

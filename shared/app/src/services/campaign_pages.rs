@@ -157,17 +157,16 @@ pub(super) async fn keeping<T>(
         .unwrap_or(Duration::ZERO)
         .max(POLL);
     let keep = async {
-        let mut until = lease;
         loop {
             tokio::time::sleep(every).await;
             let next = Utc::now() + limits.lease;
+            let until = last.lock().map_or(lease, |l| *l);
             match app
                 .store
                 .hold_page(clinic_id, run_id, start, &until, &next)
                 .await
             {
                 Ok(true) => {
-                    until = next;
                     let ms = next.timestamp_millis();
                     hold.until_ms.store(ms, Ordering::Release);
                     if let Ok(mut l) = last.lock() {

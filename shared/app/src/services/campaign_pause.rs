@@ -156,12 +156,10 @@ async fn send_held(
     let concurrency = app.config.campaigns.concurrency;
     let mut after: Option<String> = None;
     loop {
-        // As with a page of the audience: a page begun before `stop_at` is released no further
-        // once it has passed (one begun after it is released whole, so each invocation gets
-        // through at least one page).
-        let cut_at = (Instant::now() < limits.stop_at).then_some(limits.stop_at);
-        let cut = AtomicBool::new(false);
-        let cut = &cut;
+        // As with a page of the audience, see `Limits::cut_for_page`.
+        let cut = limits.cut_for_page();
+        let was_cut = AtomicBool::new(false);
+        let was_cut = &was_cut;
         let (held, next) = store
             .held_messages(clinic_id, &plan.run_id, after.as_deref(), HELD_PAGE)
             .await?;
@@ -171,8 +169,8 @@ async fn send_held(
             with_batches(app, clinic_id, concurrency, async |sent| {
                 futures::stream::iter(&held[..paid])
                     .map(|m| async move {
-                        if cut_at.is_some_and(|t| Instant::now() >= t) {
-                            cut.store(true, Ordering::Relaxed);
+                        if cut.passed() {
+                            was_cut.store(true, Ordering::Relaxed);
                             return Ok(i64::from(m.credits));
                         }
                         // The lease runs from the claim, just before the send.
@@ -206,7 +204,7 @@ async fn send_held(
         if let Some(e) = first_error {
             return Err(e);
         }
-        if cut.load(Ordering::Relaxed) {
+        if was_cut.load(Ordering::Relaxed) {
             return Ok(Pass::OutOfTime);
         }
         if paid < held.len() {

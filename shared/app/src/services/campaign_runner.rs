@@ -93,6 +93,27 @@ pub struct Limits {
     pub lease: chrono::Duration,
 }
 
+impl Limits {
+    /// Where a page of work begun now stops: at `stop_at` while it is still ahead, so that a
+    /// page slower than the time left does not outlive the invocation; nowhere once it has
+    /// passed (an invocation that began with less time than that), so every invocation gets
+    /// through at least one page.
+    pub(super) fn cut_for_page(&self) -> Cut {
+        Cut((Instant::now() < self.stop_at).then_some(self.stop_at))
+    }
+}
+
+/// Where a page of work stops; see [`Limits::cut_for_page`].
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Cut(Option<Instant>);
+
+impl Cut {
+    /// Whether the page must go no further.
+    pub(super) fn passed(self) -> bool {
+        self.0.is_some_and(|t| Instant::now() >= t)
+    }
+}
+
 /// Paces provider calls per channel to the configured rates.
 pub(crate) struct Pacer {
     sms: Mutex<Interval>,
@@ -366,18 +387,14 @@ async fn walk(
                 None => Ok(None),
             }
         };
-        // A page begun before `stop_at` stops being claimed at `stop_at`, so that one slower
-        // than the time left does not outlive the invocation. One begun after it (an
-        // invocation that started with less time than that) is claimed whole, so every
-        // invocation makes progress.
-        let cut_at = (Instant::now() < limits.stop_at).then_some(limits.stop_at);
+        let cut = limits.cut_for_page();
         let send = campaign_pages::keeping(
             app,
             (&ev.clinic_id, run_id, start),
             lease,
             limits,
             async |hold| {
-                let how = (claims, hold, cut_at);
+                let how = (claims, hold, cut);
                 claim_and_send(app, plan, messages, pacer, limits, how).await
             },
         );
