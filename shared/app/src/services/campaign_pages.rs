@@ -142,7 +142,8 @@ impl Hold {
 /// longer than a lease (a low send rate, a provider that throttles) stays with the live copy
 /// doing it. The [`Hold`] given to `work` says whether it may claim more of the page: not once
 /// a renewal found the page taken over, nor once the lease ran out (this copy stalled).
-/// `work`'s output, how the hold ended, and the lease as last renewed.
+/// `work`'s output, how the hold ended, and the lease as last renewed: renewals stop between
+/// writes, never during one, so that is the lease the page has (see [`release`]).
 pub(super) async fn keeping<T>(
     app: &App,
     (clinic_id, run_id, start): (&str, &str, Option<&str>),
@@ -151,44 +152,46 @@ pub(super) async fn keeping<T>(
     work: impl AsyncFnOnce(&Hold) -> T,
 ) -> (T, Kept, DateTime<Utc>) {
     let hold = Hold::new(lease);
-    let last = std::sync::Mutex::new(lease);
     let every = (limits.lease / 3)
         .to_std()
         .unwrap_or(Duration::ZERO)
         .max(POLL);
+    let done = tokio::sync::Notify::new();
     let keep = async {
+        let mut until = lease;
         loop {
-            tokio::time::sleep(every).await;
+            tokio::select! {
+                () = tokio::time::sleep(every) => {}
+                () = done.notified() => return until,
+            }
             let next = Utc::now() + limits.lease;
-            let until = last.lock().map_or(lease, |l| *l);
             match app
                 .store
                 .hold_page(clinic_id, run_id, start, &until, &next)
                 .await
             {
                 Ok(true) => {
-                    let ms = next.timestamp_millis();
-                    hold.until_ms.store(ms, Ordering::Release);
-                    if let Ok(mut l) = last.lock() {
-                        *l = next;
-                    }
+                    hold.until_ms
+                        .store(next.timestamp_millis(), Ordering::Release);
+                    until = next;
                 }
                 Ok(false) => {
                     hold.lost.store(true, Ordering::Release);
                     tracing::warn!(run_id, "another copy took over this copy's page");
-                    return;
+                    return until;
                 }
                 // Tried again at the next turn, well before the lease runs out.
                 Err(e) => tracing::warn!(run_id, error = %e, "page lease not renewed"),
             }
         }
     };
-    let mut work = std::pin::pin!(work(&hold));
-    let out = tokio::select! {
-        out = &mut work => out,
-        () = keep => work.await,
+    let work = async {
+        let out = work(&hold).await;
+        // Stored as a permit when the renewal is mid-write: it stops after that write.
+        done.notify_one();
+        out
     };
-    let until = last.lock().map_or(lease, |l| *l);
+    let (out, until) = tokio::join!(work, keep);
     (out, hold.ended(), until)
 }
 
