@@ -6,6 +6,7 @@
 //! - a bare loop of SNS `Publish` calls to moto at the campaign's concurrency: messages/s;
 //! - one campaign run through the campaign function's code (`campaign_runner::fire`) to the
 //!   same patients: messages/s, and the ratio to the bare loop;
+//! - with `BENCH_CHANNEL=email`, the same for an email campaign against SES `SendEmail`;
 //! - DynamoDB capacity of the run from `ReturnConsumedCapacity` on DynamoDB Local (an SDK
 //!   interceptor asks for it on every call and adds it up): write and read units per message;
 //! - the process's resident memory before and at its peak during the run (sampled every
@@ -21,9 +22,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tidings_app::App;
-use tidings_app::delivery::Sms;
+use tidings_app::delivery::{Email, Sms};
 use tidings_app::services::campaign_runner::{FireEvent, FireOutcome, Limits, fire};
 use tidings_domain::campaign::Counts;
+use tidings_domain::message_template::Channel;
 use tidings_domain::patient::PatientInput;
 
 #[tokio::main]
@@ -36,10 +38,16 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(32);
+    let channel = match std::env::var("BENCH_CHANNEL").as_deref() {
+        Ok("email") => Channel::Email,
+        Ok("sms") | Err(_) => Channel::Sms,
+        Ok(other) => panic!("BENCH_CHANNEL is sms or email, not {other}"),
+    };
     // No pacing: the bench measures what the code and the emulators can do.
     let base = tidings_tests::app().await;
     let mut config = base.config.clone();
     config.campaigns.sms_per_second = 1_000_000;
+    config.campaigns.email_per_second = 1_000_000;
     config.campaigns.concurrency = concurrency;
     let meter = Arc::new(Meter::default());
     let app = App {
@@ -55,14 +63,14 @@ async fn main() {
         .unwrap_or(1_000);
     if warmup > 0 {
         let w = tidings_tests::new_clinic(&app).await;
-        let campaign = prepare(&app, &w, warmup, 70_000_000).await;
-        bare_loop(&app, warmup, concurrency, 80_000_000).await;
+        let campaign = prepare(&app, &w, (warmup, 70_000_000), channel).await;
+        bare_loop(&app, (warmup, 80_000_000), concurrency, channel).await;
         run_campaign(&app, &w.id, campaign).await;
         eprintln!("warmed up with {warmup} recipients");
     }
     let c = tidings_tests::new_clinic(&app).await;
-    let campaign = prepare(&app, &c, n, 20_000_000).await;
-    let bare = bare_loop(&app, n, concurrency, 60_000_000).await;
+    let campaign = prepare(&app, &c, (n, 20_000_000), channel).await;
+    let bare = bare_loop(&app, (n, 60_000_000), concurrency, channel).await;
 
     meter.take();
     meter.breakdown();
@@ -87,9 +95,10 @@ async fn main() {
     assert_eq!(out.sent as usize, n, "{out:?}");
     let peak_mib = peak.load(Ordering::SeqCst) as f64 / 1024.0;
     let result = json!({
+        "channel": channel,
         "recipients": n,
         "concurrency": concurrency,
-        "bare_publish_per_s": (n as f64 / bare).round(),
+        "bare_send_per_s": (n as f64 / bare).round(),
         "campaign_per_s": (n as f64 / run).round(),
         "ratio": ((bare / run) * 1000.0).round() / 1000.0,
         "wcu_per_message": (writes / n as f64 * 1000.0).round() / 1000.0,
@@ -103,18 +112,34 @@ async fn main() {
     println!("{result}");
 }
 
-/// Seeds `n` patients with mobiles numbered from `first` in clinic `c`, with credits for them,
-/// and creates an SMS campaign to them all (scheduled a day ahead: the bench fires it).
-async fn prepare(app: &App, c: &tidings_tests::TestClinic, n: usize, first: usize) -> String {
+/// The mobile or address of bench person `i`.
+fn address(channel: Channel, i: usize) -> String {
+    match channel {
+        Channel::Sms => format!("+614{i:08}"),
+        Channel::Email => format!("p{i}@bench.example"),
+    }
+}
+
+/// Seeds `n` patients in clinic `c`, numbered from `first`, with a mobile or an address for
+/// `channel` and credits for them all, and creates a campaign to them on that channel
+/// (scheduled a day ahead: the bench fires it).
+async fn prepare(
+    app: &App,
+    c: &tidings_tests::TestClinic,
+    (n, first): (usize, usize),
+    channel: Channel,
+) -> String {
     tidings_tests::grant(app, &c.id, (n as i64) * 2).await;
     eprintln!("seeding {n} patients");
     let t = Instant::now();
     futures::stream::iter(0..n)
         .map(|i| async move {
+            let to = Some(address(channel, first + i));
             let input = PatientInput {
                 first_name: Some(format!("P{i}")),
                 last_name: Some("Bench".into()),
-                mobile: Some(format!("+614{:08}", first + i)),
+                mobile: to.clone().filter(|_| channel == Channel::Sms),
+                email: to.filter(|_| channel == Channel::Email),
                 ..Default::default()
             };
             tidings_app::services::patients::create(&app.store, &c.id, input)
@@ -135,30 +160,68 @@ async fn prepare(app: &App, c: &tidings_tests::TestClinic, n: usize, first: usiz
     )
     .await
     .id();
-    let template = tidings_tests::call(app, key, "POST", "/templates", Some(json!({"name": "B", "channel": "sms",
-        "category": "recall", "body": "Hi {{ first_name }}, time for a check-up at {{ clinic_name }}."}))).await.id();
+    let (name, body) = match channel {
+        Channel::Sms => (
+            "sms",
+            json!({"name": "B", "channel": "sms", "category": "recall",
+            "body": "Hi {{ first_name }}, time for a check-up at {{ clinic_name }}."}),
+        ),
+        Channel::Email => (
+            "email",
+            json!({"name": "B", "channel": "email", "category": "recall",
+            "subject": "Time for a check-up", "body": "Hi {{ first_name }}, time for a check-up at {{ clinic_name }}."}),
+        ),
+    };
+    let template = tidings_tests::call(app, key, "POST", "/templates", Some(body))
+        .await
+        .id();
     let campaign = tidings_tests::call(app, key, "POST", "/campaigns", Some(json!({"name": "Bench", "report_id": report,
-        "channels": {"sms": template}, "send_at": (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339()}))).await;
+        "channels": {name: template}, "send_at": (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339()}))).await;
     assert_eq!(campaign.status, 201, "{}", campaign.json);
     campaign.id()
 }
 
-/// `n` bare SNS `Publish` calls (numbers from `first`), same client, same concurrency as the
-/// campaign: the seconds they took.
-async fn bare_loop(app: &App, n: usize, concurrency: usize, first: usize) -> f64 {
+/// `n` bare SNS `Publish` (or SES `SendEmail`) calls to people numbered from `first`, same
+/// client, same concurrency as the campaign: the seconds they took.
+async fn bare_loop(
+    app: &App,
+    (n, first): (usize, usize),
+    concurrency: usize,
+    channel: Channel,
+) -> f64 {
     let t = Instant::now();
     futures::stream::iter(0..n)
         .map(|i| async move {
-            let to = format!("+614{:08}", first + i);
-            app.delivery
-                .send_sms(&Sms {
-                    to: &to,
-                    text: "Hi P1, time for a check-up at Harbour Dental.",
-                    sender_id: "HarbourDent",
-                    transactional: false,
-                })
-                .await
-                .unwrap();
+            let to = address(channel, first + i);
+            let text = "Hi P1, time for a check-up at Harbour Dental.";
+            let sent = match channel {
+                Channel::Sms => {
+                    app.delivery
+                        .send_sms(&Sms {
+                            to: &to,
+                            text,
+                            sender_id: "HarbourDent",
+                            transactional: false,
+                        })
+                        .await
+                }
+                Channel::Email => {
+                    app.delivery
+                        .send_email(&Email {
+                            from_name: Some("Harbour Dental"),
+                            from_address: "hello@harbour.example",
+                            reply_to: None,
+                            to: &to,
+                            subject: "Time for a check-up",
+                            text,
+                            html: None,
+                            tags: &[("clinic_id", "bench"), ("message_id", "bench")],
+                            headers: &[],
+                        })
+                        .await
+                }
+            };
+            sent.unwrap();
         })
         .buffer_unordered(concurrency)
         .collect::<Vec<_>>()
