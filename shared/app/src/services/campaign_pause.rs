@@ -13,9 +13,9 @@
 
 use super::campaign_claims::return_unclaimed;
 use super::campaign_plan::{Plan, prepare, run_entry};
+use super::campaign_run_end::{End, end, finish, stop, tally};
 use super::campaign_runner::{
-    End, FireEvent, FireOutcome, Limits, Pacer, continue_later, end, finish, ignored, parse_time,
-    settle, stop, tally,
+    FireEvent, FireOutcome, Limits, Pacer, continue_later, ignored, parse_time, settle,
 };
 use super::sent_batches::with_batches;
 use crate::scheduler::ScheduleSpec;

@@ -10,6 +10,7 @@ pub mod campaign_estimate;
 mod campaign_pages;
 pub mod campaign_pause;
 pub mod campaign_plan;
+mod campaign_run_end;
 pub mod campaign_runner;
 pub mod campaigns;
 pub mod clinics;

@@ -68,7 +68,7 @@ pub(super) async fn settle_ended(
         let Some(account) = run.account.clone() else {
             return Ok(());
         };
-        let paid = super::campaign_runner::tally(app, clinic_id, run_id)
+        let paid = super::campaign_run_end::tally(app, clinic_id, run_id)
             .await?
             .paid;
         let unused = unused(&run, paid);
