@@ -134,12 +134,16 @@ async fn prepare(
     let t = Instant::now();
     futures::stream::iter(0..n)
         .map(|i| async move {
-            let to = Some(address(channel, first + i));
+            let to = address(channel, first + i);
+            let (mobile, email) = match channel {
+                Channel::Sms => (Some(to), None),
+                Channel::Email => (None, Some(to)),
+            };
             let input = PatientInput {
                 first_name: Some(format!("P{i}")),
                 last_name: Some("Bench".into()),
-                mobile: to.clone().filter(|_| channel == Channel::Sms),
-                email: to.filter(|_| channel == Channel::Email),
+                mobile,
+                email,
                 ..Default::default()
             };
             tidings_app::services::patients::create(&app.store, &c.id, input)
