@@ -4,7 +4,9 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tidings_tests::{app, grant, moto_sent, new_clinic, unique_email, unique_mobile};
+use tidings_tests::{
+    app, assign_number, grant, moto_sent, new_clinic, unique_email, unique_mobile,
+};
 
 fn api_url() -> String {
     std::env::var("TIDINGS_API_URL")
@@ -237,16 +239,17 @@ async fn a_signed_stop_over_http_opts_out_and_shows_in_history_and_notifications
     grant(&app, &clinic.id, 10).await;
     let base = api_url();
     let http = reqwest::Client::new();
-    let number = unique_mobile();
+    // Ops give the clinic its reply number; a clinic cannot claim one over HTTP.
+    let number = assign_number(&app, &clinic.id).await;
     let mobile = unique_mobile();
     let res = http
         .patch(format!("{base}/clinic"))
         .header("authorization", format!("Bearer {}", clinic.admin_key))
-        .json(&json!({"sms_reply_number": number}))
+        .json(&json!({"sms_reply_number": unique_mobile()}))
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let staff = format!("Bearer {}", clinic.staff_key);
     let patient: Value = http
         .post(format!("{base}/patients"))

@@ -170,6 +170,11 @@ async fn sends_by_both_channels_with_consent_contacts_credits_and_history() {
         "maya@harbour.example"
     );
     assert!(!email_call.params.contains_key("Destination.CcAddresses.0"));
+    // SES authorises the send against the clinic's own identity, and no other.
+    assert_eq!(
+        email_call.params["FromEmailAddressIdentityArn"],
+        "arn:aws:ses:ap-southeast-2:123456789012:identity/harbour.example"
+    );
 
     // Credits: two SMS of one segment; email costs nothing by default.
     assert_eq!(balance(&app, key).await, 8);

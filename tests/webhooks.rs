@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use tidings_app::App;
 use tidings_domain::webhook::{generic, twilio};
 use tidings_tests::{
-    Reply, TestClinic, app, call, call_public, grant, moto_sent, new_clinic, snapshot,
-    unique_mobile,
+    Reply, TestClinic, app, assign_number, call, call_public, grant, moto_sent, new_clinic,
+    snapshot, unique_mobile,
 };
 
 type Headers = Vec<(&'static str, String)>;
@@ -28,13 +28,13 @@ async fn setup() -> Setup {
     let app = app().await;
     let c = new_clinic(&app).await;
     grant(&app, &c.id, 100).await;
-    let number = unique_mobile();
+    let number = assign_number(&app, &c.id).await;
     let r = call(
         &app,
         &c.admin_key,
         "PATCH",
         "/clinic",
-        Some(json!({"sms_reply_number": number, "phone": "02 9000 0000"})),
+        Some(json!({"phone": "02 9000 0000"})),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.json);
@@ -423,15 +423,42 @@ async fn a_reply_number_belongs_to_one_clinic() {
     let s = setup().await;
     let other = new_clinic(&s.app).await;
     let before = snapshot(&s.app, &other.id).await;
-    let r = call(
-        &s.app,
-        &other.admin_key,
-        "PATCH",
-        "/clinic",
-        Some(json!({"sms_reply_number": s.number})),
+    // A clinic cannot claim a number, its own or another's: ops assign them.
+    for number in [s.number.clone(), unique_mobile()] {
+        let r = call(
+            &s.app,
+            &other.admin_key,
+            "PATCH",
+            "/clinic",
+            Some(json!({"sms_reply_number": number})),
+        )
+        .await;
+        assert_eq!(
+            (r.status.as_u16(), r.field(), r.code()),
+            (400, "sms_reply_number", "assigned_by_ops"),
+            "{}",
+            r.json
+        );
+        assert!(!r.body.windows(number.len()).any(|w| w == number.as_bytes()));
+    }
+    assert_eq!(snapshot(&s.app, &other.id).await, before);
+    // Ops cannot give one number to two clinics either.
+    let taken = tidings_app::services::clinics::assign(
+        &s.app.store,
+        &other.id,
+        tidings_app::services::clinics::Assignment::AssignNumber(s.number.clone()),
     )
     .await;
-    assert_eq!((r.status.as_u16(), r.field()), (409, "sms_reply_number"));
+    assert!(
+        matches!(
+            &taken,
+            Err(tidings_app::ServiceError::Conflict {
+                code: "number_taken",
+                ..
+            })
+        ),
+        "{taken:?}"
+    );
     assert_eq!(snapshot(&s.app, &other.id).await, before);
     let r = call(
         &s.app,
@@ -466,9 +493,8 @@ async fn a_reply_number_belongs_to_one_clinic() {
     assert_eq!(send_sms(&s).await["status"], "skipped");
 }
 
-#[tokio::test]
-async fn yes_confirms_the_reminded_appointment_and_no_flags_it() {
-    let s = setup().await;
+/// An appointment in two days, and an SMS reminder of it sent to the patient; its id.
+async fn reminded_appointment(s: &Setup) -> String {
     let start = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
     let end = (chrono::Utc::now() + chrono::Duration::days(2) + chrono::Duration::minutes(30))
         .to_rfc3339();
@@ -518,7 +544,13 @@ async fn yes_confirms_the_reminded_appointment_and_no_flags_it() {
     tidings_app::services::campaign_runner::fire(&s.app, &ev, &limits)
         .await
         .unwrap();
+    appt
+}
 
+#[tokio::test]
+async fn yes_confirms_the_reminded_appointment_and_no_flags_it() {
+    let s = setup().await;
+    let appt = reminded_appointment(&s).await;
     text(&s, &fresh_id(), "yes").await;
     let r = call(
         &s.app,
@@ -555,23 +587,12 @@ async fn receipts_settle_sent_messages() {
     let a = send_sms(&s).await;
     let b = send_sms(&s).await;
     let pid = |m: &Value| m["provider_message_id"].as_str().unwrap().to_owned();
-    let r = post_generic(
-        &s.app,
-        &json!({"type": "receipt", "id": pid(&a), "status": "delivered"}),
-    )
-    .await;
+    // The texts went through SNS: SNS's delivery events settle them.
+    let r = sns_receipt(&s.app, &pid(&a), "DELIVERED").await;
+    assert_eq!(r.json["outcome"], "receipt_recorded", "{}", r.json);
+    let r = sns_receipt(&s.app, &pid(&b), "CARRIER_UNREACHABLE").await;
     assert_eq!(r.json["outcome"], "receipt_recorded");
-    let r = post_generic(
-        &s.app,
-        &json!({"type": "receipt", "id": pid(&b), "status": "failed", "reason": "handset off"}),
-    )
-    .await;
-    assert_eq!(r.json["outcome"], "receipt_recorded");
-    let r = post_generic(
-        &s.app,
-        &json!({"type": "receipt", "id": pid(&b), "status": "delivered"}),
-    )
-    .await;
+    let r = sns_receipt(&s.app, &pid(&b), "DELIVERED").await;
     assert_eq!(
         r.json["outcome"], "receipt_ignored",
         "a settled message stays settled"
@@ -580,7 +601,7 @@ async fn receipts_settle_sent_messages() {
     let find = |id: &Value| h.iter().find(|m| m["id"] == *id).unwrap().clone();
     assert_eq!(find(&a["id"])["status"], "delivered");
     assert_eq!(find(&b["id"])["status"], "failed");
-    assert_eq!(find(&b["id"])["reason"], "handset off");
+    assert_eq!(find(&b["id"])["reason"], "CARRIER_UNREACHABLE: handset off");
     // The text that failed reached the carrier: its credits stay spent, in the statistics too.
     let stats = call(&s.app, &s.c.staff_key, "GET", "/messages/stats", None).await;
     let days = stats.json["days"].as_array().unwrap();
@@ -671,17 +692,56 @@ async fn twilio_posts_are_verified_with_the_clinics_token() {
     assert_eq!(send_sms(&s).await["status"], "skipped");
 }
 
-/// An SNS envelope for `message`, signed with the test key whose certificate the local
-/// certificate server serves.
+/// The SNS topic the local stack names (`SNS_TOPIC_ARNS`).
+const OUR_TOPIC: &str = "arn:aws:sns:ap-southeast-2:123456789012:two-way";
+
+/// An SNS envelope for `message` from our topic, sent now, signed with the test key whose
+/// certificate the local certificate server serves.
 fn sns_envelope(kind: &str, message: &str, cert_url: &str) -> Value {
+    sns_envelope_from(kind, message, cert_url, OUR_TOPIC, chrono::Utc::now())
+}
+
+/// The local certificate server's test certificate.
+fn test_cert() -> String {
+    format!(
+        "{}SimpleNotificationService-test.pem",
+        std::env::var("SNS_CERT_URL_PREFIX").unwrap()
+    )
+}
+
+async fn post_sns(app: &App, e: &Value) -> Reply {
+    let b = e.to_string().into_bytes();
+    call_public(app, "/webhooks/sms/sns", &[], b, "text/plain").await
+}
+
+/// A delivery event for the message SNS knows as `pid`, signed and posted by our topic.
+async fn sns_receipt(app: &App, pid: &str, status: &str) -> Reply {
+    let event = json!({"eventType": "TEXT_DELIVERED", "messageId": pid, "messageStatus": status,
+        "messageStatusDescription": "handset off"});
+    post_sns(
+        app,
+        &sns_envelope("Notification", &event.to_string(), &test_cert()),
+    )
+    .await
+}
+
+/// [`sns_envelope`] from any topic, at any time: SNS signs every topic's posts with the same
+/// key, so the signature verifies whoever owns the topic.
+fn sns_envelope_from(
+    kind: &str,
+    message: &str,
+    cert_url: &str,
+    topic: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Value {
     use rsa::pkcs8::DecodePrivateKey;
     use rsa::signature::{SignatureEncoding, Signer};
     let key = rsa::RsaPrivateKey::from_pkcs8_pem(include_str!("fixtures/sns/test-signing-key.pem"))
         .unwrap();
     let prefix = std::env::var("SNS_CERT_URL_PREFIX").unwrap();
     let mut e = json!({
-        "Type": kind, "MessageId": fresh_id(), "TopicArn": "arn:aws:sns:ap-southeast-2:123456789012:two-way",
-        "Message": message, "Timestamp": "2026-11-24T00:00:00.000Z", "SignatureVersion": "1",
+        "Type": kind, "MessageId": fresh_id(), "TopicArn": topic,
+        "Message": message, "Timestamp": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true), "SignatureVersion": "1",
         "SigningCertURL": cert_url, "Signature": "",
     });
     if kind == "SubscriptionConfirmation" {
@@ -703,8 +763,7 @@ fn sns_envelope(kind: &str, message: &str, cert_url: &str) -> Value {
 #[tokio::test]
 async fn sns_posts_are_verified_with_a_certificate_from_the_sns_host_only() {
     let s = setup().await;
-    let prefix = std::env::var("SNS_CERT_URL_PREFIX").unwrap();
-    let cert = format!("{prefix}SimpleNotificationService-test.pem");
+    let cert = test_cert();
     let inbound = json!({"originationNumber": s.mobile, "destinationNumber": s.number, "messageKeyword": "KEYWORD",
         "messageBody": "Can I move my appointment?", "inboundMessageId": fresh_id()}).to_string();
     let post = |e: &Value| {
@@ -803,12 +862,453 @@ async fn campaign_texts_reach_history_and_take_receipts() {
         1,
         "the id SNS gave"
     );
-    let r = post_generic(
-        &s.app,
-        &json!({"type": "receipt", "id": pid, "status": "delivered"}),
-    )
-    .await;
+    let r = sns_receipt(&s.app, &pid, "DELIVERED").await;
     assert_eq!(r.json["outcome"], "receipt_recorded", "{}", r.json);
     let delivered = in_history(&history(&s).await).unwrap();
     assert_eq!(delivered["status"], "delivered");
+}
+
+// ---- Issue 20: who may post, in what order, and about whose messages ----
+
+/// A correctly signed SNS post from a topic this deployment does not name (any AWS account can
+/// make one and subscribe our URL): refused before anything is stored or sent, and its
+/// subscription is never confirmed.
+#[tokio::test]
+async fn an_sns_post_from_a_topic_we_do_not_name_is_refused() {
+    let s = setup().await;
+    let stranger = unique_mobile();
+    let help = json!({"originationNumber": stranger, "destinationNumber": s.number,
+        "messageBody": "HELP", "inboundMessageId": fresh_id()})
+    .to_string();
+    let foreign = "arn:aws:sns:ap-southeast-2:999999999999:not-ours";
+    let before = snapshot(&s.app, &s.c.id).await;
+    let post = sns_envelope_from(
+        "Notification",
+        &help,
+        &test_cert(),
+        foreign,
+        chrono::Utc::now(),
+    );
+    let r = post_sns(&s.app, &post).await;
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (401, "unknown_source"),
+        "{}",
+        r.json
+    );
+    let confirm = sns_envelope_from(
+        "SubscriptionConfirmation",
+        "join",
+        &test_cert(),
+        foreign,
+        chrono::Utc::now(),
+    );
+    let r = post_sns(&s.app, &confirm).await;
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (401, "unknown_source"),
+        "{}",
+        r.json
+    );
+    assert_eq!(snapshot(&s.app, &s.c.id).await, before);
+    assert!(
+        moto_sent().await.sms_to(&stranger).is_empty(),
+        "no free HELP answer"
+    );
+    // The same post from our topic is taken.
+    let ours = sns_envelope("Notification", &help, &test_cert());
+    assert_eq!(post_sns(&s.app, &ours).await.json["outcome"], "stored");
+    assert_eq!(moto_sent().await.sms_to(&stranger).len(), 1);
+}
+
+/// An SNS post older than the window (default one hour), or dated ahead of our clock by more
+/// than clock skew, is refused; one with no readable time is a 400 naming `Timestamp`.
+#[tokio::test]
+async fn a_stale_or_future_sns_post_is_refused() {
+    let s = setup().await;
+    let stop = json!({"originationNumber": s.mobile, "destinationNumber": s.number,
+        "messageBody": "STOP", "inboundMessageId": fresh_id()})
+    .to_string();
+    let before = snapshot(&s.app, &s.c.id).await;
+    let now = chrono::Utc::now();
+    for at in [
+        now - chrono::Duration::days(3),
+        now - chrono::Duration::minutes(61),
+        now + chrono::Duration::hours(1),
+    ] {
+        let e = sns_envelope_from("Notification", &stop, &test_cert(), OUR_TOPIC, at);
+        let r = post_sns(&s.app, &e).await;
+        assert_eq!(
+            (r.status.as_u16(), r.code()),
+            (401, "stale_signature"),
+            "{at}: {}",
+            r.json
+        );
+    }
+    let mut unreadable = sns_envelope("Notification", &stop, &test_cert());
+    unreadable["Timestamp"] = json!("last Tuesday");
+    let e: tidings_domain::webhook::sns::Envelope =
+        serde_json::from_value(unreadable.clone()).unwrap();
+    // Re-signed, so only the time is wrong.
+    let text = tidings_domain::webhook::sns::string_to_sign(&e).unwrap();
+    unreadable["Signature"] = json!(sign_sns(&text));
+    let r = post_sns(&s.app, &unreadable).await;
+    assert_eq!(
+        (r.status.as_u16(), r.field()),
+        (400, "Timestamp"),
+        "{}",
+        r.json
+    );
+    assert_eq!(snapshot(&s.app, &s.c.id).await, before);
+    // Within the window it counts.
+    let e = sns_envelope_from(
+        "Notification",
+        &stop,
+        &test_cert(),
+        OUR_TOPIC,
+        now - chrono::Duration::minutes(50),
+    );
+    assert_eq!(post_sns(&s.app, &e).await.json["outcome"], "stored");
+    assert_eq!(send_sms(&s).await["status"], "skipped");
+}
+
+fn sign_sns(text: &str) -> String {
+    use rsa::pkcs8::DecodePrivateKey;
+    use rsa::signature::{SignatureEncoding, Signer};
+    let key = rsa::RsaPrivateKey::from_pkcs8_pem(include_str!("fixtures/sns/test-signing-key.pem"))
+        .unwrap();
+    let sig = rsa::pkcs1v15::SigningKey::<sha1::Sha1>::new(key)
+        .sign(text.as_bytes())
+        .to_vec();
+    base64::engine::general_purpose::STANDARD.encode(sig)
+}
+
+/// START (A), STOP (B), then A again: the replay is caught before it changes consent.
+#[tokio::test]
+async fn a_replayed_start_after_a_stop_changes_nothing() {
+    let s = setup().await;
+    let a = fresh_id();
+    assert_eq!(text(&s, &a, "START").await.json["outcome"], "stored");
+    assert_eq!(
+        text(&s, &fresh_id(), "STOP").await.json["outcome"],
+        "stored"
+    );
+    let before = snapshot(&s.app, &s.c.id).await;
+    assert_eq!(text(&s, &a, "START").await.json["outcome"], "replay");
+    assert_eq!(snapshot(&s.app, &s.c.id).await, before);
+    assert_eq!(send_sms(&s).await["status"], "skipped");
+}
+
+/// Consent follows the order the patient sent: a START sent before a STOP that was applied
+/// first is kept in the history, tells the practice it is a reply, and changes nothing.
+#[tokio::test]
+async fn an_older_opt_in_arriving_after_a_newer_opt_out_changes_nothing() {
+    let s = setup().await;
+    let now = chrono::Utc::now();
+    let at = |mins: i64| (now - chrono::Duration::minutes(mins)).to_rfc3339();
+    let post = |body: &str, sent: String| {
+        let msg = json!({"type": "message", "id": fresh_id(), "from": s.mobile, "to": s.number,
+            "body": body, "received_at": sent});
+        let app = s.app.clone();
+        async move { post_generic(&app, &msg).await }
+    };
+    assert_eq!(post("STOP", at(1)).await.json["outcome"], "stored");
+    assert_eq!(post("START", at(2)).await.json["outcome"], "stored");
+    assert_eq!(send_sms(&s).await["status"], "skipped", "still opted out");
+    let answers = moto_sent().await;
+    assert_eq!(
+        answers.sms_to(&s.mobile).len(),
+        1,
+        "only the STOP was confirmed"
+    );
+    let r = call(&s.app, &s.c.staff_key, "GET", "/notifications", None).await;
+    let kinds: Vec<&str> = r.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["reply", "opted_out"]);
+    let received = history(&s)
+        .await
+        .into_iter()
+        .filter(|m| m["status"] == "received")
+        .count();
+    assert_eq!(received, 2, "both are in the history");
+    // A START sent after the STOP opts back in.
+    assert_eq!(post("START", at(0)).await.json["outcome"], "stored");
+    assert_eq!(send_sms(&s).await["status"], "sent");
+}
+
+/// A clinic picks its email sender only inside the identities ops gave it.
+#[tokio::test]
+async fn a_clinic_sends_only_as_the_identities_ops_gave_it() {
+    let s = setup().await;
+    // Another clinic's domain, verified in SES (verification covers the whole account).
+    tidings_tests::verify_sender_domain("other-clinic.example").await;
+    let before = snapshot(&s.app, &s.c.id).await;
+    for (patch, field) in [
+        (
+            json!({"email_sender": "hello@other-clinic.example"}),
+            "email_sender",
+        ),
+        (
+            json!({"email_sender": "hello@mail.harbour.example"}),
+            "email_sender",
+        ),
+        (
+            json!({"email_identities": ["other-clinic.example"]}),
+            "email_identities",
+        ),
+        (
+            json!({"sms_reply_numbers": [unique_mobile()]}),
+            "sms_reply_numbers",
+        ),
+    ] {
+        let r = call(
+            &s.app,
+            &s.c.admin_key,
+            "PATCH",
+            "/clinic",
+            Some(patch.clone()),
+        )
+        .await;
+        assert_eq!(
+            (r.status.as_u16(), r.field()),
+            (400, field),
+            "{patch}: {}",
+            r.json
+        );
+    }
+    assert_eq!(snapshot(&s.app, &s.c.id).await, before);
+    // Inside its own domain it may choose.
+    let r = call(
+        &s.app,
+        &s.c.admin_key,
+        "PATCH",
+        "/clinic",
+        Some(json!({"email_sender": "bookings@harbour.example"})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["email_identities"], json!(["harbour.example"]));
+    assert_eq!(r.json["sms_reply_numbers"], json!([s.number]));
+    // Ops give it the other domain; then it may send as it.
+    tidings_app::services::clinics::assign(
+        &s.app.store,
+        &s.c.id,
+        tidings_app::services::clinics::Assignment::AssignIdentity("other-clinic.example".into()),
+    )
+    .await
+    .unwrap();
+    let r = call(
+        &s.app,
+        &s.c.admin_key,
+        "PATCH",
+        "/clinic",
+        Some(json!({"email_sender": "hello@other-clinic.example"})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    // An identity the sender still needs cannot be taken back.
+    let r = tidings_app::services::clinics::assign(
+        &s.app.store,
+        &s.c.id,
+        tidings_app::services::clinics::Assignment::ReleaseIdentity("other-clinic.example".into()),
+    )
+    .await;
+    assert!(
+        matches!(r, Err(tidings_app::ServiceError::Invalid(ref f)) if f.field == "email_sender"),
+        "{r:?}"
+    );
+}
+
+/// Twilio status callbacks are about a message sent `From` the clinic's number, so they verify
+/// with that clinic's token; a receipt changes only a message of the clinic (and provider)
+/// that vouched for it.
+#[tokio::test]
+async fn a_receipt_settles_only_messages_of_the_clinic_and_provider_that_vouched_for_it() {
+    let a = setup().await;
+    let sent = send_sms(&a).await;
+    let pid = sent["provider_message_id"].as_str().unwrap().to_owned();
+    // Clinic B, with its own number and Twilio token, names A's message.
+    let b = new_clinic(&a.app).await;
+    let b_number = assign_number(&a.app, &b.id).await;
+    let token = "clinic-b-twilio-token-0123456789";
+    let r = call(
+        &a.app,
+        &b.admin_key,
+        "PATCH",
+        "/clinic",
+        Some(json!({"twilio_auth_token": token})),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let url = format!(
+        "{}/webhooks/sms/twilio",
+        std::env::var("PUBLIC_API_URL").unwrap()
+    );
+    let callback = |sid: &str| -> Vec<(String, String)> {
+        [
+            ("MessageSid", sid),
+            ("MessageStatus", "undelivered"),
+            ("ErrorCode", "30003"),
+            ("From", b_number.as_str()),
+            ("To", a.mobile.as_str()),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+    };
+    let params = callback(&pid);
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&params)
+        .finish()
+        .into_bytes();
+    let h = vec![("x-twilio-signature", twilio::sign(token, &url, &params))];
+    let r = call_public(
+        &a.app,
+        "/webhooks/sms/twilio",
+        &h,
+        body,
+        "application/x-www-form-urlencoded",
+    )
+    .await;
+    // A genuine status callback verifies (with the token of the clinic that owns `From`)...
+    assert_eq!(
+        (r.status.as_u16(), r.json["outcome"].as_str()),
+        (200, Some("receipt_ignored")),
+        "{}",
+        r.json
+    );
+    // ...and the generic provider's, which sent nothing, settles nothing either.
+    let r = post_generic(
+        &a.app,
+        &json!({"type": "receipt", "id": pid, "status": "failed"}),
+    )
+    .await;
+    assert_eq!(r.json["outcome"], "receipt_ignored", "{}", r.json);
+    let status =
+        |h: Vec<Value>| h.into_iter().find(|m| m["id"] == sent["id"]).unwrap()["status"].clone();
+    assert_eq!(status(history(&a).await), "sent");
+    // SNS, which sent it, settles it.
+    assert_eq!(
+        sns_receipt(&a.app, &pid, "DELIVERED").await.json["outcome"],
+        "receipt_recorded"
+    );
+    assert_eq!(status(history(&a).await), "delivered");
+}
+
+/// CANCEL after a reminder opts out (carriers require it) and also flags the appointment, so
+/// the practice calls the patient.
+#[tokio::test]
+async fn cancel_after_a_reminder_opts_out_and_flags_the_appointment() {
+    let s = setup().await;
+    let appt = reminded_appointment(&s).await;
+    assert_eq!(
+        text(&s, &fresh_id(), "Cancel").await.json["outcome"],
+        "stored"
+    );
+    let r = call(
+        &s.app,
+        &s.c.staff_key,
+        "GET",
+        &format!("/appointments/{appt}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.json["status"], "cancellation_requested", "{}", r.json);
+    let r = call(&s.app, &s.c.staff_key, "GET", "/notifications", None).await;
+    let mut kinds: Vec<&str> = r.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap())
+        .collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["cancellation_requested", "opted_out"]);
+    assert_eq!(send_sms(&s).await["status"], "skipped");
+}
+
+/// INFO answers like HELP, and a flood of keywords gets one automatic answer a day.
+#[tokio::test]
+async fn info_answers_like_help_once_a_day_however_often_it_is_sent() {
+    let s = setup().await;
+    for word in ["INFO", "help", "HELP", "info?"] {
+        assert_eq!(text(&s, &fresh_id(), word).await.json["outcome"], "stored");
+    }
+    for _ in 0..3 {
+        text(&s, &fresh_id(), "STOP").await;
+    }
+    let answers = moto_sent().await;
+    let texts: Vec<&str> = answers
+        .sms_to(&s.mobile)
+        .iter()
+        .map(|m| m["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts.len(),
+        2,
+        "one help, one opt-out confirmation: {texts:?}"
+    );
+    assert!(texts[0].contains("02 9000 0000"), "{texts:?}");
+    assert!(texts[1].contains("START"), "{texts:?}");
+}
+
+/// A clinic's own opt-out words cannot be words that answer a reminder, opt in or ask for help.
+#[tokio::test]
+async fn reserved_words_cannot_opt_out() {
+    let s = setup().await;
+    let before = snapshot(&s.app, &s.c.id).await;
+    for word in [
+        "YES", "y", "No", "n", "confirm", "Start", "UNSTOP", "help", "INFO",
+    ] {
+        let r = call(
+            &s.app,
+            &s.c.admin_key,
+            "PATCH",
+            "/clinic",
+            Some(json!({"opt_out_keywords": ["halt", word]})),
+        )
+        .await;
+        assert_eq!(
+            (r.status.as_u16(), r.field(), r.code()),
+            (400, "opt_out_keywords[1]", "reserved"),
+            "{word}"
+        );
+    }
+    assert_eq!(snapshot(&s.app, &s.c.id).await, before);
+}
+
+/// Extreme timestamps are a 401, never an overflow (a panic in debug builds before).
+#[tokio::test]
+async fn extreme_generic_timestamps_are_refused_without_overflow() {
+    let s = setup().await;
+    let body = json!({"type": "message", "id": fresh_id(), "from": s.mobile, "to": s.number, "body": "STOP"});
+    let bytes = body.to_string().into_bytes();
+    let before = snapshot(&s.app, &s.c.id).await;
+    for ts in [
+        "-9223372036854775808",
+        "9223372036854775807",
+        "-1",
+        "99999999999999999999",
+    ] {
+        let h = vec![
+            (generic::TIMESTAMP_HEADER, ts.to_owned()),
+            (
+                generic::SIGNATURE_HEADER,
+                generic::sign(SECRET.as_bytes(), ts, &bytes),
+            ),
+        ];
+        let r = call_public(
+            &s.app,
+            "/webhooks/sms/generic",
+            &h,
+            bytes.clone(),
+            "application/json",
+        )
+        .await;
+        assert_eq!(r.status, 401, "{ts}: {}", r.json);
+    }
+    assert_eq!(snapshot(&s.app, &s.c.id).await, before);
 }

@@ -103,6 +103,11 @@ class Stack:
             "WEBHOOK_SECRET": "local-webhook-secret-not-for-production",
             "UNSUBSCRIBE_SECRET": "local-unsubscribe-secret-not-for-production",
             "SNS_CERT_URL_PREFIX": f"http://127.0.0.1:{ports['certs']}/",
+            # The one SNS topic whose posts the local webhook accepts (tests sign posts from it,
+            # and from others that must be refused).
+            "SNS_TOPIC_ARNS": f"arn:aws:sns:{REGION}:123456789012:two-way",
+            # Every email names the clinic's own SES identity, as in AWS.
+            "SES_IDENTITY_ARN_PREFIX": f"arn:aws:ses:{REGION}:123456789012:identity/",
             # Card payments go to localstripe, which takes any sk_test_ key.
             "STRIPE_API_URL": f"http://127.0.0.1:{ports['stripe']}",
             "STRIPE_SECRET_KEY": "sk_test_local",
@@ -292,12 +297,15 @@ def cmd_up():
         stack.start_emulators()
         run(["cargo", "build", "--workspace", "--bins"], env=stack.env)
         stack.start_api(reload=True)
+        # Ops verify the clinic's sender domain in SES first: the admin command checks it exists.
+        verify_sender(stack, "demo-clinic.example")
         clinic = admin(stack, "clinic", "create", "--name", "Demo Clinic", "--time-zone", "Australia/Sydney",
                        "--country", "AU", "--sms-sender-id", "DemoClinic", "--email-sender",
                        "reception@demo-clinic.example")
         key = admin(stack, "key", "create", "--clinic", clinic["id"], "--role", "admin", "--label", "make up")
         admin(stack, "credits", "add", "--clinic", clinic["id"], "--credits", "100", "--note", "make up demo")
-        verify_sender(stack, "demo-clinic.example")
+        # Ops, not the clinic, give it the number its patients' replies arrive at.
+        admin(stack, "clinic", "assign-number", "--clinic", clinic["id"], "--number", "+61491570156")
         url = stack.env["TIDINGS_API_URL"]
         print(f"""
 Tidings is running locally.
@@ -332,9 +340,8 @@ A recall campaign a minute from now (the scheduler bridge fires it; see .local/l
   curl -s -X POST {url}/campaigns/<id>/cancel -H 'Authorization: Bearer {key['key']}'
   curl -s {stack.env['MOTO_URL']}/moto-api/data.json    # what SNS and SES "sent"
 
-Replies (a signed STOP through the generic webhook; the patient is the first curl's Ann Lee):
-  curl -s -X PATCH {url}/clinic -H 'Authorization: Bearer {key['key']}' -H 'Content-Type: application/json' \
-       -d '{{"sms_reply_number": "+61491570156"}}'
+Replies (a signed STOP through the generic webhook; ops assigned the clinic +61491570156 with
+`tidings-admin clinic assign-number`; the patient is the first curl's Ann Lee):
   body='{{"type":"message","id":"demo-1","from":"+61412345678","to":"+61491570156","body":"STOP"}}'
   ts=$(date +%s); sig=$(printf '%s.%s' "$ts" "$body" | openssl dgst -sha256 -hmac '{stack.env['WEBHOOK_SECRET']}' -hex | sed 's/.* //')
   curl -s -X POST {url}/webhooks/sms/generic -H "X-Tidings-Timestamp: $ts" -H "X-Tidings-Signature: $sig" -d "$body"

@@ -214,6 +214,7 @@ async fn bare_loop(
                         .send_email(&Email {
                             from_name: Some("Harbour Dental"),
                             from_address: "hello@harbour.example",
+                            identity: "harbour.example",
                             reply_to: None,
                             to: &to,
                             subject: "Time for a check-up",

@@ -50,8 +50,10 @@ pub async fn new_clinic(app: &App) -> TestClinic {
         email_sender: Some("hello@harbour.example".into()),
         ..Default::default()
     };
-    let clinic = clinics::create(&app.store, input).await.unwrap();
     verify_sender_domain("harbour.example").await;
+    let clinic = clinics::create(&app.store, input, &["harbour.example".to_owned()])
+        .await
+        .unwrap();
     let admin = api_keys::issue(&app.store, &clinic.id, Role::Admin, "tests admin")
         .await
         .unwrap();
@@ -63,6 +65,19 @@ pub async fn new_clinic(app: &App) -> TestClinic {
         admin_key: admin.key,
         staff_key: staff.key,
     }
+}
+
+/// Gives the clinic a fresh reply number as ops do (`tidings-admin clinic assign-number`).
+pub async fn assign_number(app: &App, clinic_id: &str) -> String {
+    let number = unique_mobile();
+    clinics::assign(
+        &app.store,
+        clinic_id,
+        clinics::Assignment::AssignNumber(number.clone()),
+    )
+    .await
+    .unwrap();
+    number
 }
 
 /// A response: status, JSON body (or `Value::Null`), headers, raw body.
@@ -306,7 +321,9 @@ pub async fn app_via(proxy_url: &str) -> App {
     let base = app().await;
     let aws = aws_config::from_env().endpoint_url(proxy_url).load().await;
     App {
-        delivery: tidings_app::delivery::Delivery::new(&aws),
+        delivery: tidings_app::delivery::Delivery::new(&aws)
+            .with_configuration_set(base.config.ses_configuration_set.clone())
+            .with_identity_arn_prefix(base.config.ses_identity_arn_prefix.clone()),
         ..base
     }
 }

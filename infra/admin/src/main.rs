@@ -6,10 +6,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 use std::process::ExitCode;
 use tidings_app::config::Config;
+use tidings_app::services::clinics::Assignment;
 use tidings_app::services::{api_keys, clinics, credits};
 use tidings_app::{App, ServiceError};
+use tidings_domain::FieldError;
 use tidings_domain::api_key::Role;
-use tidings_domain::clinic::ClinicInput;
+use tidings_domain::clinic::{ClinicInput, parse_identity};
 
 #[derive(Parser)]
 #[command(name = "tidings-admin", about = "Manage Tidings clinics and API keys")]
@@ -72,12 +74,45 @@ enum ClinicCommand {
         /// SMS sender id: 2 to 11 letters and digits, not all digits.
         #[arg(long)]
         sms_sender_id: String,
-        /// The address email is sent from (verify it in SES).
+        /// The address email is sent from: inside the identity below.
         #[arg(long)]
         email_sender: String,
+        /// The SES identity (a verified domain or address) the clinic sends as; by default the
+        /// domain of --email-sender. It must exist in SES.
+        #[arg(long)]
+        email_identity: Option<String>,
     },
     /// List every clinic.
     List,
+    /// Give a clinic a number its patients' replies arrive at (E.164); it routes to this
+    /// clinic alone.
+    AssignNumber {
+        #[arg(long)]
+        clinic: String,
+        #[arg(long)]
+        number: String,
+    },
+    /// Stop routing a number to the clinic.
+    ReleaseNumber {
+        #[arg(long)]
+        clinic: String,
+        #[arg(long)]
+        number: String,
+    },
+    /// Let a clinic send email as an SES identity (a domain or an address that exists in SES).
+    AssignIdentity {
+        #[arg(long)]
+        clinic: String,
+        #[arg(long)]
+        identity: String,
+    },
+    /// Take an identity back (refused while the clinic's email_sender is inside it alone).
+    ReleaseIdentity {
+        #[arg(long)]
+        clinic: String,
+        #[arg(long)]
+        identity: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -123,6 +158,7 @@ async fn main() -> ExitCode {
         public_url: None,
         webhooks: None,
         ses_configuration_set: None,
+        ses_identity_arn_prefix: None,
         unsubscribe: None,
         prices: Vec::new(),
         stripe: None,
@@ -148,6 +184,28 @@ async fn main() -> ExitCode {
     }
 }
 
+/// The identity, read and checked to exist in SES (this account and region).
+async fn existing_identity(app: &App, identity: &str) -> Result<String, ServiceError> {
+    let identity = parse_identity("identity", identity)?;
+    let exists = app.delivery.identity_exists(&identity).await.map_err(|e| {
+        ServiceError::from(FieldError::new(
+            "identity",
+            "unchecked",
+            format!("SES could not be asked about the identity: {e}"),
+        ))
+    })?;
+    if exists {
+        Ok(identity)
+    } else {
+        Err(FieldError::new(
+            "identity",
+            "not_in_ses",
+            format!("{identity} is not an identity in SES here: create and verify it first"),
+        )
+        .into())
+    }
+}
+
 async fn run(app: &App, command: Command) -> Result<serde_json::Value, ServiceError> {
     let store = &app.store;
     Ok(match command {
@@ -157,7 +215,14 @@ async fn run(app: &App, command: Command) -> Result<serde_json::Value, ServiceEr
             country,
             sms_sender_id,
             email_sender,
+            email_identity,
         }) => {
+            let identity = email_identity.unwrap_or_else(|| {
+                email_sender
+                    .rsplit_once('@')
+                    .map(|(_, d)| d.to_owned())
+                    .unwrap_or_default()
+            });
             let input = ClinicInput {
                 name: Some(name),
                 time_zone: Some(time_zone),
@@ -166,9 +231,25 @@ async fn run(app: &App, command: Command) -> Result<serde_json::Value, ServiceEr
                 email_sender: Some(email_sender),
                 ..Default::default()
             };
-            json!(clinics::create(store, input).await?)
+            // The settings first, so a typo is named before SES is asked anything.
+            input.clone().validate()?;
+            let identity = existing_identity(app, &identity).await?;
+            json!(clinics::create(store, input, &[identity]).await?)
         }
         Command::Clinic(ClinicCommand::List) => json!(store.list_clinics().await?),
+        Command::Clinic(ClinicCommand::AssignNumber { clinic, number }) => {
+            json!(clinics::assign(store, &clinic, Assignment::AssignNumber(number)).await?)
+        }
+        Command::Clinic(ClinicCommand::ReleaseNumber { clinic, number }) => {
+            json!(clinics::assign(store, &clinic, Assignment::ReleaseNumber(number)).await?)
+        }
+        Command::Clinic(ClinicCommand::AssignIdentity { clinic, identity }) => {
+            let identity = existing_identity(app, &identity).await?;
+            json!(clinics::assign(store, &clinic, Assignment::AssignIdentity(identity)).await?)
+        }
+        Command::Clinic(ClinicCommand::ReleaseIdentity { clinic, identity }) => {
+            json!(clinics::assign(store, &clinic, Assignment::ReleaseIdentity(identity)).await?)
+        }
         Command::Credits(CreditsCommand::Add {
             clinic,
             credits,

@@ -21,6 +21,8 @@ fn admin(args: &[&str]) -> (bool, Value, String) {
 #[tokio::test]
 async fn create_clinic_issue_list_and_revoke_keys() {
     let app = app().await;
+    // Ops verify the clinic's sender domain in SES first; the command checks it is there.
+    tidings_tests::verify_sender_domain("bay.example").await;
     let (ok, clinic, err) = admin(&[
         "clinic",
         "create",
@@ -38,6 +40,10 @@ async fn create_clinic_issue_list_and_revoke_keys() {
     assert!(ok, "{err}");
     let clinic_id = clinic["id"].as_str().unwrap();
     assert_eq!(clinic["time_zone"], "Europe/London");
+    assert_eq!(
+        clinic["email_identities"],
+        serde_json::json!(["bay.example"])
+    );
 
     let (ok, listed, _) = admin(&["clinic", "list"]);
     assert!(
@@ -104,4 +110,91 @@ fn invalid_input_fails_with_the_field_named() {
     ]);
     assert!(!ok);
     assert!(err.contains("clinic not found"), "{err}");
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// "Assigned, not claimed", ops' side: a clinic is given only SES identities that exist, and
+/// a reply number routes to one clinic only.
+#[tokio::test]
+async fn ops_assign_identities_that_exist_and_numbers_to_one_clinic() {
+    let app = app().await;
+    let create = |sender: String| {
+        let args = [
+            "clinic",
+            "create",
+            "--name",
+            "Ops Test",
+            "--time-zone",
+            "Australia/Sydney",
+            "--country",
+            "AU",
+            "--sms-sender-id",
+            "OpsTest",
+            "--email-sender",
+        ];
+        let mut v: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        v.push(sender);
+        v
+    };
+    let unverified = format!("{}.unverified.example", uuid::Uuid::new_v4().simple());
+    let (ok, _, err) = admin(&strs(&create(format!("hello@{unverified}"))));
+    assert!(!ok && err.contains("not an identity in SES"), "{err}");
+
+    tidings_tests::verify_sender_domain("ops-test.example").await;
+    let (ok, clinic, err) = admin(&strs(&create("hello@ops-test.example".into())));
+    assert!(ok, "{err}");
+    assert_eq!(
+        clinic["email_identities"],
+        serde_json::json!(["ops-test.example"])
+    );
+    let id = clinic["id"].as_str().unwrap();
+    let (ok, _, err) = admin(&[
+        "clinic",
+        "assign-identity",
+        "--clinic",
+        id,
+        "--identity",
+        &unverified,
+    ]);
+    assert!(!ok && err.contains("not an identity in SES"), "{err}");
+
+    let number = tidings_tests::unique_mobile();
+    let (ok, c, err) = admin(&[
+        "clinic",
+        "assign-number",
+        "--clinic",
+        id,
+        "--number",
+        &number,
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(c["sms_reply_numbers"], serde_json::json!([number]));
+    let other = tidings_tests::new_clinic(&app).await;
+    let take = [
+        "clinic",
+        "assign-number",
+        "--clinic",
+        &other.id,
+        "--number",
+        &number,
+    ];
+    let (ok, _, err) = admin(&take);
+    assert!(
+        !ok && err.contains("another clinic receives replies"),
+        "{err}"
+    );
+    let (ok, _, err) = admin(&[
+        "clinic",
+        "release-number",
+        "--clinic",
+        id,
+        "--number",
+        &number,
+    ]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = admin(&take);
+    assert!(ok, "{err}");
 }

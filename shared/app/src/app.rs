@@ -33,7 +33,8 @@ impl App {
                 config.table_name.clone(),
             ),
             delivery: Delivery::new(aws)
-                .with_configuration_set(config.ses_configuration_set.clone()),
+                .with_configuration_set(config.ses_configuration_set.clone())
+                .with_identity_arn_prefix(config.ses_identity_arn_prefix.clone()),
             scheduler: Scheduler::new(
                 aws_sdk_scheduler::Client::new(aws),
                 config.scheduling.clone(),

@@ -34,6 +34,9 @@ pub struct Config {
     /// The SES configuration set emails go through (`SES_CONFIGURATION_SET`), whose event
     /// destination reports deliveries, bounces and complaints to the `ses-events` function.
     pub ses_configuration_set: Option<String>,
+    /// `arn:<partition>:ses:<region>:<account>:identity/` (`SES_IDENTITY_ARN_PREFIX`): every
+    /// email names the clinic's own SES identity with it, so SES refuses a send as another's.
+    pub ses_identity_arn_prefix: Option<String>,
     /// Unsubscribe links in marketing, recall and greeting email (`PUBLIC_API_URL` and
     /// `UNSUBSCRIBE_SECRET`); without them no link is added.
     pub unsubscribe: Option<UnsubscribeConfig>,
@@ -71,7 +74,16 @@ pub struct WebhookConfig {
     /// SNS signing certificates (and subscription URLs) are fetched only under this prefix;
     /// by default `https://sns.<AWS_REGION>.amazonaws.com/`.
     pub sns_cert_prefix: String,
+    /// The SNS topics whose posts are accepted (`SNS_TOPIC_ARNS`, comma-separated ARNs).
+    /// Empty: every SNS post is refused.
+    pub sns_topic_arns: Vec<String>,
+    /// How old an SNS post may be (`SNS_MAX_AGE_SECS`, default 3600): SNS retries a failed
+    /// delivery for about an hour with its default policy.
+    pub sns_max_age: chrono::Duration,
 }
+
+/// The oldest SNS post accepted when `SNS_MAX_AGE_SECS` is not set.
+pub const DEFAULT_SNS_MAX_AGE_SECS: u32 = 3600;
 
 /// EventBridge Scheduler settings (`SCHEDULE_GROUP`, `CAMPAIGN_FUNCTION_ARN`,
 /// `SCHEDULER_ROLE_ARN`): all three or none.
@@ -147,6 +159,7 @@ impl Config {
             ses_configuration_set: std::env::var("SES_CONFIGURATION_SET")
                 .ok()
                 .filter(|v| !v.trim().is_empty()),
+            ses_identity_arn_prefix: identity_arn_prefix()?,
             campaigns: CampaignSettings {
                 sms_per_second: number("CAMPAIGN_SMS_PER_SECOND", 20, "a whole number from 1")?,
                 email_per_second: number("CAMPAIGN_EMAIL_PER_SECOND", 14, "a whole number from 1")?,
@@ -231,10 +244,58 @@ fn webhooks() -> Result<Option<WebhookConfig>, ConfigError> {
             hint: "a URL prefix ending in '/'",
         });
     }
+    let sns_topic_arns = topic_arns(&optional("SNS_TOPIC_ARNS").unwrap_or_default())?;
+    let max_age: u32 = number(
+        "SNS_MAX_AGE_SECS",
+        DEFAULT_SNS_MAX_AGE_SECS,
+        "a whole number of seconds from 1",
+    )?;
     Ok(Some(WebhookConfig {
         secret,
         sns_cert_prefix,
+        sns_topic_arns,
+        sns_max_age: chrono::Duration::seconds(i64::from(max_age)),
     }))
+}
+
+/// `SES_IDENTITY_ARN_PREFIX`: `arn:<partition>:ses:<region>:<account>:identity/`.
+fn identity_arn_prefix() -> Result<Option<String>, ConfigError> {
+    let Some(p) = optional("SES_IDENTITY_ARN_PREFIX") else {
+        return Ok(None);
+    };
+    let parts: Vec<&str> = p.split(':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[2] == "ses"
+        && parts[5] == "identity/"
+        && parts[1..5].iter().all(|x| !x.is_empty());
+    if ok {
+        Ok(Some(p))
+    } else {
+        Err(ConfigError::Invalid {
+            name: "SES_IDENTITY_ARN_PREFIX",
+            hint: "arn:<partition>:ses:<region>:<account>:identity/",
+        })
+    }
+}
+
+/// Comma-separated SNS topic ARNs (`arn:<partition>:sns:<region>:<account>:<name>`).
+fn topic_arns(list: &str) -> Result<Vec<String>, ConfigError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            let parts: Vec<&str> = t.split(':').collect();
+            let ok = parts.len() == 6
+                && parts[0] == "arn"
+                && parts[2] == "sns"
+                && parts.iter().all(|p| !p.is_empty());
+            ok.then(|| t.to_owned()).ok_or(ConfigError::Invalid {
+                name: "SNS_TOPIC_ARNS",
+                hint: "comma-separated SNS topic ARNs, e.g. arn:aws:sns:ap-southeast-2:123456789012:tidings-sms",
+            })
+        })
+        .collect()
 }
 
 fn scheduling() -> Result<Option<SchedulingConfig>, ConfigError> {
@@ -280,4 +341,24 @@ fn required(name: &'static str, hint: &'static str) -> Result<String, ConfigErro
         .ok()
         .filter(|v| !v.trim().is_empty())
         .ok_or(ConfigError::Missing { name, hint })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_lists_are_exact_arns() {
+        assert_eq!(topic_arns("").unwrap(), Vec::<String>::new());
+        assert_eq!(
+            topic_arns(" arn:aws:sns:ap-southeast-2:123456789012:a ,arn:aws:sns:us-east-1:1:b")
+                .unwrap(),
+            vec![
+                "arn:aws:sns:ap-southeast-2:123456789012:a",
+                "arn:aws:sns:us-east-1:1:b"
+            ]
+        );
+        assert!(topic_arns("arn:aws:sqs:ap-southeast-2:123456789012:a").is_err());
+        assert!(topic_arns("my-topic").is_err());
+    }
 }

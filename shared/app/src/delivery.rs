@@ -39,6 +39,9 @@ pub struct Sms<'a> {
 pub struct Email<'a> {
     pub from_name: Option<&'a str>,
     pub from_address: &'a str,
+    /// The SES identity (domain or address) ops assigned to the clinic that covers
+    /// `from_address`: SES authorises the send against it and no other.
+    pub identity: &'a str,
     pub reply_to: Option<&'a str>,
     pub to: &'a str,
     pub subject: &'a str,
@@ -58,6 +61,9 @@ pub struct Delivery {
     /// The SES configuration set whose event destination reports deliveries, bounces and
     /// complaints (`SES_CONFIGURATION_SET`); none locally.
     configuration_set: Option<String>,
+    /// `arn:<partition>:ses:<region>:<account>:identity/` (`SES_IDENTITY_ARN_PREFIX`): each
+    /// email names the clinic's own identity with it (`FromEmailAddressIdentityArn`).
+    identity_arn_prefix: Option<String>,
 }
 
 impl Delivery {
@@ -82,6 +88,34 @@ impl Delivery {
             sns: aws_sdk_sns::Client::from_conf(sns),
             ses: aws_sdk_sesv2::Client::from_conf(ses),
             configuration_set: None,
+            identity_arn_prefix: None,
+        }
+    }
+
+    /// Names each email's identity as `<prefix><identity>` (`FromEmailAddressIdentityArn`).
+    pub fn with_identity_arn_prefix(mut self, prefix: Option<String>) -> Self {
+        self.identity_arn_prefix = prefix;
+        self
+    }
+
+    /// Whether SES has the identity (a domain or an address) in this account and region; ops
+    /// assign only identities that exist.
+    pub async fn identity_exists(&self, identity: &str) -> Result<bool, DeliveryError> {
+        match self
+            .ses
+            .get_email_identity()
+            .email_identity(identity)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_not_found_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(classify(e)),
         }
     }
 
@@ -155,6 +189,11 @@ impl Delivery {
             .ses
             .send_email()
             .from_email_address(from)
+            .set_from_email_address_identity_arn(
+                self.identity_arn_prefix
+                    .as_ref()
+                    .map(|p| format!("{p}{}", email.identity)),
+            )
             .destination(Destination::builder().to_addresses(email.to).build())
             .set_reply_to_addresses(email.reply_to.map(|r| vec![r.to_owned()]))
             .content(EmailContent::builder().simple(message).build())

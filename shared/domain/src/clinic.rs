@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A clinic's settings as a client sends them (create, or the merged result of a PATCH).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClinicInput {
     pub name: Option<String>,
@@ -19,7 +19,6 @@ pub struct ClinicInput {
     pub phone: Option<String>,
     pub placeholder_caps: Option<Caps>,
     pub max_sms_length: Option<usize>,
-    pub sms_reply_number: Option<String>,
     pub opt_out_keywords: Option<Vec<String>>,
 }
 
@@ -41,7 +40,8 @@ pub struct ClinicFields {
     /// ISO 3166 country whose national numbers patients' mobiles are read in.
     pub country: String,
     pub sms_sender_id: String,
-    /// The address emails are sent from (verified in SES by ops).
+    /// The address emails are sent from: inside one of the clinic's
+    /// [`Clinic::email_identities`].
     pub email_sender: String,
     /// The clinic's phone number as patients should see it (`{{ clinic_phone }}`).
     #[serde(default)]
@@ -53,10 +53,6 @@ pub struct ClinicFields {
     /// messages are refused at send time and flagged in previews.
     #[serde(default = "default_max_sms_length")]
     pub max_sms_length: usize,
-    /// The number patients' replies arrive at (E.164): it routes inbound SMS to the clinic.
-    /// One clinic per number.
-    #[serde(default)]
-    pub sms_reply_number: Option<String>,
     /// Opt-out words the clinic honours besides [`crate::reply::DEFAULT_OPT_OUT`].
     #[serde(default)]
     pub opt_out_keywords: Vec<String>,
@@ -68,6 +64,14 @@ pub struct Clinic {
     pub id: String,
     #[serde(flatten)]
     pub fields: ClinicFields,
+    /// The numbers patients' replies arrive at (E.164), assigned by ops: each routes inbound
+    /// SMS to this clinic alone. Read-only through the API.
+    #[serde(default)]
+    pub sms_reply_numbers: Vec<String>,
+    /// The SES identities (domains or addresses) ops gave the clinic to send from. Read-only
+    /// through the API; `email_sender` must be inside one of them.
+    #[serde(default)]
+    pub email_identities: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -77,6 +81,42 @@ impl ClinicFields {
     /// corrupted record.
     pub fn default_country(&self) -> Result<Country, FieldError> {
         Country::parse("country", &self.country)
+    }
+}
+
+/// The identity among `identities` that covers `address`: the address itself, or its
+/// domain (SES: a verified domain covers its addresses, not its subdomains' addresses).
+pub fn sending_identity<'a>(identities: &'a [String], address: &str) -> Option<&'a str> {
+    let address = address.to_ascii_lowercase();
+    let domain = address.rsplit_once('@').map(|(_, d)| d)?;
+    identities
+        .iter()
+        .find(|i| **i == address || i.as_str() == domain)
+        .map(String::as_str)
+}
+
+/// Reads an SES identity ops assign: an email address, or a domain name (lower case).
+pub fn parse_identity(field: &str, value: &str) -> Result<String, FieldError> {
+    let v = value.trim();
+    if v.contains('@') {
+        return email::normalise(field, v).map(|a| a.to_ascii_lowercase());
+    }
+    let d = v.to_ascii_lowercase();
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if d.len() <= 253 && d.contains('.') && d.split('.').all(label_ok) {
+        Ok(d)
+    } else {
+        Err(FieldError::new(
+            field,
+            "invalid_identity",
+            format!("{field} must be a domain such as harbour.example or an email address"),
+        ))
     }
 }
 
@@ -142,11 +182,6 @@ impl ClinicInput {
                 format!("max_sms_length must be from 1 to {MAX_SMS_LENGTH_LIMIT}"),
             ));
         }
-        let sms_reply_number = crate::phone::optional_mobile(
-            "sms_reply_number",
-            self.sms_reply_number.as_deref(),
-            Country::parse("country", &country)?,
-        )?;
         let opt_out_keywords =
             crate::reply::validate_keywords(&self.opt_out_keywords.unwrap_or_default())?;
         Ok(ClinicFields {
@@ -158,7 +193,6 @@ impl ClinicInput {
             phone,
             placeholder_caps,
             max_sms_length,
-            sms_reply_number,
             opt_out_keywords,
         })
     }
@@ -176,6 +210,44 @@ mod tests {
             sms_sender_id: Some("HarbourDent".into()),
             email_sender: Some("hello@harbour.example".into()),
             ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_sender_is_inside_an_identity_or_not_at_all() {
+        let ids = vec![
+            "harbour.example".to_owned(),
+            "maya@clinic.example".to_owned(),
+        ];
+        assert_eq!(
+            sending_identity(&ids, "hello@Harbour.example"),
+            Some("harbour.example")
+        );
+        assert_eq!(
+            sending_identity(&ids, "maya@clinic.example"),
+            Some("maya@clinic.example")
+        );
+        assert_eq!(sending_identity(&ids, "other@clinic.example"), None);
+        assert_eq!(sending_identity(&ids, "hello@mail.harbour.example"), None);
+        assert_eq!(sending_identity(&ids, "hello@evilharbour.example"), None);
+        assert_eq!(sending_identity(&[], "hello@harbour.example"), None);
+        assert_eq!(
+            parse_identity("identity", " Harbour.Example ").unwrap(),
+            "harbour.example"
+        );
+        assert_eq!(
+            parse_identity("identity", "Hello@harbour.example").unwrap(),
+            "hello@harbour.example"
+        );
+        for bad in [
+            "",
+            "localhost",
+            "-a.example",
+            "a..example",
+            "a b.example",
+            "x@y",
+        ] {
+            assert!(parse_identity("identity", bad).is_err(), "{bad}");
         }
     }
 

@@ -19,7 +19,9 @@ use serde::{Deserialize, Serialize};
 /// At most this many rules per settings.
 pub const MAX_RULES: usize = 10;
 /// What an SMS reminder asks when the clinic wants a YES/NO answer.
-pub const REPLY_PROMPT: &str = "Reply YES to confirm or NO to cancel.";
+/// It invites no opt-out word: a patient who answers CANCEL opts out of every SMS (carriers
+/// require it), so the prompt asks for NO.
+pub const REPLY_PROMPT: &str = "Reply YES to confirm or NO if you can't come.";
 /// The statuses that get reminders unless the settings say otherwise.
 pub const DEFAULT_STATUSES: [AppointmentStatus; 3] = [
     AppointmentStatus::Scheduled,

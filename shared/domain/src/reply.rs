@@ -16,7 +16,7 @@ pub const DEFAULT_OPT_OUT: &[&str] = &[
     "UNSUBSCRIBE",
 ];
 const OPT_IN: &[&str] = &["START", "UNSTOP"];
-const HELP: &[&str] = &["HELP"];
+const HELP: &[&str] = &["HELP", "INFO"];
 const YES: &[&str] = &["YES", "Y", "CONFIRM"];
 const NO: &[&str] = &["NO", "N"];
 
@@ -62,8 +62,14 @@ pub fn normalize(word: &str) -> String {
         .to_uppercase()
 }
 
+/// Words that mean something else and so cannot be a clinic's own opt-out word: a patient
+/// confirming an appointment, opting back in or asking for help must never be opted out.
+pub const RESERVED: &[&str] = &[
+    "YES", "Y", "NO", "N", "CONFIRM", "START", "UNSTOP", "HELP", "INFO",
+];
+
 /// Checks a clinic's extra opt-out words: each one word of letters, digits and hyphens,
-/// at most 20 characters, at most 20 words. Returned normalized.
+/// at most 20 characters, none of [`RESERVED`], at most 20 words. Returned normalized.
 pub fn validate_keywords(words: &[String]) -> Result<Vec<String>, crate::FieldError> {
     if words.len() > 20 {
         return Err(crate::FieldError::new(
@@ -80,7 +86,15 @@ pub fn validate_keywords(words: &[String]) -> Result<Vec<String>, crate::FieldEr
             let ok = !n.is_empty()
                 && n.chars().count() <= 20
                 && n.chars().all(|c| c.is_alphanumeric() || c == '-');
-            if ok {
+            if RESERVED.contains(&n.as_str()) {
+                Err(crate::FieldError::new(
+                    format!("opt_out_keywords[{i}]"),
+                    "reserved",
+                    format!(
+                        "{n} answers a reminder, opts back in or asks for help; it cannot opt out"
+                    ),
+                ))
+            } else if ok {
                 Ok(n)
             } else {
                 Err(crate::FieldError::new(
@@ -103,6 +117,7 @@ mod tests {
         assert_eq!(classify("Opt-Out.", &[]), Some(Keyword::OptOut));
         assert_eq!(classify("unstop", &[]), Some(Keyword::OptIn));
         assert_eq!(classify("HELP?", &[]), Some(Keyword::Help));
+        assert_eq!(classify("info", &[]), Some(Keyword::Help));
         assert_eq!(classify("y", &[]), Some(Keyword::Yes));
         assert_eq!(classify("Confirm", &[]), Some(Keyword::Yes));
         assert_eq!(classify("no.", &[]), Some(Keyword::No));
@@ -123,5 +138,15 @@ mod tests {
                 .field,
             "opt_out_keywords[1]"
         );
+        for word in [
+            "yes", "Y", "no", "n.", "Confirm", "START", "unstop", "help", "Info",
+        ] {
+            let e = validate_keywords(&["halt".into(), word.into()]).unwrap_err();
+            assert_eq!(
+                (e.field.as_str(), e.code),
+                ("opt_out_keywords[1]", "reserved"),
+                "{word}"
+            );
+        }
     }
 }

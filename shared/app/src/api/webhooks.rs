@@ -11,7 +11,9 @@ use lambda_http::{Body, Response};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 use tidings_domain::phone;
-use tidings_domain::webhook::{Event, Provider, WebhookError, generic, sns, twilio};
+use tidings_domain::webhook::{
+    self, Event, InboundSms, Provider, WebhookError, generic, sns, twilio,
+};
 
 /// Webhook posts are small; 64 KiB is ample for any provider's.
 const MAX_WEBHOOK_BYTES: usize = 64 * 1024;
@@ -34,6 +36,9 @@ fn refused(e: &WebhookError) -> ApiError {
         WebhookError::Stale => {
             ApiError::new(StatusCode::UNAUTHORIZED, "stale_signature", e.to_string())
         }
+        WebhookError::UnknownSource => {
+            ApiError::new(StatusCode::UNAUTHORIZED, "unknown_source", e.to_string())
+        }
         _ => ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", e.to_string()),
     }
 }
@@ -41,22 +46,32 @@ fn refused(e: &WebhookError) -> ApiError {
 async fn sms_webhook(app: App, req: PublicRequest) -> Result<Response<Body>, ApiError> {
     let provider =
         Provider::parse(req.param("provider")).ok_or_else(|| ApiError::not_found("provider"))?;
-    let event = match provider {
+    let now = chrono::Utc::now();
+    // Who vouched for the post: the deployment (its SNS topics, its generic secret) or one
+    // clinic (its Twilio token). A receipt only settles that clinic's messages.
+    let (event, verified_for) = match provider {
         Provider::Generic => {
             let secret = app
                 .config
                 .webhooks
                 .as_ref()
                 .map_or("", |w| w.secret.as_str());
-            generic::verify(
+            let signed_at = generic::verify(
                 secret.as_bytes(),
                 req.header(generic::TIMESTAMP_HEADER),
                 req.header(generic::SIGNATURE_HEADER),
                 &req.body,
-                chrono::Utc::now(),
+                now,
             )
             .map_err(|e| refused(&e))?;
-            generic::parse(&req.body).map_err(|e| refused(&e))?
+            let event = match generic::parse(&req.body).map_err(|e| refused(&e))? {
+                Event::Inbound(sms) => Event::Inbound(InboundSms {
+                    received_at: sms.received_at.or(Some(signed_at)),
+                    ..sms
+                }),
+                other => other,
+            };
+            (event, None)
         }
         Provider::Twilio => {
             let params = twilio::params(&req.body);
@@ -66,47 +81,70 @@ async fn sms_webhook(app: App, req: PublicRequest) -> Result<Response<Body>, Api
                     "X-Twilio-Signature",
                 )));
             }
-            let to = twilio::destination(&params).map_err(|e| refused(&e))?;
-            let token = twilio_token(&app, to)
+            let ours = twilio::our_number(&params).map_err(|e| refused(&e))?;
+            let (clinic, token) = twilio_token(&app, ours)
                 .await
                 .map_err(crate::ServiceError::from)?;
             // No clinic or no token: nothing can verify the post.
             twilio::verify(token.as_deref().unwrap_or(""), &req.url, &params, signature)
                 .map_err(|e| refused(&e))?;
-            twilio::parse(&params).map_err(|e| refused(&e))?
+            (twilio::parse(&params).map_err(|e| refused(&e))?, clinic)
         }
-        Provider::Sns => match sns_post(&app, &req).await? {
-            Some(e) => e,
+        Provider::Sns => match sns_post(&app, &req, now).await? {
+            Some(e) => (e, None),
             None => return Ok(response::json(StatusCode::OK, &Handled::Ignored)),
         },
     };
     let handled = match event {
         Event::Inbound(sms) => inbound::receive(&app, provider, sms).await?,
-        Event::Receipt(r) => inbound::receipt(&app, r).await?,
+        Event::Receipt(r) => inbound::receipt(&app, provider, verified_for.as_deref(), r).await?,
         Event::Ignored => Handled::Ignored,
     };
     Ok(response::json(StatusCode::OK, &handled))
 }
 
-/// The auth token of the clinic whose reply number `to` is.
-async fn twilio_token(app: &App, to: &str) -> Result<Option<String>, crate::store::StoreError> {
-    let Some(n) = phone::e164(to) else {
-        return Ok(None);
+/// The clinic whose reply number `ours` is, and its Twilio auth token.
+async fn twilio_token(
+    app: &App,
+    ours: &str,
+) -> Result<(Option<String>, Option<String>), crate::store::StoreError> {
+    let Some(n) = phone::e164(ours) else {
+        return Ok((None, None));
     };
     match app.store.clinic_for_number(&n).await? {
-        Some(clinic) => app.store.twilio_token(&clinic).await,
-        None => Ok(None),
+        Some(clinic) => {
+            let token = app.store.twilio_token(&clinic).await?;
+            Ok((Some(clinic), token))
+        }
+        None => Ok((None, None)),
     }
 }
 
-/// Verifies an SNS post; confirms a subscription (and returns `None`), or returns the event.
-async fn sns_post(app: &App, req: &PublicRequest) -> Result<Option<Event>, ApiError> {
-    let prefix = app
-        .config
-        .webhooks
-        .as_ref()
-        .map_or("", |w| w.sns_cert_prefix.as_str());
+/// Verifies an SNS post: from a topic the deployment names, signed by SNS, and fresh.
+/// Confirms a subscription (and returns `None`), or returns the event.
+async fn sns_post(
+    app: &App,
+    req: &PublicRequest,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<Event>, ApiError> {
+    let Some(config) = app.config.webhooks.as_ref() else {
+        return Err(refused(&WebhookError::UnknownSource));
+    };
+    let prefix = config.sns_cert_prefix.as_str();
     let envelope = sns::envelope(&req.body).map_err(|e| refused(&e))?;
+    if config.sns_topic_arns.is_empty() {
+        tracing::error!(
+            "SNS post refused: the deployment names no SNS topic (SmsTopicArns / SNS_TOPIC_ARNS)"
+        );
+        return Err(refused(&WebhookError::UnknownSource));
+    }
+    if !sns::topic_allowed(&envelope, &config.sns_topic_arns) {
+        tracing::warn!(
+            topic = envelope.topic_arn,
+            "SNS post refused: a topic this deployment does not name"
+        );
+        return Err(refused(&WebhookError::UnknownSource));
+    }
     if envelope.signature.trim().is_empty() {
         return Err(refused(&WebhookError::MissingSignature("Signature")));
     }
@@ -117,6 +155,8 @@ async fn sns_post(app: &App, req: &PublicRequest) -> Result<Option<Event>, ApiEr
     }
     let cert = certificate(&envelope.signing_cert_url).await?;
     sns::verify(&envelope, &cert).map_err(|e| refused(&e))?;
+    let sent = sns::sent_at(&envelope).map_err(|e| refused(&e))?;
+    webhook::fresh(sent, now, config.sns_max_age).map_err(|e| refused(&e))?;
     match sns::read(&envelope, prefix).map_err(|e| refused(&e))? {
         sns::Post::Confirm { subscribe_url } => {
             let ok = client()

@@ -4,7 +4,7 @@
 //! out, opt back in, help, or an answer to the reminder it replies to.
 
 use super::load_clinic;
-use crate::store::Holder;
+use crate::store::{ConsentChange, Holder, Inbound, StoreError};
 use crate::{App, ServiceError, ids};
 use chrono::{Duration, Utc};
 use serde::Serialize;
@@ -39,7 +39,12 @@ pub enum Handled {
     Ignored,
 }
 
-/// Stores and acts on an inbound SMS.
+/// The provider every SMS is sent through: receipts from any other provider concern no
+/// message of ours.
+const SENDING_PROVIDER: Provider = Provider::Sns;
+
+/// Stores and acts on an inbound SMS: the duplicate check comes before any effect, and a
+/// consent change applies only if it is newer than the last one applied to the number.
 pub async fn receive(
     app: &App,
     provider: Provider,
@@ -61,27 +66,36 @@ pub async fn receive(
     let (holder, last) = pick_holder(app, &clinic_id, &from).await?;
     let keyword = classify(&sms.body, &clinic.fields.opt_out_keywords);
     let now = Utc::now();
-    let answered = last.as_ref().filter(|m| {
-        m.appointment_id.is_some() && m.created_at > now - Duration::days(ANSWER_WINDOW_DAYS)
-    });
-    let kind = match (keyword, &holder) {
-        (Some(Keyword::OptOut), _) => NotificationKind::OptedOut,
-        (Some(Keyword::OptIn), _) => NotificationKind::OptedIn,
-        (Some(Keyword::Yes), Some(_)) if answered.is_some() => {
-            NotificationKind::AppointmentConfirmed
-        }
-        (Some(Keyword::No), Some(_)) if answered.is_some() => {
-            NotificationKind::CancellationRequested
-        }
-        (_, Some(_)) => NotificationKind::Reply,
-        (_, None) => NotificationKind::UnmatchedReply,
-    };
-    let appointment_id = match kind {
-        NotificationKind::AppointmentConfirmed | NotificationKind::CancellationRequested => {
-            answered.and_then(|m| m.appointment_id.clone())
-        }
+    // When the patient sent it; never later than now, so a provider's clock cannot lock
+    // consent against what the patient sends next.
+    let sent_at = sms.received_at.map_or(now, |t| t.min(now));
+    let answered = last
+        .as_ref()
+        .filter(|m| {
+            holder.is_some()
+                && m.appointment_id.is_some()
+                && m.created_at > now - Duration::days(ANSWER_WINDOW_DAYS)
+        })
+        .and_then(|m| m.appointment_id.clone());
+    // An opt-out word answering a reminder opts out (carriers require it) and also asks to
+    // cancel, so the practice calls the patient.
+    let answer = match keyword {
+        Some(Keyword::Yes) => answered.clone().map(|a| (a, AppointmentStatus::Confirmed)),
+        Some(Keyword::No | Keyword::OptOut) => answered
+            .clone()
+            .map(|a| (a, AppointmentStatus::CancellationRequested)),
         _ => None,
     };
+    let consent = match keyword {
+        Some(Keyword::OptOut) => Some(true),
+        Some(Keyword::OptIn) => Some(false),
+        _ => None,
+    }
+    .map(|opted_out| ConsentChange {
+        e164: from.clone(),
+        opted_out,
+        at: sent_at,
+    });
     let id = ids::new_id();
     let mut m = Message::planned(
         id.clone(),
@@ -101,63 +115,121 @@ pub async fn receive(
     m.from = Some(from.clone());
     m.to = Some(to);
     m.body = Some(sms.body.clone());
-    m.appointment_id = appointment_id.clone();
+    m.appointment_id = answer.as_ref().map(|(a, _)| a.clone());
     m.sent_at = sms.received_at;
-    let n = Notification {
+    let notify = |kind: NotificationKind, appointment_id: Option<String>| Notification {
         id: ids::new_id(),
         kind,
         message_id: id.clone(),
         patient_id: holder.as_ref().map(|h| h.patient_id.clone()),
         contact_id: m.contact_id.clone(),
-        appointment_id: appointment_id.clone(),
+        appointment_id,
         from: from.clone(),
-        body: sms.body,
+        body: sms.body.clone(),
         read: false,
         created_at: now,
         read_at: None,
     };
-    // The opt-out is recorded before anything else, so that a failure later cannot leave a
-    // STOP unhonoured; doing it again on a retried post changes nothing.
-    match keyword {
-        Some(Keyword::OptOut) => store.set_sms_opt_out(&clinic_id, &from, true, now).await?,
-        Some(Keyword::OptIn) => store.set_sms_opt_out(&clinic_id, &from, false, now).await?,
-        _ => {}
-    }
-    if !store
+    // What the practice is told: the consent change (if it applies), the answer to the
+    // reminder, or else a reply to read.
+    let notifications = |consent_applies: bool| {
+        let mut out = Vec::new();
+        match (&consent, consent_applies) {
+            (Some(c), true) if c.opted_out => out.push(notify(NotificationKind::OptedOut, None)),
+            (Some(_), true) => out.push(notify(NotificationKind::OptedIn, None)),
+            _ => {}
+        }
+        if let Some((a, status)) = &answer {
+            let kind = if *status == AppointmentStatus::Confirmed {
+                NotificationKind::AppointmentConfirmed
+            } else {
+                NotificationKind::CancellationRequested
+            };
+            out.push(notify(kind, Some(a.clone())));
+        }
+        if out.is_empty() {
+            let kind = if holder.is_some() {
+                NotificationKind::Reply
+            } else {
+                NotificationKind::UnmatchedReply
+            };
+            out.push(notify(kind, None));
+        }
+        out
+    };
+    let provider_id = &sms.provider_message_id;
+    let mut consent_applied = consent.is_some();
+    let mut outcome = store
         .record_inbound(
             &clinic_id,
             provider.as_str(),
-            &sms.provider_message_id,
+            provider_id,
             &m,
-            &n,
+            &notifications(consent_applied),
+            consent.as_ref(),
         )
-        .await?
-    {
-        return Ok(Handled::Replay);
+        .await?;
+    if outcome == Inbound::ConsentOutdated {
+        // The patient changed their mind since (a later STOP or START was applied first):
+        // kept in the history, it changes nothing.
+        tracing::info!(
+            clinic_id,
+            message_id = id,
+            "consent change older than the last one applied"
+        );
+        consent_applied = false;
+        outcome = store
+            .record_inbound(
+                &clinic_id,
+                provider.as_str(),
+                provider_id,
+                &m,
+                &notifications(false),
+                None,
+            )
+            .await?;
     }
-    tracing::info!(clinic_id, message_id = id, kind = ?kind, "reply stored");
-    if let Some(appointment_id) = &appointment_id {
-        let status = if kind == NotificationKind::AppointmentConfirmed {
-            AppointmentStatus::Confirmed
-        } else {
-            AppointmentStatus::CancellationRequested
-        };
-        answer_appointment(app, &clinic_id, appointment_id, status).await?;
+    match outcome {
+        Inbound::Stored => {}
+        Inbound::Replay => return Ok(Handled::Replay),
+        Inbound::ConsentOutdated | Inbound::Collision => return Err(StoreError::Collision.into()),
     }
-    let answer = match keyword {
-        Some(Keyword::OptOut) => Some(format!(
-            "{}: you will get no more texts from us. Reply START to receive them again.",
-            clinic.fields.name
+    tracing::info!(clinic_id, message_id = id, keyword = ?keyword, "reply stored");
+    if let Some((appointment_id, status)) = answer {
+        answer_appointment(app, &clinic_id, &appointment_id, status).await?;
+    }
+    let automatic = match keyword {
+        Some(Keyword::OptOut) if consent_applied => Some((
+            "opt_out",
+            format!(
+                "{}: you will get no more texts from us. Reply START to receive them again.",
+                clinic.fields.name
+            ),
         )),
-        Some(Keyword::OptIn) => Some(format!(
-            "{}: you will receive our texts again. Reply STOP to opt out.",
-            clinic.fields.name
+        Some(Keyword::OptIn) if consent_applied => Some((
+            "opt_in",
+            format!(
+                "{}: you will receive our texts again. Reply STOP to opt out.",
+                clinic.fields.name
+            ),
         )),
-        Some(Keyword::Help) => Some(help_text(&clinic)),
+        Some(Keyword::Help) => Some(("help", help_text(&clinic))),
         _ => None,
     };
-    if let Some(text) = answer {
-        reply(app, &clinic, &from, &text).await;
+    if let Some((kind, text)) = automatic {
+        if store
+            .claim_auto_answer(&clinic_id, &from, kind, now)
+            .await?
+        {
+            reply(app, &clinic, &from, &text).await;
+        } else {
+            tracing::info!(
+                clinic_id,
+                message_id = id,
+                kind,
+                "automatic answer already sent today"
+            );
+        }
     }
     Ok(Handled::Stored { message_id: id })
 }
@@ -259,10 +331,27 @@ async fn answer_appointment(
     Ok(())
 }
 
-/// Settles the message a delivery receipt is about.
-pub async fn receipt(app: &App, r: Receipt) -> Result<Handled, ServiceError> {
+/// Settles the message a delivery receipt is about: only a message sent through the
+/// provider that posted the receipt and, when one clinic's credential verified it (Twilio),
+/// only a message of that clinic.
+pub async fn receipt(
+    app: &App,
+    provider: Provider,
+    verified_for: Option<&str>,
+    r: Receipt,
+) -> Result<Handled, ServiceError> {
     let store = &app.store;
-    let Some((clinic_id, id)) = store.message_by_provider_id(&r.provider_message_id).await? else {
+    if provider != SENDING_PROVIDER {
+        tracing::info!(
+            provider = provider.as_str(),
+            "receipt from a provider no message was sent through"
+        );
+        return Ok(Handled::ReceiptIgnored);
+    }
+    let Some((clinic_id, id)) = store
+        .message_by_provider_id(&r.provider_message_id, verified_for)
+        .await?
+    else {
         return Ok(Handled::ReceiptIgnored);
     };
     let done = store

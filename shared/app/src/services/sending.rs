@@ -20,7 +20,7 @@ use futures::StreamExt;
 use serde::Serialize;
 use std::collections::HashMap;
 use tidings_domain::FieldError;
-use tidings_domain::clinic::Clinic;
+use tidings_domain::clinic::{Clinic, sending_identity};
 use tidings_domain::credits::{EntryKind, GROUP_ACCOUNT, LedgerEntry, Spend};
 use tidings_domain::digest::sha256_hex;
 use tidings_domain::message::{
@@ -287,12 +287,20 @@ async fn publish(app: &App, clinic: &Clinic, m: &Message) -> Result<String, Deli
                 .await
         }
         (Channel::Email, Some(to), Some(text)) => {
+            let identity = sending_identity(&clinic.email_identities, &clinic.fields.email_sender)
+                .ok_or_else(|| {
+                    DeliveryError::Rejected(
+                        "the clinic's email_sender is outside the identities ops assigned to it"
+                            .into(),
+                    )
+                })?;
             let sender = m.from_name.as_deref();
             let headers = unsubscribe_headers(app, clinic, m);
             app.delivery
                 .send_email(&Email {
                     from_name: sender.or(Some(clinic.fields.name.as_str())),
                     from_address: &clinic.fields.email_sender,
+                    identity,
                     reply_to: m.reply_to.as_deref(),
                     to,
                     subject: m.subject.as_deref().unwrap_or_default(),

@@ -20,27 +20,78 @@ impl Blocked {
     }
 }
 
+/// A patient's STOP or START, with the time they sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentChange {
+    pub e164: String,
+    pub opted_out: bool,
+    pub at: DateTime<Utc>,
+}
+
 impl Store {
-    /// Opts `e164` out of (or back into) the clinic's SMS.
-    pub async fn set_sms_opt_out(
+    /// The writes that apply a consent change, only if no later one was applied to the number
+    /// (the first is conditional on that; the caller knows its failure means "outdated").
+    pub(crate) fn tx_consent(
+        &self,
+        clinic_id: &str,
+        c: &ConsentChange,
+    ) -> Result<Vec<super::TransactWriteItem>, StoreError> {
+        let pk = keys::clinic_pk(clinic_id);
+        let consent = Item::from([
+            ("pk".to_owned(), s(&pk)),
+            ("sk".to_owned(), s(keys::sms_consent_sk(&c.e164))),
+            // Milliseconds since 1970: a number orders correctly where RFC 3339 strings with
+            // and without fractions of a second do not.
+            ("sent_ms".to_owned(), super::n(c.at.timestamp_millis())),
+            (
+                "state".to_owned(),
+                s(if c.opted_out { "opted_out" } else { "opted_in" }),
+            ),
+        ]);
+        let guard = self.tx_put(
+            consent,
+            "attribute_not_exists(pk) OR sent_ms <= :at",
+            Some(Item::from([(
+                ":at".to_owned(),
+                super::n(c.at.timestamp_millis()),
+            )])),
+        )?;
+        let block = if c.opted_out {
+            let item = Item::from([
+                ("pk".to_owned(), s(&pk)),
+                ("sk".to_owned(), s(keys::sms_block_sk(&c.e164))),
+                ("reason".to_owned(), s("opted_out")),
+                ("at".to_owned(), ts(&c.at)),
+            ]);
+            self.tx_put_any(item)?
+        } else {
+            self.tx_delete_any(pk, keys::sms_block_sk(&c.e164))?
+        };
+        Ok(vec![guard, block])
+    }
+
+    /// Claims the one automatic answer of `kind` a number gets in a day: `Ok(false)` when it
+    /// had one in the last 24 hours, so a flood of posts cannot run up an SMS bill.
+    pub async fn claim_auto_answer(
         &self,
         clinic_id: &str,
         e164: &str,
-        out: bool,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let (pk, sk) = (keys::clinic_pk(clinic_id), keys::sms_block_sk(e164));
-        if out {
-            let item = Item::from([
-                ("pk".to_owned(), s(pk)),
-                ("sk".to_owned(), s(sk)),
-                ("reason".to_owned(), s("opted_out")),
-                ("at".to_owned(), ts(&at)),
-            ]);
-            self.put(item).await
-        } else {
-            self.delete(pk, sk).await
-        }
+        kind: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let until = now + chrono::Duration::days(1);
+        let item = Item::from([
+            ("pk".to_owned(), s(keys::clinic_pk(clinic_id))),
+            ("sk".to_owned(), s(keys::auto_answer_sk(e164, kind))),
+            ("answered_until".to_owned(), super::n(until.timestamp())),
+            ("expires_at".to_owned(), super::n(until.timestamp())),
+        ]);
+        self.put_if(
+            item,
+            "attribute_not_exists(pk) OR answered_until < :now",
+            Some(Item::from([(":now".to_owned(), super::n(now.timestamp()))])),
+        )
+        .await
     }
 
     /// Stops the clinic's email to `address` (`reason`: `bounced` or `complained`).

@@ -41,9 +41,9 @@ impl Store {
             .await
     }
 
-    /// [`Store::replace_clinic`] when the reply number changes: the new number is claimed and
-    /// the old one released in the same transaction.
-    pub async fn replace_clinic_and_number(
+    /// [`Store::replace_clinic`] with the reply numbers it gained claimed and those it lost
+    /// released, in the same transaction.
+    pub async fn replace_clinic_and_numbers(
         &self,
         c: &Clinic,
         prev: &Clinic,
@@ -53,11 +53,15 @@ impl Store {
             self.tx_put(clinic_item(c)?, "updated_at = :prev", Some(values))?,
             ClinicWrite::Changed,
         )];
-        if let Some(n) = &c.fields.sms_reply_number {
-            tx.push((self.tx_claim_number(n, &c.id)?, ClinicWrite::NumberTaken));
+        for n in &c.sms_reply_numbers {
+            if !prev.sms_reply_numbers.contains(n) {
+                tx.push((self.tx_claim_number(n, &c.id)?, ClinicWrite::NumberTaken));
+            }
         }
-        if let Some(old) = &prev.fields.sms_reply_number {
-            tx.push((self.tx_release_number(old, &c.id)?, ClinicWrite::Changed));
+        for old in &prev.sms_reply_numbers {
+            if !c.sms_reply_numbers.contains(old) {
+                tx.push((self.tx_release_number(old, &c.id)?, ClinicWrite::Changed));
+            }
         }
         self.transact(tx).await
     }

@@ -161,6 +161,18 @@ pub fn inbound_sk(provider: &str, provider_message_id: &str) -> String {
     format!("INBOUND#{provider}#{provider_message_id}")
 }
 
+/// The last consent change applied to a number (`at`: when the patient sent it): an older one
+/// that arrives later is kept in the history but changes nothing.
+pub fn sms_consent_sk(e164: &str) -> String {
+    format!("CONSENT#SMS#{e164}")
+}
+
+/// An automatic answer (HELP, opt-out or opt-in confirmation) sent to a number: at most one
+/// of each kind a day.
+pub fn auto_answer_sk(e164: &str, kind: &str) -> String {
+    format!("AUTOANSWER#{kind}#{e164}")
+}
+
 /// Addresses the clinic must not send to: `BLOCK#SMS#<number>` (it texted an opt-out
 /// keyword) and `BLOCK#EMAIL#<address>` (it bounced or complained).
 pub const BLOCK_PREFIX: &str = "BLOCK#";

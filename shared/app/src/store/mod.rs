@@ -28,7 +28,7 @@ mod uploads;
 
 pub use api_keys::ApiKeyRecord;
 pub use appointments::{AppointmentFilter, AppointmentPage, AppointmentWrite};
-pub use blocks::Blocked;
+pub use blocks::{Blocked, ConsentChange};
 pub use campaigns::{RunTotals, StatusChange};
 pub use clinics::ClinicWrite;
 pub use contacts::ContactWrite;
@@ -38,7 +38,7 @@ pub use page_claims::PageClaim;
 pub use patients::{PatientPage, PatientRecord, PatientWrite};
 pub use purchases::SavedPaymentMethod;
 pub use referrers::{ReferralPage, ReferralWrite};
-pub use replies::Holder;
+pub use replies::{Holder, Inbound};
 pub use run_credits::{Reservation, RunKey};
 pub use settings::Scope;
 pub use uploads::{FailedRow, MatchedRow, UploadSummary};
@@ -592,6 +592,29 @@ impl Store {
             .set_expression_attribute_values(values)
             .build()?;
         Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// A put with no condition (its transaction's other items carry them).
+    pub(crate) fn tx_put_any(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// A delete with no condition (its transaction's other items carry them).
+    pub(crate) fn tx_delete_any(
+        &self,
+        pk: String,
+        sk: String,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .build()?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
     pub(crate) fn tx_delete(

@@ -2,6 +2,7 @@
 //! received messages (stored once per provider id), notifications, and the
 //! receipts that settle sent messages.
 
+use super::ConsentChange;
 use super::{
     GSI1, GSI2, Item, Query, SortKey, Store, StoreError, TxError, attr, from_item, keys, s,
     status_name, to_item, ts,
@@ -11,6 +12,19 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use tidings_domain::message::{Message, Status, StatusEvent};
 use tidings_domain::notification::Notification;
+
+/// What became of a received message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inbound {
+    Stored,
+    /// The same provider message was stored before: nothing was written.
+    Replay,
+    /// A later consent change was already applied to the number: nothing was written, and
+    /// the message is to be stored without its consent change.
+    ConsentOutdated,
+    /// A new id was taken (never in practice).
+    Collision,
+}
 
 /// Who a number belongs to: a patient, or a contact of a patient.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,16 +110,18 @@ impl Store {
             .collect())
     }
 
-    /// Stores a received message and its notification, once per provider message id:
-    /// `Ok(false)` for a replay.
+    /// Stores a received message, its notifications and the consent change it asks for, all
+    /// at once and once per provider message id. The duplicate check is the transaction's
+    /// first condition, so a replay changes nothing, consent included.
     pub async fn record_inbound(
         &self,
         clinic_id: &str,
         provider: &str,
         provider_message_id: &str,
         m: &Message,
-        n: &Notification,
-    ) -> Result<bool, StoreError> {
+        notifications: &[Notification],
+        consent: Option<&ConsentChange>,
+    ) -> Result<Inbound, StoreError> {
         let seen = Item::from([
             ("pk".to_owned(), s(keys::clinic_pk(clinic_id))),
             (
@@ -124,25 +140,35 @@ impl Store {
             );
             message.insert("gsi1sk".into(), s(&m.id));
         }
-        let tx = vec![
-            (self.tx_put(seen, "attribute_not_exists(pk)", None)?, true),
+        let mut tx = vec![
             (
-                self.tx_put(message, "attribute_not_exists(pk)", None)?,
-                false,
+                self.tx_put(seen, "attribute_not_exists(pk)", None)?,
+                Inbound::Replay,
             ),
             (
+                self.tx_put(message, "attribute_not_exists(pk)", None)?,
+                Inbound::Collision,
+            ),
+        ];
+        for n in notifications {
+            tx.push((
                 self.tx_put(
                     notification_item(clinic_id, n)?,
                     "attribute_not_exists(pk)",
                     None,
                 )?,
-                false,
-            ),
-        ];
+                Inbound::Collision,
+            ));
+        }
+        if let Some(c) = consent {
+            for w in self.tx_consent(clinic_id, c)? {
+                tx.push((w, Inbound::ConsentOutdated));
+            }
+        }
         match self.transact(tx).await {
-            Ok(()) => Ok(true),
-            Err(TxError::Condition(true)) => Ok(false),
-            Err(TxError::Condition(false)) => Err(StoreError::Collision),
+            Ok(()) => Ok(Inbound::Stored),
+            Err(TxError::Condition(Inbound::Collision)) => Err(StoreError::Collision),
+            Err(TxError::Condition(outcome)) => Ok(outcome),
             Err(TxError::Store(e)) => Err(e),
         }
     }
@@ -226,10 +252,12 @@ impl Store {
         }
     }
 
-    /// The clinic and id of the message the provider knows as `provider_message_id`.
+    /// The clinic and id of the message the provider knows as `provider_message_id`; with
+    /// `clinic`, only a message of that clinic.
     pub async fn message_by_provider_id(
         &self,
         provider_message_id: &str,
+        clinic: Option<&str>,
     ) -> Result<Option<(String, String)>, StoreError> {
         let q = Query::under(
             Some(GSI2),
@@ -237,12 +265,12 @@ impl Store {
             "",
         );
         let page = self.query(&q, None).await?;
-        Ok(page.items.first().and_then(|i| {
-            let clinic = string_attr(i, "pk")?.strip_prefix("CLINIC#")?.to_owned();
+        Ok(page.items.iter().find_map(|i| {
+            let owner = string_attr(i, "pk")?.strip_prefix("CLINIC#")?.to_owned();
             let id = string_attr(i, "sk")?
                 .strip_prefix(keys::MESSAGE_PREFIX)?
                 .to_owned();
-            Some((clinic, id))
+            clinic.is_none_or(|c| c == owner).then_some((owner, id))
         }))
     }
 

@@ -258,7 +258,7 @@ fn suffix_cuts_each_element_to_its_cap() {
     let s = c.suffix(&e, &Caps::default(), true);
     assert_eq!(
         s,
-        " Tue 24 Nov 09:30 Dr Annabelle Fitzgeral Room Reply YES to confirm or NO to cancel."
+        " Tue 24 Nov 09:30 Dr Annabelle Fitzgeral Room Reply YES to confirm or NO if you can't come."
     );
     let none = c.suffix(&Elements::default(), &Caps::default(), false);
     assert_eq!(none, "");
@@ -346,4 +346,13 @@ fn settings_validate_naming_the_field() {
         ..Default::default()
     };
     assert!(!off.validate(&limits(&clinic)).unwrap().enabled);
+}
+
+#[test]
+fn the_reply_prompt_invites_no_opt_out_word() {
+    use crate::reply::{Keyword, classify};
+    for word in REPLY_PROMPT.split_whitespace() {
+        assert_ne!(classify(word, &[]), Some(Keyword::OptOut), "{word}");
+    }
+    assert_eq!(classify("cancel", &[]), Some(Keyword::OptOut));
 }

@@ -18,7 +18,7 @@ use sha2::Sha256;
 pub const TIMESTAMP_HEADER: &str = "x-tidings-timestamp";
 pub const SIGNATURE_HEADER: &str = "x-tidings-signature";
 /// How far a timestamp may be from now.
-pub const TOLERANCE_SECS: i64 = 300;
+pub const TOLERANCE_SECS: u64 = 300;
 
 /// The signature of `body` sent at `timestamp`: lower-case hex.
 pub fn sign(secret: &[u8], timestamp: &str, body: &[u8]) -> String {
@@ -36,30 +36,32 @@ fn mac(secret: &[u8], timestamp: &str, body: &[u8]) -> Option<Hmac<Sha256>> {
     Some(m)
 }
 
-/// Checks the headers against the body and the time `now`.
+/// Checks the headers against the body and the time `now`; returns the signed time.
 pub fn verify(
     secret: &[u8],
     timestamp: Option<&str>,
     signature: Option<&str>,
     body: &[u8],
     now: DateTime<Utc>,
-) -> Result<(), WebhookError> {
+) -> Result<DateTime<Utc>, WebhookError> {
     let timestamp = timestamp.ok_or(WebhookError::MissingSignature("X-Tidings-Timestamp"))?;
     let signature = signature.ok_or(WebhookError::MissingSignature("X-Tidings-Signature"))?;
     let sent: i64 = timestamp
         .trim()
         .parse()
         .map_err(|_| WebhookError::BadSignature)?;
-    if (now.timestamp() - sent).abs() > TOLERANCE_SECS {
+    // `abs_diff` cannot overflow, whatever the header says (i64::MIN included).
+    if now.timestamp().abs_diff(sent) > TOLERANCE_SECS {
         return Err(WebhookError::Stale);
     }
+    let signed_at = DateTime::from_timestamp(sent, 0).ok_or(WebhookError::Stale)?;
     let given = hex::decode(signature.trim()).map_err(|_| WebhookError::BadSignature)?;
     let expected = mac(secret, timestamp, body)
         .ok_or(WebhookError::BadSignature)?
         .finalize()
         .into_bytes();
     if same(&expected, &given) {
-        Ok(())
+        Ok(signed_at)
     } else {
         Err(WebhookError::BadSignature)
     }
@@ -126,7 +128,10 @@ mod tests {
         let ts = now.timestamp().to_string();
         let body = br#"{"type":"message","id":"m1","from":"+61400000001","to":"+61400000002","body":"STOP"}"#;
         let sig = sign(b"secret", &ts, body);
-        assert_eq!(verify(b"secret", Some(&ts), Some(&sig), body, now), Ok(()));
+        assert_eq!(
+            verify(b"secret", Some(&ts), Some(&sig), body, now).map(|t| t.timestamp()),
+            Ok(now.timestamp())
+        );
         assert_eq!(
             verify(b"other", Some(&ts), Some(&sig), body, now),
             Err(WebhookError::BadSignature)
@@ -145,6 +150,14 @@ mod tests {
             verify(b"secret", Some(&old), Some(&sig_old), body, now),
             Err(WebhookError::Stale)
         );
+        for extreme in [i64::MIN, i64::MAX] {
+            let ts = extreme.to_string();
+            let sig = sign(b"secret", &ts, body);
+            assert_eq!(
+                verify(b"secret", Some(&ts), Some(&sig), body, now),
+                Err(WebhookError::Stale)
+            );
+        }
         let Event::Inbound(m) = parse(body).unwrap() else {
             panic!("not inbound")
         };

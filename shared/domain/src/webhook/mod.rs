@@ -7,7 +7,7 @@ pub mod generic;
 pub mod sns;
 pub mod twilio;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A provider the webhook accepts (`/webhooks/sms/{provider}`).
@@ -48,6 +48,9 @@ pub struct InboundSms {
     /// The number it was sent to (the clinic's).
     pub to: String,
     pub body: String,
+    /// When the patient sent it, as the provider says (SNS: the post's `Timestamp`; generic:
+    /// `received_at` or the signed timestamp); `None` when the provider does not say (Twilio).
+    /// Consent changes apply in this order.
     pub received_at: Option<DateTime<Utc>>,
 }
 
@@ -77,8 +80,12 @@ pub enum WebhookError {
     MissingSignature(&'static str),
     #[error("the signature does not match")]
     BadSignature,
-    #[error("the timestamp is more than five minutes from now")]
+    /// Older than the freshness window, or further ahead than clock skew explains.
+    #[error("the post is too old, or dated in the future")]
     Stale,
+    /// Signed by a source this deployment does not name (an SNS topic of another account).
+    #[error("the post comes from a source this deployment does not accept")]
+    UnknownSource,
     #[error("{field}: {message}")]
     Malformed {
         field: &'static str,
@@ -90,7 +97,7 @@ impl WebhookError {
     pub fn is_signature(&self) -> bool {
         matches!(
             self,
-            Self::MissingSignature(_) | Self::BadSignature | Self::Stale
+            Self::MissingSignature(_) | Self::BadSignature | Self::Stale | Self::UnknownSource
         )
     }
 
@@ -102,8 +109,56 @@ impl WebhookError {
     }
 }
 
+/// How far ahead of our clock a provider's timestamp may be: clocks differ a little.
+pub const CLOCK_SKEW: Duration = Duration::minutes(5);
+
+/// Checks that a post sent at `sent` is neither older than `max_age` nor further ahead of
+/// `now` than [`CLOCK_SKEW`]. The difference of two times always fits a `Duration`, so no
+/// timestamp can make this overflow.
+pub fn fresh(
+    sent: DateTime<Utc>,
+    now: DateTime<Utc>,
+    max_age: Duration,
+) -> Result<(), WebhookError> {
+    let age = now.signed_duration_since(sent);
+    if age > max_age || -age > CLOCK_SKEW {
+        Err(WebhookError::Stale)
+    } else {
+        Ok(())
+    }
+}
+
 /// Byte strings compared in constant time.
 pub fn same(a: &[u8], b: &[u8]) -> bool {
     use subtle::ConstantTimeEq;
     a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+#[cfg(test)]
+mod freshness_tests {
+    use super::*;
+
+    #[test]
+    fn fresh_within_the_window_stale_outside_and_never_overflowing() {
+        let now = Utc::now();
+        let hour = Duration::hours(1);
+        assert_eq!(fresh(now - Duration::minutes(59), now, hour), Ok(()));
+        assert_eq!(fresh(now + Duration::minutes(4), now, hour), Ok(()));
+        assert_eq!(
+            fresh(now - Duration::days(3), now, hour),
+            Err(WebhookError::Stale)
+        );
+        assert_eq!(
+            fresh(now + Duration::minutes(6), now, hour),
+            Err(WebhookError::Stale)
+        );
+        assert_eq!(
+            fresh(DateTime::<Utc>::MIN_UTC, now, hour),
+            Err(WebhookError::Stale)
+        );
+        assert_eq!(
+            fresh(DateTime::<Utc>::MAX_UTC, now, hour),
+            Err(WebhookError::Stale)
+        );
+    }
 }

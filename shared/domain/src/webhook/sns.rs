@@ -7,6 +7,7 @@
 use super::{Event, InboundSms, Receipt, WebhookError};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Utc};
 use rsa::RsaPublicKey;
 use rsa::pkcs1v15::{Signature, VerifyingKey};
 use rsa::pkcs8::DecodePublicKey;
@@ -54,6 +55,20 @@ pub enum Post {
 pub fn envelope(body: &[u8]) -> Result<Envelope, WebhookError> {
     serde_json::from_slice(body)
         .map_err(|e| WebhookError::malformed("body", format!("not an SNS message: {e}")))
+}
+
+/// When SNS sent the post (its `Timestamp`, ISO 8601 in UTC).
+pub fn sent_at(e: &Envelope) -> Result<DateTime<Utc>, WebhookError> {
+    DateTime::parse_from_rfc3339(e.timestamp.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| WebhookError::malformed("Timestamp", "not an ISO 8601 time"))
+}
+
+/// Whether the post comes from a topic the deployment names (exact ARNs). Any AWS account can
+/// create a topic, subscribe our URL and sign posts with SNS's own key, so a valid signature
+/// says nothing about whose topic it is.
+pub fn topic_allowed(e: &Envelope, allowed: &[String]) -> bool {
+    allowed.contains(&e.topic_arn)
 }
 
 /// Whether `url` may be fetched: an https `.pem` (or, for a subscription, any path) under
@@ -164,7 +179,13 @@ pub fn read(e: &Envelope, allowed_prefix: &str) -> Result<Post, WebhookError> {
             Ok(Post::Confirm { subscribe_url: url })
         }
         "UnsubscribeConfirmation" => Ok(Post::Unsubscribed),
-        _ => message(&e.message).map(Post::Notification),
+        _ => Ok(Post::Notification(match message(&e.message)? {
+            Event::Inbound(sms) => Event::Inbound(InboundSms {
+                received_at: Some(sent_at(e)?),
+                ..sms
+            }),
+            other => other,
+        })),
     }
 }
 
@@ -343,6 +364,30 @@ mod tests {
             }
         );
         assert!(read(&c, "https://sns.us-east-1.amazonaws.com/").is_err());
+    }
+
+    #[test]
+    fn only_named_topics_and_readable_timestamps_pass() {
+        let e = signed("Notification", "{}", "1");
+        assert!(topic_allowed(&e, std::slice::from_ref(&e.topic_arn)));
+        assert!(!topic_allowed(&e, &[]));
+        assert!(!topic_allowed(
+            &e,
+            &["arn:aws:sns:ap-southeast-2:999999999999:sms".into()]
+        ));
+        assert_eq!(
+            sent_at(&e).unwrap().to_rfc3339(),
+            "2026-11-24T00:00:00+00:00"
+        );
+        let mut bad = e.clone();
+        bad.timestamp = "yesterday".into();
+        assert!(matches!(
+            sent_at(&bad),
+            Err(WebhookError::Malformed {
+                field: "Timestamp",
+                ..
+            })
+        ));
     }
 
     proptest! {

@@ -60,9 +60,21 @@ fn get<'a>(params: &'a [(String, String)], name: &'static str) -> Option<&'a str
         .map(|(_, v)| v.as_str())
 }
 
-/// The number a post was sent to: it names the clinic, whose token verifies the post.
-pub fn destination(params: &[(String, String)]) -> Result<&str, WebhookError> {
-    get(params, "To").ok_or_else(|| WebhookError::malformed("To", "missing"))
+/// Whether the post is a status callback about a message we sent (rather than a message a
+/// patient sent us).
+fn is_status_callback(params: &[(String, String)]) -> bool {
+    get(params, "MessageStatus").is_some_and(|s| s != "received")
+}
+
+/// The clinic's own number in a post: it names the clinic whose token verifies the post. A
+/// patient's message is sent `To` it; a status callback is about a message sent `From` it.
+pub fn our_number(params: &[(String, String)]) -> Result<&str, WebhookError> {
+    let field = if is_status_callback(params) {
+        "From"
+    } else {
+        "To"
+    };
+    get(params, field).ok_or_else(|| WebhookError::malformed(field, "missing"))
 }
 
 /// Reads a verified post: an inbound message (with `Body`), a status callback
@@ -71,7 +83,7 @@ pub fn parse(params: &[(String, String)]) -> Result<Event, WebhookError> {
     let sid = get(params, "MessageSid")
         .or_else(|| get(params, "SmsSid"))
         .ok_or_else(|| WebhookError::malformed("MessageSid", "missing"))?;
-    if let Some(status) = get(params, "MessageStatus").filter(|s| *s != "received") {
+    if let Some(status) = get(params, "MessageStatus").filter(|_| is_status_callback(params)) {
         return Ok(match status {
             "delivered" => Event::Receipt(Receipt {
                 provider_message_id: sid.to_owned(),
@@ -154,6 +166,11 @@ mod tests {
             parse(&params(b"MessageSid=SM3&MessageStatus=sent")).unwrap(),
             Event::Ignored
         );
+        // Our number is `To` of what a patient sends, `From` of what we sent.
+        assert_eq!(our_number(&inbound), Ok("+61400000002"));
+        let callback =
+            params(b"MessageSid=SM4&MessageStatus=delivered&From=%2B61400000002&To=%2B61400000001");
+        assert_eq!(our_number(&callback), Ok("+61400000002"));
     }
 
     proptest! {
@@ -161,7 +178,7 @@ mod tests {
         fn arbitrary_bodies_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512)) {
             let p = params(&body);
             let _ = parse(&p);
-            let _ = destination(&p);
+            let _ = our_number(&p);
             let _ = verify("t", "https://x/y", &p, Some("abc"));
         }
     }
