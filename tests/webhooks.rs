@@ -734,10 +734,6 @@ fn sns_envelope_from(
     topic: &str,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Value {
-    use rsa::pkcs8::DecodePrivateKey;
-    use rsa::signature::{SignatureEncoding, Signer};
-    let key = rsa::RsaPrivateKey::from_pkcs8_pem(include_str!("fixtures/sns/test-signing-key.pem"))
-        .unwrap();
     let prefix = std::env::var("SNS_CERT_URL_PREFIX").unwrap();
     let mut e = json!({
         "Type": kind, "MessageId": fresh_id(), "TopicArn": topic,
@@ -750,6 +746,15 @@ fn sns_envelope_from(
         ));
         e["Token"] = json!("token");
     }
+    signed(e)
+}
+
+/// The envelope with its `Signature` made with the test key over what it says now.
+fn signed(mut e: Value) -> Value {
+    use rsa::pkcs8::DecodePrivateKey;
+    use rsa::signature::{SignatureEncoding, Signer};
+    let key = rsa::RsaPrivateKey::from_pkcs8_pem(include_str!("fixtures/sns/test-signing-key.pem"))
+        .unwrap();
     let envelope: tidings_domain::webhook::sns::Envelope =
         serde_json::from_value(e.clone()).unwrap();
     let text = tidings_domain::webhook::sns::string_to_sign(&envelope).unwrap();
@@ -882,34 +887,19 @@ async fn an_sns_post_from_a_topic_we_do_not_name_is_refused() {
     .to_string();
     let foreign = "arn:aws:sns:ap-southeast-2:999999999999:not-ours";
     let before = snapshot(&s.app, &s.c.id).await;
-    let post = sns_envelope_from(
-        "Notification",
-        &help,
-        &test_cert(),
-        foreign,
-        chrono::Utc::now(),
-    );
-    let r = post_sns(&s.app, &post).await;
-    assert_eq!(
-        (r.status.as_u16(), r.code()),
-        (401, "unknown_source"),
-        "{}",
-        r.json
-    );
-    let confirm = sns_envelope_from(
-        "SubscriptionConfirmation",
-        "join",
-        &test_cert(),
-        foreign,
-        chrono::Utc::now(),
-    );
-    let r = post_sns(&s.app, &confirm).await;
-    assert_eq!(
-        (r.status.as_u16(), r.code()),
-        (401, "unknown_source"),
-        "{}",
-        r.json
-    );
+    for (kind, message) in [
+        ("Notification", help.as_str()),
+        ("SubscriptionConfirmation", "join"),
+    ] {
+        let post = sns_envelope_from(kind, message, &test_cert(), foreign, chrono::Utc::now());
+        let r = post_sns(&s.app, &post).await;
+        assert_eq!(
+            (r.status.as_u16(), r.code()),
+            (401, "unknown_source"),
+            "{kind}: {}",
+            r.json
+        );
+    }
     assert_eq!(snapshot(&s.app, &s.c.id).await, before);
     assert!(
         moto_sent().await.sms_to(&stranger).is_empty(),
@@ -947,12 +937,8 @@ async fn a_stale_or_future_sns_post_is_refused() {
     }
     let mut unreadable = sns_envelope("Notification", &stop, &test_cert());
     unreadable["Timestamp"] = json!("last Tuesday");
-    let e: tidings_domain::webhook::sns::Envelope =
-        serde_json::from_value(unreadable.clone()).unwrap();
-    // Re-signed, so only the time is wrong.
-    let text = tidings_domain::webhook::sns::string_to_sign(&e).unwrap();
-    unreadable["Signature"] = json!(sign_sns(&text));
-    let r = post_sns(&s.app, &unreadable).await;
+    // Signed again, so only the time is wrong.
+    let r = post_sns(&s.app, &signed(unreadable)).await;
     assert_eq!(
         (r.status.as_u16(), r.field()),
         (400, "Timestamp"),
@@ -970,17 +956,6 @@ async fn a_stale_or_future_sns_post_is_refused() {
     );
     assert_eq!(post_sns(&s.app, &e).await.json["outcome"], "stored");
     assert_eq!(send_sms(&s).await["status"], "skipped");
-}
-
-fn sign_sns(text: &str) -> String {
-    use rsa::pkcs8::DecodePrivateKey;
-    use rsa::signature::{SignatureEncoding, Signer};
-    let key = rsa::RsaPrivateKey::from_pkcs8_pem(include_str!("fixtures/sns/test-signing-key.pem"))
-        .unwrap();
-    let sig = rsa::pkcs1v15::SigningKey::<sha1::Sha1>::new(key)
-        .sign(text.as_bytes())
-        .to_vec();
-    base64::engine::general_purpose::STANDARD.encode(sig)
 }
 
 /// START (A), STOP (B), then A again: the replay is caught before it changes consent.
