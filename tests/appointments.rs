@@ -278,3 +278,28 @@ async fn referrers_and_referrals() {
         204
     );
 }
+
+/// A cursor bound to this clinic and list but naming a place outside the dates read (made by
+/// hand, or kept from a list of other dates) is a 400, not a read DynamoDB refuses (a 500).
+#[tokio::test]
+async fn a_book_position_outside_the_dates_read_is_an_invalid_cursor() {
+    use tidings_app::store::cursor;
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let scope = cursor::scope(&c.id, "/appointments");
+    for position in [
+        "2001-01-01T00:00:00Z#0190-ab",
+        "ZZZZ#0190-ab",
+        "2099-01-01T00:00:00Z#",
+        "~",
+    ] {
+        let path = format!("/appointments?cursor={}", cursor::encode(&scope, position));
+        let r = call(&app, &c.staff_key, "GET", &path, None).await;
+        assert_eq!(
+            (r.status.as_u16(), r.field(), r.code()),
+            (400, "cursor", "invalid_cursor"),
+            "{position}: {}",
+            r.json
+        );
+    }
+}

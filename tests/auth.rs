@@ -141,3 +141,111 @@ async fn errors_never_leak_internal_detail_and_bodies_are_bounded() {
     let r = call(&app, &c.staff_key, "GET", "/patients?colour=red", None).await;
     assert_eq!((r.status.as_u16(), r.field()), (400, "colour"));
 }
+
+/// Every list route (every endpoint that takes `cursor`) answers a cursor it did not give
+/// this clinic, tampered, arbitrary, or another clinic's or another list's, with a 400
+/// `invalid_cursor` naming `cursor`: never a 500, never a read.
+#[test]
+fn every_list_refuses_bad_and_foreign_cursors() {
+    use proptest::prelude::*;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let app = rt.block_on(app());
+    let (a, b) = rt.block_on(async { (new_clinic(&app).await, new_clinic(&app).await) });
+    let lists: Vec<String> = tidings_app::api::ALL
+        .iter()
+        .filter(|e| e.method == http::Method::GET && e.query.contains(&"cursor"))
+        .map(|e| {
+            e.path
+                .replace("{id}", "01a2498f-cecc-70dc-8be3-feda7c0bc4d4")
+        })
+        .collect();
+    assert!(lists.len() >= 14, "{lists:?}");
+    let is_invalid_cursor = |r: &tidings_tests::Reply| {
+        r.status == 400 && r.field() == "cursor" && r.code() == "invalid_cursor"
+    };
+    // Clinic A's real cursor, from a list with a next page.
+    let real = rt.block_on(async {
+        for name in ["One", "Two"] {
+            let r = call(
+                &app,
+                &a.staff_key,
+                "POST",
+                "/templates",
+                Some(json!({"name": name, "channel": "sms", "category": "general", "body": "Hi"})),
+            )
+            .await;
+            assert_eq!(r.status, 201, "{}", r.json);
+        }
+        let r = call(&app, &a.staff_key, "GET", "/templates?limit=1", None).await;
+        r.json["next_cursor"].as_str().unwrap().to_owned()
+    });
+    rt.block_on(async {
+        let r = call(
+            &app,
+            &a.staff_key,
+            "GET",
+            &format!("/templates?cursor={real}"),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, 200, "its own cursor works: {}", r.json);
+        let r = call(
+            &app,
+            &b.staff_key,
+            "GET",
+            &format!("/templates?cursor={real}"),
+            None,
+        )
+        .await;
+        assert!(
+            is_invalid_cursor(&r),
+            "another clinic's: {} {}",
+            r.status,
+            r.json
+        );
+        for path in &lists {
+            if path == "/templates" {
+                continue;
+            }
+            let r = call(
+                &app,
+                &a.staff_key,
+                "GET",
+                &format!("{path}?cursor={real}"),
+                None,
+            )
+            .await;
+            assert!(
+                is_invalid_cursor(&r),
+                "another list's, on {path}: {} {}",
+                r.status,
+                r.json
+            );
+        }
+    });
+    let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+        cases: 24,
+        ..Default::default()
+    });
+    runner
+        .run(&"[ -~]{1,300}", |raw| {
+            let cursor: String = form_urlencoded::byte_serialize(raw.as_bytes()).collect();
+            for path in &lists {
+                let r = rt.block_on(call(
+                    &app,
+                    &a.staff_key,
+                    "GET",
+                    &format!("{path}?cursor={cursor}"),
+                    None,
+                ));
+                prop_assert!(
+                    is_invalid_cursor(&r),
+                    "{path} {raw:?}: {} {}",
+                    r.status,
+                    r.json
+                );
+            }
+            Ok(())
+        })
+        .unwrap();
+}

@@ -142,7 +142,10 @@ async fn a_large_export_continues_from_its_cursor_without_gaps_or_repeats() {
         );
         rows.extend(lines.map(str::to_owned));
         match next {
-            Some(id) => after = Some(cursor::decode(&cursor::encode(&id)).unwrap()),
+            Some(id) => {
+                let scope = cursor::scope(&c.id, "/patients/export");
+                after = Some(cursor::decode(&scope, &cursor::encode(&scope, &id)).unwrap());
+            }
             None => break,
         }
     }

@@ -4,7 +4,6 @@ use crate::App;
 use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
 use crate::services::{campaign_estimate, campaigns};
-use crate::store::cursor;
 use http::{Method, StatusCode};
 use lambda_http::{Body, Response};
 use tidings_domain::FieldError;
@@ -98,7 +97,7 @@ async fn list(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body
         limit,
     )
     .await?;
-    Ok(response::page(&items, next.as_deref()))
+    Ok(response::page(&items, req.next_cursor(next.as_deref())))
 }
 
 async fn get(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
@@ -144,7 +143,7 @@ async fn recipients(app: App, caller: Caller, req: ApiRequest) -> Result<Respons
     )
     .await?;
     if !csv {
-        return Ok(response::page(&rows, next.as_deref()));
+        return Ok(response::page(&rows, req.next_cursor(next.as_deref())));
     }
     let body = campaigns::recipients_csv(&rows, after.is_none())?;
     let mut res = response::build(
@@ -157,7 +156,7 @@ async fn recipients(app: App, caller: Caller, req: ApiRequest) -> Result<Respons
         headers.insert(http::header::CONTENT_DISPOSITION, v);
     }
     if let Some(v) = next
-        .map(|id| cursor::encode(&id))
+        .and_then(|id| req.next_cursor(Some(&id)))
         .and_then(|c| c.parse().ok())
     {
         headers.insert("x-next-cursor", v);

@@ -146,7 +146,7 @@ async fn ledger(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Bo
         limit,
     )
     .await?;
-    Ok(response::page(&items, next.as_deref()))
+    Ok(response::page(&items, req.next_cursor(next.as_deref())))
 }
 
 async fn open_account(

@@ -90,7 +90,7 @@ async fn list(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body
         limit,
     )
     .await?;
-    Ok(response::page(&items, next.as_deref()))
+    Ok(response::page(&items, req.next_cursor(next.as_deref())))
 }
 
 async fn stats(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
@@ -122,5 +122,5 @@ async fn patient_history(
         limit,
     )
     .await?;
-    Ok(response::page(&items, next.as_deref()))
+    Ok(response::page(&items, req.next_cursor(next.as_deref())))
 }

@@ -5,7 +5,6 @@ use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
 use http::{Method, StatusCode};
 use lambda_http::{Body, Response};
-use tidings_domain::FieldError;
 use tidings_domain::api_key::Role;
 
 pub const LIST: Endpoint = Endpoint {
@@ -33,14 +32,14 @@ async fn list(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body
     if let Some(a) = &after
         && !(a.starts_with("0#") || a.starts_with("1#"))
     {
-        return Err(FieldError::new("cursor", "invalid", "cursor is not one this API gave").into());
+        return Err(crate::store::cursor::out_of_range().into());
     }
     let (items, next) = app
         .store
         .list_notifications(&caller.clinic_id, after.as_deref(), limit)
         .await
         .map_err(crate::ServiceError::from)?;
-    Ok(response::page(&items, next.as_deref()))
+    Ok(response::page(&items, req.next_cursor(next.as_deref())))
 }
 
 async fn read(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {

@@ -4,7 +4,6 @@ use crate::App;
 use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
 use crate::services::patients;
-use crate::store::cursor;
 use http::{Method, StatusCode};
 use lambda_http::{Body, Response};
 use tidings_domain::api_key::Role;
@@ -106,7 +105,10 @@ async fn list(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body
         limit,
     )
     .await?;
-    Ok(response::page(&page.patients, page.next_after.as_deref()))
+    Ok(response::page(
+        &page.patients,
+        req.next_cursor(page.next_after.as_deref()),
+    ))
 }
 
 async fn export(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
@@ -128,7 +130,7 @@ async fn export(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Bo
         headers.insert(http::header::CONTENT_DISPOSITION, v);
     }
     if let Some(v) = next
-        .map(|id| cursor::encode(&id))
+        .and_then(|id| req.next_cursor(Some(&id)))
         .and_then(|c| c.parse().ok())
     {
         headers.insert("x-next-cursor", v);

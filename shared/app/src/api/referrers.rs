@@ -77,7 +77,7 @@ async fn list(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body
     let (after, limit) = req.page()?;
     let (items, next) =
         referrers::list(&app.store, &caller.clinic_id, after.as_deref(), limit).await?;
-    Ok(response::page(&items, next.as_deref()))
+    Ok(response::page(&items, req.next_cursor(next.as_deref())))
 }
 
 async fn get(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {

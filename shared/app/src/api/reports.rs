@@ -67,7 +67,7 @@ async fn list(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body
     let (after, limit) = req.page()?;
     let (items, next) =
         reports::list(&app.store, &caller.clinic_id, after.as_deref(), limit).await?;
-    Ok(response::page(&items, next.as_deref()))
+    Ok(response::page(&items, req.next_cursor(next.as_deref())))
 }
 
 async fn get(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
@@ -83,15 +83,15 @@ async fn delete(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Bo
 }
 
 async fn results(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
-    let limit = req.limit()?;
-    let cursor = req.query("cursor");
-    let r = reports::results(
+    let (after, limit) = req.position_page()?;
+    let mut r = reports::results(
         &app.store,
         &caller.clinic_id,
         req.param("id"),
-        cursor,
+        after.as_deref(),
         limit,
     )
     .await?;
+    r.next_cursor = req.next_cursor(r.next_cursor.as_deref());
     Ok(response::json(StatusCode::OK, &r))
 }

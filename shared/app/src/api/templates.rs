@@ -77,7 +77,7 @@ async fn list(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body
     let (after, limit) = req.page()?;
     let (items, next) =
         templates::list(&app.store, &caller.clinic_id, after.as_deref(), limit).await?;
-    Ok(response::page(&items, next.as_deref()))
+    Ok(response::page(&items, req.next_cursor(next.as_deref())))
 }
 
 async fn preview(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {

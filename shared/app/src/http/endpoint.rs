@@ -65,7 +65,8 @@ async fn run(
     if !caller.role.allows(endpoint.role) {
         return Err((ApiError::forbidden(), Some(caller)));
     }
-    let api_req = ApiRequest::read(endpoint, req).map_err(|e| (e, Some(caller.clone())))?;
+    let api_req = ApiRequest::read(endpoint, req, &caller.clinic_id)
+        .map_err(|e| (e, Some(caller.clone())))?;
     match (endpoint.handler)(app.clone(), caller.clone(), api_req).await {
         Ok(res) => Ok((res, caller)),
         Err(e) => Err((e, Some(caller))),

@@ -23,12 +23,18 @@ pub struct ApiRequest {
     body: Vec<u8>,
     content_type: Option<String>,
     idempotency_key: Option<String>,
+    /// What this request's cursors are bound to: the caller's clinic and the route.
+    cursor_scope: String,
 }
 
 impl ApiRequest {
     /// Reads `req` for an endpoint at `template` (e.g. `/patients/{id}`) that accepts the query
-    /// parameters `allowed`.
-    pub fn read(endpoint: &super::Endpoint, req: &Request) -> Result<Self, ApiError> {
+    /// parameters `allowed`, made by a key of `clinic_id`.
+    pub fn read(
+        endpoint: &super::Endpoint,
+        req: &Request,
+        clinic_id: &str,
+    ) -> Result<Self, ApiError> {
         let (template, allowed, max_body) = (endpoint.path, endpoint.query, endpoint.max_body);
         let params =
             match_path(template, req.uri().path()).ok_or_else(|| ApiError::not_found("route"))?;
@@ -82,6 +88,7 @@ impl ApiRequest {
             body: body.to_vec(),
             content_type,
             idempotency_key,
+            cursor_scope: cursor::scope(clinic_id, template),
         })
     }
 
@@ -146,15 +153,23 @@ impl ApiRequest {
 
     /// `cursor` and `limit` of a list endpoint: the id to continue after, and the page size.
     pub fn page(&self) -> Result<(Option<String>, usize), ApiError> {
-        let after = self.query("cursor").map(cursor::decode).transpose()?;
+        let after = self
+            .query("cursor")
+            .map(|c| cursor::decode(&self.cursor_scope, c))
+            .transpose()?;
         Ok((after, self.limit()?))
+    }
+
+    /// The cursor that continues after `next_after` (an id or a position) on this list.
+    pub fn next_cursor(&self, next_after: Option<&str>) -> Option<String> {
+        next_after.map(|p| cursor::encode(&self.cursor_scope, p))
     }
 
     /// `cursor` and `limit` of a list read in a sort order other than ids (a position).
     pub fn position_page(&self) -> Result<(Option<String>, usize), ApiError> {
         let after = self
             .query("cursor")
-            .map(cursor::decode_position)
+            .map(|c| cursor::decode_position(&self.cursor_scope, c))
             .transpose()?;
         Ok((after, self.limit()?))
     }

@@ -17,9 +17,9 @@ pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response<Bo
     }
 }
 
-/// A page of a list: `{"items": [...], "next_cursor": "..."}` (`null` on the last page).
-pub fn page<T: Serialize>(items: &[T], next_after: Option<&str>) -> Response<Body> {
-    let next_cursor = next_after.map(crate::store::cursor::encode);
+/// A page of a list: `{"items": [...], "next_cursor": "..."}` (`null` on the last page); the
+/// cursor from [`crate::http::ApiRequest::next_cursor`].
+pub fn page<T: Serialize>(items: &[T], next_cursor: Option<String>) -> Response<Body> {
     json(
         StatusCode::OK,
         &serde_json::json!({"items": items, "next_cursor": next_cursor}),

@@ -1,7 +1,7 @@
 //! Appointments of a clinic: the appointment book reports and reminders read.
 
 use super::{concurrent_update, condition, load_clinic};
-use crate::store::{AppointmentFilter, AppointmentWrite, Store};
+use crate::store::{AppointmentFilter, AppointmentWrite, Store, keys};
 use crate::{App, ServiceError, ids, json};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use serde_json::Value;
@@ -189,6 +189,18 @@ pub async fn list(
             .transpose()?
             .unwrap_or_default(),
     };
+    // A cursor holds a place in the book: it must lie in the range read (with other dates the
+    // same cursor points elsewhere), and name an appointment id after its time.
+    if let Some(a) = after {
+        let in_range =
+            a >= keys::time_key(&from).as_str() && a < format!("{}#", keys::time_key(&to)).as_str();
+        let id_ok = a.rsplit_once('#').is_some_and(|(_, id)| {
+            !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+        if !(in_range && id_ok) {
+            return Err(crate::store::cursor::out_of_range().into());
+        }
+    }
     let page = store
         .appointments_between(clinic_id, from, to, &filter, after, limit)
         .await?;

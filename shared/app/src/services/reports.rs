@@ -2,7 +2,7 @@
 
 use super::audience::{Audience, Member};
 use super::load_clinic;
-use crate::store::{Store, cursor};
+use crate::store::Store;
 use crate::{ServiceError, ids, json};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -153,12 +153,11 @@ pub async fn results(
     store: &Store,
     clinic_id: &str,
     id: &str,
-    cursor: Option<&str>,
+    after: Option<&str>,
     limit: usize,
 ) -> Result<Results, ServiceError> {
     let report = get(store, clinic_id, id).await?;
     let clinic = load_clinic(store, clinic_id).await?;
-    let after = cursor.map(cursor::decode_position).transpose()?;
     let audience = Audience::prepare(store, &clinic, &report.spec, Utc::now()).await?;
     let mut count = 0u64;
     let mut items = Vec::new();
@@ -171,7 +170,7 @@ pub async fn results(
         for (pos, m) in &page.members {
             count += 1;
             if !collecting {
-                collecting = after.as_deref() == Some(pos.as_str());
+                collecting = after == Some(pos.as_str());
             } else if items.len() < limit {
                 items.push(row(m, &clinic.fields.time_zone));
                 last_pos = Some(pos.clone());
@@ -187,6 +186,6 @@ pub async fn results(
     Ok(Results {
         count,
         items,
-        next_cursor: last_pos.filter(|_| more).map(|p| cursor::encode(&p)),
+        next_cursor: last_pos.filter(|_| more),
     })
 }
