@@ -668,3 +668,62 @@ async fn a_mass_mailing_to_one_gender_reaches_exactly_those_patients() {
         assert_eq!(counts, expected);
     }
 }
+
+/// The recipients CSV goes through the one CSV writer: an address that a spreadsheet would run
+/// as a formula comes back as text.
+#[tokio::test]
+async fn the_recipients_csv_neutralises_formula_cells() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let formula = format!("=1+2-{}@harbour.example", uuid::Uuid::new_v4().simple());
+    let r = call(
+        &app,
+        &c.staff_key,
+        "POST",
+        "/patients",
+        Some(json!({"first_name": "Pat", "last_name": "Doe", "email": formula})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let template = call(
+        &app,
+        &c.staff_key,
+        "POST",
+        "/templates",
+        Some(
+            json!({"name": "News", "channel": "email", "category": "general",
+            "subject": "News", "body": "Hi {{ first_name }}"}),
+        ),
+    )
+    .await;
+    assert_eq!(template.status, 201, "{}", template.json);
+    let report_id = report(
+        &app,
+        &c.staff_key,
+        json!({"name": "All", "type": "patient"}),
+    )
+    .await;
+    let created = campaign(
+        &app,
+        &c.staff_key,
+        json!({"name": "News", "report_id": report_id,
+        "channels": {"email": template.id()}, "send_at": in_seconds(86_400)}),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap();
+    fire(&app, &event(&c, id, &in_seconds(0)), &limits(60))
+        .await
+        .unwrap();
+    let csv = call(
+        &app,
+        &c.staff_key,
+        "GET",
+        &format!("/campaigns/{id}/recipients?format=csv"),
+        None,
+    )
+    .await;
+    assert_eq!(csv.status, 200);
+    let mut rows = csv::Reader::from_reader(csv.body.as_slice());
+    let to: Vec<String> = rows.records().map(|r| r.unwrap()[5].to_owned()).collect();
+    assert_eq!(to, [format!("'{formula}")]);
+}

@@ -212,3 +212,65 @@ async fn malformed_and_oversized_files_are_refused_and_clinics_kept_apart() {
     .await;
     assert_eq!((r.status.as_u16(), r.field()), (400, "upload_id"));
 }
+
+/// `failures.csv` gives back what was uploaded through the one CSV writer: a cell a
+/// spreadsheet would run as a formula comes back as text.
+#[tokio::test]
+async fn failures_csv_neutralises_formula_cells() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let csv = "External ID,Date of Birth,First Name,Last Name,Mobile\n\
+               NOPE,1990-01-01,\"=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",@SUM(A1),\n";
+    let r = call_raw(
+        &app,
+        Some(&c.staff_key),
+        "POST",
+        "/uploads?channel=sms",
+        Some((csv.as_bytes().to_vec(), "text/csv")),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let failures = call(
+        &app,
+        &c.staff_key,
+        "GET",
+        &format!("/uploads/{}/failures.csv", r.id()),
+        None,
+    )
+    .await;
+    assert_eq!(failures.status, 200);
+    let mut rows = csv::Reader::from_reader(failures.body.as_slice());
+    let row = rows.records().next().unwrap().unwrap();
+    assert_eq!(&row[3], "'=HYPERLINK(\"http://x\",\"y\")");
+    assert_eq!(&row[4], "'@SUM(A1)");
+}
+
+/// A field beyond the documented limit fails the file with a 400 naming its line, before
+/// anything is stored (a 450 KB field made its chunk exceed DynamoDB's item limit: a 500,
+/// with earlier chunks left behind).
+#[tokio::test]
+async fn an_oversized_field_fails_the_file_naming_its_line_and_stores_nothing() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let mut csv = String::from("External ID,DOB,First Name\n");
+    for i in 0..150 {
+        csv.push_str(&format!("E{i},1990-01-01,Ann\n"));
+    }
+    csv.push_str(&format!("E999,1990-01-01,{}\n", "x".repeat(450 * 1024)));
+    let before = snapshot(&app, &c.id).await;
+    let r = call_raw(
+        &app,
+        Some(&c.staff_key),
+        "POST",
+        "/uploads?channel=sms",
+        Some((csv.into_bytes(), "text/csv")),
+    )
+    .await;
+    assert_eq!(
+        (r.status.as_u16(), r.field(), r.code()),
+        (400, "line 152", "malformed_csv"),
+        "{}",
+        r.json
+    );
+    assert_eq!(snapshot(&app, &c.id).await, before);
+}

@@ -5,6 +5,7 @@ pub mod api;
 pub mod app;
 pub mod campaign_function;
 pub mod config;
+pub mod csv_out;
 pub mod delivery;
 pub mod error;
 pub mod http;

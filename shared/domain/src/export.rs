@@ -63,21 +63,21 @@ impl Column {
         }
     }
 
-    /// The cell for one patient. Free text that a spreadsheet would run as a formula
-    /// (starting with `=`, `+`, `-`, `@`, tab or CR) is prefixed with `'`.
+    /// The cell for one patient, as stored: the CSV writer makes every cell safe for a
+    /// spreadsheet ([`spreadsheet_safe`]).
     pub fn value(self, p: &Patient) -> String {
         let f = &p.fields;
         let opt = |v: &Option<String>| v.clone().unwrap_or_default();
         match self {
             Column::Id => p.id.clone(),
-            Column::FirstName => neutralise(&f.first_name),
-            Column::LastName => neutralise(&f.last_name),
+            Column::FirstName => f.first_name.clone(),
+            Column::LastName => f.last_name.clone(),
             Column::DateOfBirth => f.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
             Column::Gender => f.gender.map(gender_name).unwrap_or_default().to_owned(),
             Column::Mobile => opt(&f.mobile),
-            Column::Email => neutralise(&opt(&f.email)),
+            Column::Email => opt(&f.email),
             Column::ProfileType => profile_name(f.profile_type).to_owned(),
-            Column::ExternalId => neutralise(&opt(&f.external_id)),
+            Column::ExternalId => opt(&f.external_id),
             Column::PractitionerId => opt(&f.practitioner_id),
             Column::ReceiveRemindersSms => f.receive_reminders.sms.to_string(),
             Column::ReceiveRemindersEmail => f.receive_reminders.email.to_string(),
@@ -122,11 +122,23 @@ pub fn parse_columns(spec: Option<&str>) -> Result<Vec<Column>, FieldError> {
     Ok(cols)
 }
 
-fn neutralise(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
+/// A cell a spreadsheet shows as text: one that starts with `=`, `+`, `-`, `@`, tab or CR
+/// (which a spreadsheet would run as a formula) is prefixed with `'`. A plain number (`-3`,
+/// `+61412345678`, an E.164 phone) is left as it is: it cannot call anything, and phone
+/// numbers stay importable.
+pub fn spreadsheet_safe(s: &str) -> std::borrow::Cow<'_, str> {
+    let plain_number = {
+        let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+        let (whole, frac) = digits.split_once('.').unwrap_or((digits, "0"));
+        !whole.is_empty()
+            && whole.bytes().all(|b| b.is_ascii_digit())
+            && !frac.is_empty()
+            && frac.bytes().all(|b| b.is_ascii_digit())
+    };
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && !plain_number {
+        std::borrow::Cow::Owned(format!("'{s}"))
     } else {
-        s.to_owned()
+        std::borrow::Cow::Borrowed(s)
     }
 }
 
@@ -170,7 +182,21 @@ mod tests {
 
     #[test]
     fn formula_cells_are_neutralised() {
-        assert_eq!(neutralise("=HYPERLINK(1)"), "'=HYPERLINK(1)");
-        assert_eq!(neutralise("Ann"), "Ann");
+        for (cell, safe) in [
+            ("=HYPERLINK(1)", "'=HYPERLINK(1)"),
+            ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("+", "'+"),
+            ("Ann", "Ann"),
+            ("+61412345678", "+61412345678"),
+            ("-3", "-3"),
+            ("-3.5", "-3.5"),
+            ("", ""),
+        ] {
+            assert_eq!(spreadsheet_safe(cell), safe, "{cell:?}");
+        }
     }
 }

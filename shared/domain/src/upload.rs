@@ -1,9 +1,10 @@
 //! Uploaded patient lists (seed 003): a CSV exported from the practice system, read into rows
 //! to be matched to the clinic's patients by external id and date of birth.
 //!
-//! Columns (header names, any order, case and surrounding spaces ignored; other columns are
-//! ignored): `external_id` and `date_of_birth` (required), `first_name`, `last_name`,
-//! `mobile`, `email`.
+//! Columns (header names, any order; case, spaces, hyphens and underscores do not matter, so
+//! `External ID`, `external-id` and `EXTERNAL_ID` are one column; other columns are ignored):
+//! `external_id` and `date_of_birth` (required; `DOB` is read as `date_of_birth`),
+//! `first_name`, `last_name`, `mobile`, `email`. A field is at most [`MAX_FIELD_BYTES`].
 
 use crate::FieldError;
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,18 @@ use serde::{Deserialize, Serialize};
 pub const MAX_BYTES: usize = 1024 * 1024;
 /// The most rows one file may hold.
 pub const MAX_ROWS: usize = 10_000;
+/// The longest field read (in UTF-8 bytes): no name, number, address or id is longer, and
+/// rows stored 100 to an item stay far below DynamoDB's 400 KB item limit.
+pub const MAX_FIELD_BYTES: usize = 200;
+
+/// A header as a practice system may write it, reduced to compare: lower case, without
+/// spaces, hyphens and underscores (`Date of Birth` and `date_of_birth` are one).
+fn header_key(h: &str) -> String {
+    h.chars()
+        .filter(|c| !(c.is_whitespace() || *c == '-' || *c == '_'))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
 
 /// One data row as the file gave it. `line` is its line in the file (the header is line 1).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,20 +80,17 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<UploadRow>, FieldError> {
         .headers()
         .map_err(|e| line_error(1, format!("the header could not be read: {e}")))?
         .clone();
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h.trim().eq_ignore_ascii_case(name))
-    };
-    let ext =
-        col("external_id").ok_or_else(|| line_error(1, "the header has no external_id column"))?;
-    let dob = col("date_of_birth")
+    let keys: Vec<String> = headers.iter().map(header_key).collect();
+    let col = |names: &[&str]| keys.iter().position(|k| names.contains(&k.as_str()));
+    let ext = col(&["externalid"])
+        .ok_or_else(|| line_error(1, "the header has no external_id column"))?;
+    let dob = col(&["dateofbirth", "dob"])
         .ok_or_else(|| line_error(1, "the header has no date_of_birth column"))?;
     let (first, last, mobile, email) = (
-        col("first_name"),
-        col("last_name"),
-        col("mobile"),
-        col("email"),
+        col(&["firstname"]),
+        col(&["lastname"]),
+        col(&["mobile"]),
+        col(&["email"]),
     );
     let mut rows = Vec::new();
     for record in reader.records() {
@@ -94,6 +104,13 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<UploadRow>, FieldError> {
         let line = record.position().map_or(0, |p| p.line());
         if record.iter().all(|f| f.trim().is_empty()) {
             continue;
+        }
+        if let Some(i) = record.iter().position(|f| f.trim().len() > MAX_FIELD_BYTES) {
+            let name = headers.get(i).unwrap_or_default().trim();
+            return Err(line_error(
+                line,
+                format!("line {line}: the field '{name}' is longer than {MAX_FIELD_BYTES} bytes"),
+            ));
         }
         if rows.len() == MAX_ROWS {
             return Err(line_error(
@@ -154,6 +171,45 @@ mod tests {
             (2, "E1", "Ann")
         );
         assert_eq!(rows[1].line, 4);
+    }
+
+    #[test]
+    fn headers_are_read_as_practice_systems_write_them() {
+        for header in [
+            "External ID,Date of Birth,First Name,Last Name,Mobile,E-mail",
+            "EXTERNAL_ID,DOB,first-name,LAST NAME,mobile,Email",
+            "externalId,dateOfBirth,firstname,lastname,Mobile,email",
+        ] {
+            let rows = parse(
+                format!("{header}\nE1,1990-01-02,Ann,Lee,0412345678,a@x.example\n").as_bytes(),
+            )
+            .unwrap_or_else(|e| panic!("{header}: {e:?}"));
+            assert_eq!(
+                (
+                    rows[0].external_id.as_str(),
+                    rows[0].date_of_birth.as_str(),
+                    rows[0].last_name.as_str()
+                ),
+                ("E1", "1990-01-02", "Lee"),
+                "{header}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_field_longer_than_the_limit_fails_the_file_naming_its_line() {
+        let long = "x".repeat(MAX_FIELD_BYTES + 1);
+        let e = parse(
+            format!(
+                "external_id,date_of_birth,first_name\nE1,1990-01-01,Ann\nE2,1990-01-01,{long}\n"
+            )
+            .as_bytes(),
+        )
+        .unwrap_err();
+        assert_eq!((e.field.as_str(), e.code), ("line 3", "malformed_csv"));
+        assert!(e.message.contains("first_name"), "{}", e.message);
+        let fits = "é".repeat(MAX_FIELD_BYTES / 2);
+        assert!(parse(format!("external_id,date_of_birth\nE1,{fits}\n").as_bytes()).is_ok());
     }
 
     #[test]

@@ -370,11 +370,9 @@ pub async fn recipients(
 
 /// The same rows as CSV (header included on the first chunk).
 pub fn recipients_csv(rows: &[RecipientRow], header: bool) -> Result<Vec<u8>, ServiceError> {
-    let mut w = csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(Vec::new());
+    let mut w = crate::csv_out::CsvOut::new();
     if header {
-        w.write_record([
+        w.row([
             "message_id",
             "patient_id",
             "recipient",
@@ -388,7 +386,7 @@ pub fn recipients_csv(rows: &[RecipientRow], header: bool) -> Result<Vec<u8>, Se
         ])?;
     }
     for r in rows {
-        w.write_record([
+        w.row([
             r.message_id.clone(),
             r.patient_id.clone(),
             plain(&r.recipient),
@@ -401,8 +399,7 @@ pub fn recipients_csv(rows: &[RecipientRow], header: bool) -> Result<Vec<u8>, Se
             r.sent_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
         ])?;
     }
-    w.into_inner()
-        .map_err(|e| ServiceError::Export(csv::Error::from(e.into_error())))
+    Ok(w.finish()?)
 }
 
 /// A unit-variant enum as its JSON string.

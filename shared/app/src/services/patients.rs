@@ -136,18 +136,17 @@ pub async fn export(
     mut after: Option<String>,
     max_bytes: usize,
 ) -> Result<(Vec<u8>, Option<String>), ServiceError> {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record(columns.iter().map(|c| c.name()))?;
+    let mut out = crate::csv_out::CsvOut::new();
+    out.row(columns.iter().map(|c| c.name()))?;
     let next = 'pages: loop {
         let page = store
             .list_patients(clinic_id, filter, after.as_deref(), 200)
             .await?;
         let last = page.patients.len().saturating_sub(1);
         for (i, p) in page.patients.iter().enumerate() {
-            out.write_record(columns.iter().map(|c| c.value(p)))?;
-            out.flush().map_err(csv::Error::from)?;
+            out.row(columns.iter().map(|c| c.value(p)))?;
             let more = i < last || page.next_after.is_some();
-            if more && out.get_ref().len() >= max_bytes {
+            if more && out.len()? >= max_bytes {
                 break 'pages Some(p.id.clone());
             }
         }
@@ -156,8 +155,5 @@ pub async fn export(
             None => break None,
         }
     };
-    let bytes = out
-        .into_inner()
-        .map_err(|e| csv::Error::from(e.into_error()))?;
-    Ok((bytes, next))
+    Ok((out.finish()?, next))
 }

@@ -116,15 +116,20 @@ pub async fn create(
         }
     }
     let id = ids::new_id();
-    for (n, chunk) in matched.chunks(CHUNK_ROWS).enumerate() {
-        store
-            .put_upload_chunk(clinic_id, &id, "MATCHED", n, chunk)
-            .await?;
-    }
-    for (n, chunk) in failed.chunks(CHUNK_ROWS).enumerate() {
-        store
-            .put_upload_chunk(clinic_id, &id, "FAILED", n, chunk)
-            .await?;
+    // The rows first, the summary last: an upload is seen only once all of it is stored. A
+    // write that fails takes back the chunks already written, so none is left behind.
+    let mut written = Vec::new();
+    let stored = match put_chunks(store, clinic_id, &id, "MATCHED", &matched, &mut written).await {
+        Ok(()) => put_chunks(store, clinic_id, &id, "FAILED", &failed, &mut written).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = stored {
+        for (kind, n) in written {
+            if let Err(del) = store.delete_upload_chunk(clinic_id, &id, kind, n).await {
+                tracing::error!(clinic_id, upload_id = id, error = %del, "partial upload chunk left");
+            }
+        }
+        return Err(e.into());
     }
     let summary = UploadSummary {
         id,
@@ -154,6 +159,24 @@ pub async fn get(store: &Store, clinic_id: &str, id: &str) -> Result<UploadSumma
         .ok_or(ServiceError::NotFound("upload"))
 }
 
+/// Stores `rows` in chunks of [`CHUNK_ROWS`], noting each chunk written.
+async fn put_chunks<T: serde::Serialize>(
+    store: &Store,
+    clinic_id: &str,
+    id: &str,
+    kind: &'static str,
+    rows: &[T],
+    written: &mut Vec<(&'static str, usize)>,
+) -> Result<(), crate::store::StoreError> {
+    for (n, chunk) in rows.chunks(CHUNK_ROWS).enumerate() {
+        store
+            .put_upload_chunk(clinic_id, id, kind, n, chunk)
+            .await?;
+        written.push((kind, n));
+    }
+    Ok(())
+}
+
 /// `GET /uploads/{id}/failures.csv`: every unmatched row as uploaded, with its reason.
 pub async fn failures_csv(
     store: &Store,
@@ -161,8 +184,8 @@ pub async fn failures_csv(
     id: &str,
 ) -> Result<Vec<u8>, ServiceError> {
     let u = get(store, clinic_id, id).await?;
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
+    let mut w = crate::csv_out::CsvOut::new();
+    w.row([
         "line",
         "external_id",
         "date_of_birth",
@@ -175,7 +198,7 @@ pub async fn failures_csv(
     for n in 0..u.failed_chunks {
         for f in store.failed_chunk(clinic_id, id, n).await? {
             let r = &f.row;
-            w.write_record([
+            w.row([
                 r.line.to_string().as_str(),
                 &r.external_id,
                 &r.date_of_birth,
@@ -187,6 +210,5 @@ pub async fn failures_csv(
             ])?;
         }
     }
-    w.into_inner()
-        .map_err(|e| ServiceError::Export(csv::Error::from(e.into_error())))
+    Ok(w.finish()?)
 }

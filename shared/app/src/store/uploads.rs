@@ -77,6 +77,21 @@ impl Store {
         Ok(())
     }
 
+    /// Removes one chunk (of an upload whose summary was never written).
+    pub async fn delete_upload_chunk(
+        &self,
+        clinic_id: &str,
+        upload_id: &str,
+        kind: &str,
+        n: usize,
+    ) -> Result<(), StoreError> {
+        self.delete(
+            keys::clinic_pk(clinic_id),
+            keys::upload_chunk_sk(upload_id, kind, n),
+        )
+        .await
+    }
+
     pub async fn put_upload_summary(
         &self,
         clinic_id: &str,
