@@ -295,3 +295,71 @@ async fn preview_shows_text_encoding_segments_cost_and_warnings() {
     assert_eq!(r.json["html"], "<p>Hi &lt;Bo&gt;</p>");
     assert_eq!(r.json["credits"], 0);
 }
+
+/// A template is text and placeholders only, and what it renders is bounded before it is made:
+/// `{{ "x" * 5000000 }}` answered 200 with 5 MB, and a few of them could exhaust the function.
+#[tokio::test]
+async fn templates_cannot_make_work_or_text_beyond_their_values() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let before = snapshot(&app, &c.id).await;
+    let huge_link = format!("https://x.example/{}", "y".repeat(50_000));
+    let cases = [
+        (
+            json!({"channel": "email", "subject": "Hi", "body": "{{ \"x\" * 5000000 }}"}),
+            "body",
+            "invalid_template",
+        ),
+        (
+            json!({"channel": "email", "subject": "{{ \"x\" * 99999999 }}", "body": "Hi"}),
+            "subject",
+            "invalid_template",
+        ),
+        (
+            json!({"channel": "email", "subject": "Hi", "body": "Hi",
+            "html_body": "{% for i in range(99999999) %}x{% endfor %}"}),
+            "html_body",
+            "unknown_placeholder",
+        ),
+        // Plain substitution, but 150 copies of a 50 KB value: refused before rendering.
+        (
+            json!({"channel": "email", "subject": "Hi", "body": "{{ link }}".repeat(150), "values": {"link": huge_link}}),
+            "body",
+            "too_long",
+        ),
+    ];
+    for (body, field, code) in cases {
+        let started = std::time::Instant::now();
+        let r = call(
+            &app,
+            &c.staff_key,
+            "POST",
+            "/templates/preview",
+            Some(body.clone()),
+        )
+        .await;
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "{body}"
+        );
+        assert_eq!(
+            (r.status.as_u16(), r.field(), r.code()),
+            (400, field, code),
+            "{}",
+            r.json
+        );
+        if code == "too_long" {
+            continue; // the template itself is fine; that link is not
+        }
+        let mut saved = body.clone();
+        saved["name"] = json!("x");
+        let r = call(&app, &c.staff_key, "POST", "/templates", Some(saved)).await;
+        assert_eq!(
+            (r.status.as_u16(), r.field()),
+            (400, field),
+            "saving it: {}",
+            r.json
+        );
+    }
+    assert_eq!(snapshot(&app, &c.id).await, before);
+}

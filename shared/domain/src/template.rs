@@ -150,10 +150,20 @@ pub enum Format {
     Html,
 }
 
+/// The most a rendered part (an SMS, an email's subject, text or HTML) may hold, in bytes: far
+/// beyond any real message, far below what a function can hold. A render that could pass it
+/// is refused before any text is made.
+pub const MAX_RENDERED_BYTES: usize = 256 * 1024;
+
 /// A template checked and compiled once, rendered many times.
 pub struct Template {
     env: Environment<'static>,
     uses: Vec<Placeholder>,
+    /// Every placeholder occurrence, in order (one placeholder may appear many times).
+    slots: Vec<Placeholder>,
+    /// The source's length: the most text the template itself adds.
+    source_bytes: usize,
+    format: Format,
 }
 
 impl std::fmt::Debug for Template {
@@ -204,7 +214,14 @@ impl Template {
                 uses.push(p);
             }
         }
-        let compiled = Self { env, uses };
+        let slots = substitutions_only(field, source)?;
+        let compiled = Self {
+            env,
+            uses,
+            slots,
+            source_bytes: source.len(),
+            format,
+        };
         // A trial render finds what parsing cannot: unknown filters, tests, functions.
         compiled
             .render(&Values::samples(), &Caps::default())
@@ -215,6 +232,9 @@ impl Template {
                 RenderError::Template(detail) => {
                     FieldError::new(field, "invalid_template", format!("{field}: {detail}"))
                 }
+                e @ RenderError::TooLong { .. } => {
+                    FieldError::new(field, "too_long", format!("{field}: {e}"))
+                }
             })?;
         Ok(compiled)
     }
@@ -224,16 +244,31 @@ impl Template {
         &self.uses
     }
 
-    /// Renders for one recipient, cutting each value to its cap.
+    /// Renders for one recipient, cutting each value to its cap. A render whose text could
+    /// pass [`MAX_RENDERED_BYTES`] fails before any of it is made.
     pub fn render(&self, values: &Values, caps: &Caps) -> Result<String, RenderError> {
         let mut ctx: Vec<(&'static str, Value)> = Vec::with_capacity(self.uses.len());
+        let mut value_bytes = [0usize; PLACEHOLDERS.len()];
         for p in &self.uses {
             let v = values.get(*p).ok_or(RenderError::Missing(Missing(*p)))?;
             let v = match p.cap(caps) {
                 Some(cap) => truncate(v, cap),
                 None => Cow::Borrowed(v),
             };
+            // HTML escaping makes a character at most six bytes (`&quot;`).
+            value_bytes[*p as usize] = match self.format {
+                Format::Text => v.len(),
+                Format::Html => v.len().saturating_mul(6),
+            };
             ctx.push((p.name(), Value::from(v.as_ref())));
+        }
+        let most = self.slots.iter().fold(self.source_bytes, |sum, p| {
+            sum.saturating_add(value_bytes[*p as usize])
+        });
+        if most > MAX_RENDERED_BYTES {
+            return Err(RenderError::TooLong {
+                limit: MAX_RENDERED_BYTES,
+            });
         }
         let tmpl = self
             .env
@@ -252,6 +287,57 @@ pub enum RenderError {
     Missing(#[from] Missing),
     #[error("the template could not be rendered: {0}")]
     Template(String),
+    /// The rendered text could pass `limit` bytes.
+    #[error("rendered with these values the text could pass {limit} bytes")]
+    TooLong { limit: usize },
+}
+
+/// Checks that `source` is text with plain substitutions only (`{{ name }}`, with `-` for
+/// whitespace control, and `{# comments #}`): no blocks, loops, operators, filters or
+/// calls, so nothing a template says can make work or text beyond its values. Returns every
+/// placeholder occurrence in order; the names were already checked against [`PLACEHOLDERS`].
+fn substitutions_only(field: &str, source: &str) -> Result<Vec<Placeholder>, FieldError> {
+    let refuse = |what: &str| {
+        FieldError::new(
+            field,
+            "invalid_template",
+            format!(
+                "{field}: {what}; a template holds text and placeholders such as {{{{ first_name }}}} only"
+            ),
+        )
+    };
+    let mut slots = Vec::new();
+    let mut rest = source;
+    while let Some(i) = rest.find('{') {
+        rest = &rest[i..];
+        if rest.starts_with("{%") {
+            return Err(refuse("blocks ({% … %}) are not supported"));
+        } else if let Some(after) = rest.strip_prefix("{#") {
+            let end = after
+                .find("#}")
+                .ok_or_else(|| refuse("a comment is not closed"))?;
+            rest = &after[end + 2..];
+        } else if let Some(after) = rest.strip_prefix("{{") {
+            let end = after
+                .find("}}")
+                .ok_or_else(|| refuse("a placeholder is not closed"))?;
+            let inner = after[..end]
+                .trim_start_matches(['-', '+'])
+                .trim_end_matches(['-', '+'])
+                .trim();
+            let p = Placeholder::from_name(inner).ok_or_else(|| {
+                refuse(&format!(
+                    "'{{{{{}}}}}' is not a plain placeholder",
+                    &after[..end]
+                ))
+            })?;
+            slots.push(p);
+            rest = &after[end + 2..];
+        } else {
+            rest = &rest[1..];
+        }
+    }
+    Ok(slots)
 }
 
 fn syntax_error(field: &str, e: &minijinja::Error) -> FieldError {
@@ -392,5 +478,54 @@ mod tests {
             let out = t.render(&Values::default().with(Placeholder::FirstName, name), &Caps { patient_name: cap, ..Caps::default() }).unwrap();
             prop_assert!(out.chars().count() <= cap);
         }
+    }
+
+    #[test]
+    fn only_plain_substitution_compiles() {
+        for bad in [
+            r#"{{ "x" * 5000000 }}"#,
+            "{{ first_name * 99999999 }}",
+            "{% for i in range(9) %}x{% endfor %}",
+            "{% if first_name %}x{% endif %}",
+            "{{ first_name ~ last_name }}",
+            "{{ first_name }} {{ ",
+        ] {
+            let e = compile(bad).unwrap_err();
+            assert!(
+                ["invalid_template", "template_syntax", "unknown_placeholder"].contains(&e.code),
+                "{bad}: {e:?}"
+            );
+        }
+        for good in [
+            "Hi {{first_name}}",
+            "Hi {{- first_name -}}!",
+            "{# note #}Hi {{ clinic_name }}",
+            "{ not a tag }",
+        ] {
+            assert!(compile(good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn a_render_that_could_pass_the_limit_fails_before_making_text() {
+        let t = compile(&"{{ link }}".repeat(1_000)).unwrap();
+        let big = Values::default().with(Placeholder::Link, "x".repeat(64 * 1024));
+        let started = std::time::Instant::now();
+        assert_eq!(
+            t.render(&big, &Caps::default()),
+            Err(RenderError::TooLong {
+                limit: MAX_RENDERED_BYTES
+            })
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        let small = Values::default().with(Placeholder::Link, "https://x.example/b");
+        assert!(t.render(&small, &Caps::default()).is_ok());
+        // HTML counts escaping: a value of quotes grows six-fold.
+        let h = Template::compile("html_body", &"{{ link }}".repeat(100), Format::Html).unwrap();
+        let quotes = Values::default().with(Placeholder::Link, "\"".repeat(500));
+        assert!(matches!(
+            h.render(&quotes, &Caps::default()),
+            Err(RenderError::TooLong { .. })
+        ));
     }
 }

@@ -154,32 +154,38 @@ fn render(
     email_cost: u32,
 ) -> Result<Preview, ServiceError> {
     let caps = &clinic.fields.placeholder_caps;
-    let missing = |e: RenderError| -> ServiceError {
-        match e {
-            RenderError::Missing(m) => FieldError::new(
-                format!("values.{}", m.0.name()),
-                "missing_value",
-                m.to_string(),
-            )
-            .into(),
-            RenderError::Template(detail) => {
-                FieldError::new("body", "invalid_template", detail).into()
+    // A failure names the part it is about (a missing value names the value).
+    let failed = |field: &'static str| {
+        move |e: RenderError| -> ServiceError {
+            match e {
+                RenderError::Missing(m) => FieldError::new(
+                    format!("values.{}", m.0.name()),
+                    "missing_value",
+                    m.to_string(),
+                )
+                .into(),
+                RenderError::Template(detail) => {
+                    FieldError::new(field, "invalid_template", detail).into()
+                }
+                e @ RenderError::TooLong { .. } => {
+                    FieldError::new(field, "too_long", format!("{field}: {e}")).into()
+                }
             }
         }
     };
-    let text = compiled.body.render(values, caps).map_err(missing)?;
+    let text = compiled.body.render(values, caps).map_err(failed("body"))?;
     let subject = compiled
         .subject
         .as_ref()
         .map(|t| t.render(values, caps))
         .transpose()
-        .map_err(missing)?;
+        .map_err(failed("subject"))?;
     let html = compiled
         .html_body
         .as_ref()
         .map(|t| t.render(values, caps))
         .transpose()
-        .map_err(missing)?;
+        .map_err(failed("html_body"))?;
     Ok(of_text(
         clinic,
         compiled.channel,

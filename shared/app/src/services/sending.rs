@@ -495,6 +495,9 @@ pub(crate) fn render(
     let missing = |e: RenderError| match e {
         RenderError::Missing(m) => (SkipReason::MissingValue, Some(m.0.name().to_owned())),
         RenderError::Template(_) => (SkipReason::MissingValue, None),
+        RenderError::TooLong { limit } => {
+            (SkipReason::TooLong, Some(format!("over {limit} bytes")))
+        }
     };
     Ok(Rendered {
         body: compiled.body.render(values, caps).map_err(missing)?,
