@@ -304,3 +304,146 @@ async fn a_failing_top_up_is_recorded_notified_and_not_retried() {
     let r = call(&app, &other.staff_key, "GET", "/credits/auto-top-up", None).await;
     assert_eq!(r.status, 404);
 }
+
+/// What localstripe holds of `path` (`/v1/payment_intents/pi_…`).
+async fn stripe_object(path: &str) -> Value {
+    let base = std::env::var("STRIPE_API_URL").unwrap();
+    reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .basic_auth("sk_test_local", Some(""))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// A card belongs to the account it was saved for: it is attached to that account's own Stripe
+/// Customer, every charge names that Customer, and another clinic naming the card is a 400
+/// naming `payment_method_id` that writes nothing (before, any `pm_…` of the platform's Stripe
+/// account could be saved and charged by any clinic).
+#[tokio::test]
+async fn a_card_stays_with_the_clinic_that_saved_it() {
+    let app = app().await;
+    let a = new_clinic(&app).await;
+    let b = new_clinic(&app).await;
+    let pm = card("4242424242424242").await;
+    save_card(&app, &a, &pm).await;
+    let attached = stripe_object(&format!("/v1/payment_methods/{pm}")).await;
+    let customer = attached["customer"]
+        .as_str()
+        .expect("attached to a Customer")
+        .to_owned();
+    assert!(customer.starts_with("cus_"), "{attached}");
+
+    let before = snapshot(&app, &b.id).await;
+    let r = call(
+        &app,
+        &b.admin_key,
+        "POST",
+        "/credits/payment-method",
+        Some(json!({"payment_method_id": pm})),
+    )
+    .await;
+    assert_eq!(
+        (r.status.as_u16(), r.field(), r.code()),
+        (400, "payment_method_id", "attached_elsewhere"),
+        "{}",
+        r.json
+    );
+    assert_eq!(snapshot(&app, &b.id).await, before);
+    let r = buy(&app, &b, "buy-1", json!({"credits": 100})).await;
+    assert_eq!(
+        (r.status.as_u16(), r.field()),
+        (400, "account"),
+        "{}",
+        r.json
+    );
+
+    // A's charge names A's Customer; B's own card gets B's own Customer.
+    let r = buy(&app, &a, "buy-1", json!({"credits": 100})).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let pi = stripe_object(&format!(
+        "/v1/payment_intents/{}",
+        r.json["payment_intent"].as_str().unwrap()
+    ))
+    .await;
+    assert_eq!(pi["customer"], customer.as_str(), "{pi}");
+    let pm_b = card("4242424242424242").await;
+    save_card(&app, &b, &pm_b).await;
+    let other = stripe_object(&format!("/v1/payment_methods/{pm_b}")).await;
+    assert_ne!(other["customer"], customer.as_str());
+    // The docs' own key, used by both clinics: two purchases.
+    let r = buy(&app, &b, "buy-1", json!({"credits": 100})).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    assert_eq!(
+        (balance(&app, &a).await, balance(&app, &b).await),
+        (100, 100)
+    );
+    // Saving a card again for the same account keeps its Customer.
+    save_card(&app, &a, &pm).await;
+}
+
+/// A top-up whose function died after Stripe charged and before the credits were recorded
+/// leaves its purchase `pending`. The next debit finishes that purchase (asking Stripe again
+/// under the same key) instead of claiming and charging a new one: the top-up's key names the
+/// top-up, not the try (before, each try drew a random key, and the dead one stayed pending).
+#[tokio::test]
+async fn a_top_up_left_pending_by_a_dead_function_is_finished_not_bought_again() {
+    use tidings_domain::digest::sha256_hex;
+    use tidings_domain::purchase::{Purchase, PurchaseStatus};
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    tidings_tests::grant(&app, &c.id, 10).await;
+    save_card(&app, &c, &card("4242424242424242").await).await;
+    let r = call(
+        &app,
+        &c.admin_key,
+        "PUT",
+        "/credits/auto-top-up",
+        Some(json!({"credits": 100})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    // What the dead function left: the first top-up of these settings, claimed and pending.
+    let saved: chrono::DateTime<chrono::Utc> =
+        r.json["updated_at"].as_str().unwrap().parse().unwrap();
+    let key = format!("auto-top-up-group-{}-0", saved.timestamp_micros());
+    let claim = sha256_hex(key.as_bytes());
+    let now = chrono::Utc::now();
+    let left = Purchase {
+        id: uuid::Uuid::new_v4().to_string(),
+        account: "group".into(),
+        credits: 100,
+        amount: 1000,
+        currency: "AUD".into(),
+        status: PurchaseStatus::Pending,
+        reason: None,
+        payment_intent: None,
+        body_hash: sha256_hex(key.as_bytes()),
+        created_at: now,
+        updated_at: now,
+    };
+    assert!(
+        app.store
+            .claim_purchase(&c.id, &claim, &left)
+            .await
+            .unwrap()
+    );
+    let ids = patients(&app, &c, 1).await;
+    assert_eq!(send(&app, &c, &ids[0]).await, 201);
+    let finished = app
+        .store
+        .get_purchase(&c.id, &claim)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(finished.status, PurchaseStatus::Succeeded, "{finished:?}");
+    assert_eq!(
+        purchases_in_ledger(&app, &c).await,
+        1,
+        "one top-up, not two"
+    );
+    assert_eq!(balance(&app, &c).await, 109);
+}

@@ -1,5 +1,5 @@
-//! A thin adapter over Stripe's HTTP API: read a saved payment method, and charge one off
-//! session with a PaymentIntent. The base URL is configurable (`STRIPE_API_URL`), so tests run
+//! A thin adapter over Stripe's HTTP API: a Customer per credit account, a payment method
+//! attached to it, and a charge off session with a PaymentIntent that names both. The base URL is configurable (`STRIPE_API_URL`), so tests run
 //! it against `localstripe`. Card data never passes through Tidings: clients save a card with
 //! Stripe and give us its payment method id.
 
@@ -25,6 +25,23 @@ pub struct CardSummary {
     pub last4: Option<String>,
 }
 
+/// A payment method: its card, and the Customer it is attached to, if any.
+#[derive(Debug, Clone)]
+pub struct PaymentMethodInfo {
+    pub card: CardSummary,
+    pub customer: Option<String>,
+}
+
+/// What attaching a payment method to a Customer came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attached {
+    Yes,
+    /// Stripe refused it (declined, or attached elsewhere): Stripe's reason.
+    Refused {
+        reason: String,
+    },
+}
+
 /// What a charge came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChargeOutcome {
@@ -41,6 +58,8 @@ pub enum ChargeOutcome {
 pub struct Charge<'a> {
     pub amount: u64,
     pub currency: &'a str,
+    /// The account's Customer, which the payment method is attached to.
+    pub customer: &'a str,
     pub payment_method: &'a str,
     /// Passed on as Stripe's `Idempotency-Key`: a retried purchase is one charge.
     pub idempotency_key: &'a str,
@@ -80,19 +99,87 @@ struct PaymentIntent {
 #[derive(Deserialize)]
 struct PaymentMethod {
     card: Option<CardSummary>,
+    #[serde(default)]
+    customer: Option<String>,
 }
+
+#[derive(Deserialize)]
+struct Customer {
+    id: String,
+}
+
+/// How long Tidings waits for Stripe: to connect, and for a whole call.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
 impl Stripe {
     pub fn new(config: &StripeConfig) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(CALL_TIMEOUT)
+            .build()
+            .unwrap_or_default();
         Self {
-            http: reqwest::Client::new(),
+            http,
             base: config.api_url.trim_end_matches('/').to_owned(),
             key: config.secret_key.clone(),
         }
     }
 
-    /// The card of payment method `id`; `Ok(None)` when Stripe has no such payment method.
-    pub async fn payment_method(&self, id: &str) -> Result<Option<CardSummary>, StripeError> {
+    /// A Customer for one credit account. `idempotency_key` names the account, so a retried
+    /// or concurrent creation is one Customer.
+    pub async fn create_customer(
+        &self,
+        idempotency_key: &str,
+        metadata: &[(&str, &str)],
+    ) -> Result<String, StripeError> {
+        let form: Vec<(String, &str)> = metadata
+            .iter()
+            .map(|(k, v)| (format!("metadata[{k}]"), *v))
+            .collect();
+        let res = self
+            .http
+            .post(format!("{}/v1/customers", self.base))
+            .basic_auth(&self.key, Some(""))
+            .header("Idempotency-Key", idempotency_key)
+            .form(&form)
+            .send()
+            .await
+            .map_err(StripeError::Unavailable)?;
+        if !res.status().is_success() {
+            return Err(refused(res.status().as_u16(), res).await);
+        }
+        let c: Customer = res.json().await.map_err(StripeError::Decode)?;
+        Ok(c.id)
+    }
+
+    /// Attaches payment method `id` to `customer`.
+    pub async fn attach(&self, id: &str, customer: &str) -> Result<Attached, StripeError> {
+        let res = self
+            .http
+            .post(format!("{}/v1/payment_methods/{id}/attach", self.base))
+            .basic_auth(&self.key, Some(""))
+            .form(&[("customer", customer)])
+            .send()
+            .await
+            .map_err(StripeError::Unavailable)?;
+        let status = res.status().as_u16();
+        if (400..500).contains(&status) && status != 401 && status != 429 {
+            let reason = res
+                .json::<ErrorBody>()
+                .await
+                .map(|b| reason(&b.error))
+                .unwrap_or_else(|_| "Stripe refused the payment method".into());
+            return Ok(Attached::Refused { reason });
+        }
+        if !res.status().is_success() {
+            return Err(refused(status, res).await);
+        }
+        Ok(Attached::Yes)
+    }
+
+    /// Payment method `id`; `Ok(None)` when Stripe has no such payment method.
+    pub async fn payment_method(&self, id: &str) -> Result<Option<PaymentMethodInfo>, StripeError> {
         let res = self
             .http
             .get(format!("{}/v1/payment_methods/{id}", self.base))
@@ -108,10 +195,13 @@ impl Stripe {
             return Err(refused(status, res).await);
         }
         let pm: PaymentMethod = res.json().await.map_err(StripeError::Decode)?;
-        Ok(Some(pm.card.unwrap_or(CardSummary {
-            brand: None,
-            last4: None,
-        })))
+        Ok(Some(PaymentMethodInfo {
+            card: pm.card.unwrap_or(CardSummary {
+                brand: None,
+                last4: None,
+            }),
+            customer: pm.customer,
+        }))
     }
 
     /// Charges a saved payment method off session, confirming at once.
@@ -121,6 +211,7 @@ impl Stripe {
         let mut form: Vec<(String, &str)> = vec![
             ("amount".into(), &amount),
             ("currency".into(), &currency),
+            ("customer".into(), c.customer),
             ("payment_method".into(), c.payment_method),
             ("confirm".into(), "true"),
             ("off_session".into(), "true"),

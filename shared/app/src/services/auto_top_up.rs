@@ -9,6 +9,7 @@ use crate::{App, ServiceError, ids};
 use chrono::{Duration, Utc};
 use tidings_domain::FieldError;
 use tidings_domain::credits::{AutoTopUp, AutoTopUpInput, GROUP_ACCOUNT, parse_account};
+use tidings_domain::digest::sha256_hex;
 use tidings_domain::notification::{Notification, NotificationKind};
 use tidings_domain::purchase::PurchaseInput;
 
@@ -77,18 +78,30 @@ async fn check(app: &App, clinic_id: &str, account: &str) -> Result<(), ServiceE
         return Ok(());
     }
     let now = Utc::now();
-    if !store
+    let Some(seq) = store
         .take_top_up_lease(clinic_id, account, now, now + Duration::seconds(LEASE_SECS))
         .await?
-    {
+    else {
         return Ok(());
-    }
+    };
+    // The key names this top-up (the settings saved, and how many top-ups ended since), not
+    // this try: when an invocation died after Stripe charged and before the credits were
+    // recorded, the next one finds the same pending purchase and asks Stripe again under the
+    // same idempotency key, which answers with that charge instead of making a second.
+    let key = format!(
+        "auto-top-up-{account}-{}-{seq}",
+        t.updated_at.timestamp_micros()
+    );
     // Under the lease: a top-up that finished meanwhile has raised the balance already.
-    if store.credit_balance(clinic_id, account).await? >= t.threshold {
+    if store.credit_balance(clinic_id, account).await? >= t.threshold
+        && store
+            .get_purchase(clinic_id, &sha256_hex(key.as_bytes()))
+            .await?
+            .is_none()
+    {
         store.end_top_up(clinic_id, account, None).await?;
         return Ok(());
     }
-    let key = format!("auto-top-up-{account}-{}", ids::new_id());
     let input = PurchaseInput {
         account: Some(account.to_owned()),
         credits: Some(t.credits),

@@ -2,15 +2,20 @@
 //! account is charged with, `POST /credits/purchases` charges it through Stripe's PaymentIntents
 //! and adds the credits only when the payment succeeded.
 //!
+//! Each credit account has its own Stripe Customer: a card is saved only by attaching it to
+//! that Customer (one attached to any other is refused), and every charge names the Customer,
+//! so no clinic can save or charge a card that is not its own.
+//!
 //! A purchase is claimed under its `Idempotency-Key` before the card is charged, the key is
-//! passed on to Stripe, and the credits are added in the same transaction that marks it
-//! succeeded: a retried purchase charges once and adds its credits once.
+//! passed on to Stripe (scoped to the clinic and account, so two clinics' `buy-1` are two
+//! purchases), and the credits are added in the same transaction that marks it succeeded: a
+//! retried purchase charges once and adds its credits once.
 
 use super::credits::named_account;
 use super::load_clinic;
 use crate::store::SavedPaymentMethod;
 use crate::store::TxError;
-use crate::stripe::{Charge, ChargeOutcome, Stripe};
+use crate::stripe::{Attached, Charge, ChargeOutcome, Stripe};
 use crate::{App, ServiceError, ids};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -55,10 +60,12 @@ pub async fn set_payment_method(
     }
     load_clinic(&app.store, clinic_id).await?;
     let account = named_account(&app.store, clinic_id, input.account.as_deref()).await?;
-    let card = stripe(app)?
+    let stripe = stripe(app)?;
+    let unavailable = |e| ServiceError::PaymentUnavailable(Some(e));
+    let found = stripe
         .payment_method(id)
         .await
-        .map_err(|e| ServiceError::PaymentUnavailable(Some(e)))?
+        .map_err(unavailable)?
         .ok_or_else(|| {
             FieldError::new(
                 "payment_method_id",
@@ -66,15 +73,66 @@ pub async fn set_payment_method(
                 "Stripe has no such payment method",
             )
         })?;
+    // Refused before anything is made or written: a card attached to any Customer but this
+    // account's is another's.
+    let ours = app.store.stripe_customer(clinic_id, &account).await?;
+    match found.customer.as_deref() {
+        Some(c) if Some(c) == ours.as_deref() => {}
+        Some(_) => {
+            tracing::warn!(
+                clinic_id,
+                account,
+                "payment method of another customer refused"
+            );
+            return Err(FieldError::new(
+                "payment_method_id",
+                "attached_elsewhere",
+                "this payment method belongs to another customer; save a new card for this account",
+            )
+            .into());
+        }
+        None => {
+            let customer = customer_of(app, clinic_id, &account).await?;
+            if let Attached::Refused { reason } =
+                stripe.attach(id, &customer).await.map_err(unavailable)?
+            {
+                return Err(FieldError::new("payment_method_id", "refused", reason).into());
+            }
+        }
+    }
     let pm = SavedPaymentMethod {
         account,
         payment_method_id: id.to_owned(),
-        brand: card.brand,
-        last4: card.last4,
+        brand: found.card.brand,
+        last4: found.card.last4,
         updated_at: Utc::now(),
     };
     app.store.put_payment_method(clinic_id, &pm).await?;
     Ok(pm)
+}
+
+/// The account's Stripe Customer, made the first time it is needed. Stripe's idempotency key
+/// names the account, so concurrent first saves make one Customer; the first one recorded
+/// stays the account's.
+async fn customer_of(app: &App, clinic_id: &str, account: &str) -> Result<String, ServiceError> {
+    let store = &app.store;
+    if let Some(c) = store.stripe_customer(clinic_id, account).await? {
+        return Ok(c);
+    }
+    let made = stripe(app)?
+        .create_customer(
+            &format!("tidings-customer-{clinic_id}-{account}"),
+            &[("clinic_id", clinic_id), ("account", account)],
+        )
+        .await
+        .map_err(|e| ServiceError::PaymentUnavailable(Some(e)))?;
+    if store.put_stripe_customer(clinic_id, account, &made).await? {
+        return Ok(made);
+    }
+    store
+        .stripe_customer(clinic_id, account)
+        .await?
+        .ok_or(ServiceError::NotFound("customer"))
 }
 
 /// What a purchase request came to.
@@ -115,6 +173,7 @@ pub async fn purchase(
             )
         })?;
     let stripe = stripe(app)?;
+    let customer = customer_of(app, clinic_id, &pm.account).await?;
     let now = Utc::now();
     let fresh = Purchase {
         id: ids::new_id(),
@@ -169,8 +228,10 @@ pub async fn purchase(
     let charge = Charge {
         amount: p.amount,
         currency: &p.currency,
+        customer: &customer,
         payment_method: &pm.payment_method_id,
-        idempotency_key: &format!("tidings-purchase-{claim_key}"),
+        // Scoped to the clinic and account: another clinic's same key is another purchase.
+        idempotency_key: &format!("tidings-purchase-{clinic_id}-{}-{claim_key}", p.account),
         metadata: &[
             ("clinic_id", clinic_id),
             ("purchase_id", &p.id),

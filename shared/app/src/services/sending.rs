@@ -209,14 +209,18 @@ pub async fn send(
         credits = total,
         "send claimed"
     );
-    if total > 0 {
-        Box::pin(super::auto_top_up::after_debit(app, clinic_id, &account)).await;
-    }
-    let delivered: Vec<Message> = futures::stream::iter(messages)
+    // The messages go out while a top-up the debit called for is bought: delivery never waits
+    // for Stripe (the answer waits for both, so the function is not frozen mid-charge).
+    let top_up = async {
+        if total > 0 {
+            Box::pin(super::auto_top_up::after_debit(app, clinic_id, &account)).await;
+        }
+    };
+    let deliveries = futures::stream::iter(messages)
         .map(|m| deliver(app, &clinic, m))
         .buffered(CONCURRENCY)
-        .collect()
-        .await;
+        .collect::<Vec<Message>>();
+    let (delivered, ()) = tokio::join!(deliveries, top_up);
     Ok(outcome(request_id, false, delivered))
 }
 

@@ -224,6 +224,10 @@ pub fn credit_account_sk(account: &str) -> String {
 }
 
 /// The Stripe payment method an account is charged with.
+/// The Stripe Customer of one credit account: its cards are attached to it, its charges name it.
+pub fn stripe_customer_sk(account: &str) -> String {
+    format!("STRIPE_CUSTOMER#{account}")
+}
 pub fn payment_method_sk(account: &str) -> String {
     format!("PAYMENT_METHOD#{account}")
 }

@@ -41,6 +41,36 @@ impl Store {
             .transpose()
     }
 
+    /// The Stripe Customer of the account, if it has one.
+    pub async fn stripe_customer(
+        &self,
+        clinic_id: &str,
+        account: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .get(
+                keys::clinic_pk(clinic_id),
+                keys::stripe_customer_sk(account),
+            )
+            .await?
+            .and_then(|i| i.get("customer_id").and_then(|v| v.as_s().ok()).cloned()))
+    }
+
+    /// Records the account's Customer unless it has one; `Ok(false)` if it had.
+    pub async fn put_stripe_customer(
+        &self,
+        clinic_id: &str,
+        account: &str,
+        customer_id: &str,
+    ) -> Result<bool, StoreError> {
+        let item = Item::from([
+            ("pk".to_owned(), s(keys::clinic_pk(clinic_id))),
+            ("sk".to_owned(), s(keys::stripe_customer_sk(account))),
+            ("customer_id".to_owned(), s(customer_id)),
+        ]);
+        self.put_if(item, "attribute_not_exists(pk)", None).await
+    }
+
     /// Stores a new purchase as `pending`; `Ok(false)` if one with this key exists.
     pub async fn claim_purchase(
         &self,
