@@ -477,3 +477,208 @@ async fn list_filters_and_pages() {
         assert_eq!((r.status.as_u16(), r.field()), (400, field), "{query}");
     }
 }
+
+/// Erasure is complete: after `DELETE /patients/{id}`, no item anywhere in the table holds the
+/// patient's (or their contact's) names, date of birth, numbers, addresses or message text:
+/// not their SMS and email history, not a reply and its notification, not a campaign message,
+/// not an upload row. Statuses, credits and dates stay. (Before, messages kept `to` and `body`,
+/// notifications `from` and `body`, and upload rows everything.)
+#[tokio::test]
+async fn erasure_leaves_nothing_of_the_person_anywhere_in_the_table() {
+    use tidings_domain::webhook::generic;
+    use tidings_tests::campaigns::{event, limits, report};
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    tidings_tests::grant(&app, &c.id, 100).await;
+    let number = tidings_tests::assign_number(&app, &c.id).await;
+    let tag = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
+    let (first, last) = (format!("Erin{tag}"), format!("Forget{tag}"));
+    let mobile = tidings_tests::unique_mobile();
+    let email = format!("erin.{tag}@example.com");
+    let external = format!("PMS-{tag}");
+    let dob = "1931-02-17";
+    let id = call(
+        &app,
+        &c.staff_key,
+        "POST",
+        "/patients",
+        Some(json!({"first_name": first,
+        "last_name": last, "mobile": mobile, "email": email, "external_id": external,
+        "date_of_birth": dob})),
+    )
+    .await
+    .id();
+    let (mum_mobile, mum_email) = (
+        tidings_tests::unique_mobile(),
+        format!("mum.{tag}@example.com"),
+    );
+    let r = call(&app, &c.staff_key, "POST", &format!("/patients/{id}/contacts"), Some(json!({
+        "name": format!("Mum{tag}"), "relationship": "mother", "mobile": mum_mobile, "email": mum_email,
+        "receive_reminders_and_campaigns": true}))).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    // SMS and email, to the patient and (cc) the contact.
+    let body = format!("Your results {tag}, {{{{ first_name }}}}");
+    let r = call(&app, &c.staff_key, "POST", "/messages", Some(json!({"patient_ids": [id],
+        "channel": "both", "subject": format!("Results {tag}"), "body": body, "cc_contacts": true}))).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    // A reply, and its notification.
+    let reply = format!("Thanks {tag} see you");
+    let post = json!({"type": "message", "id": tag, "from": mobile, "to": number, "body": reply})
+        .to_string();
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let secret = std::env::var("WEBHOOK_SECRET").unwrap();
+    let h = vec![
+        (generic::TIMESTAMP_HEADER, ts.clone()),
+        (
+            generic::SIGNATURE_HEADER,
+            generic::sign(secret.as_bytes(), &ts, post.as_bytes()),
+        ),
+    ];
+    let r = tidings_tests::call_public(
+        &app,
+        "/webhooks/sms/generic",
+        &h,
+        post.into_bytes(),
+        "application/json",
+    )
+    .await;
+    assert_eq!(r.json["outcome"], "stored", "{}", r.json);
+    // A campaign message.
+    let template = call(&app, &c.staff_key, "POST", "/templates", Some(json!({"name": "Recall",
+        "channel": "sms", "category": "recall", "body": format!("Recall {tag} {{{{ first_name }}}}")}))).await.id();
+    let report_id = report(
+        &app,
+        &c.staff_key,
+        json!({"name": "All", "type": "patient"}),
+    )
+    .await;
+    let created = call(
+        &app,
+        &c.staff_key,
+        "POST",
+        "/campaigns",
+        Some(json!({"name": "Recall",
+        "report_id": report_id, "channels": {"sms": template},
+        "send_at": (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339()})),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.json);
+    tidings_app::services::campaign_runner::fire(
+        &app,
+        &event(&c, &created.id(), &chrono::Utc::now().to_rfc3339()),
+        &limits(60),
+    )
+    .await
+    .unwrap();
+    // Upload rows: one matched (with the list's own mobile), one failed (wrong date of birth).
+    let csv = format!(
+        "External ID,DOB,First Name,Last Name,Mobile\n{external},{dob},{first},{last},{mobile}\n{external},1931-02-18,{first},{last},\n"
+    );
+    let r = tidings_tests::call_raw(
+        &app,
+        Some(&c.staff_key),
+        "POST",
+        "/uploads?channel=sms",
+        Some((csv.into_bytes(), "text/csv")),
+    )
+    .await;
+    assert_eq!(
+        (r.status.as_u16(), r.json["matched"].as_u64()),
+        (201, Some(1)),
+        "{}",
+        r.json
+    );
+
+    let history = call(
+        &app,
+        &c.staff_key,
+        "GET",
+        &format!("/patients/{id}/messages?include_contacts=true"),
+        None,
+    )
+    .await;
+    let before: Vec<(Value, Value)> = history.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["id"].clone(), m["status"].clone()))
+        .collect();
+    assert!(before.len() >= 5, "{}", history.json);
+    let r = call(
+        &app,
+        &c.staff_key,
+        "DELETE",
+        &format!("/patients/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.json);
+
+    let personal = [
+        first.clone(),
+        last.clone(),
+        mobile.clone(),
+        email.clone(),
+        external.clone(),
+        format!("Mum{tag}"),
+        mum_mobile.clone(),
+        mum_email.clone(),
+        format!("results {tag}"),
+        format!("Results {tag}"),
+        reply.clone(),
+    ];
+    let client = app.store.client();
+    let mut start = None;
+    let mut scanned = 0;
+    loop {
+        let out = client
+            .scan()
+            .table_name(app.store.table())
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        for item in out.items.unwrap_or_default() {
+            scanned += 1;
+            let dump = format!("{item:?}");
+            for p in &personal {
+                assert!(
+                    !dump.contains(p.as_str()),
+                    "{p} survived the erasure in {dump}"
+                );
+            }
+            if dump.contains(&c.id) {
+                assert!(!dump.contains(dob), "the date of birth survived in {dump}");
+            }
+        }
+        match out.last_evaluated_key {
+            Some(k) => start = Some(k),
+            None => break,
+        }
+    }
+    assert!(scanned > 0);
+    // What the practice counts stays: every message, with its status; the statistics add up.
+    for (mid, status) in before {
+        let m = call(
+            &app,
+            &c.staff_key,
+            "GET",
+            &format!("/messages/{}", mid.as_str().unwrap()),
+            None,
+        )
+        .await;
+        assert_eq!(
+            (m.status.as_u16(), &m.json["status"]),
+            (200, &status),
+            "{}",
+            m.json
+        );
+        assert!(
+            m.json["to"].is_null() && m.json["body"].is_null(),
+            "{}",
+            m.json
+        );
+    }
+    let stats = call(&app, &c.staff_key, "GET", "/messages/stats", None).await;
+    assert_eq!(stats.status, 200, "{}", stats.json);
+}

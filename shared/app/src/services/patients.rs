@@ -1,9 +1,10 @@
 //! The patient directory: create, read, list, change, erase and export.
 
 use super::{clinic_today, concurrent_update, condition, load_clinic};
-use crate::store::{PatientPage, PatientRecord, PatientWrite, Store};
+use crate::store::{PatientPage, PatientRecord, PatientWrite, Person, Store};
 use crate::{ServiceError, ids, json};
 use chrono::Utc;
+use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
 use tidings_domain::FieldError;
 use tidings_domain::export::Column;
@@ -100,15 +101,53 @@ pub async fn update(
     }
 }
 
-/// Erases the patient's personal data and contacts; an anonymised record remains.
+/// Erases the patient: the personal parts of their messages (and their contacts'), of the
+/// notifications about their replies and of the upload rows that named them, then their record
+/// and contacts (an anonymised record remains, so counts, statuses, credits and dates still
+/// add up). The record goes last: a retry after a failure or a timeout finds the patient and
+/// erases again what is left.
 pub async fn delete(store: &Store, clinic_id: &str, id: &str) -> Result<(), ServiceError> {
     let prev = record(store, clinic_id, id).await?;
-    let contact_ids: Vec<String> = store
-        .list_contacts(clinic_id, id)
-        .await?
-        .into_iter()
-        .map(|c| c.id)
-        .collect();
+    let contacts = store.list_contacts(clinic_id, id).await?;
+    let fields = &prev.patient.fields;
+    let person = Person {
+        patient_id: id.to_owned(),
+        external_id: fields.external_id.clone(),
+        mobiles: fields
+            .mobile
+            .iter()
+            .chain(contacts.iter().filter_map(|c| c.fields.mobile.as_ref()))
+            .cloned()
+            .collect(),
+        emails: fields
+            .email
+            .iter()
+            .chain(contacts.iter().filter_map(|c| c.fields.email.as_ref()))
+            .cloned()
+            .collect(),
+    };
+    let messages = store.history_ids(clinic_id, id).await?;
+    futures::stream::iter(messages)
+        .map(|m| async move { store.scrub_message(clinic_id, &m).await })
+        .buffer_unordered(ERASE_CONCURRENCY)
+        .try_collect::<()>()
+        .await?;
+    let notes = store.notification_ids_of(clinic_id, id).await?;
+    futures::stream::iter(notes)
+        .map(|n| async move { store.scrub_notification(clinic_id, &n).await })
+        .buffer_unordered(ERASE_CONCURRENCY)
+        .try_collect::<()>()
+        .await?;
+    store.scrub_upload_rows(clinic_id, &person).await?;
+    for m in &person.mobiles {
+        store.forget_auto_answers(clinic_id, m).await?;
+    }
+    let contact_ids: Vec<String> = contacts.into_iter().map(|c| c.id).collect();
+    tracing::info!(
+        clinic_id,
+        patient_id = id,
+        "patient's messages, notifications and upload rows erased"
+    );
     match store
         .erase_patient(clinic_id, &prev, &contact_ids, Utc::now())
         .await
@@ -117,6 +156,9 @@ pub async fn delete(store: &Store, clinic_id: &str, id: &str) -> Result<(), Serv
         Err(e) => Err(gone_or(store, clinic_id, id, write_error(e)).await),
     }
 }
+
+/// Writes an erasure makes at once.
+const ERASE_CONCURRENCY: usize = 16;
 
 /// After a failed write: 404 if the patient has gone meanwhile, else the write's own error.
 async fn gone_or(store: &Store, clinic_id: &str, id: &str, err: ServiceError) -> ServiceError {

@@ -1,0 +1,266 @@
+//! What erasing a patient changes besides the patient record: their messages (and their
+//! contacts'), the notifications about their replies, the upload rows that named them, and the
+//! automatic-answer records of their numbers. Counts, statuses, credits and dates stay, so
+//! statistics still add up; the personal parts go.
+
+use super::{GSI1, Item, Query, Store, StoreError, keys, s};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+
+/// The attributes of a message that hold what a person wrote, was sent, or is reached at.
+const MESSAGE_TEXT: [&str; 5] = ["to", "from", "body", "subject", "html_body"];
+
+/// What identifies the person in upload rows.
+#[derive(Debug, Clone, Default)]
+pub struct Person {
+    pub patient_id: String,
+    pub external_id: Option<String>,
+    pub mobiles: Vec<String>,
+    pub emails: Vec<String>,
+}
+
+/// A reason without what follows its first `:` (a carrier's or a mail server's words can quote
+/// the number or the address): `bounced: 550 <ann@x> unknown` keeps `bounced`.
+fn reason_kind(reason: &str) -> String {
+    reason
+        .split_once(':')
+        .map_or(reason, |(kind, _)| kind)
+        .trim()
+        .to_owned()
+}
+
+fn str_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+}
+
+impl Store {
+    /// The ids of every message in the person's history (theirs and their contacts').
+    pub async fn history_ids(
+        &self,
+        clinic_id: &str,
+        patient_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let q = Query::under(
+            Some(GSI1),
+            keys::patient_messages_gsi(clinic_id, patient_id),
+            "",
+        );
+        let mut ids = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self.query(&q, start).await?;
+            ids.extend(page.items.iter().filter_map(|i| {
+                str_attr(i, "sk")?
+                    .strip_prefix(keys::MESSAGE_PREFIX)
+                    .map(str::to_owned)
+            }));
+            match page.last_key {
+                Some(k) => start = Some(k),
+                None => return Ok(ids),
+            }
+        }
+    }
+
+    /// Removes a message's text and addresses, and cuts its reasons (and those of its status
+    /// history) to their kind. Read and written back conditionally, so a receipt that lands
+    /// meanwhile is kept.
+    pub async fn scrub_message(&self, clinic_id: &str, id: &str) -> Result<(), StoreError> {
+        for _ in 0..5 {
+            let Some(item) = self
+                .get(keys::clinic_pk(clinic_id), keys::message_sk(id))
+                .await?
+            else {
+                return Ok(());
+            };
+            let mut next = item.clone();
+            for name in MESSAGE_TEXT {
+                next.remove(name);
+            }
+            if let Some(r) = str_attr(&item, "reason") {
+                next.insert("reason".into(), s(reason_kind(r)));
+            }
+            if let Some(AttributeValue::L(events)) = item.get("events") {
+                let scrubbed = events
+                    .iter()
+                    .map(|e| match e {
+                        AttributeValue::M(m) => {
+                            let mut m = m.clone();
+                            if let Some(AttributeValue::S(r)) = m.get("reason") {
+                                let kind = reason_kind(r);
+                                m.insert("reason".into(), s(kind));
+                            }
+                            AttributeValue::M(m)
+                        }
+                        other => other.clone(),
+                    })
+                    .collect();
+                next.insert("events".into(), AttributeValue::L(scrubbed));
+            }
+            next.insert("erased".into(), AttributeValue::Bool(true));
+            if next == item {
+                return Ok(());
+            }
+            let (condition, values) = match item.get("updated_at") {
+                Some(u) => (
+                    "updated_at = :u",
+                    Some(Item::from([(":u".to_owned(), u.clone())])),
+                ),
+                None => ("attribute_not_exists(updated_at)", None),
+            };
+            if self.put_if(next, condition, values).await? {
+                return Ok(());
+            }
+        }
+        Err(StoreError::Collision)
+    }
+
+    /// The notifications about the patient (their replies, opt-outs, answers).
+    pub async fn notification_ids_of(
+        &self,
+        clinic_id: &str,
+        patient_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut q = Query::under(None, keys::clinic_pk(clinic_id), "NOTIFICATION#");
+        q.filter = Some("patient_id = :p");
+        q.values.insert(":p".into(), s(patient_id));
+        let mut ids = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self.query(&q, start).await?;
+            ids.extend(page.items.iter().filter_map(|i| {
+                str_attr(i, "sk")?
+                    .strip_prefix("NOTIFICATION#")
+                    .map(str::to_owned)
+            }));
+            match page.last_key {
+                Some(k) => start = Some(k),
+                None => return Ok(ids),
+            }
+        }
+    }
+
+    /// Empties a notification's number and text.
+    pub async fn scrub_notification(&self, clinic_id: &str, id: &str) -> Result<(), StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::clinic_pk(clinic_id)))
+            .key("sk", s(keys::notification_sk(id)))
+            .update_expression("SET #f = :empty, body = :empty, erased = :t")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#f", "from")
+            .expression_attribute_values(":empty", s(""))
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .send()
+            .await;
+        super::conditional(
+            "UpdateItem",
+            res,
+            UpdateItemError::is_conditional_check_failed_exception,
+        )
+        .map(|_| ())
+    }
+
+    /// Empties, in every stored upload, the rows that name the person: matched rows of the
+    /// patient, and failed rows with their external id, mobile or email.
+    pub async fn scrub_upload_rows(&self, clinic_id: &str, p: &Person) -> Result<(), StoreError> {
+        let q = Query::under(None, keys::clinic_pk(clinic_id), "UPLOAD#");
+        let mut start = None;
+        loop {
+            let page = self.query(&q, start).await?;
+            for item in page.items {
+                let Some(sk) = str_attr(&item, "sk").map(str::to_owned) else {
+                    continue;
+                };
+                // Matched rows hold optional addresses (null); failed rows the file's text ("").
+                let scrubbed = if sk.contains("#MATCHED#") {
+                    scrub_rows(&item, AttributeValue::Null(true), |row| {
+                        (str_attr(row, "patient_id") == Some(p.patient_id.as_str()))
+                            .then_some(&["mobile", "email"][..])
+                    })
+                } else if sk.contains("#FAILED#") {
+                    scrub_rows(&item, s(""), |row| {
+                        let same = |name: &str, values: &[String]| {
+                            str_attr(row, name).is_some_and(|v| {
+                                !v.is_empty() && values.iter().any(|x| x.eq_ignore_ascii_case(v))
+                            })
+                        };
+                        let ext: Vec<String> = p.external_id.iter().cloned().collect();
+                        (same("external_id", &ext)
+                            || same("mobile", &p.mobiles)
+                            || same("email", &p.emails))
+                        .then_some(
+                            &[
+                                "external_id",
+                                "date_of_birth",
+                                "first_name",
+                                "last_name",
+                                "mobile",
+                                "email",
+                            ][..],
+                        )
+                    })
+                } else {
+                    None
+                };
+                if let Some(next) = scrubbed {
+                    self.put(next).await?;
+                }
+            }
+            match page.last_key {
+                Some(k) => start = Some(k),
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// Forgets that a number got automatic answers.
+    pub async fn forget_auto_answers(&self, clinic_id: &str, e164: &str) -> Result<(), StoreError> {
+        for kind in ["help", "opt_out", "opt_in"] {
+            self.delete(keys::clinic_pk(clinic_id), keys::auto_answer_sk(e164, kind))
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// A chunk with the fields `pick` names set to `empty` in the rows it picks; `None` when no
+/// row is.
+fn scrub_rows(
+    item: &Item,
+    empty: AttributeValue,
+    pick: impl Fn(&HashMap<String, AttributeValue>) -> Option<&'static [&'static str]>,
+) -> Option<Item> {
+    let Some(AttributeValue::L(rows)) = item.get("rows") else {
+        return None;
+    };
+    let mut changed = false;
+    let rows = rows
+        .iter()
+        .map(|r| match r {
+            AttributeValue::M(row) => match pick(row) {
+                Some(fields) => {
+                    let mut row = row.clone();
+                    for f in fields {
+                        if row.get(*f).is_some_and(|v| *v != empty) {
+                            row.insert((*f).to_owned(), empty.clone());
+                            changed = true;
+                        }
+                    }
+                    AttributeValue::M(row)
+                }
+                None => r.clone(),
+            },
+            other => other.clone(),
+        })
+        .collect();
+    changed.then(|| {
+        let mut next = item.clone();
+        next.insert("rows".into(), AttributeValue::L(rows));
+        next
+    })
+}
