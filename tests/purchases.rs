@@ -421,6 +421,7 @@ async fn a_top_up_left_pending_by_a_dead_function_is_finished_not_bought_again()
         status: PurchaseStatus::Pending,
         reason: None,
         payment_intent: None,
+        reversed_credits: 0,
         body_hash: sha256_hex(key.as_bytes()),
         created_at: now,
         updated_at: now,
@@ -446,4 +447,181 @@ async fn a_top_up_left_pending_by_a_dead_function_is_finished_not_bought_again()
         "one top-up, not two"
     );
     assert_eq!(balance(&app, &c).await, 109);
+}
+
+const WEBHOOK_SECRET: &str = "whsec_local_test_secret";
+
+/// Posts a Stripe event signed as Stripe signs it (`t` seconds ago).
+async fn stripe_event(
+    app: &App,
+    event: &Value,
+    age_secs: i64,
+    secret: &str,
+) -> tidings_tests::Reply {
+    let body = event.to_string().into_bytes();
+    let t = chrono::Utc::now().timestamp() - age_secs;
+    let h = vec![(
+        tidings_domain::stripe_event::SIGNATURE_HEADER,
+        tidings_domain::stripe_event::sign(secret, t, &body),
+    )];
+    tidings_tests::call_public(app, "/webhooks/stripe", &h, body, "application/json").await
+}
+
+fn event(kind: &str, object: Value) -> Value {
+    json!({"id": format!("evt_{}", uuid::Uuid::new_v4().simple()), "type": kind, "object": "event",
+        "data": {"object": object}})
+}
+
+/// A SEPA debit saved with (local) Stripe; this IBAN's charges stay `processing`.
+async fn slow_debit() -> String {
+    let base = std::env::var("STRIPE_API_URL").unwrap();
+    let res: Value = reqwest::Client::new()
+        .post(format!("{base}/v1/payment_methods"))
+        .basic_auth("sk_test_local", Some(""))
+        .form(&[
+            ("type", "sepa_debit"),
+            ("sepa_debit[iban]", "DE62370400440532013001"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    res["id"].as_str().unwrap().to_owned()
+}
+
+/// A payment Stripe is still processing is not paid: the purchase stays `pending` with no
+/// credits until Stripe's signed event says how it ended (before, `processing` counted as paid).
+/// Events are checked (signature, age) and applied once.
+#[tokio::test]
+async fn a_processing_payment_counts_only_when_its_event_says_it_settled() {
+    let app = app().await;
+    for (kind, credited) in [
+        ("payment_intent.succeeded", 500),
+        ("payment_intent.payment_failed", 0),
+    ] {
+        let c = new_clinic(&app).await;
+        let pm = slow_debit().await;
+        let r = call(
+            &app,
+            &c.admin_key,
+            "POST",
+            "/credits/payment-method",
+            Some(json!({"payment_method_id": pm})),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.json);
+        let r = buy(&app, &c, "debit-1", json!({"credits": 500})).await;
+        assert_eq!(
+            (r.status.as_u16(), r.json["status"].as_str()),
+            (201, Some("pending")),
+            "{}",
+            r.json
+        );
+        assert_eq!(balance(&app, &c).await, 0, "not paid yet");
+        let pi = r.json["payment_intent"].as_str().unwrap().to_owned();
+        let e = event(
+            kind,
+            json!({"id": pi, "object": "payment_intent", "metadata": {},
+            "last_payment_error": {"message": "insufficient funds"}}),
+        );
+        // Forged, or too old: refused, nothing changes.
+        for (age, secret) in [
+            (0, "whsec_someone_else"),
+            (3 * 86_400, WEBHOOK_SECRET),
+            (-3600, WEBHOOK_SECRET),
+        ] {
+            let before = snapshot(&app, &c.id).await;
+            let r = stripe_event(&app, &e, age, secret).await;
+            assert_eq!(r.status, 401, "{age} {secret}: {}", r.json);
+            assert_eq!(snapshot(&app, &c.id).await, before);
+        }
+        let r = stripe_event(&app, &e, 0, WEBHOOK_SECRET).await;
+        assert_eq!(r.json["outcome"], "applied", "{}", r.json);
+        assert_eq!(
+            stripe_event(&app, &e, 0, WEBHOOK_SECRET).await.json["outcome"],
+            "replay"
+        );
+        assert_eq!(balance(&app, &c).await, credited, "{kind}");
+        assert_eq!(
+            purchases_in_ledger(&app, &c).await,
+            usize::from(credited > 0)
+        );
+        // A retry of the purchase answers what the event settled, and charges nothing.
+        let again = buy(&app, &c, "debit-1", json!({"credits": 500})).await;
+        assert!(matches!(again.status.as_u16(), 200 | 402), "{}", again.json);
+        assert_eq!(balance(&app, &c).await, credited);
+    }
+}
+
+/// Refunds and disputes take a purchase's credits back as ledger entries, once per event and
+/// never below a zero balance: credits already spent stay spent, and the entry says how many.
+#[tokio::test]
+async fn refunds_and_disputes_take_credits_back_down_to_zero_at_most() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    save_card(&app, &c, &card("4242424242424242").await).await;
+    let r = buy(&app, &c, "buy-1", json!({"credits": 500})).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let pi = r.json["payment_intent"].as_str().unwrap().to_owned();
+    let refund = |amount: u64| {
+        event(
+            "charge.refunded",
+            json!({"id": "ch_x", "object": "charge",
+        "payment_intent": pi, "amount_refunded": amount}),
+        )
+    };
+    // A quarter refunded: 125 credits back to Stripe.
+    let quarter = refund(1000);
+    assert_eq!(
+        stripe_event(&app, &quarter, 0, WEBHOOK_SECRET).await.json["outcome"],
+        "applied"
+    );
+    assert_eq!(
+        stripe_event(&app, &quarter, 0, WEBHOOK_SECRET).await.json["outcome"],
+        "replay"
+    );
+    assert_eq!(balance(&app, &c).await, 375);
+    // Three credits are spent; then the whole payment is refunded: 375 due, 372 left to take.
+    for p in patients(&app, &c, 3).await {
+        assert_eq!(send(&app, &c, &p).await, 201);
+    }
+    assert_eq!(balance(&app, &c).await, 372);
+    let r = stripe_event(&app, &refund(4000), 0, WEBHOOK_SECRET).await;
+    assert_eq!(r.json["outcome"], "applied", "{}", r.json);
+    assert_eq!(balance(&app, &c).await, 0, "never below zero");
+    // A dispute after a full refund has nothing left to take.
+    let dispute = event(
+        "charge.dispute.created",
+        json!({"id": "dp_x", "object": "dispute",
+        "payment_intent": pi, "amount": 4000}),
+    );
+    assert_eq!(
+        stripe_event(&app, &dispute, 0, WEBHOOK_SECRET).await.json["outcome"],
+        "ignored"
+    );
+    let ledger = call(&app, &c.staff_key, "GET", "/credits/ledger?limit=100", None).await;
+    let items = ledger.json["items"].as_array().unwrap();
+    let sum: i64 = items.iter().map(|e| e["credits"].as_i64().unwrap()).sum();
+    assert_eq!(sum, 0, "the balance equals its ledger: {items:?}");
+    let last = items
+        .iter()
+        .filter(|e| e["kind"] == "reversal")
+        .map(|e| e["note"].as_str().unwrap())
+        .collect::<Vec<_>>();
+    assert_eq!(last.len(), 2, "{items:?}");
+    assert!(
+        last.iter().any(|n| n.contains("3 of them already spent")),
+        "{last:?}"
+    );
+    // An event about a PaymentIntent no purchase here was paid by changes nothing.
+    let stray = event(
+        "charge.refunded",
+        json!({"id": "ch_y", "payment_intent": "pi_unknown", "amount_refunded": 100}),
+    );
+    assert_eq!(
+        stripe_event(&app, &stray, 0, WEBHOOK_SECRET).await.json["outcome"],
+        "ignored"
+    );
 }

@@ -111,6 +111,8 @@ class Stack:
             # Card payments go to localstripe, which takes any sk_test_ key.
             "STRIPE_API_URL": f"http://127.0.0.1:{ports['stripe']}",
             "STRIPE_SECRET_KEY": "sk_test_local",
+            # Tests sign Stripe's events with it, as Stripe signs them with the endpoint's.
+            "STRIPE_WEBHOOK_SECRET": "whsec_local_test_secret",
             "SAM_CLI_TELEMETRY": "0",
             "PATH": f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
         })

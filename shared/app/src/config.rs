@@ -52,6 +52,9 @@ pub struct Config {
 pub struct StripeConfig {
     pub api_url: String,
     pub secret_key: String,
+    /// The signing secret of the Stripe webhook endpoint (`STRIPE_WEBHOOK_SECRET`, `whsec_…`):
+    /// Stripe's events settle pending purchases and take back refunded or disputed credits.
+    pub webhook_secret: Option<String>,
 }
 
 /// The price lists when `CREDIT_PRICES` is not set.
@@ -155,6 +158,7 @@ impl Config {
                 api_url: optional("STRIPE_API_URL")
                     .unwrap_or_else(|| "https://api.stripe.com".to_owned()),
                 secret_key,
+                webhook_secret: optional("STRIPE_WEBHOOK_SECRET"),
             }),
             ses_configuration_set: std::env::var("SES_CONFIGURATION_SET")
                 .ok()
@@ -190,6 +194,19 @@ impl Config {
             name: "WEBHOOK_SECRET",
             hint: "with PUBLIC_API_URL: the generic webhook's key",
         })
+    }
+}
+
+impl Config {
+    /// The Stripe webhook's signing secret, for the endpoint Stripe posts events to.
+    pub fn require_stripe_webhook(&self) -> Result<&str, ConfigError> {
+        self.stripe
+            .as_ref()
+            .and_then(|s| s.webhook_secret.as_deref())
+            .ok_or(ConfigError::Missing {
+                name: "STRIPE_WEBHOOK_SECRET",
+                hint: "with STRIPE_SECRET_KEY: the signing secret (whsec_…) of the Stripe webhook endpoint",
+            })
     }
 }
 

@@ -48,6 +48,11 @@ pub enum ChargeOutcome {
     Succeeded {
         payment_intent: String,
     },
+    /// Stripe accepted the payment but has not settled it (`processing`): a webhook event
+    /// says later whether it succeeded.
+    Processing {
+        payment_intent: String,
+    },
     /// The card was declined, or needs the cardholder (no credits): Stripe's reason.
     Declined {
         reason: String,
@@ -241,7 +246,10 @@ impl Stripe {
         }
         let pi: PaymentIntent = res.json().await.map_err(StripeError::Decode)?;
         Ok(match pi.status.as_str() {
-            "succeeded" | "processing" => ChargeOutcome::Succeeded {
+            "succeeded" => ChargeOutcome::Succeeded {
+                payment_intent: pi.id,
+            },
+            "processing" => ChargeOutcome::Processing {
                 payment_intent: pi.id,
             },
             other => ChargeOutcome::Declined {

@@ -55,6 +55,9 @@ pub enum EntryKind {
     Refund,
     /// Credits bought by card (`reference`: Stripe's PaymentIntent).
     Purchase,
+    /// Credits of a purchase taken back because its payment was refunded or disputed (negative;
+    /// never more than the balance: what was already spent stays spent, and the note says so).
+    Reversal,
     /// Credits moved between a clinic's accounts: what was left in a practitioner's account
     /// when it was closed goes to the group's (negative in one ledger, positive in the other).
     Transfer,

@@ -30,6 +30,7 @@ pub mod schedule_expression;
 pub mod sender_id;
 pub mod ses_event;
 pub mod sms;
+pub mod stripe_event;
 pub mod template;
 pub mod text;
 pub mod unsubscribe;

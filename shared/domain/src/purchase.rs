@@ -97,6 +97,24 @@ pub enum PurchaseStatus {
     Failed,
 }
 
+/// The purchase's credits reversed once Stripe reports `amount` (minor units) refunded so far
+/// (`refund`: Stripe's refunded total) or disputed (a dispute adds to what was reversed), given
+/// `so_far` already reversed: never less than `so_far`, never more than the credits bought.
+pub fn reversed_total(p: &Purchase, amount: u64, refund: bool) -> u64 {
+    let share = if p.amount == 0 {
+        p.credits
+    } else {
+        let s = u128::from(p.credits) * u128::from(amount) / u128::from(p.amount);
+        u64::try_from(s).unwrap_or(u64::MAX)
+    };
+    let total = if refund {
+        share.max(p.reversed_credits)
+    } else {
+        p.reversed_credits.saturating_add(share)
+    };
+    total.min(p.credits)
+}
+
 /// A purchase as stored and shown.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Purchase {
@@ -110,6 +128,9 @@ pub struct Purchase {
     /// Why the card was declined.
     pub reason: Option<String>,
     pub payment_intent: Option<String>,
+    /// Credits taken back so far because the payment was refunded or disputed.
+    #[serde(default)]
+    pub reversed_credits: u64,
     /// SHA-256 of the request body: a reused key with another body is refused.
     #[serde(skip_serializing_if = "String::is_empty", default)]
     pub body_hash: String,
@@ -197,5 +218,31 @@ mod tests {
             }),
             "account"
         );
+    }
+
+    #[test]
+    fn reversals_are_shares_of_the_credits_never_more() {
+        let p = |reversed| Purchase {
+            id: "p".into(),
+            account: "group".into(),
+            credits: 500,
+            amount: 4000,
+            currency: "AUD".into(),
+            status: PurchaseStatus::Succeeded,
+            reason: None,
+            payment_intent: Some("pi".into()),
+            reversed_credits: reversed,
+            body_hash: String::new(),
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+        };
+        assert_eq!(reversed_total(&p(0), 4000, true), 500);
+        assert_eq!(reversed_total(&p(0), 1000, true), 125);
+        // Refunds report their total: a second report of the same total takes nothing more.
+        assert_eq!(reversed_total(&p(125), 1000, true), 125);
+        assert_eq!(reversed_total(&p(125), 2000, true), 250);
+        // A dispute adds to what was refunded, up to what was bought.
+        assert_eq!(reversed_total(&p(125), 4000, false), 500);
+        assert_eq!(reversed_total(&p(0), u64::MAX, true), 500);
     }
 }

@@ -99,5 +99,9 @@ pub const ALL: &[&Endpoint] = &[
 ];
 
 /// Every route served without an API key.
-pub const PUBLIC: &[&crate::http::PublicEndpoint] =
-    &[&webhooks::SMS, &unsubscribe::POST, &unsubscribe::PAGE];
+pub const PUBLIC: &[&crate::http::PublicEndpoint] = &[
+    &webhooks::SMS,
+    &webhooks::STRIPE,
+    &unsubscribe::POST,
+    &unsubscribe::PAGE,
+];

@@ -11,6 +11,7 @@ use lambda_http::{Body, Response};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 use tidings_domain::phone;
+use tidings_domain::stripe_event;
 use tidings_domain::webhook::{
     self, Event, InboundSms, Provider, WebhookError, generic, sns, twilio,
 };
@@ -26,6 +27,39 @@ pub const SMS: PublicEndpoint = PublicEndpoint {
     needs: Needs::Webhooks,
     handler: |app, req| -> PublicFuture { Box::pin(sms_webhook(app, req)) },
 };
+
+/// Stripe's events are a few kilobytes; 256 KiB is ample.
+const MAX_STRIPE_EVENT_BYTES: usize = 256 * 1024;
+
+pub const STRIPE: PublicEndpoint = PublicEndpoint {
+    function: "stripe-webhook",
+    method: Method::POST,
+    path: "/webhooks/stripe",
+    max_body: MAX_STRIPE_EVENT_BYTES,
+    needs: Needs::StripeWebhook,
+    handler: |app, req| -> PublicFuture { Box::pin(stripe_webhook(app, req)) },
+};
+
+/// `POST /webhooks/stripe`: Stripe's events, signed with the endpoint's secret
+/// (`Stripe-Signature`); a bad, missing or stale signature is a 401 and changes nothing.
+async fn stripe_webhook(app: App, req: PublicRequest) -> Result<Response<Body>, ApiError> {
+    let secret = app
+        .config
+        .stripe
+        .as_ref()
+        .and_then(|s| s.webhook_secret.as_deref())
+        .unwrap_or("");
+    stripe_event::verify(
+        secret,
+        req.header(stripe_event::SIGNATURE_HEADER),
+        &req.body,
+        chrono::Utc::now(),
+    )
+    .map_err(|e| refused(&e))?;
+    let (event, effect) = stripe_event::parse(&req.body).map_err(|e| refused(&e))?;
+    let applied = crate::services::stripe_events::apply(&app, &event, effect).await?;
+    Ok(response::json(StatusCode::OK, &applied))
+}
 
 fn refused(e: &WebhookError) -> ApiError {
     match e {

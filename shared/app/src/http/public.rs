@@ -16,6 +16,7 @@ pub type PublicFuture = super::endpoint::HandlerFuture;
 pub enum Needs {
     Webhooks,
     Unsubscribe,
+    StripeWebhook,
 }
 
 /// A route served without an API key.
@@ -109,6 +110,7 @@ pub async fn serve_public(endpoint: &'static PublicEndpoint) -> Result<(), lambd
     match endpoint.needs {
         Needs::Webhooks => config.require_webhooks().map(|_| ()),
         Needs::Unsubscribe => config.require_unsubscribe().map(|_| ()),
+        Needs::StripeWebhook => config.require_stripe_webhook().map(|_| ()),
     }
     .inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
     let app = App::from_env(&config).await;

@@ -33,6 +33,7 @@ pub mod reports;
 mod run_settlement;
 pub mod sending;
 pub mod sent_batches;
+pub mod stripe_events;
 pub mod templates;
 pub mod unsubscribe;
 pub mod uploads;

@@ -17,7 +17,7 @@ use crate::store::SavedPaymentMethod;
 use crate::store::TxError;
 use crate::stripe::{Attached, Charge, ChargeOutcome, Stripe};
 use crate::{App, ServiceError, ids};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tidings_domain::FieldError;
 use tidings_domain::credits::{EntryKind, LedgerEntry};
@@ -184,6 +184,7 @@ pub async fn purchase(
         status: PurchaseStatus::Pending,
         reason: None,
         payment_intent: None,
+        reversed_credits: 0,
         body_hash: body_hash.clone(),
         created_at: now,
         updated_at: now,
@@ -235,6 +236,7 @@ pub async fn purchase(
         metadata: &[
             ("clinic_id", clinic_id),
             ("purchase_id", &p.id),
+            ("purchase_key", &claim_key),
             ("account", &p.account),
         ],
     };
@@ -243,6 +245,24 @@ pub async fn purchase(
         .await
         .map_err(|e| ServiceError::PaymentUnavailable(Some(e)))?;
     settle(app, clinic_id, &claim_key, p, outcome).await
+}
+
+/// The ledger entry of a paid purchase.
+pub(crate) fn purchase_entry(
+    p: &Purchase,
+    payment_intent: &str,
+    now: DateTime<Utc>,
+) -> LedgerEntry {
+    LedgerEntry {
+        id: ids::new_id(),
+        account: p.account.clone(),
+        kind: EntryKind::Purchase,
+        credits: i64::try_from(p.credits).unwrap_or(i64::MAX),
+        reference: Some(payment_intent.to_owned()),
+        note: Some(format!("{} {:.2}", p.currency, p.amount as f64 / 100.0)),
+        created_at: now,
+        spent_on: None,
+    }
 }
 
 async fn settle(
@@ -255,19 +275,27 @@ async fn settle(
     let store = &app.store;
     let now = Utc::now();
     match outcome {
-        ChargeOutcome::Succeeded { payment_intent } => {
-            let entry = LedgerEntry {
-                id: ids::new_id(),
-                account: p.account.clone(),
-                kind: EntryKind::Purchase,
-                credits: i64::try_from(p.credits).unwrap_or(i64::MAX),
-                reference: Some(payment_intent.clone()),
-                note: Some(format!("{} {:.2}", p.currency, p.amount as f64 / 100.0)),
-                created_at: now,
-                spent_on: None,
-            };
+        ChargeOutcome::Processing { payment_intent } => {
+            // Not paid yet: Stripe's payment_intent.succeeded event adds the credits.
+            tracing::info!(clinic_id, purchase_id = p.id, "purchase processing");
             match store
-                .complete_purchase(clinic_id, claim_key, &payment_intent, &entry, now)
+                .hold_purchase(clinic_id, claim_key, &payment_intent, now)
+                .await
+            {
+                Ok(()) | Err(TxError::Condition(())) => {}
+                Err(TxError::Store(e)) => return Err(e.into()),
+            }
+            p.payment_intent = Some(payment_intent);
+            p.updated_at = now;
+            Ok(PurchaseOutcome {
+                purchase: p,
+                replayed: false,
+            })
+        }
+        ChargeOutcome::Succeeded { payment_intent } => {
+            let entry = purchase_entry(&p, &payment_intent, now);
+            match store
+                .complete_purchase(clinic_id, claim_key, &payment_intent, &entry, now, None)
                 .await
             {
                 Ok(()) => {
@@ -294,7 +322,7 @@ async fn settle(
         ChargeOutcome::Declined { reason } => {
             tracing::warn!(clinic_id, purchase_id = p.id, "purchase declined");
             match store
-                .fail_purchase(clinic_id, claim_key, &reason, now)
+                .fail_purchase(clinic_id, claim_key, &reason, now, None)
                 .await
             {
                 Ok(()) | Err(TxError::Condition(())) => {}

@@ -228,6 +228,16 @@ pub fn credit_account_sk(account: &str) -> String {
 pub fn stripe_customer_sk(account: &str) -> String {
     format!("STRIPE_CUSTOMER#{account}")
 }
+/// Which clinic's purchase a Stripe PaymentIntent paid for (Stripe's events about charges and
+/// disputes name only the PaymentIntent).
+pub fn payment_intent_pk(payment_intent: &str) -> String {
+    format!("STRIPE_PI#{payment_intent}")
+}
+pub const PAYMENT_INTENT_SK: &str = "STRIPE_PI";
+/// A Stripe event applied to the clinic: each is applied once.
+pub fn stripe_event_sk(event_id: &str) -> String {
+    format!("STRIPE_EVENT#{event_id}")
+}
 pub fn payment_method_sk(account: &str) -> String {
     format!("PAYMENT_METHOD#{account}")
 }

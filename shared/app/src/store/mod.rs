@@ -38,7 +38,7 @@ pub use erasure::Person;
 pub use messages::{SendClaim, SendRecord};
 pub use page_claims::PageClaim;
 pub use patients::{PatientPage, PatientRecord, PatientWrite};
-pub use purchases::SavedPaymentMethod;
+pub use purchases::{Reversal, SavedPaymentMethod};
 pub use referrers::{ReferralPage, ReferralWrite};
 pub use replies::{Holder, Inbound};
 pub use run_credits::{Reservation, RunKey};

@@ -96,7 +96,8 @@ impl Store {
     }
 
     /// Marks a pending purchase succeeded and adds its credits with their ledger entry, in one
-    /// transaction; `Err(Condition)` when it was no longer pending (settled by another call).
+    /// transaction (with the Stripe event that settled it, when one did); `Err(Condition)` when
+    /// it was no longer pending (settled by another call) or the event was applied before.
     pub async fn complete_purchase(
         &self,
         clinic_id: &str,
@@ -104,6 +105,7 @@ impl Store {
         payment_intent: &str,
         entry: &LedgerEntry,
         at: DateTime<Utc>,
+        event: Option<&str>,
     ) -> Result<(), TxError<()>> {
         let values = Item::from([
             (":done".to_owned(), attr(&PurchaseStatus::Succeeded)?),
@@ -119,24 +121,171 @@ impl Store {
             status_name(),
             values,
         )?;
-        self.transact(vec![
+        let mut tx = vec![
             (update, ()),
             (
                 self.tx_add_credits(clinic_id, &entry.account, entry.credits)?,
                 (),
             ),
             (self.tx_ledger(clinic_id, entry)?, ()),
+            (self.tx_payment_intent(clinic_id, key, payment_intent)?, ()),
+        ];
+        if let Some(e) = event {
+            tx.push((self.tx_stripe_event(clinic_id, e)?, ()));
+        }
+        self.transact(tx).await
+    }
+
+    /// Keeps a purchase pending with the PaymentIntent Stripe is still processing, and notes
+    /// which purchase the PaymentIntent pays for.
+    pub async fn hold_purchase(
+        &self,
+        clinic_id: &str,
+        key: &str,
+        payment_intent: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), TxError<()>> {
+        let values = Item::from([
+            (":pending".to_owned(), attr(&PurchaseStatus::Pending)?),
+            (":pi".to_owned(), s(payment_intent)),
+            (":at".to_owned(), ts(&at)),
+        ]);
+        let update = self.tx_update_named(
+            keys::clinic_pk(clinic_id),
+            keys::purchase_sk(key),
+            "SET payment_intent = :pi, updated_at = :at",
+            Some("#s = :pending"),
+            status_name(),
+            values,
+        )?;
+        self.transact(vec![
+            (update, ()),
+            (self.tx_payment_intent(clinic_id, key, payment_intent)?, ()),
         ])
         .await
     }
 
-    /// Marks a pending purchase failed with the card's reason.
+    /// The clinic and purchase key a PaymentIntent paid for.
+    pub async fn purchase_of_payment_intent(
+        &self,
+        payment_intent: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let item = self
+            .get(
+                keys::payment_intent_pk(payment_intent),
+                keys::PAYMENT_INTENT_SK.into(),
+            )
+            .await?;
+        Ok(item.and_then(|i| {
+            let get = |n: &str| i.get(n).and_then(|v| v.as_s().ok()).cloned();
+            Some((get("clinic_id")?, get("purchase_key")?))
+        }))
+    }
+
+    fn tx_payment_intent(
+        &self,
+        clinic_id: &str,
+        key: &str,
+        payment_intent: &str,
+    ) -> Result<super::TransactWriteItem, StoreError> {
+        self.tx_put_any(Item::from([
+            ("pk".to_owned(), s(keys::payment_intent_pk(payment_intent))),
+            ("sk".to_owned(), s(keys::PAYMENT_INTENT_SK)),
+            ("clinic_id".to_owned(), s(clinic_id)),
+            ("purchase_key".to_owned(), s(key)),
+        ]))
+    }
+
+    /// Marks a Stripe event applied to the clinic; fails (as a condition) if it was before.
+    fn tx_stripe_event(
+        &self,
+        clinic_id: &str,
+        event_id: &str,
+    ) -> Result<super::TransactWriteItem, StoreError> {
+        self.tx_put(
+            Item::from([
+                ("pk".to_owned(), s(keys::clinic_pk(clinic_id))),
+                ("sk".to_owned(), s(keys::stripe_event_sk(event_id))),
+            ]),
+            "attribute_not_exists(pk)",
+            None,
+        )
+    }
+
+    /// Records a Stripe event that changes nothing, so a replay is known as one: `Ok(false)`
+    /// if it was recorded before.
+    pub async fn note_stripe_event(
+        &self,
+        clinic_id: &str,
+        event_id: &str,
+    ) -> Result<bool, StoreError> {
+        self.put_if(
+            Item::from([
+                ("pk".to_owned(), s(keys::clinic_pk(clinic_id))),
+                ("sk".to_owned(), s(keys::stripe_event_sk(event_id))),
+            ]),
+            "attribute_not_exists(pk)",
+            None,
+        )
+        .await
+    }
+
+    /// Takes back `take` credits of a purchase whose payment was refunded or disputed, and
+    /// records its reversed total, with the event, in one transaction. Fails (as a condition)
+    /// when the event was applied before, the purchase's reversed total moved, or the balance
+    /// fell below `take` meanwhile (the caller reads again and retries).
+    pub async fn reverse_purchase(
+        &self,
+        clinic_id: &str,
+        key: &str,
+        reversed: (u64, u64),
+        entry: &LedgerEntry,
+        event: &str,
+    ) -> Result<(), TxError<Reversal>> {
+        let (before, after) = reversed;
+        let take = entry.credits.saturating_neg();
+        let update = self.tx_update_named(
+            keys::clinic_pk(clinic_id),
+            keys::purchase_sk(key),
+            "SET reversed_credits = :after",
+            Some("attribute_exists(pk) AND (reversed_credits = :before OR (attribute_not_exists(reversed_credits) AND :zero = :before))"),
+            Default::default(),
+            Item::from([
+                (":after".to_owned(), super::n(after)),
+                (":before".to_owned(), super::n(before)),
+                (":zero".to_owned(), super::n(0)),
+            ]),
+        )?;
+        let balance = self.tx_update_named(
+            keys::clinic_pk(clinic_id),
+            keys::credits_sk(&entry.account),
+            "ADD balance :c",
+            Some("attribute_not_exists(balance) AND :take = :zero OR balance >= :take"),
+            Default::default(),
+            Item::from([
+                (":c".to_owned(), super::n(entry.credits)),
+                (":take".to_owned(), super::n(take)),
+                (":zero".to_owned(), super::n(0)),
+            ]),
+        )?;
+        self.transact(vec![
+            (self.tx_stripe_event(clinic_id, event)?, Reversal::Applied),
+            (update, Reversal::Moved),
+            (balance, Reversal::Moved),
+            (self.tx_ledger(clinic_id, entry)?, Reversal::Moved),
+        ])
+        .await
+    }
+
+    /// Marks a pending purchase failed with the card's reason (with the Stripe event that
+    /// reported it, when one did).
     pub async fn fail_purchase(
         &self,
         clinic_id: &str,
         key: &str,
         reason: &str,
         at: DateTime<Utc>,
+        event: Option<&str>,
     ) -> Result<(), TxError<()>> {
         let values = Item::from([
             (":failed".to_owned(), attr(&PurchaseStatus::Failed)?),
@@ -152,6 +301,19 @@ impl Store {
             status_name(),
             values,
         )?;
-        self.transact(vec![(update, ())]).await
+        let mut tx = vec![(update, ())];
+        if let Some(e) = event {
+            tx.push((self.tx_stripe_event(clinic_id, e)?, ()));
+        }
+        self.transact(tx).await
     }
+}
+
+/// Why a reversal did not commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reversal {
+    /// The event was applied before.
+    Applied,
+    /// The purchase or the balance changed since they were read.
+    Moved,
 }
