@@ -682,3 +682,66 @@ async fn erasure_leaves_nothing_of_the_person_anywhere_in_the_table() {
     let stats = call(&app, &c.staff_key, "GET", "/messages/stats", None).await;
     assert_eq!(stats.status, 200, "{}", stats.json);
 }
+
+/// A campaign paused for credits holds a message for the patient (in no history yet): erasing
+/// the patient ends it `not_sent` (reason `erased`) without its number or text, so no top-up
+/// sends it later.
+#[tokio::test]
+async fn erasure_reaches_the_messages_a_paused_campaign_holds() {
+    use tidings_tests::campaigns::{campaign_to_new_patients, event, limits};
+    let app = app().await;
+    let (c, campaign, mobiles) = campaign_to_new_patients(&app, 0, 1).await;
+    let outcome = tidings_app::services::campaign_runner::fire(
+        &app,
+        &event(&c, &campaign, &chrono::Utc::now().to_rfc3339()),
+        &limits(60),
+    )
+    .await
+    .unwrap();
+    let rows = call(
+        &app,
+        &c.staff_key,
+        "GET",
+        &format!("/campaigns/{campaign}/recipients"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        rows.json["items"][0]["status"], "held",
+        "{outcome:?} {}",
+        rows.json
+    );
+    let patient = rows.json["items"][0]["patient_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = call(
+        &app,
+        &c.staff_key,
+        "DELETE",
+        &format!("/patients/{patient}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.json);
+    let rows = call(
+        &app,
+        &c.staff_key,
+        "GET",
+        &format!("/campaigns/{campaign}/recipients"),
+        None,
+    )
+    .await;
+    let row = &rows.json["items"][0];
+    assert_eq!(
+        (row["status"].as_str(), row["reason"].as_str()),
+        (Some("not_sent"), Some("erased")),
+        "{row}"
+    );
+    assert!(row["to"].is_null(), "{row}");
+    let dump = format!("{:?}", snapshot(&app, &c.id).await);
+    assert!(
+        !dump.contains(&mobiles[0]),
+        "the number survived the erasure"
+    );
+}

@@ -7,7 +7,9 @@ use chrono::Utc;
 use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
 use tidings_domain::FieldError;
+use tidings_domain::campaign;
 use tidings_domain::export::Column;
+use tidings_domain::message_template::Channel;
 use tidings_domain::patient::{Patient, PatientFields, PatientFilter, PatientInput};
 
 fn write_error(e: crate::store::TxError<PatientWrite>) -> ServiceError {
@@ -129,6 +131,21 @@ pub async fn delete(store: &Store, clinic_id: &str, id: &str) -> Result<(), Serv
     let messages = store.history_ids(clinic_id, id).await?;
     futures::stream::iter(messages)
         .map(|m| async move { store.scrub_message(clinic_id, &m).await })
+        .buffer_unordered(ERASE_CONCURRENCY)
+        .try_collect::<()>()
+        .await?;
+    // Messages a running campaign holds or has queued for them are in no history yet: their
+    // ids follow from the run and the person.
+    let mut queued = Vec::new();
+    for run in store.unfinished_run_ids(clinic_id).await? {
+        for contact in std::iter::once(None).chain(contacts.iter().map(|c| Some(c.id.as_str()))) {
+            for channel in [Channel::Sms, Channel::Email] {
+                queued.push(campaign::message_id(&run, id, contact, channel));
+            }
+        }
+    }
+    futures::stream::iter(queued)
+        .map(|m| async move { store.erase_run_message(clinic_id, &m, id).await })
         .buffer_unordered(ERASE_CONCURRENCY)
         .try_collect::<()>()
         .await?;

@@ -218,6 +218,51 @@ impl Store {
         }
     }
 
+    /// The ids of the clinic's campaign runs still sending or paused: their queued and held
+    /// messages are not in anyone's history yet.
+    pub async fn unfinished_run_ids(&self, clinic_id: &str) -> Result<Vec<String>, StoreError> {
+        let mut q = Query::under(None, keys::clinic_pk(clinic_id), "RUN#");
+        q.filter = Some("#s IN (:sending, :paused)");
+        q.names = super::status_name();
+        q.values.insert(":sending".into(), s("sending"));
+        q.values.insert(":paused".into(), s("paused"));
+        let mut ids = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self.query(&q, start).await?;
+            ids.extend(
+                page.items
+                    .iter()
+                    .filter_map(|i| str_attr(i, "id").map(str::to_owned)),
+            );
+            match page.last_key {
+                Some(k) => start = Some(k),
+                None => return Ok(ids),
+            }
+        }
+    }
+
+    /// Ends a held message `not_sent` (reason `erased`) so no top-up sends it, and scrubs it;
+    /// a queued or settled one is scrubbed. Nothing when there is no such message.
+    pub async fn erase_run_message(
+        &self,
+        clinic_id: &str,
+        id: &str,
+        patient_id: &str,
+    ) -> Result<(), StoreError> {
+        let Some(item) = self
+            .get(keys::clinic_pk(clinic_id), keys::message_sk(id))
+            .await?
+        else {
+            return Ok(());
+        };
+        if str_attr(&item, "status") == Some("held") {
+            self.mark_not_sent(clinic_id, (id, patient_id), "erased", chrono::Utc::now())
+                .await?;
+        }
+        self.scrub_message(clinic_id, id).await
+    }
+
     /// Forgets that a number got automatic answers.
     pub async fn forget_auto_answers(&self, clinic_id: &str, e164: &str) -> Result<(), StoreError> {
         for kind in ["help", "opt_out", "opt_in"] {
