@@ -911,6 +911,28 @@ async fn an_sns_post_from_a_topic_we_do_not_name_is_refused() {
     assert_eq!(moto_sent().await.sms_to(&stranger).len(), 1);
 }
 
+/// A deployment that names no SNS topic refuses every SNS post, its own topic's included.
+#[tokio::test]
+async fn a_deployment_naming_no_topic_refuses_every_sns_post() {
+    let s = setup().await;
+    let mut app = s.app.clone();
+    if let Some(w) = app.config.webhooks.as_mut() {
+        w.sns_topic_arns.clear();
+    }
+    let help = json!({"originationNumber": s.mobile, "destinationNumber": s.number,
+        "messageBody": "HELP", "inboundMessageId": fresh_id()})
+    .to_string();
+    let before = snapshot(&s.app, &s.c.id).await;
+    let r = post_sns(&app, &sns_envelope("Notification", &help, &test_cert())).await;
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (401, "unknown_source"),
+        "{}",
+        r.json
+    );
+    assert_eq!(snapshot(&s.app, &s.c.id).await, before);
+}
+
 /// An SNS post older than the window (default one hour), or dated ahead of our clock by more
 /// than clock skew, is refused; one with no readable time is a 400 naming `Timestamp`.
 #[tokio::test]
