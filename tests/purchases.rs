@@ -625,3 +625,48 @@ async fn refunds_and_disputes_take_credits_back_down_to_zero_at_most() {
         "ignored"
     );
 }
+
+/// A Stripe that accepts the connection and never answers does not hold a request for ever:
+/// the client gives up (15 s a call) and the clinic gets a 503 it can retry.
+#[tokio::test]
+async fn a_stripe_that_never_answers_is_a_503_not_a_hang() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((conn, _)) = silent.accept().await {
+            held.push(conn); // read nothing, answer nothing
+        }
+    });
+    let stuck = App {
+        stripe: Some(tidings_app::stripe::Stripe::new(
+            &tidings_app::config::StripeConfig {
+                api_url: url,
+                secret_key: "sk_test_local".into(),
+                webhook_secret: None,
+            },
+        )),
+        ..app.clone()
+    };
+    let started = std::time::Instant::now();
+    let r = call(
+        &stuck,
+        &c.admin_key,
+        "POST",
+        "/credits/payment-method",
+        Some(json!({"payment_method_id": "pm_123"})),
+    )
+    .await;
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (503, "payment_unavailable"),
+        "{}",
+        r.json
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(29),
+        "within API Gateway's 30 s"
+    );
+}

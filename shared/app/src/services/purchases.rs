@@ -231,8 +231,7 @@ pub async fn purchase(
         currency: &p.currency,
         customer: &customer,
         payment_method: &pm.payment_method_id,
-        // Scoped to the clinic and account: another clinic's same key is another purchase.
-        idempotency_key: &format!("tidings-purchase-{clinic_id}-{}-{claim_key}", p.account),
+        idempotency_key: &stripe_key(clinic_id, &p.account, &claim_key),
         metadata: &[
             ("clinic_id", clinic_id),
             ("purchase_id", &p.id),
@@ -245,6 +244,12 @@ pub async fn purchase(
         .await
         .map_err(|e| ServiceError::PaymentUnavailable(Some(e)))?;
     settle(app, clinic_id, &claim_key, p, outcome).await
+}
+
+/// The idempotency key a purchase is charged under at Stripe: scoped to the clinic and account
+/// (Stripe's keys are per platform account, so two clinics' `buy-1` must not meet there).
+fn stripe_key(clinic_id: &str, account: &str, claim_key: &str) -> String {
+    format!("tidings-purchase-{clinic_id}-{account}-{claim_key}")
 }
 
 /// The ledger entry of a paid purchase.
@@ -330,5 +335,20 @@ async fn settle(
             }
             Err(ServiceError::PaymentDeclined { reason })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stripe_keys_differ_by_clinic_and_account() {
+        let claim = sha256_hex(b"buy-1");
+        let a = stripe_key("clinic-a", "group", &claim);
+        assert_ne!(a, stripe_key("clinic-b", "group", &claim));
+        assert_ne!(a, stripe_key("clinic-a", "practitioner:p1", &claim));
+        assert_eq!(a, stripe_key("clinic-a", "group", &claim));
+        assert!(a.len() <= 255, "Stripe's limit on idempotency keys");
     }
 }
