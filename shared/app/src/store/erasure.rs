@@ -3,7 +3,7 @@
 //! automatic-answer records of their numbers. Counts, statuses, credits and dates stay, so
 //! statistics still add up; the personal parts go.
 
-use super::{GSI1, Item, Query, Store, StoreError, keys, s};
+use super::{GSI1, Item, Query, SortKey, Store, StoreError, keys, s};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
@@ -48,20 +48,7 @@ impl Store {
             keys::patient_messages_gsi(clinic_id, patient_id),
             "",
         );
-        let mut ids = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self.query(&q, start).await?;
-            ids.extend(page.items.iter().filter_map(|i| {
-                str_attr(i, "sk")?
-                    .strip_prefix(keys::MESSAGE_PREFIX)
-                    .map(str::to_owned)
-            }));
-            match page.last_key {
-                Some(k) => start = Some(k),
-                None => return Ok(ids),
-            }
-        }
+        Ok(ids_under(self.query_all(q).await?, keys::MESSAGE_PREFIX))
     }
 
     /// Removes a message's text and addresses, and cuts its reasons (and those of its status
@@ -126,20 +113,7 @@ impl Store {
         let mut q = Query::under(None, keys::clinic_pk(clinic_id), "NOTIFICATION#");
         q.filter = Some("patient_id = :p");
         q.values.insert(":p".into(), s(patient_id));
-        let mut ids = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self.query(&q, start).await?;
-            ids.extend(page.items.iter().filter_map(|i| {
-                str_attr(i, "sk")?
-                    .strip_prefix("NOTIFICATION#")
-                    .map(str::to_owned)
-            }));
-            match page.last_key {
-                Some(k) => start = Some(k),
-                None => return Ok(ids),
-            }
-        }
+        Ok(ids_under(self.query_all(q).await?, "NOTIFICATION#"))
     }
 
     /// Empties a notification's number and text.
@@ -226,20 +200,8 @@ impl Store {
         q.names = super::status_name();
         q.values.insert(":sending".into(), s("sending"));
         q.values.insert(":paused".into(), s("paused"));
-        let mut ids = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self.query(&q, start).await?;
-            ids.extend(
-                page.items
-                    .iter()
-                    .filter_map(|i| str_attr(i, "id").map(str::to_owned)),
-            );
-            match page.last_key {
-                Some(k) => start = Some(k),
-                None => return Ok(ids),
-            }
-        }
+        let runs: Vec<RunId> = self.query_all(q).await?;
+        Ok(runs.into_iter().map(|r| r.id).collect())
     }
 
     /// Ends a held message `not_sent` (reason `erased`) so no top-up sends it, and scrubs it;
@@ -271,6 +233,18 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// The ids in sort keys `<prefix><id>`.
+fn ids_under(keys: Vec<SortKey>, prefix: &str) -> Vec<String> {
+    keys.into_iter()
+        .filter_map(|k| k.sk.strip_prefix(prefix).map(str::to_owned))
+        .collect()
+}
+
+#[derive(serde::Deserialize)]
+struct RunId {
+    id: String,
 }
 
 /// A chunk with the fields `pick` names set to `empty` in the rows it picks; `None` when no
