@@ -260,23 +260,36 @@ async fn auto_top_up_buys_once_under_concurrent_debits() {
     assert_eq!(sum, 105, "the balance equals its ledger");
 }
 
+/// A clinic with `credits`, the card `number` saved, and automatic top-up set to `settings`;
+/// the settings as saved.
+async fn topping_up(app: &App, credits: i64, number: &str, settings: Value) -> (TestClinic, Value) {
+    let c = new_clinic(app).await;
+    tidings_tests::grant(app, &c.id, credits).await;
+    save_card(app, &c, &card(number).await).await;
+    let r = call(
+        app,
+        &c.admin_key,
+        "PUT",
+        "/credits/auto-top-up",
+        Some(settings),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    (c, r.json)
+}
+
 /// A declined top-up is recorded and notified once; later debits do not try again until the
 /// settings are saved again.
 #[tokio::test]
 async fn a_failing_top_up_is_recorded_notified_and_not_retried() {
     let app = app().await;
-    let c = new_clinic(&app).await;
-    tidings_tests::grant(&app, &c.id, 12).await;
-    save_card(&app, &c, &card("4000000000000341").await).await;
-    let r = call(
+    let (c, _) = topping_up(
         &app,
-        &c.admin_key,
-        "PUT",
-        "/credits/auto-top-up",
-        Some(json!({"credits": 50, "threshold": 10})),
+        12,
+        "4000000000000341",
+        json!({"credits": 50, "threshold": 10}),
     )
     .await;
-    assert_eq!(r.status, 200, "{}", r.json);
     let ids = patients(&app, &c, 4).await;
     for p in &ids {
         assert_eq!(send(&app, &c, p).await, 201);
@@ -394,21 +407,10 @@ async fn a_top_up_left_pending_by_a_dead_function_is_finished_not_bought_again()
     use tidings_domain::digest::sha256_hex;
     use tidings_domain::purchase::{Purchase, PurchaseStatus};
     let app = app().await;
-    let c = new_clinic(&app).await;
-    tidings_tests::grant(&app, &c.id, 10).await;
-    save_card(&app, &c, &card("4242424242424242").await).await;
-    let r = call(
-        &app,
-        &c.admin_key,
-        "PUT",
-        "/credits/auto-top-up",
-        Some(json!({"credits": 100})),
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.json);
+    let (c, settings) = topping_up(&app, 10, "4242424242424242", json!({"credits": 100})).await;
     // What the dead function left: the first top-up of these settings, claimed and pending.
     let saved: chrono::DateTime<chrono::Utc> =
-        r.json["updated_at"].as_str().unwrap().parse().unwrap();
+        settings["updated_at"].as_str().unwrap().parse().unwrap();
     let key = format!("auto-top-up-group-{}-0", saved.timestamp_micros());
     let claim = sha256_hex(key.as_bytes());
     let now = chrono::Utc::now();
@@ -669,4 +671,41 @@ async fn a_stripe_that_never_answers_is_a_503_not_a_hang() {
         started.elapsed() < std::time::Duration::from_secs(29),
         "within API Gateway's 30 s"
     );
+}
+
+/// An event reaches only the purchase its PaymentIntent paid for: metadata naming another
+/// clinic's pending purchase cannot redirect a PaymentIntent Tidings already knows.
+#[tokio::test]
+async fn an_event_cannot_be_pointed_at_another_clinics_purchase() {
+    use tidings_domain::digest::sha256_hex;
+    let app = app().await;
+    let a = new_clinic(&app).await;
+    save_card(&app, &a, &card("4242424242424242").await).await;
+    let paid = buy(&app, &a, "buy-1", json!({"credits": 100})).await;
+    assert_eq!(paid.status, 201, "{}", paid.json);
+    let b = new_clinic(&app).await;
+    let pm = slow_debit().await;
+    let r = call(
+        &app,
+        &b.admin_key,
+        "POST",
+        "/credits/payment-method",
+        Some(json!({"payment_method_id": pm})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let pending = buy(&app, &b, "debit-1", json!({"credits": 500})).await;
+    assert_eq!(pending.json["status"], "pending", "{}", pending.json);
+    let e = event(
+        "payment_intent.succeeded",
+        json!({"id": paid.json["payment_intent"],
+        "metadata": {"clinic_id": b.id, "purchase_key": sha256_hex(b"debit-1")}}),
+    );
+    let before = snapshot(&app, &b.id).await;
+    assert_eq!(
+        stripe_event(&app, &e, 0, WEBHOOK_SECRET).await.json["outcome"],
+        "ignored"
+    );
+    assert_eq!(snapshot(&app, &b.id).await, before);
+    assert_eq!((balance(&app, &a).await, balance(&app, &b).await), (100, 0));
 }
