@@ -132,7 +132,7 @@ async fn bridge_fires_a_campaign_to_the_audience_of_the_moment() {
 }
 
 #[tokio::test]
-async fn a_crashed_run_and_triplicate_firings_send_each_message_once() {
+async fn a_crashed_run_and_triplicate_firings_never_send_a_message_twice() {
     let base = app().await;
     let c = new_clinic(&base).await;
     let key = &c.staff_key;
@@ -153,8 +153,9 @@ async fn a_crashed_run_and_triplicate_firings_send_each_message_once() {
     let id = created["id"].as_str().unwrap();
     let at = "2026-11-24T09:00:00Z";
 
-    // First attempt: the calls for five patients never reach the provider, and the process
-    // dies (the run is dropped) while they hang.
+    // First attempt: the calls for five patients hang (nobody can tell whether the provider
+    // took them), and the process dies (the run is dropped) while they hang, before the SDK's
+    // attempt timeout.
     let hung: Vec<String> = mobiles[..5].to_vec();
     let script_hung = hung.clone();
     let proxy = ProviderProxy::start(moto_url(), move |to, _| {
@@ -168,7 +169,7 @@ async fn a_crashed_run_and_triplicate_firings_send_each_message_once() {
     let crashing = app_via(&proxy.url).await;
     let ev = event(&c, id, at);
     let first =
-        tokio::time::timeout(StdDuration::from_secs(8), fire(&crashing, &ev, &limits(3))).await;
+        tokio::time::timeout(StdDuration::from_secs(4), fire(&crashing, &ev, &limits(3))).await;
     assert!(
         first.is_err(),
         "the first run must still be hanging: {first:?}"
@@ -181,7 +182,8 @@ async fn a_crashed_run_and_triplicate_firings_send_each_message_once() {
 
     // The same firing delivered three times at once, after the leases ran out. (The lease is
     // 3 s, not less: a copy whose lease renewal comes late stops claiming, as it should, and a
-    // busy DynamoDB Local can be that slow.)
+    // busy DynamoDB Local can be that slow.) The five a dead copy may have handed over are
+    // never handed over again: they become unconfirmed.
     tokio::time::sleep(StdDuration::from_millis(3500)).await;
     let (l1, l2, l3) = (limits(300), limits(300), limits(300));
     let (x, y, z) = tokio::join!(
@@ -198,7 +200,8 @@ async fn a_crashed_run_and_triplicate_firings_send_each_message_once() {
     );
     let sent = moto_sent().await;
     for m in &mobiles {
-        assert_eq!(sms_count(&sent, m), 1, "{m} must get exactly one message");
+        let expected = usize::from(!hung.contains(m));
+        assert_eq!(sms_count(&sent, m), expected, "{m}: at most one message");
     }
     // Once more, after it finished: nothing.
     let again = fire(&base, &ev, &limits(300)).await.unwrap();
@@ -207,7 +210,7 @@ async fn a_crashed_run_and_triplicate_firings_send_each_message_once() {
     for m in &mobiles {
         assert_eq!(
             sms_count(&after, m),
-            1,
+            usize::from(!hung.contains(m)),
             "{m}: nothing more after the run finished"
         );
     }
@@ -216,7 +219,9 @@ async fn a_crashed_run_and_triplicate_firings_send_each_message_once() {
         .await
         .json;
     assert_eq!(done["status"], "sent", "{done}");
-    assert_eq!(done["counts"]["sent"], 30, "{done}");
+    assert_eq!(done["counts"]["sent"], 25, "{done}");
+    // Unconfirmed messages keep their credits: they may have been sent.
+    assert_eq!(done["counts"]["unconfirmed"], 5, "{done}");
     assert_eq!(done["credits_used"], 30);
     assert_eq!(balance(&base, key).await, 170);
     assert_ledger_matches(&base, &c).await;

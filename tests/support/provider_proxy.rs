@@ -1,7 +1,8 @@
 //! An HTTP proxy in front of moto for SNS and SES v2 calls. It records every call (so tests
 //! can read what moto does not keep, such as the SMS sender id and the email reply-to) and can
 //! answer a call with a fault instead of forwarding it: throttling, a 500, or a permanent
-//! rejection, each in the wire format of the service.
+//! rejection, each in the wire format of the service; or hang; or forward it and then drop the
+//! connection unanswered.
 
 use serde_json::Value;
 use std::collections::HashMap;
@@ -19,6 +20,9 @@ pub enum Fault {
     /// Never answers: the call hangs as if the caller's process had died mid-call, before the
     /// provider saw it.
     Hang,
+    /// Forwards the call (the provider takes the message) and then drops the connection
+    /// without answering, as a connection lost on the way back would.
+    AcceptThenDrop,
 }
 
 /// One call the proxy saw.
@@ -140,7 +144,7 @@ async fn serve(mut stream: TcpStream, state: State) -> std::io::Result<()> {
             std::future::pending::<()>().await;
         }
         let (status, ctype, extra, body) = match (fault, service) {
-            (Fault::Pass, _) | (_, None) => {
+            (Fault::Pass | Fault::AcceptThenDrop, _) | (_, None) => {
                 let res = client
                     .request(method.parse().unwrap(), format!("{moto}{path}"))
                     .headers(fwd_headers)
@@ -191,6 +195,10 @@ async fn serve(mut stream: TcpStream, state: State) -> std::io::Result<()> {
                 )
             }
         };
+        if fault == Fault::AcceptThenDrop && service.is_some() {
+            // The provider has the message; the caller never hears so.
+            return Ok(());
+        }
         let head = format!(
             "HTTP/1.1 {status} X\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\nx-amzn-requestid: proxy\r\n{extra}\r\n",
             body.len()

@@ -162,6 +162,7 @@ async fn main() -> ExitCode {
         unsubscribe: None,
         prices: Vec::new(),
         stripe: None,
+        send_lease_secs: 900,
     })
     .await;
     match run(&app, cli.command).await {

@@ -45,6 +45,10 @@ pub struct Config {
     /// Card payments for credits (`STRIPE_SECRET_KEY`, and `STRIPE_API_URL`, by default
     /// Stripe's own); without them purchases are refused.
     pub stripe: Option<StripeConfig>,
+    /// Seconds after its claim a one-off send, reminder or greeting still has queued messages
+    /// only because its function died (`SEND_LEASE_SECS`, default 900, the longest any
+    /// function runs): the sweep then marks them unconfirmed.
+    pub send_lease_secs: u64,
 }
 
 /// Where and how Tidings calls Stripe.
@@ -164,6 +168,7 @@ impl Config {
                 .ok()
                 .filter(|v| !v.trim().is_empty()),
             ses_identity_arn_prefix: identity_arn_prefix()?,
+            send_lease_secs: number("SEND_LEASE_SECS", 900, "a whole number of seconds from 1")?,
             campaigns: CampaignSettings {
                 sms_per_second: number("CAMPAIGN_SMS_PER_SECOND", 20, "a whole number from 1")?,
                 email_per_second: number("CAMPAIGN_EMAIL_PER_SECOND", 14, "a whole number from 1")?,

@@ -1,13 +1,22 @@
 //! The providers: SMS through SNS `Publish`, email through SES v2 `SendEmail`.
 //!
-//! Throttling, 5xx answers and connection failures are retried by the SDK's standard retry
-//! strategy (exponential backoff with full jitter, up to [`MAX_ATTEMPTS`] attempts); what is
-//! left after that is a [`DeliveryError`] that says whether the provider refused the message
-//! (permanent) or could not be reached.
+//! Throttling, 5xx answers and connections that could not be made are retried by the SDK's
+//! standard retry strategy (exponential backoff with full jitter, up to [`MAX_ATTEMPTS`]
+//! attempts): in each of those the provider certainly did not take the message. A call whose
+//! request may have reached the provider (a timeout, a connection lost after the request went
+//! out, an answer that cannot be read) is never retried: SNS `Publish` and SES `SendEmail`
+//! have no idempotency token, so a retry could send the message twice. What is left is a
+//! [`DeliveryError`] that says whether the provider refused the message, could not be
+//! reached, or may have taken it ([`DeliveryError::Unknown`]).
 
 use aws_config::SdkConfig;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use aws_sdk_sns::types::MessageAttributeValue;
+use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::client::retries::classifiers::{
+    ClassifyRetry, RetryAction, RetryClassifierPriority,
+};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use std::time::Duration;
 use thiserror::Error;
@@ -23,6 +32,21 @@ pub enum DeliveryError {
     /// The provider was throttling, failing or unreachable through every attempt.
     #[error("provider unavailable: {0}")]
     Unavailable(String),
+    /// The request may have reached the provider, but its answer was lost: the message may
+    /// have been sent.
+    #[error("outcome unknown: {0}")]
+    Unknown(String),
+}
+
+impl DeliveryError {
+    /// What kind of failure it is, for logs (the provider's text can quote an address).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Rejected(_) => "rejected",
+            Self::Unavailable(_) => "unavailable",
+            Self::Unknown(_) => "outcome_unknown",
+        }
+    }
 }
 
 /// One SMS.
@@ -79,10 +103,12 @@ impl Delivery {
         let sns = aws_sdk_sns::config::Builder::from(aws)
             .retry_config(retry.clone())
             .timeout_config(timeout.clone())
+            .retry_classifier(MayHaveReachedProvider)
             .build();
         let ses = aws_sdk_sesv2::config::Builder::from(aws)
             .retry_config(retry)
             .timeout_config(timeout)
+            .retry_classifier(MayHaveReachedProvider)
             .build();
         Self {
             sns: aws_sdk_sns::Client::from_conf(sns),
@@ -239,10 +265,60 @@ where
                 DeliveryError::Rejected(format!("{code}: {message}"))
             }
         }
-        SdkError::TimeoutError(_) => DeliveryError::Unavailable("timed out".into()),
-        SdkError::DispatchFailure(_) => DeliveryError::Unavailable("could not connect".into()),
-        _ => DeliveryError::Unavailable("unreadable answer".into()),
+        SdkError::TimeoutError(_) => {
+            DeliveryError::Unknown("no answer in time after the request went out".into())
+        }
+        SdkError::DispatchFailure(d) if d.as_connector_error().is_some_and(never_sent) => {
+            DeliveryError::Unavailable("could not connect".into())
+        }
+        SdkError::DispatchFailure(_) => {
+            DeliveryError::Unknown("the connection was lost after the request went out".into())
+        }
+        SdkError::ResponseError(_) => DeliveryError::Unknown("unreadable answer".into()),
+        // The request could not be built: nothing went out.
+        _ => DeliveryError::Unavailable("request not sent".into()),
     }
+}
+
+/// Forbids the SDK's retry of a call whose request may have reached the provider: any error but
+/// an answer the provider gave (throttling, 5xx, a refusal) or a connection never made.
+#[derive(Debug)]
+struct MayHaveReachedProvider;
+
+impl ClassifyRetry for MayHaveReachedProvider {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        let Some(Err(e)) = ctx.output_or_error() else {
+            return RetryAction::NoActionIndicated;
+        };
+        let reached = e.is_timeout_error()
+            || e.is_response_error()
+            || e.as_connector_error().is_some_and(|c| !never_sent(c));
+        if reached {
+            RetryAction::RetryForbidden
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "a request that may have reached the provider is not retried"
+    }
+
+    fn priority(&self) -> RetryClassifierPriority {
+        RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
+    }
+}
+
+/// Whether a connector error happened while connecting, before any of the request was sent.
+fn never_sent(e: &ConnectorError) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if let Some(h) = err.downcast_ref::<hyper_util::client::legacy::Error>() {
+            return h.is_connect();
+        }
+        source = err.source();
+    }
+    false
 }
 
 /// The HTTP status of a raw response.

@@ -5,7 +5,7 @@
 
 use crate::App;
 use crate::config::Config;
-use crate::services::{greetings, reminders};
+use crate::services::{greetings, reminders, unconfirmed};
 use chrono::{DateTime, Utc};
 use lambda_http::{LambdaEvent, service_fn};
 use serde::Deserialize;
@@ -32,10 +32,23 @@ async fn run(
 ) -> Result<serde_json::Value, crate::ServiceError> {
     Ok(match sweep {
         // Boxed: the sweeps' futures are deep enough to overflow the compiler's layout limit.
-        Sweep::Reminders => serde_json::to_value(Box::pin(reminders::sweep(app, now)).await?),
-        Sweep::Greetings => serde_json::to_value(Box::pin(greetings::sweep(app, now)).await?),
-    }
-    .unwrap_or_default())
+        Sweep::Reminders => {
+            let mut out = serde_json::to_value(Box::pin(reminders::sweep(app, now)).await?)
+                .unwrap_or_default();
+            // On the same schedule: sends a dead function left with queued messages.
+            let stuck = unconfirmed::sweep_open_sends(app).await?;
+            if let Some(o) = out.as_object_mut() {
+                o.insert(
+                    "open_sends".into(),
+                    serde_json::to_value(stuck).unwrap_or_default(),
+                );
+            }
+            out
+        }
+        Sweep::Greetings => {
+            serde_json::to_value(Box::pin(greetings::sweep(app, now)).await?).unwrap_or_default()
+        }
+    })
 }
 
 /// The `main` of the `reminder-sweep` and `greeting-sweep` functions.

@@ -374,6 +374,14 @@ pub struct Counts {
     /// Held, then never sent (no top-up within [`PAUSE_LIMIT_HOURS`], or cancelled).
     #[serde(default)]
     pub not_sent: u64,
+    /// Claimed by a copy that stopped after it may have handed them over: outcome unknown.
+    /// Shown when there are any.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unconfirmed: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A stored campaign.

@@ -166,6 +166,11 @@ pub enum Status {
     Held,
     /// A held message whose run ended without it (no top-up in time, or cancelled).
     NotSent,
+    /// Its outcome is unknown: the copy that claimed it stopped (or lost the provider's answer)
+    /// after it may have handed it to the provider. It keeps its credits and is never sent
+    /// again by Tidings on its own; a receipt naming it settles it, and the practice may resend
+    /// it once (`POST /campaigns/{id}/resend-unconfirmed`). `reason` says what happened.
+    Unconfirmed,
 }
 
 /// Who a message went to: the patient, or one of the patient's contacts (a copy).
@@ -302,9 +307,9 @@ pub struct Message {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
-    /// Campaign messages: until when the run that claimed a queued message owns it. A queued
-    /// message whose lease has run out was never handed to the provider by a run that died,
-    /// and another copy of the run may send it.
+    /// Until when the copy that claimed a queued message owns it. A queued message whose lease
+    /// has run out belonged to a copy that died, perhaps after handing it to the provider: it
+    /// becomes [`Status::Unconfirmed`], never sent by another copy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_until: Option<DateTime<Utc>>,
     /// A received message: the number it came from (`to` is the clinic's number).
@@ -316,6 +321,9 @@ pub struct Message {
     /// What providers reported after the send (receipts, bounces, delays), oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<StatusEvent>,
+    /// When the practice resent it after it was unconfirmed (at most once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resent_at: Option<DateTime<Utc>>,
     /// The credit account that paid, when not the group's: a refund goes back to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
@@ -337,9 +345,13 @@ impl Message {
     /// Whether the message's credits stay spent: it is queued or was handed to the provider,
     /// including when the provider later reports it failed (a carrier's failure is not
     /// refunded). Skipped, held and not-sent messages were never paid for, and a message the
-    /// provider refused outright (failed with no provider id) was refunded.
+    /// provider refused outright (failed, never sent) was refunded; one that was unconfirmed
+    /// and then reported failed was handed over (its `sent_at` is the report's time).
     pub fn keeps_its_credits(&self) -> bool {
-        self.was_paid() && (self.status != Status::Failed || self.provider_message_id.is_some())
+        self.was_paid()
+            && (self.status != Status::Failed
+                || self.provider_message_id.is_some()
+                || self.sent_at.is_some())
     }
 
     /// Whether the message's credits were taken when it was claimed: it was queued, whatever
@@ -347,7 +359,11 @@ impl Message {
     pub fn was_paid(&self) -> bool {
         matches!(
             self.status,
-            Status::Queued | Status::Sent | Status::Delivered | Status::Failed
+            Status::Queued
+                | Status::Sent
+                | Status::Delivered
+                | Status::Failed
+                | Status::Unconfirmed
         )
     }
 
@@ -389,6 +405,8 @@ impl Message {
             });
         }
         out.extend(self.events.iter().cloned());
+        // In time order: an unconfirmed message a receipt settled was sent as of the receipt.
+        out.sort_by_key(|e| e.at);
         out
     }
 }
@@ -430,6 +448,7 @@ impl Message {
             updated_at: now,
             sent_at: None,
             lease_until: None,
+            resent_at: None,
             from: None,
             appointment_id: None,
             events: Vec::new(),

@@ -1,9 +1,10 @@
-//! `/campaigns`, `/campaigns/{id}`, `/campaigns/{id}/cancel` and `/campaigns/{id}/recipients`.
+//! `/campaigns`, `/campaigns/{id}`, `/campaigns/{id}/cancel`, `/campaigns/{id}/recipients` and
+//! `/campaigns/{id}/resend-unconfirmed`.
 
 use crate::App;
 use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
-use crate::services::{campaign_estimate, campaigns};
+use crate::services::{campaign_estimate, campaigns, unconfirmed};
 use http::{Method, StatusCode};
 use lambda_http::{Body, Response};
 use tidings_domain::FieldError;
@@ -79,6 +80,16 @@ pub const RECIPIENTS: Endpoint = Endpoint {
     handler: |app, caller, req| Box::pin(recipients(app, caller, req)),
 };
 
+pub const RESEND_UNCONFIRMED: Endpoint = Endpoint {
+    function: "resend-unconfirmed",
+    method: Method::POST,
+    path: "/campaigns/{id}/resend-unconfirmed",
+    role: Role::Admin,
+    query: &[],
+    max_body: MAX_BODY_BYTES,
+    handler: |app, caller, req| Box::pin(resend_unconfirmed(app, caller, req)),
+};
+
 /// Rows in one CSV chunk of the recipients (`X-Next-Cursor` continues).
 pub const CSV_CHUNK: usize = 2000;
 
@@ -121,6 +132,20 @@ async fn update(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Bo
 async fn cancel(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
     let c = campaigns::cancel(&app, &caller.clinic_id, req.param("id")).await?;
     Ok(response::json(StatusCode::OK, &c))
+}
+
+async fn resend_unconfirmed(
+    app: App,
+    caller: Caller,
+    req: ApiRequest,
+) -> Result<Response<Body>, ApiError> {
+    let input = if req.body().is_empty() {
+        unconfirmed::ResendInput::default()
+    } else {
+        req.json()?
+    };
+    let out = unconfirmed::resend(&app, &caller.clinic_id, req.param("id"), input).await?;
+    Ok(response::json(StatusCode::OK, &out))
 }
 
 async fn recipients(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {

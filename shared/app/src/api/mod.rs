@@ -90,6 +90,7 @@ pub const ALL: &[&Endpoint] = &[
     &campaigns::UPDATE,
     &campaigns::CANCEL,
     &campaigns::RECIPIENTS,
+    &campaigns::RESEND_UNCONFIRMED,
     &uploads::CREATE,
     &uploads::GET,
     &uploads::FAILURES,

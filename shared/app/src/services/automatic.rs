@@ -107,25 +107,38 @@ pub async fn send(app: &App, a: Automatic<'_>) -> Result<Tally, ServiceError> {
             ..Tally::default()
         }),
         Some(messages) => {
-            if messages
+            let paid = messages
                 .iter()
-                .any(|m| m.status == Status::Queued && m.credits > 0)
-            {
-                Box::pin(super::auto_top_up::after_debit(
-                    app,
-                    &a.clinic.id,
-                    &a.account,
-                ))
-                .await;
-            }
-            let mut t = Tally::default();
-            for m in messages {
-                let m = deliver(app, a.clinic, m).await;
-                match m.status {
-                    Status::Sent | Status::Delivered | Status::Queued => t.sent += 1,
-                    _ => t.skipped += 1,
+                .any(|m| m.status == Status::Queued && m.credits > 0);
+            // As with `POST /messages`, delivery does not wait for a top-up the debit called for.
+            let top_up = async {
+                if paid {
+                    Box::pin(super::auto_top_up::after_debit(
+                        app,
+                        &a.clinic.id,
+                        &a.account,
+                    ))
+                    .await;
                 }
-            }
+            };
+            let deliveries = async {
+                let mut t = Tally::default();
+                for m in messages {
+                    let m = deliver(app, a.clinic, m).await;
+                    match m.status {
+                        Status::Sent | Status::Delivered | Status::Queued | Status::Unconfirmed => {
+                            t.sent += 1
+                        }
+                        _ => t.skipped += 1,
+                    }
+                }
+                // Every message is recorded: the send leaves the open-send index.
+                if let Err(e) = app.store.close_send(&a.clinic.id, &send_key).await {
+                    tracing::warn!(request_id, error = %e, "send not closed: the sweep will");
+                }
+                t
+            };
+            let (t, ()) = tokio::join!(deliveries, top_up);
             Ok(t)
         }
     }

@@ -1,6 +1,6 @@
 //! Claiming a page's messages and sending those claimed: in batches on a page that is this
-//! copy's alone, otherwise each with a conditional write, taking over messages abandoned by a
-//! copy of the run that died. A message's lease starts when it is claimed, just before it is
+//! copy's alone, otherwise each with a conditional write; a message abandoned by a copy of the
+//! run that died is marked unconfirmed, never sent again. A message's lease starts when it is claimed, just before it is
 //! sent. See [`super::campaign_runner`] for the whole run.
 
 use super::campaign_pages::Hold;
@@ -269,8 +269,8 @@ enum Claimed {
 }
 
 /// Claims `m` under a lease of `lease` from now and sends it if the claim is this copy's,
-/// unless `cut` has passed. A message another copy claimed is taken over and sent when that
-/// copy's lease on it ran out (it died before sending).
+/// unless `cut` has passed. A message another copy claimed is never sent by this one: when that
+/// copy's lease on it ran out (it died, perhaps after handing it over) it becomes unconfirmed.
 async fn claim_then_send(
     app: &App,
     plan: &Plan,
@@ -301,13 +301,8 @@ async fn claim_then_send(
             Claimed::Sent
         }
         Ok(false) => {
-            match take_over(app, clinic_id, &m.id, now, lease).await {
-                Ok(Some(existing)) => {
-                    pacer.wait(existing.channel).await;
-                    sent.deliver(app, &plan.clinic, existing).await;
-                }
-                Ok(None) => {}
-                Err(error) => return Claimed::Failed { credits, error },
+            if let Err(error) = unconfirm_abandoned(app, clinic_id, &m.id, now).await {
+                return Claimed::Failed { credits, error };
             }
             Claimed::ByAnother { credits }
         }
@@ -315,30 +310,33 @@ async fn claim_then_send(
     }
 }
 
-/// The message `id` if it is queued under a lease that ran out and this copy now holds it.
-async fn take_over(
+/// What an abandoned message becomes: its copy died, perhaps after handing it over.
+pub(super) const ABANDONED: &str =
+    "its sender stopped after claiming it: it may have reached the provider";
+
+/// Marks the message `id` unconfirmed if it is queued under a lease that ran out (the copy that
+/// claimed it died, perhaps after handing it over): it is never sent again by a copy.
+async fn unconfirm_abandoned(
     app: &App,
     clinic_id: &str,
     id: &str,
     now: DateTime<Utc>,
-    lease: DateTime<Utc>,
-) -> Result<Option<Message>, StoreError> {
+) -> Result<(), StoreError> {
     let store = &app.store;
-    let Some(mut existing) = store.get_message(clinic_id, id).await? else {
-        return Ok(None);
+    let Some(existing) = store.get_message(clinic_id, id).await? else {
+        return Ok(());
     };
     let Some(prev) = existing.lease_until else {
-        return Ok(None);
+        return Ok(());
     };
-    if existing.status != Status::Queued
-        || prev >= now
-        || !store
-            .take_over_message(clinic_id, id, &prev, &lease)
-            .await?
-    {
-        return Ok(None);
+    if existing.status != Status::Queued || prev >= now {
+        return Ok(());
     }
-    tracing::info!(message_id = id, "took over an abandoned message");
-    existing.lease_until = Some(lease);
-    Ok(Some(existing))
+    if store
+        .mark_unconfirmed(clinic_id, &existing, Some(&prev), ABANDONED, now)
+        .await?
+    {
+        tracing::warn!(clinic_id, message_id = id, "abandoned message unconfirmed");
+    }
+    Ok(())
 }

@@ -123,7 +123,7 @@ pub(super) async fn drain(
     limits: &Limits,
 ) -> Result<FireOutcome, ServiceError> {
     loop {
-        let Some(settled) = settle(app, &plan.clinic, &run.id, pacer, limits).await? else {
+        let Some(settled) = settle(app, &plan.clinic, &run.id, limits).await? else {
             return continue_later(app, ev, &run).await;
         };
         if settled.counts.held == 0 {

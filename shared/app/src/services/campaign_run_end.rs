@@ -18,7 +18,8 @@ pub(super) struct Tally {
     /// The credits of every message paid for out of the run's reservations (failed ones too,
     /// whose refunds are their own).
     pub(super) paid: i64,
-    /// Those still queued: [`super::campaign_runner::settle`] takes over any whose lease ran out.
+    /// Those still queued: [`super::campaign_runner::settle`] marks unconfirmed any whose lease
+    /// ran out.
     pub(super) queued: Vec<Message>,
 }
 
@@ -44,6 +45,7 @@ pub(super) async fn tally(app: &App, clinic_id: &str, run_id: &str) -> Result<Ta
                 Status::Skipped => c.skipped += 1,
                 Status::Held => c.held += 1,
                 Status::NotSent => c.not_sent += 1,
+                Status::Unconfirmed => c.unconfirmed += 1,
                 Status::Received => {}
             }
             if m.keeps_its_credits() {

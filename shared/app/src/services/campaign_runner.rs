@@ -12,9 +12,9 @@
 //!    is claimed `held`; [`super::campaign_pause`] sends it after a top-up);
 //! 4. claims the messages (queued, with a lease from the claim, made just before the send):
 //!    in batches when the page is this copy's and its audience lists each person once,
-//!    otherwise each with a conditional put, taking over queued messages whose lease ran out
-//!    (their copy died before sending them) and giving back the credits of those another copy
-//!    claimed first;
+//!    otherwise each with a conditional put, giving back the credits of those another copy
+//!    claimed first; a message is handed to its provider by the copy that claimed it and no
+//!    other: one whose copy died under its lease becomes `unconfirmed`, never sent again;
 //! 5. sends each claimed message, paced per channel, with bounded concurrency, while the next
 //!    page is read;
 //! 6. marks the page done and moves the run's checkpoint past it.
@@ -23,11 +23,11 @@
 //! messages are planned in [`super::campaign_plan`]; how a run ends, in
 //! [`super::campaign_run_end`].
 
-use super::campaign_claims::{Claims, PageSent, claim_and_send};
+use super::campaign_claims::{ABANDONED, Claims, PageSent, claim_and_send};
 use super::campaign_pages::{self, Kept, Turn};
 use super::campaign_plan::{Plan, audience_of, plan_member, prepare};
 use super::campaign_run_end::{Tally, stop, tally};
-use super::sending::{deliver, skip_blocked};
+use super::sending::skip_blocked;
 use crate::scheduler::ScheduleSpec;
 use crate::store::StatusChange;
 use crate::{App, ServiceError};
@@ -438,13 +438,12 @@ async fn walk(
 }
 
 /// Waits until no message of the run is queued: messages other copies of the run are sending
-/// resolve on their own; those whose lease ran out (their copy died) are taken over and sent.
-/// The final tally, or `None` when time ran out first.
+/// resolve on their own; those whose lease ran out (their copy died, perhaps after handing them
+/// over) become unconfirmed. The final tally, or `None` when time ran out first.
 pub(super) async fn settle(
     app: &App,
     clinic: &Clinic,
     run_id: &str,
-    pacer: &Pacer,
     limits: &Limits,
 ) -> Result<Option<Tally>, ServiceError> {
     let store = &app.store;
@@ -454,18 +453,13 @@ pub(super) async fn settle(
             return Ok(Some(t));
         }
         let now = Utc::now();
-        for mut m in t.queued {
-            let lease = Utc::now() + limits.lease;
-            if let Some(prev) = m.lease_until
-                && prev < now
+        for m in t.queued {
+            if let Some(prev) = m.lease_until.filter(|prev| *prev < now)
                 && store
-                    .take_over_message(&clinic.id, &m.id, &prev, &lease)
+                    .mark_unconfirmed(&clinic.id, &m, Some(&prev), ABANDONED, now)
                     .await?
             {
-                m.lease_until = Some(lease);
-                tracing::info!(message_id = m.id, "took over an abandoned message");
-                pacer.wait(m.channel).await;
-                deliver(app, clinic, m).await;
+                tracing::warn!(run_id, message_id = m.id, "abandoned message unconfirmed");
             }
         }
         if Instant::now() >= limits.stop_at {

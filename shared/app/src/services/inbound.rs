@@ -255,10 +255,7 @@ async fn reply(app: &App, clinic: &Clinic, to: &str, text: &str) {
     };
     // The provider's message can quote the number: only the kind of failure is logged.
     if let Err(e) = app.delivery.send_sms(&sms).await {
-        let kind = match e {
-            crate::delivery::DeliveryError::Rejected(_) => "rejected",
-            crate::delivery::DeliveryError::Unavailable(_) => "provider unavailable",
-        };
+        let kind = e.kind();
         tracing::warn!(clinic_id = clinic.id, kind, "keyword answer not sent");
     }
 }

@@ -175,10 +175,18 @@ pub struct DayStats {
     pub messages: u64,
     pub failed: u64,
     pub skipped: u64,
+    /// Of `messages`, those whose sender stopped after it may have handed them over: outcome
+    /// unknown (they keep their credits). Shown when there are any.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unconfirmed: u64,
     /// SMS segments of the messages sent.
     pub segments: u64,
     /// Credits used, after refunds.
     pub credits: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// `GET /messages/stats`: per day (in the clinic's time zone) and category.
@@ -214,7 +222,8 @@ pub async fn stats(
             }
             // Replies are not sent messages.
             Status::Received => {}
-            Status::Queued | Status::Sent | Status::Delivered => {
+            Status::Queued | Status::Sent | Status::Delivered | Status::Unconfirmed => {
+                day.unconfirmed += u64::from(m.status == Status::Unconfirmed);
                 day.messages += 1;
                 day.segments += u64::from(m.segments.unwrap_or(0));
                 day.credits += u64::from(m.credits);

@@ -35,6 +35,7 @@ pub mod sending;
 pub mod sent_batches;
 pub mod stripe_events;
 pub mod templates;
+pub mod unconfirmed;
 pub mod unsubscribe;
 pub mod uploads;
 

@@ -36,6 +36,8 @@ use tidings_domain::template::{RenderError, Values};
 const CONCURRENCY: usize = 8;
 /// A claimed send younger than this whose messages are still queued is still running.
 const IN_PROGRESS_WINDOW_SECS: i64 = 120;
+/// How long a copy renews its own claim of a message whose lease ran out before its send.
+const RENEWED_LEASE: Duration = Duration::minutes(5);
 /// The most a claim transaction may carry (DynamoDB allows 4 MB).
 const MAX_CLAIM_BYTES: usize = 3_000_000;
 
@@ -63,6 +65,10 @@ pub struct StatusSummary {
     pub sent: usize,
     pub failed: usize,
     pub skipped: usize,
+    /// The provider's answer was lost: the message may have been sent (it keeps its credits).
+    /// Shown when there are any.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unconfirmed: usize,
 }
 
 /// A message as the send response shows it (the full record is in the history).
@@ -95,6 +101,10 @@ impl From<&Message> for MessageView {
             provider_message_id: m.provider_message_id.clone(),
         }
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Checks an `Idempotency-Key` header value.
@@ -221,6 +231,10 @@ pub async fn send(
         .buffered(CONCURRENCY)
         .collect::<Vec<Message>>();
     let (delivered, ()) = tokio::join!(deliveries, top_up);
+    // Every message is recorded: the send leaves the open-send index.
+    if let Err(e) = store.close_send(clinic_id, &send_key).await {
+        tracing::warn!(request_id, error = %e, "send not closed: the sweep will");
+    }
     Ok(outcome(request_id, false, delivered))
 }
 
@@ -249,18 +263,34 @@ pub async fn deliver(app: &App, clinic: &Clinic, m: Message) -> Message {
 
 /// Hands a queued message to its provider. `Ok`: the message as the provider took it, still
 /// to be recorded `sent`. `Err`: the message as it ends here: refused (recorded `failed` and
-/// refunded), or left alone: not queued, or its lease ran out before its turn came (another
-/// copy of the run may hold it now, and sends it if nobody did).
-pub(super) async fn hand_over(app: &App, clinic: &Clinic, m: Message) -> Result<Message, Message> {
+/// refunded), its answer lost (recorded `unconfirmed`), or left alone: not queued, or its lease
+/// ran out before its turn came and another copy has since marked it unconfirmed (this copy
+/// renews a lease that ran out before it sends, so exactly one of the two acts).
+pub(super) async fn hand_over(
+    app: &App,
+    clinic: &Clinic,
+    mut m: Message,
+) -> Result<Message, Message> {
     if m.status != Status::Queued {
         return Err(m);
     }
-    if m.lease_until.is_some_and(|until| until <= Utc::now()) {
-        tracing::warn!(
-            message_id = m.id,
-            "lease ran out before the send: left queued"
-        );
-        return Err(m);
+    if let Some(prev) = m.lease_until.filter(|until| *until <= Utc::now()) {
+        let renewed = Utc::now() + RENEWED_LEASE;
+        match app
+            .store
+            .take_over_message(&clinic.id, &m.id, &prev, &renewed)
+            .await
+        {
+            Ok(true) => m.lease_until = Some(renewed),
+            Ok(false) => {
+                tracing::warn!(message_id = m.id, "lease ran out before the send: not sent");
+                return Err(m);
+            }
+            Err(e) => {
+                tracing::error!(message_id = m.id, error = ?e, "lease not renewed: not sent");
+                return Err(m);
+            }
+        }
     }
     match publish(app, clinic, &m).await {
         Ok(provider_id) => Ok(sent(m, provider_id, Utc::now())),
@@ -323,7 +353,8 @@ async fn publish(app: &App, clinic: &Clinic, m: &Message) -> Result<String, Deli
 }
 
 /// Records that the provider refused a queued message: `failed` with the reason, and its
-/// credits refunded, in one transaction.
+/// credits refunded, in one transaction. One whose answer was lost (it may have been sent) is
+/// recorded `unconfirmed` instead, and keeps its credits.
 async fn record_failure(
     app: &App,
     clinic: &Clinic,
@@ -331,12 +362,12 @@ async fn record_failure(
     err: &DeliveryError,
 ) -> Message {
     let now = Utc::now();
-    let kind = match err {
-        DeliveryError::Rejected(_) => "rejected",
-        DeliveryError::Unavailable(_) => "unavailable",
-    };
+    let kind = err.kind();
     tracing::warn!(message_id = m.id, kind, "delivery failed");
     let reason = err.to_string();
+    if let DeliveryError::Unknown(_) = err {
+        return mark_unconfirmed(app, &clinic.id, m, None, &reason).await;
+    }
     let refund = (m.credits > 0).then(|| LedgerEntry {
         id: ids::new_id(),
         account: m
@@ -369,6 +400,33 @@ async fn record_failure(
         Err(e) => {
             tracing::error!(message_id = m.id, error = ?e, "failure not recorded");
         }
+    }
+    m
+}
+
+/// Records a queued message `unconfirmed` with `reason` (only while it is queued and, when
+/// `lease` is given, still under that lease); the message as it now stands.
+pub(super) async fn mark_unconfirmed(
+    app: &App,
+    clinic_id: &str,
+    mut m: Message,
+    lease: Option<&DateTime<Utc>>,
+    reason: &str,
+) -> Message {
+    let now = Utc::now();
+    match app
+        .store
+        .mark_unconfirmed(clinic_id, &m, lease, reason, now)
+        .await
+    {
+        Ok(true) => {
+            tracing::warn!(clinic_id, message_id = m.id, "message unconfirmed");
+            m.status = Status::Unconfirmed;
+            m.reason = Some(reason.to_owned());
+            m.updated_at = now;
+        }
+        Ok(false) => {}
+        Err(e) => tracing::error!(message_id = m.id, error = ?e, "unconfirmed not recorded"),
     }
     m
 }
@@ -410,6 +468,7 @@ fn outcome(request_id: String, replayed: bool, messages: Vec<Message>) -> SendOu
             Status::Sent | Status::Delivered => summary.sent += 1,
             Status::Failed => summary.failed += 1,
             Status::Skipped | Status::Held | Status::NotSent => summary.skipped += 1,
+            Status::Unconfirmed => summary.unconfirmed += 1,
             Status::Received => {}
         }
         if !matches!(m.status, Status::Skipped | Status::Held | Status::NotSent) {

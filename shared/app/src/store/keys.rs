@@ -69,6 +69,21 @@ pub fn send_sk(request_key: &str) -> String {
     format!("SEND#{request_key}")
 }
 
+/// Partitions of the open-send index (`gsi3`): a claimed send is on it until its function has
+/// recorded every message, spread so that no index partition takes every send.
+pub const OPEN_SEND_SHARDS: u8 = 8;
+/// `gsi3pk` of a claimed send whose function has not finished it (`gsi3sk` is its claim time).
+pub fn open_sends_gsi(shard: u8) -> String {
+    format!("OPEN_SENDS#{shard}")
+}
+/// The open-send partition of the send `request_key`.
+pub fn open_send_shard(request_key: &str) -> u8 {
+    let sum = request_key
+        .bytes()
+        .fold(0u32, |acc, b| acc.wrapping_add(u32::from(b)));
+    u8::try_from(sum % u32::from(OPEN_SEND_SHARDS)).unwrap_or(0)
+}
+
 /// The balance of a credit account.
 pub fn credits_sk(account: &str) -> String {
     format!("CREDITS#{account}")

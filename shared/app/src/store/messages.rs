@@ -99,6 +99,13 @@ impl Store {
         let mut send = to_item(record)?;
         send.insert("pk".into(), s(keys::clinic_pk(clinic_id)));
         send.insert("sk".into(), s(keys::send_sk(send_key)));
+        // Open until its function has recorded every message (see `Store::close_send`).
+        let shard = keys::open_send_shard(send_key);
+        send.insert("gsi3pk".into(), s(keys::open_sends_gsi(shard)));
+        send.insert(
+            "gsi3sk".into(),
+            s(super::unconfirmed::open_send_sk(&record.created_at)),
+        );
         let mut tx = vec![(
             self.tx_put(send, "attribute_not_exists(pk)", None)?,
             SendClaim::AlreadyClaimed,
@@ -161,7 +168,8 @@ impl Store {
 
     /// Marks a queued message sent, puts it in its patient's history (the index) and, for an
     /// SMS, makes it findable by the provider's id (for receipts; email events carry the
-    /// message's id); `Ok(false)` if it was no longer queued.
+    /// message's id); `Ok(false)` if it was no longer queued. A message marked unconfirmed
+    /// while its (slow, live) sender still had it is settled by this write too.
     pub async fn mark_sent(
         &self,
         clinic_id: &str,
@@ -173,6 +181,7 @@ impl Store {
         let mut values = Item::from([
             (":sent".to_owned(), attr(&Status::Sent)?),
             (":queued".to_owned(), attr(&Status::Queued)?),
+            (":unconfirmed".to_owned(), attr(&Status::Unconfirmed)?),
             (":pid".to_owned(), s(provider_message_id)),
             (":at".to_owned(), ts(&at)),
             (
@@ -190,7 +199,8 @@ impl Store {
             values.insert(":m".to_owned(), s(RECEIPT_SK));
             update.push_str(", gsi2pk = :p, gsi2sk = :m");
         }
-        self.update_if(key, &update, "#s = :queued", values).await
+        self.update_if(key, &update, "#s IN (:queued, :unconfirmed)", values)
+            .await
     }
 
     /// Records sent messages (status, provider id and time already set on each) as

@@ -25,6 +25,7 @@ mod reports;
 mod run_credits;
 mod settings;
 mod templates;
+mod unconfirmed;
 mod uploads;
 
 pub use api_keys::ApiKeyRecord;
@@ -43,6 +44,7 @@ pub use referrers::{ReferralPage, ReferralWrite};
 pub use replies::{Holder, Inbound};
 pub use run_credits::{Reservation, RunKey};
 pub use settings::Scope;
+pub use unconfirmed::OpenSend;
 pub use uploads::{FailedRow, MatchedRow, UploadSummary};
 
 use aws_sdk_dynamodb::Client;

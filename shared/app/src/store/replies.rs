@@ -275,8 +275,9 @@ impl Store {
     }
 
     /// Settles a sent message as its provider reported (delivered, or failed with the reason)
-    /// and adds the report to its history: `Ok(false)` if it was not `sent` (a receipt
-    /// replayed, or one for a message already settled).
+    /// and adds the report to its history: `Ok(false)` if it was not `sent` or `unconfirmed` (a
+    /// receipt replayed, or one for a message already settled). An unconfirmed message a
+    /// report names was handed over after all: it counts as sent from the report's time.
     pub async fn record_receipt(
         &self,
         clinic_id: &str,
@@ -296,33 +297,40 @@ impl Store {
             status,
             reason: reason.clone(),
         };
-        let update = if delivered {
+        let mut update =
             "SET #s = :to, updated_at = :at, events = list_append(if_not_exists(events, :none), :ev)"
-        } else {
-            "SET #s = :to, reason = :reason, updated_at = :at, events = list_append(if_not_exists(events, :none), :ev)"
-        };
-        let mut req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(keys::clinic_pk(clinic_id)))
-            .key("sk", s(keys::message_sk(id)))
-            .update_expression(update)
-            .condition_expression("#s = :sent")
-            .set_expression_attribute_names(Some(status_name()))
-            .expression_attribute_values(":to", attr(&status)?)
-            .expression_attribute_values(":sent", attr(&Status::Sent)?)
-            .expression_attribute_values(":at", ts(&at))
-            .expression_attribute_values(":none", AttributeValue::L(vec![]))
-            .expression_attribute_values(":ev", AttributeValue::L(vec![attr(&event)?]));
-        if let Some(r) = reason {
-            req = req.expression_attribute_values(":reason", s(r));
+                .to_owned();
+        if reason.is_some() {
+            update.push_str(", reason = :reason");
         }
-        super::conditional(
-            "UpdateItem",
-            req.send().await,
-            UpdateItemError::is_conditional_check_failed_exception,
-        )
+        // A sent message; else an unconfirmed one, which was sent as of the report.
+        for (from, extra) in [(Status::Sent, ""), (Status::Unconfirmed, ", sent_at = :at")] {
+            let mut req = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(keys::clinic_pk(clinic_id)))
+                .key("sk", s(keys::message_sk(id)))
+                .update_expression(format!("{update}{extra}"))
+                .condition_expression("#s = :from")
+                .set_expression_attribute_names(Some(status_name()))
+                .expression_attribute_values(":to", attr(&status)?)
+                .expression_attribute_values(":from", attr(&from)?)
+                .expression_attribute_values(":at", ts(&at))
+                .expression_attribute_values(":none", AttributeValue::L(vec![]))
+                .expression_attribute_values(":ev", AttributeValue::L(vec![attr(&event)?]));
+            if let Some(r) = &reason {
+                req = req.expression_attribute_values(":reason", s(r));
+            }
+            if super::conditional(
+                "UpdateItem",
+                req.send().await,
+                UpdateItemError::is_conditional_check_failed_exception,
+            )? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Adds a report that changes nothing yet (a delivery delay) to a sent message's history.
