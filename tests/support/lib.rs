@@ -20,6 +20,7 @@ use tidings_domain::api_key::Role;
 use tidings_domain::clinic::ClinicInput;
 
 pub mod campaigns;
+pub mod lambda_process;
 pub mod payments;
 pub mod provider_proxy;
 

@@ -23,6 +23,9 @@ pub enum Fault {
     /// Forwards the call (the provider takes the message) and then drops the connection
     /// without answering, as a connection lost on the way back would.
     AcceptThenDrop,
+    /// Forwards the call (the provider takes the message) and never answers: the caller waits,
+    /// as one killed between the provider's answer and its own record of it would.
+    AcceptThenHang,
 }
 
 /// One call the proxy saw.
@@ -144,7 +147,7 @@ async fn serve(mut stream: TcpStream, state: State) -> std::io::Result<()> {
             std::future::pending::<()>().await;
         }
         let (status, ctype, extra, body) = match (fault, service) {
-            (Fault::Pass | Fault::AcceptThenDrop, _) | (_, None) => {
+            (Fault::Pass | Fault::AcceptThenDrop | Fault::AcceptThenHang, _) | (_, None) => {
                 let res = client
                     .request(method.parse().unwrap(), format!("{moto}{path}"))
                     .headers(fwd_headers)
@@ -198,6 +201,9 @@ async fn serve(mut stream: TcpStream, state: State) -> std::io::Result<()> {
         if fault == Fault::AcceptThenDrop && service.is_some() {
             // The provider has the message; the caller never hears so.
             return Ok(());
+        }
+        if fault == Fault::AcceptThenHang && service.is_some() {
+            std::future::pending::<()>().await;
         }
         let head = format!(
             "HTTP/1.1 {status} X\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\nx-amzn-requestid: proxy\r\n{extra}\r\n",

@@ -8,10 +8,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Time kept back from the Lambda deadline to finish the page in hand and hand over.
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(60);
-/// How long a claimed page or message belongs to the invocation that claimed it. Longer than
-/// any provider call with its retries; a page's lease is renewed while it is worked on, so a
-/// live run is never overtaken.
-pub const LEASE: chrono::Duration = chrono::Duration::minutes(5);
 
 /// When this invocation should stop taking pages: the configured budget, or the Lambda
 /// deadline less [`DEADLINE_MARGIN`], whichever comes first.
@@ -34,12 +30,16 @@ pub async fn serve() -> Result<(), lambda_http::Error> {
         .inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
     let app = App::from_env(&config).await;
     let budget = Duration::from_secs(config.campaigns.time_budget_secs);
+    // How long a claimed page or message belongs to this invocation; a page's lease is renewed
+    // while it is worked on, so a live run is never overtaken.
+    let lease =
+        chrono::Duration::seconds(i64::try_from(config.campaigns.lease_secs).unwrap_or(i64::MAX));
     lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<FireEvent>| {
         let app = app.clone();
         async move {
             let limits = Limits {
                 stop_at: stop_at(event.context.deadline, budget),
-                lease: LEASE,
+                lease,
             };
             let ev = event.payload;
             match campaign_runner::fire(&app, &ev, &limits).await {

@@ -120,6 +120,9 @@ pub struct CampaignSettings {
     /// Minutes between the wake-ups of a run paused for credits (`CAMPAIGN_WAKE_MINUTES`,
     /// default 5).
     pub wake_minutes: u32,
+    /// Seconds a claimed page or message belongs to the invocation that claimed it
+    /// (`CAMPAIGN_LEASE_SECS`, default 300): longer than any provider call with its retries.
+    pub lease_secs: u64,
 }
 
 impl Default for CampaignSettings {
@@ -130,6 +133,7 @@ impl Default for CampaignSettings {
             concurrency: 16,
             time_budget_secs: 780,
             wake_minutes: 5,
+            lease_secs: 300,
         }
     }
 }
@@ -179,6 +183,7 @@ impl Config {
                     "a whole number of seconds from 1",
                 )?,
                 wake_minutes: number("CAMPAIGN_WAKE_MINUTES", 5, "a whole number from 1")?,
+                lease_secs: number("CAMPAIGN_LEASE_SECS", 300, "a whole number of seconds from 1")?,
             },
         })
     }

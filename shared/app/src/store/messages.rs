@@ -99,12 +99,14 @@ impl Store {
         let mut send = to_item(record)?;
         send.insert("pk".into(), s(keys::clinic_pk(clinic_id)));
         send.insert("sk".into(), s(keys::send_sk(send_key)));
-        // Open until its function has recorded every message (see `Store::close_send`).
+        // Open until its function has recorded every message (see `Store::close_send`), by
+        // the wall-clock time of the claim: leases run on the wall clock, whatever time an
+        // automatic send is "at".
         let shard = keys::open_send_shard(send_key);
         send.insert("gsi3pk".into(), s(keys::open_sends_gsi(shard)));
         send.insert(
             "gsi3sk".into(),
-            s(super::unconfirmed::open_send_sk(&record.created_at)),
+            s(super::unconfirmed::open_send_sk(&Utc::now())),
         );
         let mut tx = vec![(
             self.tx_put(send, "attribute_not_exists(pk)", None)?,

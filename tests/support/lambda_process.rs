@@ -1,0 +1,170 @@
+//! A function binary run as Lambda runs it: a separate process that asks a Runtime API for its
+//! event and posts its answer back. The Runtime API here serves one invocation (the event given)
+//! and then holds the next request open, as Lambda does between invocations. A test kills the
+//! process with SIGKILL whenever it likes, as Lambda loses an instance to a crash or to
+//! out-of-memory: nothing in the process runs after that.
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// What the function posted back for its invocation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    Response(Value),
+    Error(Value),
+}
+
+/// One running function process and the Runtime API it talks to.
+pub struct LambdaProcess {
+    child: Child,
+    answer: Arc<Mutex<Option<Answer>>>,
+}
+
+/// The binary `name` that `cargo build --workspace --bins` left in the workspace's target.
+pub fn binary(name: &str) -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("..").join("target"));
+    target.join("debug").join(name)
+}
+
+impl LambdaProcess {
+    /// Starts the function binary `name` with the test's environment plus `env`, to be invoked
+    /// once with `event`.
+    pub async fn start(name: &str, event: &Value, env: &[(&str, String)]) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let answer = Arc::new(Mutex::new(None));
+        let served = Arc::new(Mutex::new(false));
+        let state = (event.to_string(), served, answer.clone());
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let state = state.clone();
+                tokio::spawn(async move {
+                    let _ = serve(stream, state).await;
+                });
+            }
+        });
+        let path = binary(name);
+        assert!(
+            path.exists(),
+            "{} is missing: run `cargo build --workspace --bins` first",
+            path.display()
+        );
+        let mut cmd = Command::new(path);
+        cmd.env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", name)
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Self {
+            child: cmd.spawn().unwrap(),
+            answer,
+        }
+    }
+
+    /// Kills the process with SIGKILL and reaps it.
+    pub fn kill(&mut self) {
+        // `Child::kill` sends SIGKILL on Unix.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The function's answer, waiting up to `limit` for it; the process is killed either way.
+    pub async fn answer(mut self, limit: Duration) -> Option<Answer> {
+        let until = tokio::time::Instant::now() + limit;
+        while tokio::time::Instant::now() < until {
+            let got = self.answer.lock().unwrap().clone();
+            if got.is_some() {
+                self.kill();
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.kill();
+        None
+    }
+}
+
+impl Drop for LambdaProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+type State = (String, Arc<Mutex<bool>>, Arc<Mutex<Option<Answer>>>);
+
+/// Serves the Runtime API requests of one connection.
+async fn serve(mut stream: TcpStream, (event, served, answer): State) -> std::io::Result<()> {
+    let mut buf = Vec::new();
+    loop {
+        let head_end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            let mut chunk = [0u8; 8192];
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        };
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut req = httparse::Request::new(&mut headers);
+        req.parse(&buf[..head_end]).unwrap();
+        let path = req.path.unwrap_or("/").to_owned();
+        let len: usize = req
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+            .and_then(|h| std::str::from_utf8(h.value).ok()?.trim().parse().ok())
+            .unwrap_or(0);
+        while buf.len() < head_end + len {
+            let mut chunk = [0u8; 8192];
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        let body = buf[head_end..head_end + len].to_vec();
+        buf.drain(..head_end + len);
+        let reply = if path.ends_with("/invocation/next") {
+            let first = !std::mem::replace(&mut *served.lock().unwrap(), true);
+            if !first {
+                // Lambda holds the next request until there is another event: there is none.
+                std::future::pending::<()>().await;
+            }
+            let deadline = chrono::Utc::now().timestamp_millis() + 900_000;
+            format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+                 lambda-runtime-aws-request-id: {}\r\nlambda-runtime-deadline-ms: {deadline}\r\n\
+                 lambda-runtime-invoked-function-arn: arn:aws:lambda:ap-southeast-2:123456789012:function:test\r\n\
+                 lambda-runtime-trace-id: Root=1-00000000-000000000000000000000000\r\n\r\n{event}",
+                event.len(),
+                uuid::Uuid::new_v4(),
+            )
+        } else {
+            let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            if path.ends_with("/response") {
+                *answer.lock().unwrap() = Some(Answer::Response(value));
+            } else if path.ends_with("/error") {
+                *answer.lock().unwrap() = Some(Answer::Error(value));
+            }
+            "HTTP/1.1 202 Accepted\r\ncontent-length: 2\r\n\r\n{}".to_owned()
+        };
+        stream.write_all(reply.as_bytes()).await?;
+    }
+}
