@@ -420,3 +420,90 @@ async fn a_reminder_sweep_killed_mid_send_sends_each_reminder_at_most_once() {
                "sent": sent, "unconfirmed": unconfirmed})
     );
 }
+
+#[tokio::test]
+async fn a_purchase_killed_after_the_card_was_charged_is_settled_not_charged_again() {
+    use tidings_tests::payments::{card, save_card};
+    let base = app().await;
+    let c = new_clinic(&base).await;
+    save_card(&base, &c, &card("4242424242424242").await).await;
+    let stripe = std::env::var("STRIPE_API_URL").unwrap();
+    // Stripe charges the card and the answer never comes back; the function is killed.
+    let (proxy, mode) = {
+        let mode = Arc::new(AtomicUsize::new(TAKE_AND_HOLD));
+        let m = mode.clone();
+        let proxy =
+            ProviderProxy::start(stripe.clone(), move |_, _| match m.load(Ordering::SeqCst) {
+                TAKE_AND_HOLD => Fault::AcceptThenHang,
+                _ => Fault::Pass,
+            })
+            .await;
+        (proxy, mode)
+    };
+    let env = vec![("STRIPE_API_URL", proxy.url.clone())];
+    let body = json!({"credits": 500});
+    let event = http_event(
+        "POST",
+        "/credits/purchases",
+        &c.admin_key,
+        "buy-crash-1",
+        &body,
+    );
+    let mut p = LambdaProcess::start("create-credit-purchase", &event, &env).await;
+    until_calls(&proxy, 1, Duration::from_secs(60)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    p.kill();
+    let charged = proxy.calls().len();
+    assert_eq!(charged, 1, "the card was charged once before the kill");
+    // The client retries with the same key (a fresh process): the purchase is reconciled with
+    // Stripe (the PaymentIntent it noted before confirming has succeeded) and settled, not
+    // charged again.
+    mode.store(PASS, Ordering::SeqCst);
+    let retry = LambdaProcess::start("create-credit-purchase", &event, &env)
+        .await
+        .answer(Duration::from_secs(60))
+        .await;
+    let Some(Answer::Response(r)) = retry else {
+        panic!("{retry:?}")
+    };
+    let status = r["statusCode"].as_u64().unwrap();
+    assert!(status == 200 || status == 201, "{r}");
+    assert_eq!(proxy.calls().len(), charged, "no second confirmation");
+    assert_eq!(balance(&base, &c.staff_key).await, 500);
+    // Stripe has one succeeded PaymentIntent for this purchase (every page of them read).
+    let mut ours = 0;
+    let mut after: Option<String> = None;
+    loop {
+        let mut url = format!("{stripe}/v1/payment_intents?limit=100");
+        if let Some(a) = &after {
+            url.push_str(&format!("&starting_after={a}"));
+        }
+        let page: Value = reqwest::Client::new()
+            .get(url)
+            .basic_auth("sk_test_local", Some(""))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let data = page["data"].as_array().unwrap();
+        ours += data
+            .iter()
+            .filter(|pi| {
+                pi["metadata"]["clinic_id"] == c.id.as_str() && pi["status"] == "succeeded"
+            })
+            .count();
+        match data.last() {
+            Some(last) if page["has_more"] == true => {
+                after = Some(last["id"].as_str().unwrap().to_owned());
+            }
+            _ => break,
+        }
+    }
+    assert_eq!(ours, 1, "one charge");
+    println!(
+        "{}",
+        json!({"test": "purchase_crash", "kills": 1, "charges": ours, "balance": 500})
+    );
+}

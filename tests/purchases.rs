@@ -648,6 +648,7 @@ async fn a_stripe_that_never_answers_is_a_503_not_a_hang() {
                 api_url: url,
                 secret_key: "sk_test_local".into(),
                 webhook_secret: None,
+                confirm_off_session: false,
             },
         )),
         ..app.clone()

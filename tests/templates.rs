@@ -363,3 +363,63 @@ async fn templates_cannot_make_work_or_text_beyond_their_values() {
     }
     assert_eq!(snapshot(&app, &c.id).await, before);
 }
+
+#[tokio::test]
+async fn an_sms_template_longer_than_the_clinics_maximum_is_refused_at_save() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let key = &c.admin_key;
+    let r = call(
+        &app,
+        key,
+        "PATCH",
+        "/clinic",
+        Some(json!({"max_sms_length": 60})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let before = snapshot(&app, &c.id).await;
+    // 60 characters of text and a first name: over 60 with the sample values.
+    let long = "Hi {{ first_name }}, your recall is due. Please call us soon to book a time.";
+    let r = call(
+        &app,
+        key,
+        "POST",
+        "/templates",
+        Some(json!({"name": "Recall", "channel": "sms", "body": long})),
+    )
+    .await;
+    assert_rejected(&app, &c.id, &before, &r, 400, "body").await;
+    assert_eq!(r.code(), "too_long");
+    let r = call(
+        &app,
+        key,
+        "POST",
+        "/templates",
+        Some(json!({"name": "Recall", "channel": "sms", "body": "Hi {{ first_name }}, call us."})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let id = r.id();
+    let before = snapshot(&app, &c.id).await;
+    let r = call(
+        &app,
+        key,
+        "PATCH",
+        &format!("/templates/{id}"),
+        Some(json!({"body": long})),
+    )
+    .await;
+    assert_rejected(&app, &c.id, &before, &r, 400, "body").await;
+    // Email has no SMS maximum.
+    let r = call(
+        &app,
+        key,
+        "POST",
+        "/templates",
+        Some(json!({"name": "Recall email",
+        "channel": "email", "subject": "Recall", "body": long})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+}

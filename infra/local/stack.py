@@ -113,6 +113,8 @@ class Stack:
             "STRIPE_SECRET_KEY": "sk_test_local",
             # Tests sign Stripe's events with it, as Stripe signs them with the endpoint's.
             "STRIPE_WEBHOOK_SECRET": "whsec_local_test_secret",
+            # localstripe refuses `off_session` when a PaymentIntent is confirmed; Stripe takes it.
+            "STRIPE_CONFIRM_OFF_SESSION": "false",
             "SAM_CLI_TELEMETRY": "0",
             "PATH": f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
         })

@@ -1,4 +1,5 @@
-//! An HTTP proxy in front of moto for SNS and SES v2 calls. It records every call (so tests
+//! An HTTP proxy in front of moto for SNS and SES v2 calls (or in front of localstripe, where
+//! the call it knows is a PaymentIntent's confirmation). It records every call (so tests
 //! can read what moto does not keep, such as the SMS sender id and the email reply-to) and can
 //! answer a call with a fault instead of forwarding it: throttling, a 500, or a permanent
 //! rejection, each in the wire format of the service; or hang; or forward it and then drop the
@@ -227,6 +228,13 @@ fn describe(path: &str, body: &[u8]) -> (Option<&'static str>, String, HashMap<S
         return (Some("ses"), to, params);
     }
     let params: HashMap<String, String> = form_urlencoded::parse(body).into_owned().collect();
+    // In front of Stripe: the call that charges a card (its recipient is the PaymentIntent).
+    if let Some(pi) = path
+        .strip_prefix("/v1/payment_intents/")
+        .and_then(|p| p.strip_suffix("/confirm"))
+    {
+        return (Some("stripe"), pi.to_owned(), params);
+    }
     if params.get("Action").map(String::as_str) == Some("Publish") {
         let to = params.get("PhoneNumber").cloned().unwrap_or_default();
         return (Some("sns"), to, params);

@@ -59,6 +59,10 @@ pub struct StripeConfig {
     /// The signing secret of the Stripe webhook endpoint (`STRIPE_WEBHOOK_SECRET`, `whsec_…`):
     /// Stripe's events settle pending purchases and take back refunded or disputed credits.
     pub webhook_secret: Option<String>,
+    /// Whether a PaymentIntent is confirmed with `off_session=true`, as a merchant-initiated
+    /// charge of a saved card should be (`STRIPE_CONFIRM_OFF_SESSION`, default true; the local
+    /// stack sets false because localstripe refuses the parameter on confirm).
+    pub confirm_off_session: bool,
 }
 
 /// The price lists when `CREDIT_PRICES` is not set.
@@ -167,6 +171,8 @@ impl Config {
                     .unwrap_or_else(|| "https://api.stripe.com".to_owned()),
                 secret_key,
                 webhook_secret: optional("STRIPE_WEBHOOK_SECRET"),
+                confirm_off_session: !optional("STRIPE_CONFIRM_OFF_SESSION")
+                    .is_some_and(|v| v.trim().eq_ignore_ascii_case("false")),
             }),
             ses_configuration_set: std::env::var("SES_CONFIGURATION_SET")
                 .ok()

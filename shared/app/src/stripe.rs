@@ -76,6 +76,7 @@ pub struct Stripe {
     http: reqwest::Client,
     base: String,
     key: String,
+    confirm_off_session: bool,
 }
 
 #[derive(Deserialize)]
@@ -128,6 +129,7 @@ impl Stripe {
             http,
             base: config.api_url.trim_end_matches('/').to_owned(),
             key: config.secret_key.clone(),
+            confirm_off_session: config.confirm_off_session,
         }
     }
 
@@ -209,8 +211,10 @@ impl Stripe {
         }))
     }
 
-    /// Charges a saved payment method off session, confirming at once.
-    pub async fn charge(&self, c: &Charge<'_>) -> Result<ChargeOutcome, StripeError> {
+    /// Creates the PaymentIntent of a charge of a saved payment method, not yet confirmed: no
+    /// money moves until [`Stripe::confirm`]. Its id is recorded before it is confirmed, so a
+    /// try that dies after confirming is found again by [`Stripe::outcome_of`].
+    pub async fn create_intent(&self, c: &Charge<'_>) -> Result<String, StripeError> {
         let amount = c.amount.to_string();
         let currency = c.currency.to_lowercase();
         let mut form: Vec<(String, &str)> = vec![
@@ -218,8 +222,6 @@ impl Stripe {
             ("currency".into(), &currency),
             ("customer".into(), c.customer),
             ("payment_method".into(), c.payment_method),
-            ("confirm".into(), "true"),
-            ("off_session".into(), "true"),
         ];
         for (k, v) in c.metadata {
             form.push((format!("metadata[{k}]"), v));
@@ -230,6 +232,36 @@ impl Stripe {
             .basic_auth(&self.key, Some(""))
             .header("Idempotency-Key", c.idempotency_key)
             .form(&form)
+            .send()
+            .await
+            .map_err(StripeError::Unavailable)?;
+        let status = res.status().as_u16();
+        if !res.status().is_success() {
+            return Err(refused(status, res).await);
+        }
+        let pi: PaymentIntent = res.json().await.map_err(StripeError::Decode)?;
+        Ok(pi.id)
+    }
+
+    /// Confirms a PaymentIntent off session (the card is charged).
+    pub async fn confirm(
+        &self,
+        payment_intent: &str,
+        idempotency_key: &str,
+    ) -> Result<ChargeOutcome, StripeError> {
+        let res = self
+            .http
+            .post(format!(
+                "{}/v1/payment_intents/{payment_intent}/confirm",
+                self.base
+            ))
+            .basic_auth(&self.key, Some(""))
+            .header("Idempotency-Key", idempotency_key)
+            .form(if self.confirm_off_session {
+                &[("off_session", "true")][..]
+            } else {
+                &[]
+            })
             .send()
             .await
             .map_err(StripeError::Unavailable)?;
@@ -245,21 +277,51 @@ impl Stripe {
             return Err(refused(status, res).await);
         }
         let pi: PaymentIntent = res.json().await.map_err(StripeError::Decode)?;
+        Ok(outcome(pi))
+    }
+
+    /// What became of a PaymentIntent an earlier try created: confirmed (succeeded, processing
+    /// or declined), or `None` while it still waits for its confirmation (that try died first).
+    pub async fn outcome_of(
+        &self,
+        payment_intent: &str,
+    ) -> Result<Option<ChargeOutcome>, StripeError> {
+        let res = self
+            .http
+            .get(format!("{}/v1/payment_intents/{payment_intent}", self.base))
+            .basic_auth(&self.key, Some(""))
+            .send()
+            .await
+            .map_err(StripeError::Unavailable)?;
+        let status = res.status().as_u16();
+        if !res.status().is_success() {
+            return Err(refused(status, res).await);
+        }
+        let pi: PaymentIntent = res.json().await.map_err(StripeError::Decode)?;
         Ok(match pi.status.as_str() {
-            "succeeded" => ChargeOutcome::Succeeded {
-                payment_intent: pi.id,
-            },
-            "processing" => ChargeOutcome::Processing {
-                payment_intent: pi.id,
-            },
-            other => ChargeOutcome::Declined {
-                reason: pi
-                    .last_payment_error
-                    .as_ref()
-                    .map(reason)
-                    .unwrap_or_else(|| format!("the payment is {other}")),
-            },
+            "requires_confirmation" => None,
+            "requires_payment_method" if pi.last_payment_error.is_none() => None,
+            _ => Some(outcome(pi)),
         })
+    }
+}
+
+/// What a confirmed PaymentIntent comes to.
+fn outcome(pi: PaymentIntent) -> ChargeOutcome {
+    match pi.status.as_str() {
+        "succeeded" => ChargeOutcome::Succeeded {
+            payment_intent: pi.id,
+        },
+        "processing" => ChargeOutcome::Processing {
+            payment_intent: pi.id,
+        },
+        other => ChargeOutcome::Declined {
+            reason: pi
+                .last_payment_error
+                .as_ref()
+                .map(reason)
+                .unwrap_or_else(|| format!("the payment is {other}")),
+        },
     }
 }
 

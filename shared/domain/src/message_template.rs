@@ -140,6 +140,31 @@ impl TemplateInput {
 }
 
 impl TemplateFields {
+    /// Refuses an SMS template that, with sample values, is longer than the clinic's
+    /// `max_sms_length` (a 400 naming `body`), as reminder and greeting settings do. The sample
+    /// text is bounded: the body is at most [`MAX_SMS_BODY`] characters and each value short.
+    pub fn check_sms_length(&self, max_sms_length: usize) -> Result<(), FieldError> {
+        if self.channel != Channel::Sms {
+            return Ok(());
+        }
+        let compiled = self.compile()?;
+        let sample = compiled
+            .body
+            .render(&crate::template::Values::samples(), &Default::default())
+            .map_err(|e| FieldError::new("body", "invalid_template", e.to_string()))?;
+        let n = crate::sms::shape(&sample).characters;
+        if n > max_sms_length {
+            return Err(FieldError::new(
+                "body",
+                "too_long",
+                format!(
+                    "with sample values this SMS is {n} characters; the clinic's max_sms_length is {max_sms_length}"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Compiles the stored parts (which validated when saved).
     pub fn compile(&self) -> Result<CompiledMessage, FieldError> {
         compile_parts(

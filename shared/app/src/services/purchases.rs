@@ -221,8 +221,8 @@ pub async fn purchase(
                     reason: earlier.reason.unwrap_or_default(),
                 });
             }
-            // An earlier try stopped before it settled: Stripe's idempotency key makes
-            // asking again the same charge.
+            // An earlier try stopped before it settled: its PaymentIntent, if it made one, is
+            // asked about below instead of making another.
             PurchaseStatus::Pending => earlier,
         }
     };
@@ -239,10 +239,48 @@ pub async fn purchase(
             ("account", &p.account),
         ],
     };
+    let unavailable = |e| ServiceError::PaymentUnavailable(Some(e));
+    // Reconciled with Stripe before any new charge: a PaymentIntent an earlier try noted may
+    // have been confirmed (the card charged) by a function that died before settling.
+    if let Some(pi) = p.payment_intent.clone() {
+        if let Some(outcome) = stripe.outcome_of(&pi).await.map_err(unavailable)? {
+            tracing::info!(
+                clinic_id,
+                purchase_id = p.id,
+                "purchase reconciled with Stripe"
+            );
+            return settle(app, clinic_id, &claim_key, p, outcome).await;
+        }
+        let outcome = stripe
+            .confirm(&pi, &format!("{}-confirm", charge.idempotency_key))
+            .await
+            .map_err(unavailable)?;
+        return settle(app, clinic_id, &claim_key, p, outcome).await;
+    }
+    let created = stripe.create_intent(&charge).await.map_err(unavailable)?;
+    // Noted before the charge; a concurrent try that noted its own first is the one to confirm.
+    let pi = if store
+        .note_purchase_intent(clinic_id, &claim_key, &created, Utc::now())
+        .await?
+    {
+        created
+    } else {
+        store
+            .get_purchase(clinic_id, &claim_key)
+            .await?
+            .and_then(|p| p.payment_intent)
+            .ok_or_else(|| {
+                ServiceError::conflict(
+                    "purchase_in_progress",
+                    Some("Idempotency-Key"),
+                    "another request with this Idempotency-Key is paying for it; retry shortly",
+                )
+            })?
+    };
     let outcome = stripe
-        .charge(&charge)
+        .confirm(&pi, &format!("{}-confirm", charge.idempotency_key))
         .await
-        .map_err(|e| ServiceError::PaymentUnavailable(Some(e)))?;
+        .map_err(unavailable)?;
     settle(app, clinic_id, &claim_key, p, outcome).await
 }
 

@@ -12,9 +12,16 @@ pub async fn create(
     input: TemplateInput,
 ) -> Result<SavedTemplate, ServiceError> {
     let now = Utc::now();
+    let fields = input.validate()?;
+    fields.check_sms_length(
+        super::load_clinic(store, clinic_id)
+            .await?
+            .fields
+            .max_sms_length,
+    )?;
     let t = SavedTemplate {
         id: ids::new_id(),
-        fields: input.validate()?,
+        fields,
         created_at: now,
         updated_at: now,
     };
@@ -55,6 +62,12 @@ pub async fn update(
     let mut merged = serde_json::to_value(&prev.fields).map_err(|_| concurrent_update())?;
     json::merge_patch(&mut merged, patch)?;
     let fields = json::from_value::<TemplateInput>(merged)?.validate()?;
+    fields.check_sms_length(
+        super::load_clinic(store, clinic_id)
+            .await?
+            .fields
+            .max_sms_length,
+    )?;
     if fields == prev.fields {
         return Ok(prev);
     }

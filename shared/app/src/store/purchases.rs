@@ -165,6 +165,47 @@ impl Store {
         .await
     }
 
+    /// Notes the PaymentIntent created for a pending purchase, before it is confirmed, and which
+    /// purchase it pays for: a later try (its function died after confirming) asks Stripe about
+    /// this PaymentIntent instead of making another. `Ok(false)` when the purchase already has
+    /// another PaymentIntent (a concurrent try noted its own first) or is no longer pending.
+    pub async fn note_purchase_intent(
+        &self,
+        clinic_id: &str,
+        key: &str,
+        payment_intent: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let values = Item::from([
+            (":pending".to_owned(), attr(&PurchaseStatus::Pending)?),
+            (":pi".to_owned(), s(payment_intent)),
+            (":at".to_owned(), ts(&at)),
+        ]);
+        let update = self.tx_update_named(
+            keys::clinic_pk(clinic_id),
+            keys::purchase_sk(key),
+            "SET payment_intent = :pi, updated_at = :at",
+            Some("#s = :pending AND (attribute_not_exists(payment_intent) OR attribute_type(payment_intent, :null) OR payment_intent = :pi)"),
+            status_name(),
+            {
+                let mut v = values;
+                v.insert(":null".to_owned(), s("NULL"));
+                v
+            },
+        )?;
+        match self
+            .transact(vec![
+                (update, ()),
+                (self.tx_payment_intent(clinic_id, key, payment_intent)?, ()),
+            ])
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(TxError::Condition(())) => Ok(false),
+            Err(TxError::Store(e)) => Err(e),
+        }
+    }
+
     /// The clinic and purchase key a PaymentIntent paid for.
     pub async fn purchase_of_payment_intent(
         &self,
