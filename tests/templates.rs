@@ -210,8 +210,8 @@ async fn preview_shows_text_encoding_segments_cost_and_warnings() {
     let raw = String::from_utf8(r.body.clone()).unwrap();
     assert_eq!(raw.matches("\"credits\"").count(), 1, "{raw}");
 
-    // Sample values; an emoji forces UCS-2 and is named; over the clinic's maximum is flagged.
-    let long = format!("{} 😀", "a".repeat(120));
+    // Sample values; an emoji forces UCS-2 and is named.
+    let long = format!("{} 😀", "a".repeat(110));
     let r = call(
         &app,
         key,
@@ -222,13 +222,36 @@ async fn preview_shows_text_encoding_segments_cost_and_warnings() {
     .await;
     assert_eq!(r.status, 200, "{}", r.json);
     assert_eq!(r.json["encoding"], "ucs2");
-    assert_eq!(r.json["characters"], 122);
+    assert_eq!(r.json["characters"], 112);
     assert_eq!(r.json["segments"], 2);
     assert_eq!(r.json["credits"], 2);
     let warnings = r.json["warnings"].as_array().unwrap();
-    assert_eq!(warnings[0]["code"], "over_max_length");
-    assert_eq!(warnings[1]["code"], "forces_ucs2");
-    assert_eq!(warnings[1]["characters"][0], "😀 (U+1F600)");
+    assert_eq!(warnings[0]["code"], "forces_ucs2");
+    assert_eq!(warnings[0]["characters"][0], "😀 (U+1F600)");
+    // Over the clinic's maximum it is refused, as a send would be, saying by how much.
+    let over = format!("{} 😀", "a".repeat(120));
+    let r = call(
+        &app,
+        key,
+        "POST",
+        "/templates/preview",
+        Some(json!({"body": over})),
+    )
+    .await;
+    assert_eq!(
+        (r.status.as_u16(), r.field(), r.code()),
+        (400, "body", "too_long"),
+        "{}",
+        r.json
+    );
+    assert!(
+        r.json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("122 characters"),
+        "{}",
+        r.json
+    );
 
     // Extension characters take two septets: 80 of them fill two segments' worth of units.
     let r = call(

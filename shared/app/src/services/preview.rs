@@ -174,6 +174,17 @@ fn render(
         }
     };
     let text = compiled.body.render(values, caps).map_err(failed("body"))?;
+    // An SMS the clinic would refuse to send is refused here too, saying by how much.
+    let max = clinic.fields.max_sms_length;
+    let characters = tidings_domain::sms::shape(&text).characters;
+    if compiled.channel == Channel::Sms && characters > max {
+        return Err(FieldError::new(
+            "body",
+            "too_long",
+            format!("this SMS is {characters} characters; the clinic's max_sms_length is {max}"),
+        )
+        .into());
+    }
     let subject = compiled
         .subject
         .as_ref()
