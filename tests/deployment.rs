@@ -1,0 +1,116 @@
+//! The deployment as AWS reads it: template.yaml and samconfig.toml checked for what the local
+//! stack cannot see (IAM's resource checks, API Gateway's time limit, what `sam build` reads).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_yaml_ng::Value;
+use std::path::Path;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+fn template() -> Value {
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    serde_yaml_ng::from_str(&text).unwrap()
+}
+
+/// Every function of the template: its logical id and its resource.
+fn functions(doc: &Value) -> Vec<(String, Value)> {
+    doc["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .map(|(k, r)| (k.as_str().unwrap().to_owned(), r.clone()))
+        .collect()
+}
+
+/// The policy statements of a function that allow `action`.
+fn statements_allowing(function: &Value, action: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    for policy in function["Properties"]["Policies"].as_sequence().into_iter().flatten() {
+        for st in policy["Statement"].as_sequence().into_iter().flatten() {
+            let actions: Vec<&str> = match &st["Action"] {
+                Value::Sequence(a) => a.iter().filter_map(Value::as_str).collect(),
+                Value::String(a) => vec![a.as_str()],
+                _ => Vec::new(),
+            };
+            if actions.contains(&action) {
+                out.push(st.clone());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn functions_that_send_email_may_use_the_configuration_set_they_name() {
+    // SES authorises SendEmail on the sending identity *and* on the configuration set the call
+    // names (Service Authorization Reference, Amazon SES v2: SendEmail, resource types
+    // configuration-set and identity); the code names `SES_CONFIGURATION_SET` on every send.
+    let doc = template();
+    let mut senders = 0;
+    for (name, f) in functions(&doc) {
+        let statements = statements_allowing(&f, "ses:SendEmail");
+        if statements.is_empty() {
+            continue;
+        }
+        senders += 1;
+        let resources = format!("{statements:?}");
+        assert!(
+            resources.contains(":identity/*"),
+            "{name}: SendEmail on the identities: {resources}"
+        );
+        assert!(
+            resources.contains(":configuration-set/${SesConfigurationSet}"),
+            "{name}: SendEmail must be allowed on the configuration set it sends through: {resources}"
+        );
+    }
+    assert!(senders >= 5, "found {senders} email senders");
+}
+
+#[test]
+fn no_api_function_outlives_api_gateway() {
+    // An HTTP API gives up on its integration after 30 s; a function that runs on is billed and
+    // its client has already been told 503.
+    let doc = template();
+    let default = doc["Globals"]["Function"]["Timeout"].as_u64().unwrap_or(3);
+    for (name, f) in functions(&doc) {
+        let http = f["Properties"]["Events"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .any(|(_, e)| e["Type"].as_str() == Some("HttpApi"));
+        if !http {
+            continue;
+        }
+        let timeout = f["Properties"]["Timeout"].as_u64().unwrap_or(default);
+        assert!(timeout <= 29, "{name}: Timeout {timeout} s is past API Gateway's 30 s");
+    }
+}
+
+#[test]
+fn build_and_deploy_take_the_same_stage_and_architecture() {
+    // `sam build` reads a config-env's `build` and `global` sections, `sam deploy` its `deploy`
+    // and `global` ones: the Stage and Architecture must be in `global`, and nowhere else.
+    let text = std::fs::read_to_string(root().join("samconfig.toml")).unwrap();
+    let config: toml::Table = toml::from_str(&text).unwrap();
+    for env in ["default", "staging", "prod"] {
+        let sections = config[env].as_table().unwrap();
+        let overrides = sections["global"]["parameters"]["parameter_overrides"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{env}: parameter_overrides belong in global"));
+        assert!(overrides.contains("Stage="), "{env}: {overrides}");
+        assert!(overrides.contains("Architecture="), "{env}: {overrides}");
+        for command in ["build", "deploy", "validate"] {
+            let params = sections
+                .get(command)
+                .and_then(|s| s.get("parameters"))
+                .and_then(toml::Value::as_table);
+            assert!(
+                params.is_none_or(|p| !p.contains_key("parameter_overrides")),
+                "{env}.{command} must not override what global sets"
+            );
+        }
+    }
+}
