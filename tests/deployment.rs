@@ -114,3 +114,39 @@ fn build_and_deploy_take_the_same_stage_and_architecture() {
         }
     }
 }
+
+#[test]
+fn ses_can_publish_its_events_to_the_encrypted_topic() {
+    // SES publishes to an encrypted topic only with `kms:GenerateDataKey` and `kms:Decrypt` on
+    // its key, granted in the key's policy: impossible with the AWS-managed alias/aws/sns key.
+    let doc = template();
+    let topic = &doc["Resources"]["SesEventsTopic"]["Properties"];
+    let key_ref = format!("{:?}", topic["KmsMasterKeyId"]);
+    assert!(!key_ref.contains("alias/aws/sns"), "{key_ref}");
+    let (key_name, key) = doc["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .find(|(name, r)| {
+            r["Type"].as_str() == Some("AWS::KMS::Key")
+                && key_ref.contains(name.as_str().unwrap())
+        })
+        .unwrap_or_else(|| panic!("the topic's key {key_ref} is defined in the template"));
+    let statements = key["Properties"]["KeyPolicy"]["Statement"].as_sequence().unwrap();
+    let ses = statements
+        .iter()
+        .find(|s| s["Principal"]["Service"].as_str() == Some("ses.amazonaws.com"))
+        .unwrap_or_else(|| panic!("{key_name:?} lets SES use it"));
+    let actions: Vec<&str> = ses["Action"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for needed in ["kms:GenerateDataKey", "kms:Decrypt"] {
+        assert!(actions.contains(&needed), "{key_name:?}: {actions:?}");
+    }
+    // And SES may publish to the topic, from this account only.
+    let policy = format!("{:?}", doc["Resources"]["SesEventsTopicPolicy"]);
+    assert!(policy.contains("ses.amazonaws.com") && policy.contains("AWS:SourceAccount"));
+}
