@@ -150,3 +150,40 @@ fn ses_can_publish_its_events_to_the_encrypted_topic() {
     let policy = format!("{:?}", doc["Resources"]["SesEventsTopicPolicy"]);
     assert!(policy.contains("ses.amazonaws.com") && policy.contains("AWS:SourceAccount"));
 }
+
+#[test]
+fn logs_are_kept_for_the_retention_ops_choose_and_the_api_logs_each_request() {
+    let doc = template();
+    assert!(doc["Parameters"]["LogRetentionDays"]["Default"].as_u64().is_some());
+    let group = format!("{:?}", doc["Globals"]["Function"]["LoggingConfig"]["LogGroup"]);
+    let groups: Vec<(String, Value)> = doc["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Logs::LogGroup"))
+        .map(|(k, r)| (k.as_str().unwrap().to_owned(), r.clone()))
+        .collect();
+    let (name, functions_group) = groups
+        .iter()
+        .find(|(name, _)| group.contains(name.as_str()))
+        .unwrap_or_else(|| panic!("every function logs to a log group of the template: {group}"));
+    for (name, g) in &groups {
+        let retention = format!("{:?}", g["Properties"]["RetentionInDays"]);
+        assert!(retention.contains("LogRetentionDays"), "{name}: {retention}");
+    }
+    assert!(functions_group["Properties"]["RetentionInDays"] != Value::Null, "{name}");
+    // No function logs elsewhere (to a group kept forever).
+    for (f, res) in functions(&doc) {
+        assert!(
+            res["Properties"]["LoggingConfig"]["LogGroup"] == Value::Null,
+            "{f} overrides the log group"
+        );
+    }
+    // The HTTP API writes a JSON access log line per request, without bodies or query strings.
+    let access = &doc["Resources"]["HttpApi"]["Properties"]["AccessLogSettings"];
+    let format = access["Format"].as_str().unwrap();
+    let fields: serde_json::Value = serde_json::from_str(format).unwrap();
+    assert!(fields["requestId"].is_string() && fields["status"].is_string(), "{format}");
+    assert!(!format.contains("$context.path") && !format.contains("querystring"), "{format}");
+    assert!(format!("{:?}", access["DestinationArn"]).contains("ApiAccessLogs"));
+}
