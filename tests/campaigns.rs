@@ -732,3 +732,38 @@ async fn the_recipients_csv_neutralises_formula_cells() {
     let to: Vec<String> = rows.records().map(|r| r.unwrap()[5].to_owned()).collect();
     assert_eq!(to, [format!("'{formula}")]);
 }
+
+#[tokio::test]
+async fn campaign_schedules_keep_the_firings_scheduler_cannot_deliver() {
+    // Made at run time, so the template cannot give them a dead-letter queue: the code does.
+    let app = app().await;
+    let (_, id, _) = campaign_to_new_patients(&app, 0, 1).await;
+    let aws = aws_config::load_from_env().await;
+    let client = aws_sdk_scheduler::Client::new(&aws);
+    let group = std::env::var("SCHEDULE_GROUP").unwrap();
+    let name = scheduler_names()
+        .await
+        .into_iter()
+        .find(|n| n.contains(&id))
+        .expect("the campaign's schedule");
+    let s = client
+        .get_schedule()
+        .name(&name)
+        .group_name(&group)
+        .send()
+        .await
+        .unwrap();
+    let target = s.target().unwrap();
+    assert_eq!(
+        target.dead_letter_config().and_then(|d| d.arn()),
+        Some(std::env::var("FAILED_EVENTS_QUEUE_ARN").unwrap().as_str())
+    );
+    let retry = target.retry_policy().unwrap();
+    assert_eq!(
+        (
+            retry.maximum_retry_attempts(),
+            retry.maximum_event_age_in_seconds()
+        ),
+        (Some(5), Some(3600))
+    );
+}

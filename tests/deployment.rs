@@ -28,7 +28,11 @@ fn functions(doc: &Value) -> Vec<(String, Value)> {
 /// The policy statements of a function that allow `action`.
 fn statements_allowing(function: &Value, action: &str) -> Vec<Value> {
     let mut out = Vec::new();
-    for policy in function["Properties"]["Policies"].as_sequence().into_iter().flatten() {
+    for policy in function["Properties"]["Policies"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+    {
         for st in policy["Statement"].as_sequence().into_iter().flatten() {
             let actions: Vec<&str> = match &st["Action"] {
                 Value::Sequence(a) => a.iter().filter_map(Value::as_str).collect(),
@@ -85,7 +89,10 @@ fn no_api_function_outlives_api_gateway() {
             continue;
         }
         let timeout = f["Properties"]["Timeout"].as_u64().unwrap_or(default);
-        assert!(timeout <= 29, "{name}: Timeout {timeout} s is past API Gateway's 30 s");
+        assert!(
+            timeout <= 29,
+            "{name}: Timeout {timeout} s is past API Gateway's 30 s"
+        );
     }
 }
 
@@ -128,11 +135,12 @@ fn ses_can_publish_its_events_to_the_encrypted_topic() {
         .unwrap()
         .iter()
         .find(|(name, r)| {
-            r["Type"].as_str() == Some("AWS::KMS::Key")
-                && key_ref.contains(name.as_str().unwrap())
+            r["Type"].as_str() == Some("AWS::KMS::Key") && key_ref.contains(name.as_str().unwrap())
         })
         .unwrap_or_else(|| panic!("the topic's key {key_ref} is defined in the template"));
-    let statements = key["Properties"]["KeyPolicy"]["Statement"].as_sequence().unwrap();
+    let statements = key["Properties"]["KeyPolicy"]["Statement"]
+        .as_sequence()
+        .unwrap();
     let ses = statements
         .iter()
         .find(|s| s["Principal"]["Service"].as_str() == Some("ses.amazonaws.com"))
@@ -154,8 +162,15 @@ fn ses_can_publish_its_events_to_the_encrypted_topic() {
 #[test]
 fn logs_are_kept_for_the_retention_ops_choose_and_the_api_logs_each_request() {
     let doc = template();
-    assert!(doc["Parameters"]["LogRetentionDays"]["Default"].as_u64().is_some());
-    let group = format!("{:?}", doc["Globals"]["Function"]["LoggingConfig"]["LogGroup"]);
+    assert!(
+        doc["Parameters"]["LogRetentionDays"]["Default"]
+            .as_u64()
+            .is_some()
+    );
+    let group = format!(
+        "{:?}",
+        doc["Globals"]["Function"]["LoggingConfig"]["LogGroup"]
+    );
     let groups: Vec<(String, Value)> = doc["Resources"]
         .as_mapping()
         .unwrap()
@@ -169,9 +184,15 @@ fn logs_are_kept_for_the_retention_ops_choose_and_the_api_logs_each_request() {
         .unwrap_or_else(|| panic!("every function logs to a log group of the template: {group}"));
     for (name, g) in &groups {
         let retention = format!("{:?}", g["Properties"]["RetentionInDays"]);
-        assert!(retention.contains("LogRetentionDays"), "{name}: {retention}");
+        assert!(
+            retention.contains("LogRetentionDays"),
+            "{name}: {retention}"
+        );
     }
-    assert!(functions_group["Properties"]["RetentionInDays"] != Value::Null, "{name}");
+    assert!(
+        functions_group["Properties"]["RetentionInDays"] != Value::Null,
+        "{name}"
+    );
     // No function logs elsewhere (to a group kept forever).
     for (f, res) in functions(&doc) {
         assert!(
@@ -183,7 +204,94 @@ fn logs_are_kept_for_the_retention_ops_choose_and_the_api_logs_each_request() {
     let access = &doc["Resources"]["HttpApi"]["Properties"]["AccessLogSettings"];
     let format = access["Format"].as_str().unwrap();
     let fields: serde_json::Value = serde_json::from_str(format).unwrap();
-    assert!(fields["requestId"].is_string() && fields["status"].is_string(), "{format}");
-    assert!(!format.contains("$context.path") && !format.contains("querystring"), "{format}");
+    assert!(
+        fields["requestId"].is_string() && fields["status"].is_string(),
+        "{format}"
+    );
+    assert!(
+        !format.contains("$context.path") && !format.contains("querystring"),
+        "{format}"
+    );
     assert!(format!("{:?}", access["DestinationArn"]).contains("ApiAccessLogs"));
+}
+
+#[test]
+fn whatever_fails_every_retry_lands_in_the_failed_events_queue_and_raises_an_alarm() {
+    let doc = template();
+    let queue = "FailedEventsQueue";
+    // Every function invoked asynchronously (none has an HTTP route): retried, then kept.
+    for (name, f) in functions(&doc) {
+        let http = f["Properties"]["Events"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .any(|(_, e)| e["Type"].as_str() == Some("HttpApi"));
+        if http {
+            continue;
+        }
+        let config = &f["Properties"]["EventInvokeConfig"];
+        assert!(config["MaximumRetryAttempts"].as_u64().is_some(), "{name}");
+        let on_failure = format!("{:?}", config["DestinationConfig"]["OnFailure"]);
+        assert!(on_failure.contains(queue), "{name}: {on_failure}");
+        // And an SNS subscription keeps what SNS could not deliver.
+        for (_, e) in f["Properties"]["Events"].as_mapping().into_iter().flatten() {
+            if e["Type"].as_str() == Some("SNS") {
+                let redrive = format!("{:?}", e["Properties"]["RedrivePolicy"]);
+                assert!(redrive.contains(queue), "{name}: {redrive}");
+            }
+        }
+    }
+    // Every schedule of the template: a retry policy and the queue, which its role may use.
+    for (name, r) in doc["Resources"].as_mapping().unwrap() {
+        if r["Type"].as_str() != Some("AWS::Scheduler::Schedule") {
+            continue;
+        }
+        let target = &r["Properties"]["Target"];
+        assert!(
+            target["RetryPolicy"]["MaximumRetryAttempts"]
+                .as_u64()
+                .is_some(),
+            "{name:?}"
+        );
+        assert!(
+            format!("{:?}", target["DeadLetterConfig"]).contains(queue),
+            "{name:?}"
+        );
+        let role = format!("{:?}", target["RoleArn"]);
+        let role_name = ["SweepSchedulerRole", "CampaignSchedulerRole"]
+            .into_iter()
+            .find(|n| role.contains(n))
+            .unwrap_or_else(|| panic!("{name:?}: {role}"));
+        let policies = format!(
+            "{:?}",
+            doc["Resources"][role_name]["Properties"]["Policies"]
+        );
+        assert!(
+            policies.contains("sqs:SendMessage") && policies.contains(queue),
+            "{role_name}"
+        );
+    }
+    // The role of schedules made at run time may use it too, and the code is told its ARN.
+    let campaign_role = format!("{:?}", doc["Resources"]["CampaignSchedulerRole"]);
+    assert!(campaign_role.contains("sqs:SendMessage"));
+    let env = format!(
+        "{:?}",
+        doc["Globals"]["Function"]["Environment"]["Variables"]["FAILED_EVENTS_QUEUE_ARN"]
+    );
+    assert!(env.contains(queue), "{env}");
+    // A message in the queue raises an alarm on the ops topic.
+    let alarm = doc["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .find(|r| {
+            r["Type"].as_str() == Some("AWS::CloudWatch::Alarm")
+                && format!("{:?}", r["Properties"]["Dimensions"]).contains(queue)
+        })
+        .expect("an alarm on the failed-events queue");
+    assert_eq!(
+        alarm["Properties"]["MetricName"].as_str(),
+        Some("ApproximateNumberOfMessagesVisible")
+    );
+    assert!(format!("{:?}", alarm["Properties"]["AlarmActions"]).contains("AlarmTopicArn"));
 }

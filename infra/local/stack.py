@@ -92,6 +92,9 @@ class Stack:
             "SCHEDULE_GROUP": SCHEDULE_GROUP,
             "CAMPAIGN_FUNCTION_ARN": f"arn:aws:lambda:{REGION}:123456789012:function:run-campaign",
             "SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/tidings-local-scheduler",
+            # Where Scheduler would put a firing it could not deliver (moto keeps it on the
+            # schedule; tests read it back).
+            "FAILED_EVENTS_QUEUE_ARN": f"arn:aws:sqs:{REGION}:123456789012:tidings-local-failed-events",
             # Local emulators take far more than AWS's default quotas.
             "CAMPAIGN_SMS_PER_SECOND": "1000",
             "CAMPAIGN_EMAIL_PER_SECOND": "1000",

@@ -106,6 +106,9 @@ pub struct SchedulingConfig {
     pub campaign_function_arn: String,
     /// The role Scheduler assumes to invoke it.
     pub role_arn: String,
+    /// The SQS queue a firing Scheduler could not deliver goes to (`FAILED_EVENTS_QUEUE_ARN`;
+    /// optional): ops see it, and an alarm says so.
+    pub dead_letter_arn: Option<String>,
 }
 
 /// How fast a campaign run sends.
@@ -343,6 +346,7 @@ fn scheduling() -> Result<Option<SchedulingConfig>, ConfigError> {
             group,
             campaign_function_arn,
             role_arn,
+            dead_letter_arn: get("FAILED_EVENTS_QUEUE_ARN"),
         })),
         _ => Err(ConfigError::Invalid {
             name: "SCHEDULE_GROUP",

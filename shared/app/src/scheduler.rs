@@ -3,7 +3,8 @@
 use crate::config::SchedulingConfig;
 use aws_sdk_scheduler::error::{DisplayErrorContext, SdkError};
 use aws_sdk_scheduler::types::{
-    ActionAfterCompletion, FlexibleTimeWindow, FlexibleTimeWindowMode, Target,
+    ActionAfterCompletion, DeadLetterConfig, FlexibleTimeWindow, FlexibleTimeWindowMode,
+    RetryPolicy, Target,
 };
 use chrono::{DateTime, Utc};
 use thiserror::Error;
@@ -29,6 +30,11 @@ fn sdk<E: std::error::Error + 'static, R: std::fmt::Debug>(
         detail: DisplayErrorContext(e).to_string(),
     }
 }
+
+/// Deliveries Scheduler tries again when the campaign function could not be invoked.
+const RETRY_ATTEMPTS: i32 = 5;
+/// How long Scheduler keeps trying one firing (seconds).
+const MAX_EVENT_AGE_SECS: i32 = 3600;
 
 /// One schedule to create.
 pub struct ScheduleSpec<'a> {
@@ -78,10 +84,22 @@ impl Scheduler {
         exists_ok: bool,
     ) -> Result<(), SchedulerError> {
         let cfg = self.config()?;
+        // A firing Scheduler cannot deliver is retried for an hour, then kept in the failed
+        // events queue (when the deployment names one) instead of vanishing.
+        let retry = RetryPolicy::builder()
+            .maximum_retry_attempts(RETRY_ATTEMPTS)
+            .maximum_event_age_in_seconds(MAX_EVENT_AGE_SECS)
+            .build();
         let target = Target::builder()
             .arn(&cfg.campaign_function_arn)
             .role_arn(&cfg.role_arn)
             .input(spec.input)
+            .retry_policy(retry)
+            .set_dead_letter_config(
+                cfg.dead_letter_arn
+                    .as_ref()
+                    .map(|arn| DeadLetterConfig::builder().arn(arn).build()),
+            )
             .build()?;
         let window = FlexibleTimeWindow::builder()
             .mode(FlexibleTimeWindowMode::Off)
