@@ -295,3 +295,44 @@ fn whatever_fails_every_retry_lands_in_the_failed_events_queue_and_raises_an_ala
     );
     assert!(format!("{:?}", alarm["Properties"]["AlarmActions"]).contains("AlarmTopicArn"));
 }
+
+#[test]
+fn ops_are_told_of_errors_throttles_5xx_reputation_and_sms_spend() {
+    let doc = template();
+    let alarms: Vec<&Value> = doc["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"].as_str() == Some("AWS::CloudWatch::Alarm"))
+        .collect();
+    let find = |namespace: &str, metric: &str| {
+        alarms
+            .iter()
+            .find(|a| {
+                a["Properties"]["Namespace"].as_str() == Some(namespace)
+                    && a["Properties"]["MetricName"].as_str() == Some(metric)
+            })
+            .unwrap_or_else(|| panic!("an alarm on {namespace} {metric}"))
+            .to_owned()
+    };
+    for (ns, metric) in [
+        ("AWS/Lambda", "Errors"),
+        ("AWS/Lambda", "Throttles"),
+        ("AWS/ApiGateway", "5xx"),
+        ("AWS/DynamoDB", "ReadThrottleEvents"),
+        ("AWS/DynamoDB", "WriteThrottleEvents"),
+        ("AWS/SNS", "SMSMonthToDateSpentUSD"),
+    ] {
+        find(ns, metric);
+    }
+    // Bounces at 2% and complaints at 0.05%, below the 5% and 0.1% at which SES reviews.
+    let threshold = |a: &Value| a["Properties"]["Threshold"].as_f64().unwrap();
+    assert!((threshold(find("AWS/SES", "Reputation.BounceRate")) - 0.02).abs() < 1e-9);
+    assert!((threshold(find("AWS/SES", "Reputation.ComplaintRate")) - 0.0005).abs() < 1e-9);
+    let spend = format!("{:?}", find("AWS/SNS", "SMSMonthToDateSpentUSD")["Properties"]["Threshold"]);
+    assert!(spend.contains("SmsMonthlyBudgetUsd"), "{spend}");
+    for a in &alarms {
+        let actions = format!("{:?}", a["Properties"]["AlarmActions"]);
+        assert!(actions.contains("AlarmTopicArn"), "{:?}: {actions}", a["Properties"]["AlarmName"]);
+    }
+}
