@@ -329,10 +329,17 @@ fn ops_are_told_of_errors_throttles_5xx_reputation_and_sms_spend() {
     let threshold = |a: &Value| a["Properties"]["Threshold"].as_f64().unwrap();
     assert!((threshold(find("AWS/SES", "Reputation.BounceRate")) - 0.02).abs() < 1e-9);
     assert!((threshold(find("AWS/SES", "Reputation.ComplaintRate")) - 0.0005).abs() < 1e-9);
-    let spend = format!("{:?}", find("AWS/SNS", "SMSMonthToDateSpentUSD")["Properties"]["Threshold"]);
+    let spend = format!(
+        "{:?}",
+        find("AWS/SNS", "SMSMonthToDateSpentUSD")["Properties"]["Threshold"]
+    );
     assert!(spend.contains("SmsMonthlyBudgetUsd"), "{spend}");
     for a in &alarms {
         let actions = format!("{:?}", a["Properties"]["AlarmActions"]);
-        assert!(actions.contains("AlarmTopicArn"), "{:?}: {actions}", a["Properties"]["AlarmName"]);
+        assert!(
+            actions.contains("AlarmTopicArn"),
+            "{:?}: {actions}",
+            a["Properties"]["AlarmName"]
+        );
     }
 }
