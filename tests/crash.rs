@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tidings_app::App;
 use tidings_tests::campaigns::{balance, day_ahead_campaign, report, seed_patients};
-use tidings_tests::lambda_process::{Answer, LambdaProcess};
+use tidings_tests::lambda_process::{Answer, LambdaProcess, http_event};
 use tidings_tests::provider_proxy::{Fault, ProviderProxy};
 use tidings_tests::{app, call, grant, moto_sent, moto_url, new_clinic, unique_mobile};
 
@@ -129,7 +129,7 @@ async fn a_campaign_run_killed_at_several_points_never_sends_twice() {
     let finished = loop {
         copies += 1;
         assert!(copies <= 10, "the run never finished");
-        let p = LambdaProcess::start("run-campaign", &event, &env).await;
+        let mut p = LambdaProcess::start("run-campaign", &event, &env).await;
         match p.answer(Duration::from_secs(240)).await {
             Some(Answer::Response(v)) if v["outcome"] == "finished" => break v,
             other => eprintln!("copy {copies} ended: {other:?}"),
@@ -206,23 +206,6 @@ async fn run_messages(
         .await
         .unwrap();
     out
-}
-
-/// The API Gateway (HTTP API, payload 2.0) event of a request with a JSON body.
-fn http_event(method: &str, path: &str, key: &str, idempotency_key: &str, body: &Value) -> Value {
-    json!({
-        "version": "2.0", "routeKey": format!("{method} {path}"), "rawPath": path,
-        "rawQueryString": "",
-        "headers": {"authorization": format!("Bearer {key}"), "content-type": "application/json",
-                    "idempotency-key": idempotency_key},
-        "requestContext": {"accountId": "123456789012", "apiId": "local", "domainName": "localhost",
-            "domainPrefix": "localhost",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
-                     "sourceIp": "127.0.0.1", "userAgent": "crash-test"},
-            "requestId": uuid::Uuid::new_v4().to_string(), "routeKey": format!("{method} {path}"),
-            "stage": "$default", "time": "06/Dec/2026:06:00:00 +0000", "timeEpoch": 1796536800000_i64},
-        "body": body.to_string(), "isBase64Encoded": false
-    })
 }
 
 #[tokio::test]

@@ -343,3 +343,34 @@ fn ops_are_told_of_errors_throttles_5xx_reputation_and_sms_spend() {
         );
     }
 }
+
+#[test]
+fn the_dashboard_shows_every_business_metric_the_functions_emit() {
+    let doc = template();
+    let body = format!(
+        "{:?}",
+        doc["Resources"]["Dashboard"]["Properties"]["DashboardBody"]
+    );
+    for metric in [
+        "MessagesSent",
+        "MessagesFailed",
+        "MessagesSkipped",
+        "MessagesUnconfirmed",
+        "CreditsDebited",
+        "CreditsRefunded",
+        "CampaignRunSeconds",
+        "WebhookSignatureFailures",
+    ] {
+        assert!(body.contains(metric), "the dashboard shows {metric}");
+        // The name the code emits (shared/app/src/metrics.rs).
+        let code = std::fs::read_to_string(root().join("shared/app/src/metrics.rs")).unwrap();
+        assert!(
+            code.contains(&format!("\"{metric}\"")),
+            "the code emits {metric}"
+        );
+    }
+    assert!(
+        body.contains("\\\"Tidings\\\"") || body.contains("\"Tidings\""),
+        "{body}"
+    );
+}

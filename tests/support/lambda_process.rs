@@ -4,7 +4,7 @@
 //! process with SIGKILL whenever it likes, as Lambda loses an instance to a crash or to
 //! out-of-memory: nothing in the process runs after that.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -23,6 +23,8 @@ pub enum Answer {
 pub struct LambdaProcess {
     child: Child,
     answer: Arc<Mutex<Option<Answer>>>,
+    /// Where the process's standard output goes (its logs and metric lines).
+    stdout: PathBuf,
 }
 
 /// The binary `name` that `cargo build --workspace --bins` left in the workspace's target.
@@ -57,6 +59,7 @@ impl LambdaProcess {
             "{} is missing: run `cargo build --workspace --bins` first",
             path.display()
         );
+        let stdout = std::env::temp_dir().join(format!("lambda-{}.out", uuid::Uuid::new_v4()));
         let mut cmd = Command::new(path);
         cmd.env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
             .env("AWS_LAMBDA_FUNCTION_NAME", name)
@@ -64,7 +67,7 @@ impl LambdaProcess {
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::from(std::fs::File::create(&stdout).unwrap()))
             .stderr(Stdio::null());
         for (k, v) in env {
             cmd.env(k, v);
@@ -72,6 +75,7 @@ impl LambdaProcess {
         Self {
             child: cmd.spawn().unwrap(),
             answer,
+            stdout,
         }
     }
 
@@ -83,7 +87,7 @@ impl LambdaProcess {
     }
 
     /// The function's answer, waiting up to `limit` for it; the process is killed either way.
-    pub async fn answer(mut self, limit: Duration) -> Option<Answer> {
+    pub async fn answer(&mut self, limit: Duration) -> Option<Answer> {
         let until = tokio::time::Instant::now() + limit;
         while tokio::time::Instant::now() < until {
             let got = self.answer.lock().unwrap().clone();
@@ -98,9 +102,17 @@ impl LambdaProcess {
     }
 }
 
+impl LambdaProcess {
+    /// What the process wrote to its standard output so far.
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(&self.stdout).unwrap_or_default()
+    }
+}
+
 impl Drop for LambdaProcess {
     fn drop(&mut self) {
         self.kill();
+        let _ = std::fs::remove_file(&self.stdout);
     }
 }
 
@@ -167,4 +179,27 @@ async fn serve(mut stream: TcpStream, (event, served, answer): State) -> std::io
         };
         stream.write_all(reply.as_bytes()).await?;
     }
+}
+
+/// The API Gateway (HTTP API, payload 2.0) event of a request with a JSON body.
+pub fn http_event(
+    method: &str,
+    path: &str,
+    key: &str,
+    idempotency_key: &str,
+    body: &Value,
+) -> Value {
+    json!({
+        "version": "2.0", "routeKey": format!("{method} {path}"), "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"authorization": format!("Bearer {key}"), "content-type": "application/json",
+                    "idempotency-key": idempotency_key},
+        "requestContext": {"accountId": "123456789012", "apiId": "local", "domainName": "localhost",
+            "domainPrefix": "localhost",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                     "sourceIp": "127.0.0.1", "userAgent": "crash-test"},
+            "requestId": uuid::Uuid::new_v4().to_string(), "routeKey": format!("{method} {path}"),
+            "stage": "$default", "time": "06/Dec/2026:06:00:00 +0000", "timeEpoch": 1796536800000_i64},
+        "body": body.to_string(), "isBase64Encoded": false
+    })
 }

@@ -152,6 +152,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let app = App::from_env(&Config {
         table_name: cli.table,
+        stage: "admin".into(),
         email_credit_cost: 0,
         scheduling: None,
         campaigns: Default::default(),

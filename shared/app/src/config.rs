@@ -21,6 +21,8 @@ pub enum ConfigError {
 pub struct Config {
     /// The DynamoDB table that holds every clinic's data (`TABLE_NAME`).
     pub table_name: String,
+    /// The deployment's stage (`STAGE`, default `local`): the dimension of every metric.
+    pub stage: String,
     /// Credits one email costs (`EMAIL_CREDIT_COST`, default 0); an SMS costs one a segment.
     pub email_credit_cost: u32,
     /// Where campaign schedules go; set for the functions that create, cancel or run them.
@@ -150,6 +152,7 @@ impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
             table_name: required("TABLE_NAME", "the name of the Tidings DynamoDB table")?,
+            stage: optional("STAGE").unwrap_or_else(|| "local".to_owned()),
             email_credit_cost: match std::env::var("EMAIL_CREDIT_COST") {
                 Err(_) => 0,
                 Ok(v) if v.trim().is_empty() => 0,

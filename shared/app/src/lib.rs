@@ -11,6 +11,7 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod json;
+pub mod metrics;
 pub mod scheduler;
 pub mod services;
 pub mod ses_function;

@@ -55,13 +55,23 @@ async fn stripe_webhook(app: App, req: PublicRequest) -> Result<Response<Body>, 
         &req.body,
         chrono::Utc::now(),
     )
-    .map_err(|e| refused(&e))?;
-    let (event, effect) = stripe_event::parse(&req.body).map_err(|e| refused(&e))?;
+    .map_err(|e| refused(&app, &e))?;
+    let (event, effect) = stripe_event::parse(&req.body).map_err(|e| refused(&app, &e))?;
     let applied = crate::services::stripe_events::apply(&app, &event, effect).await?;
     Ok(response::json(StatusCode::OK, &applied))
 }
 
-fn refused(e: &WebhookError) -> ApiError {
+/// The answer to a post refused before anything was read of it; a refused signature or source
+/// is counted (`WebhookSignatureFailures`).
+fn refused(app: &App, e: &WebhookError) -> ApiError {
+    let answer = refusal(e);
+    if answer.status == StatusCode::UNAUTHORIZED {
+        crate::metrics::webhook_refused(&app.config.stage, answer.code);
+    }
+    answer
+}
+
+fn refusal(e: &WebhookError) -> ApiError {
     match e {
         WebhookError::Malformed { field, message } => ApiError {
             field: Some((*field).to_owned()),
@@ -97,8 +107,8 @@ async fn sms_webhook(app: App, req: PublicRequest) -> Result<Response<Body>, Api
                 &req.body,
                 now,
             )
-            .map_err(|e| refused(&e))?;
-            let event = match generic::parse(&req.body).map_err(|e| refused(&e))? {
+            .map_err(|e| refused(&app, &e))?;
+            let event = match generic::parse(&req.body).map_err(|e| refused(&app, &e))? {
                 Event::Inbound(sms) => Event::Inbound(InboundSms {
                     received_at: sms.received_at.or(Some(signed_at)),
                     ..sms
@@ -111,18 +121,22 @@ async fn sms_webhook(app: App, req: PublicRequest) -> Result<Response<Body>, Api
             let params = twilio::params(&req.body);
             let signature = req.header(twilio::SIGNATURE_HEADER);
             if signature.is_none() {
-                return Err(refused(&WebhookError::MissingSignature(
-                    "X-Twilio-Signature",
-                )));
+                return Err(refused(
+                    &app,
+                    &WebhookError::MissingSignature("X-Twilio-Signature"),
+                ));
             }
-            let ours = twilio::our_number(&params).map_err(|e| refused(&e))?;
+            let ours = twilio::our_number(&params).map_err(|e| refused(&app, &e))?;
             let (clinic, token) = twilio_token(&app, ours)
                 .await
                 .map_err(crate::ServiceError::from)?;
             // No clinic or no token: nothing can verify the post.
             twilio::verify(token.as_deref().unwrap_or(""), &req.url, &params, signature)
-                .map_err(|e| refused(&e))?;
-            (twilio::parse(&params).map_err(|e| refused(&e))?, clinic)
+                .map_err(|e| refused(&app, &e))?;
+            (
+                twilio::parse(&params).map_err(|e| refused(&app, &e))?,
+                clinic,
+            )
         }
         Provider::Sns => match sns_post(&app, &req, now).await? {
             Some(e) => (e, None),
@@ -162,36 +176,36 @@ async fn sns_post(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Option<Event>, ApiError> {
     let Some(config) = app.config.webhooks.as_ref() else {
-        return Err(refused(&WebhookError::UnknownSource));
+        return Err(refused(app, &WebhookError::UnknownSource));
     };
     let prefix = config.sns_cert_prefix.as_str();
-    let envelope = sns::envelope(&req.body).map_err(|e| refused(&e))?;
+    let envelope = sns::envelope(&req.body).map_err(|e| refused(app, &e))?;
     if config.sns_topic_arns.is_empty() {
         tracing::error!(
             "SNS post refused: the deployment names no SNS topic (SmsTopicArns / SNS_TOPIC_ARNS)"
         );
-        return Err(refused(&WebhookError::UnknownSource));
+        return Err(refused(app, &WebhookError::UnknownSource));
     }
     if !sns::topic_allowed(&envelope, &config.sns_topic_arns) {
         tracing::warn!(
             topic = envelope.topic_arn,
             "SNS post refused: a topic this deployment does not name"
         );
-        return Err(refused(&WebhookError::UnknownSource));
+        return Err(refused(app, &WebhookError::UnknownSource));
     }
     if envelope.signature.trim().is_empty() {
-        return Err(refused(&WebhookError::MissingSignature("Signature")));
+        return Err(refused(app, &WebhookError::MissingSignature("Signature")));
     }
     if !sns::url_allowed(&envelope.signing_cert_url, prefix)
         || !envelope.signing_cert_url.ends_with(".pem")
     {
-        return Err(refused(&WebhookError::BadSignature));
+        return Err(refused(app, &WebhookError::BadSignature));
     }
     let cert = certificate(&envelope.signing_cert_url).await?;
-    sns::verify(&envelope, &cert).map_err(|e| refused(&e))?;
-    let sent = sns::sent_at(&envelope).map_err(|e| refused(&e))?;
-    webhook::fresh(sent, now, config.sns_max_age).map_err(|e| refused(&e))?;
-    match sns::read(&envelope, prefix).map_err(|e| refused(&e))? {
+    sns::verify(&envelope, &cert).map_err(|e| refused(app, &e))?;
+    let sent = sns::sent_at(&envelope).map_err(|e| refused(app, &e))?;
+    webhook::fresh(sent, now, config.sns_max_age).map_err(|e| refused(app, &e))?;
+    match sns::read(&envelope, prefix).map_err(|e| refused(app, &e))? {
         sns::Post::Confirm { subscribe_url } => {
             let ok = client()
                 .get(&subscribe_url)

@@ -123,8 +123,10 @@ pub async fn send(app: &App, a: Automatic<'_>) -> Result<Tally, ServiceError> {
             };
             let deliveries = async {
                 let mut t = Tally::default();
+                let mut counts = crate::metrics::MessageCounts::default();
                 for m in messages {
                     let m = deliver(app, a.clinic, m).await;
+                    counts.add(&m);
                     match m.status {
                         Status::Sent | Status::Delivered | Status::Queued | Status::Unconfirmed => {
                             t.sent += 1
@@ -132,6 +134,7 @@ pub async fn send(app: &App, a: Automatic<'_>) -> Result<Tally, ServiceError> {
                         _ => t.skipped += 1,
                     }
                 }
+                counts.emit(&app.config.stage);
                 // Every message is recorded: the send leaves the open-send index.
                 if let Err(e) = app.store.close_send(&a.clinic.id, &send_key).await {
                     tracing::warn!(request_id, error = %e, "send not closed: the sweep will");

@@ -21,6 +21,8 @@ pub(super) struct Tally {
     /// Those still queued: [`super::campaign_runner::settle`] marks unconfirmed any whose lease
     /// ran out.
     pub(super) queued: Vec<Message>,
+    /// What became of the messages, per channel, for the run's metrics.
+    by_channel: crate::metrics::MessageCounts,
 }
 
 pub(super) async fn tally(app: &App, clinic_id: &str, run_id: &str) -> Result<Tally, ServiceError> {
@@ -29,9 +31,11 @@ pub(super) async fn tally(app: &App, clinic_id: &str, run_id: &str) -> Result<Ta
         credits: 0,
         paid: 0,
         queued: Vec::new(),
+        by_channel: crate::metrics::MessageCounts::default(),
     };
     app.store
         .each_request_message(clinic_id, run_id, |m| {
+            t.by_channel.add(m);
             let c = &mut t.counts;
             c.recipients += 1;
             match m.status {
@@ -142,6 +146,7 @@ pub(super) async fn end(
         counts,
         credits,
         paid,
+        by_channel,
         ..
     } = tally;
     run.status = status;
@@ -164,6 +169,12 @@ pub(super) async fn end(
     if !ended {
         // Another copy ended it.
         return Ok(counts);
+    }
+    // Counted once, by the copy that ended the run.
+    by_channel.emit(&app.config.stage);
+    if let Some(finished) = run.finished_at {
+        let seconds = (finished - run.started_at).num_milliseconds() as f64 / 1000.0;
+        crate::metrics::run_duration(&app.config.stage, seconds);
     }
     let from: &[CampaignStatus] = if next == CampaignStatus::Cancelled {
         &[

@@ -231,6 +231,7 @@ pub async fn send(
         .buffered(CONCURRENCY)
         .collect::<Vec<Message>>();
     let (delivered, ()) = tokio::join!(deliveries, top_up);
+    crate::metrics::messages(&app.config.stage, &delivered);
     // Every message is recorded: the send leaves the open-send index.
     if let Err(e) = store.close_send(clinic_id, &send_key).await {
         tracing::warn!(request_id, error = %e, "send not closed: the sweep will");

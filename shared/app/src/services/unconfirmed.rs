@@ -182,6 +182,7 @@ pub async fn resend(
         .buffer_unordered(RESEND_CONCURRENCY)
         .collect()
         .await;
+    crate::metrics::messages(&app.config.stage, &delivered);
     for m in delivered {
         out.resent += 1;
         match m.status {
