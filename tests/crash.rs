@@ -208,6 +208,37 @@ async fn run_messages(
     out
 }
 
+/// Each patient's one message, read through their history: how many were sent and how many
+/// are unconfirmed. A message recorded sent reached its number exactly once (by the number the
+/// message went to, as moto has it); anything else is a failure of the test.
+async fn outcomes(
+    base: &App,
+    c: &tidings_tests::TestClinic,
+    ids: &[String],
+    per_number: &HashMap<String, usize>,
+) -> (usize, usize) {
+    let (mut sent, mut unconfirmed) = (0, 0);
+    for id in ids {
+        let path = format!("/patients/{id}/messages");
+        let h = call(base, &c.staff_key, "GET", &path, None).await;
+        let items = h.json["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{id}: {}", h.json);
+        let to = items[0]["to"].as_str().unwrap();
+        match items[0]["status"].as_str().unwrap() {
+            "sent" => {
+                sent += 1;
+                assert_eq!(per_number[to], 1, "{to} was recorded sent");
+            }
+            "unconfirmed" => {
+                unconfirmed += 1;
+                assert!(per_number[to] <= 1, "{to}");
+            }
+            other => panic!("{to} ended {other}"),
+        }
+    }
+    (sent, unconfirmed)
+}
+
 #[tokio::test]
 async fn a_send_killed_mid_send_leaves_nothing_queued_and_nothing_sent_twice() {
     const PEOPLE: usize = 50;
@@ -261,27 +292,7 @@ async fn a_send_killed_mid_send_leaves_nothing_queued_and_nothing_sent_twice() {
     let per_number = sms_per_number(&mobiles).await;
     let duplicates = per_number.values().filter(|n| **n > 1).count();
     assert_eq!(duplicates, 0);
-    let (mut sent, mut unconfirmed) = (0, 0);
-    for (id, mobile) in ids.iter().zip(&mobiles) {
-        let h = call(
-            &base,
-            &c.staff_key,
-            "GET",
-            &format!("/patients/{id}/messages"),
-            None,
-        )
-        .await;
-        let items = h.json["items"].as_array().unwrap();
-        assert_eq!(items.len(), 1, "{mobile}: {}", h.json);
-        match items[0]["status"].as_str().unwrap() {
-            "sent" => {
-                sent += 1;
-                assert_eq!(per_number[mobile], 1);
-            }
-            "unconfirmed" => unconfirmed += 1,
-            other => panic!("{mobile} ended {other}"),
-        }
-    }
+    let (sent, unconfirmed) = outcomes(&base, &c, &ids, &per_number).await;
     assert_eq!(sent + unconfirmed, PEOPLE);
     // A retry now answers what became of each message, still sending nothing.
     let replay = LambdaProcess::start("send-messages", &event, &env)
@@ -373,27 +384,7 @@ async fn a_reminder_sweep_killed_mid_send_sends_each_reminder_at_most_once() {
     let per_number = sms_per_number(&mobiles).await;
     let duplicates = per_number.values().filter(|n| **n > 1).count();
     assert_eq!(duplicates, 0);
-    let (mut sent, mut unconfirmed) = (0, 0);
-    for (id, mobile) in ids.iter().zip(&mobiles) {
-        let h = call(
-            &base,
-            &c.staff_key,
-            "GET",
-            &format!("/patients/{id}/messages"),
-            None,
-        )
-        .await;
-        let items = h.json["items"].as_array().unwrap();
-        assert_eq!(items.len(), 1, "{mobile}: {}", h.json);
-        match items[0]["status"].as_str().unwrap() {
-            "sent" => {
-                sent += 1;
-                assert_eq!(per_number[mobile], 1);
-            }
-            "unconfirmed" => unconfirmed += 1,
-            other => panic!("{mobile} ended {other}"),
-        }
-    }
+    let (sent, unconfirmed) = outcomes(&base, &c, &ids, &per_number).await;
     assert_eq!(sent + unconfirmed, PEOPLE);
     assert_eq!(balance(&base, &c.staff_key).await, 100 - PEOPLE as i64);
     println!(
