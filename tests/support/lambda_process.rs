@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
 /// What the function posted back for its invocation.
@@ -121,38 +121,9 @@ type State = (String, Arc<Mutex<bool>>, Arc<Mutex<Option<Answer>>>);
 /// Serves the Runtime API requests of one connection.
 async fn serve(mut stream: TcpStream, (event, served, answer): State) -> std::io::Result<()> {
     let mut buf = Vec::new();
-    loop {
-        let head_end = loop {
-            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i + 4;
-            }
-            let mut chunk = [0u8; 8192];
-            let n = stream.read(&mut chunk).await?;
-            if n == 0 {
-                return Ok(());
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        };
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut req = httparse::Request::new(&mut headers);
-        req.parse(&buf[..head_end]).unwrap();
-        let path = req.path.unwrap_or("/").to_owned();
-        let len: usize = req
-            .headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case("content-length"))
-            .and_then(|h| std::str::from_utf8(h.value).ok()?.trim().parse().ok())
-            .unwrap_or(0);
-        while buf.len() < head_end + len {
-            let mut chunk = [0u8; 8192];
-            let n = stream.read(&mut chunk).await?;
-            if n == 0 {
-                return Ok(());
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        }
-        let body = buf[head_end..head_end + len].to_vec();
-        buf.drain(..head_end + len);
+    while let Some(crate::wire::Request { path, body, .. }) =
+        crate::wire::read_request(&mut stream, &mut buf).await?
+    {
         let reply = if path.ends_with("/invocation/next") {
             let first = !std::mem::replace(&mut *served.lock().unwrap(), true);
             if !first {
@@ -179,6 +150,7 @@ async fn serve(mut stream: TcpStream, (event, served, answer): State) -> std::io
         };
         stream.write_all(reply.as_bytes()).await?;
     }
+    Ok(())
 }
 
 /// The API Gateway (HTTP API, payload 2.0) event of a request with a JSON body.

@@ -23,6 +23,7 @@ pub mod campaigns;
 pub mod lambda_process;
 pub mod payments;
 pub mod provider_proxy;
+pub mod wire;
 
 /// The app, built from the local stack's environment.
 pub async fn app() -> App {

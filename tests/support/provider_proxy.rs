@@ -8,7 +8,7 @@
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
 /// What the proxy does with one call.
@@ -82,52 +82,22 @@ type State = (Arc<Mutex<Vec<Call>>>, Script, reqwest::Client, String);
 async fn serve(mut stream: TcpStream, state: State) -> std::io::Result<()> {
     let (calls, script, client, moto) = state;
     let mut buf = Vec::new();
-    loop {
-        // Read one request: head, then Content-Length bytes of body.
-        let head_end = loop {
-            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i + 4;
-            }
-            let mut chunk = [0u8; 8192];
-            let n = stream.read(&mut chunk).await?;
-            if n == 0 {
-                return Ok(());
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        };
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut req = httparse::Request::new(&mut headers);
-        req.parse(&buf[..head_end]).unwrap();
-        let method = req.method.unwrap_or("GET").to_owned();
-        let path = req.path.unwrap_or("/").to_owned();
+    while let Some(req) = crate::wire::read_request(&mut stream, &mut buf).await? {
+        let crate::wire::Request {
+            method,
+            path,
+            headers,
+            body,
+        } = req;
         let mut fwd_headers = reqwest::header::HeaderMap::new();
-        let mut len = 0;
-        for h in req.headers.iter() {
-            if h.name.eq_ignore_ascii_case("content-length") {
-                len = std::str::from_utf8(h.value)
-                    .unwrap()
-                    .trim()
-                    .parse()
-                    .unwrap();
-            }
-            if !h.name.eq_ignore_ascii_case("host") {
+        for (name, value) in &headers {
+            if !name.eq_ignore_ascii_case("host") {
                 fwd_headers.insert(
-                    reqwest::header::HeaderName::from_bytes(h.name.as_bytes()).unwrap(),
-                    reqwest::header::HeaderValue::from_bytes(h.value).unwrap(),
+                    reqwest::header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                    reqwest::header::HeaderValue::from_bytes(value).unwrap(),
                 );
             }
         }
-        while buf.len() < head_end + len {
-            let mut chunk = [0u8; 8192];
-            let n = stream.read(&mut chunk).await?;
-            if n == 0 {
-                return Ok(());
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        }
-        let body = buf[head_end..head_end + len].to_vec();
-        buf.drain(..head_end + len);
-
         let (service, recipient, params) = describe(&path, &body);
         let fault = match service {
             Some(svc) => {
@@ -213,6 +183,7 @@ async fn serve(mut stream: TcpStream, state: State) -> std::io::Result<()> {
         stream.write_all(head.as_bytes()).await?;
         stream.write_all(&body).await?;
     }
+    Ok(())
 }
 
 /// Which provider call a request is, its recipient and its parameters.

@@ -161,7 +161,12 @@ async fn send_held(
         let was_cut = AtomicBool::new(false);
         let was_cut = &was_cut;
         let (held, next) = store
-            .held_messages(clinic_id, &plan.run_id, after.as_deref(), HELD_PAGE)
+            .messages_in_status(
+                clinic_id,
+                (&plan.run_id, Status::Held),
+                after.as_deref(),
+                HELD_PAGE,
+            )
             .await?;
         let costs: Vec<i64> = held.iter().map(|m| i64::from(m.credits)).collect();
         let paid = reserve_prefix(app, plan, &costs).await?;
@@ -454,7 +459,12 @@ pub(super) async fn end_held(
     let mut after: Option<String> = None;
     loop {
         let (held, next) = store
-            .held_messages(clinic_id, run_id, after.as_deref(), HELD_PAGE)
+            .messages_in_status(
+                clinic_id,
+                (run_id, Status::Held),
+                after.as_deref(),
+                HELD_PAGE,
+            )
             .await?;
         let now = Utc::now();
         let results: Vec<_> = futures::stream::iter(&held)

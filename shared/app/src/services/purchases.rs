@@ -319,15 +319,12 @@ async fn settle(
     let now = Utc::now();
     match outcome {
         ChargeOutcome::Processing { payment_intent } => {
-            // Not paid yet: Stripe's payment_intent.succeeded event adds the credits.
+            // Not paid yet: Stripe's payment_intent.succeeded event adds the credits. The
+            // PaymentIntent was noted before it was confirmed; noting it again is harmless.
             tracing::info!(clinic_id, purchase_id = p.id, "purchase processing");
-            match store
-                .hold_purchase(clinic_id, claim_key, &payment_intent, now)
-                .await
-            {
-                Ok(()) | Err(TxError::Condition(())) => {}
-                Err(TxError::Store(e)) => return Err(e.into()),
-            }
+            store
+                .note_purchase_intent(clinic_id, claim_key, &payment_intent, now)
+                .await?;
             p.payment_intent = Some(payment_intent);
             p.updated_at = now;
             Ok(PurchaseOutcome {

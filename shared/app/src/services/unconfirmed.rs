@@ -146,7 +146,12 @@ pub async fn resend(
     let mut taken = Vec::new();
     loop {
         let (page, next) = store
-            .unconfirmed_messages(clinic_id, &run_id, after.as_deref(), 100)
+            .messages_in_status(
+                clinic_id,
+                (&run_id, Status::Unconfirmed),
+                after.as_deref(),
+                100,
+            )
             .await?;
         for mut m in page.into_iter().filter(|m| m.resent_at.is_none()) {
             if taken.len() >= RESEND_LIMIT {

@@ -375,12 +375,13 @@ impl Store {
         .await
     }
 
-    /// A page of the held messages of a campaign run, in id order, after the message
-    /// `after_id`; the cursor is set while there may be more.
-    pub async fn held_messages(
+    /// A page of the messages of a send or campaign run that are in `status` (held ones
+    /// waiting for credits, unconfirmed ones the practice may resend), in id order, after the
+    /// message `after_id`; the cursor is set while there may be more.
+    pub async fn messages_in_status(
         &self,
         clinic_id: &str,
-        run_id: &str,
+        (run_id, status): (&str, Status),
         after_id: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<Message>, Option<String>), StoreError> {
@@ -389,9 +390,9 @@ impl Store {
             keys::clinic_pk(clinic_id),
             keys::message_sk(&format!("{run_id}-")),
         );
-        q.filter = Some("#s = :held");
+        q.filter = Some("#s = :status");
         q.names = status_name();
-        q.values.insert(":held".into(), attr(&Status::Held)?);
+        q.values.insert(":status".into(), attr(&status)?);
         let page = self.page(&q, after_id.map(keys::message_sk), limit).await?;
         messages_page(page)
     }

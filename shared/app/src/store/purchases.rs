@@ -136,35 +136,6 @@ impl Store {
         self.transact(tx).await
     }
 
-    /// Keeps a purchase pending with the PaymentIntent Stripe is still processing, and notes
-    /// which purchase the PaymentIntent pays for.
-    pub async fn hold_purchase(
-        &self,
-        clinic_id: &str,
-        key: &str,
-        payment_intent: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(), TxError<()>> {
-        let values = Item::from([
-            (":pending".to_owned(), attr(&PurchaseStatus::Pending)?),
-            (":pi".to_owned(), s(payment_intent)),
-            (":at".to_owned(), ts(&at)),
-        ]);
-        let update = self.tx_update_named(
-            keys::clinic_pk(clinic_id),
-            keys::purchase_sk(key),
-            "SET payment_intent = :pi, updated_at = :at",
-            Some("#s = :pending"),
-            status_name(),
-            values,
-        )?;
-        self.transact(vec![
-            (update, ()),
-            (self.tx_payment_intent(clinic_id, key, payment_intent)?, ()),
-        ])
-        .await
-    }
-
     /// Notes the PaymentIntent created for a pending purchase, before it is confirmed, and which
     /// purchase it pays for: a later try (its function died after confirming) asks Stripe about
     /// this PaymentIntent instead of making another. `Ok(false)` when the purchase already has

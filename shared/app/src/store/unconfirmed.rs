@@ -6,7 +6,8 @@
 //! time) until their function has recorded every message; the sweep finds those a dead function
 //! left there.
 
-use super::{Item, Query, Store, StoreError, attr, from_item, keys, s, status_name, ts};
+use super::{Item, Query, Store, StoreError, attr, keys, s, ts};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use tidings_domain::message::{Message, Status, StatusEvent};
@@ -90,36 +91,6 @@ impl Store {
         .await
     }
 
-    /// A page of the unconfirmed messages of a send or campaign run, in id order, after the
-    /// message `after_id`; the cursor is set while there may be more.
-    pub async fn unconfirmed_messages(
-        &self,
-        clinic_id: &str,
-        request_id: &str,
-        after_id: Option<&str>,
-        limit: usize,
-    ) -> Result<(Vec<Message>, Option<String>), StoreError> {
-        let mut q = Query::under(
-            None,
-            keys::clinic_pk(clinic_id),
-            keys::message_sk(&format!("{request_id}-")),
-        );
-        q.filter = Some("#s = :unconfirmed");
-        q.names = status_name();
-        q.values
-            .insert(":unconfirmed".into(), attr(&Status::Unconfirmed)?);
-        let page = self.page(&q, after_id.map(keys::message_sk), limit).await?;
-        let list = page
-            .items
-            .into_iter()
-            .map(from_item)
-            .collect::<Result<Vec<Message>, _>>()?;
-        let next = page
-            .next_after
-            .and_then(|sk| sk.strip_prefix(keys::MESSAGE_PREFIX).map(str::to_owned));
-        Ok((list, next))
-    }
-
     /// Up to `limit` sends on the open-send partition `shard` claimed before `before`.
     pub async fn open_sends_before(
         &self,
@@ -147,7 +118,8 @@ impl Store {
 
     /// Takes a send off the open-send index: every message of it is recorded.
     pub async fn close_send(&self, clinic_id: &str, send_key: &str) -> Result<(), StoreError> {
-        self.client()
+        let res = self
+            .client()
             .update_item()
             .table_name(self.table())
             .key("pk", s(keys::clinic_pk(clinic_id)))
@@ -155,21 +127,14 @@ impl Store {
             .update_expression("REMOVE gsi3pk, gsi3sk")
             .condition_expression("attribute_exists(pk)")
             .send()
-            .await
-            .map(|_| ())
-            .or_else(|e| {
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception())
-                {
-                    Ok(())
-                } else {
-                    Err(StoreError::Sdk {
-                        op: "UpdateItem",
-                        detail: aws_smithy_types::error::display::DisplayErrorContext(e)
-                            .to_string(),
-                    })
-                }
-            })
+            .await;
+        // A send record that is gone has nothing to close.
+        super::conditional(
+            "UpdateItem",
+            res,
+            UpdateItemError::is_conditional_check_failed_exception,
+        )
+        .map(|_| ())
     }
 }
 
