@@ -405,13 +405,15 @@ def cmd_test():
 
     def check(name, cmd, env=None):
         say(f"== {name}")
+        started = time.monotonic()
         code = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env).returncode
-        results.append((name, code))
+        results.append((name, code, time.monotonic() - started))
         return code == 0
 
     def cargo_test(env):
         """cargo test, echoing its output and adding up its 'test result' lines."""
         say("== cargo test")
+        started = time.monotonic()
         proc = subprocess.Popen(["cargo", "test", "--workspace", "--no-fail-fast"], cwd=ROOT, env=env,
                                 stdout=subprocess.PIPE, text=True)
         for line in proc.stdout:
@@ -421,7 +423,7 @@ def cmd_test():
                 counts["passed"] += int(m.group(1))
                 counts["failed"] += int(m.group(2))
         code = proc.wait()
-        results.append(("cargo test", code))
+        results.append(("cargo test", code, time.monotonic() - started))
 
     check("cargo fmt --check", ["cargo", "fmt", "--all", "--", "--check"])
     stack = Stack({"dynamodb": free_port(), "moto": free_port(), "api": free_port(), "certs": free_port(), "stripe": free_port()})
@@ -437,9 +439,9 @@ def cmd_test():
                                   "--region", REGION], stack.env)
     check("cargo clippy", ["cargo", "clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])
     say("summary:")
-    for name, code in results:
-        say(f"  {'ok  ' if code == 0 else 'FAIL'} {name}")
-    failed = [n for n, c in results if c != 0]
+    for name, code, seconds in results:
+        say(f"  {'ok  ' if code == 0 else 'FAIL'} {name} ({seconds:.0f} s)")
+    failed = [n for n, c, _ in results if c != 0]
     print(f"tests: {counts['passed']} passed, {counts['failed']} failed", flush=True)
     if failed:
         raise SystemExit(f"failed: {', '.join(failed)}")

@@ -1,0 +1,746 @@
+//! `/patients` and `/patients/{id}` against DynamoDB Local.
+
+use serde_json::{Value, json};
+use std::collections::HashSet;
+use tidings_app::store::keys;
+use tidings_tests::{app, assert_rejected, call, list_all, new_clinic, snapshot};
+
+fn ann() -> Value {
+    json!({"first_name": "Ann", "last_name": "Lee", "mobile": "0412 345 678", "email": "ann@example.com"})
+}
+
+#[tokio::test]
+async fn create_with_every_field_and_read_back() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let pr = call(
+        &app,
+        &c.staff_key,
+        "POST",
+        "/practitioners",
+        Some(json!({"name": "Dr Ng"})),
+    )
+    .await
+    .id();
+    let body = json!({
+        "first_name": "Ann", "last_name": "Lee", "date_of_birth": "1984-02-29", "gender": "female",
+        "mobile": "(04) 1234 5678", "email": "Ann@Example.COM", "profile_type": "dependant",
+        "external_id": "PMS-1001", "practitioner_id": pr,
+        "receive_reminders": {"sms": true, "email": false}, "receive_campaigns": {"sms": false}
+    });
+    let r = call(&app, &c.staff_key, "POST", "/patients", Some(body)).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    assert_eq!(r.json["mobile"], "+61412345678");
+    assert_eq!(r.json["email"], "Ann@example.com");
+    assert_eq!(
+        r.json["receive_reminders"],
+        json!({"sms": true, "email": false})
+    );
+    assert_eq!(
+        r.json["receive_campaigns"],
+        json!({"sms": false, "email": true})
+    );
+    assert_eq!(r.json["profile_type"], "dependant");
+    let got = call(
+        &app,
+        &c.staff_key,
+        "GET",
+        &format!("/patients/{}", r.id()),
+        None,
+    )
+    .await;
+    assert_eq!(got.json, r.json);
+
+    let minimal = call(
+        &app,
+        &c.staff_key,
+        "POST",
+        "/patients",
+        Some(json!({"first_name": "Bo", "last_name": "Li"})),
+    )
+    .await;
+    assert_eq!(minimal.status, 201);
+    assert_eq!(minimal.json["profile_type"], "patient");
+    assert_eq!(
+        minimal.json["receive_campaigns"],
+        json!({"sms": true, "email": true})
+    );
+}
+
+#[tokio::test]
+async fn every_invalid_field_is_named_and_nothing_is_written() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let other = new_clinic(&app).await;
+    let foreign_pr = call(
+        &app,
+        &other.staff_key,
+        "POST",
+        "/practitioners",
+        Some(json!({"name": "Dr X"})),
+    )
+    .await
+    .id();
+    let id = call(&app, &c.staff_key, "POST", "/patients", Some(ann()))
+        .await
+        .id();
+    let before = snapshot(&app, &c.id).await;
+    let with = |k: &str, v: Value| {
+        let mut b = ann();
+        b[k] = v;
+        b
+    };
+    let cases = vec![
+        (with("first_name", json!("")), "first_name"),
+        (with("last_name", json!(null)), "last_name"),
+        (with("first_name", json!("x".repeat(101))), "first_name"),
+        (with("date_of_birth", json!("2999-01-01")), "date_of_birth"),
+        (with("date_of_birth", json!("31/12/1980")), "date_of_birth"),
+        (with("gender", json!("f")), "gender"),
+        (with("mobile", json!("02 9374 4000")), "mobile"),
+        (with("mobile", json!("0412")), "mobile"),
+        (with("email", json!("ann@")), "email"),
+        (with("profile_type", json!("vip")), "profile_type"),
+        (with("external_id", json!("x".repeat(65))), "external_id"),
+        (
+            with("practitioner_id", json!("no-such-practitioner")),
+            "practitioner_id",
+        ),
+        (
+            with("practitioner_id", json!(foreign_pr)),
+            "practitioner_id",
+        ),
+        (
+            with("receive_reminders", json!({"sms": "yes"})),
+            "receive_reminders.sms",
+        ),
+        (
+            with("receive_campaigns", json!({"fax": true})),
+            "receive_campaigns.fax",
+        ),
+        (with("clinic_id", json!("other")), "clinic_id"),
+    ];
+    for (body, field) in cases.clone() {
+        let r = call(&app, &c.staff_key, "POST", "/patients", Some(body)).await;
+        assert_rejected(&app, &c.id, &before, &r, 400, field).await;
+    }
+    // The same values through PATCH.
+    for (body, field) in cases {
+        let value = body
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(k, _)| field.starts_with(k.as_str()))
+            .map(|(k, v)| json!({k: v}))
+            .unwrap();
+        let r = call(
+            &app,
+            &c.staff_key,
+            "PATCH",
+            &format!("/patients/{id}"),
+            Some(value),
+        )
+        .await;
+        assert_rejected(&app, &c.id, &before, &r, 400, field).await;
+    }
+    let r = call(&app, &c.staff_key, "POST", "/patients", None).await;
+    assert_rejected(&app, &c.id, &before, &r, 400, "body").await;
+    let r = call(
+        &app,
+        &c.staff_key,
+        "PATCH",
+        &format!("/patients/{id}"),
+        Some(json!("text")),
+    )
+    .await;
+    assert_rejected(&app, &c.id, &before, &r, 400, "body").await;
+}
+
+#[tokio::test]
+async fn external_ids_are_unique_within_a_clinic_only() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let other = new_clinic(&app).await;
+    let mut first = ann();
+    first["external_id"] = json!("PMS-7");
+    let p1 = call(&app, &c.staff_key, "POST", "/patients", Some(first.clone()))
+        .await
+        .id();
+    let before = snapshot(&app, &c.id).await;
+    let dup = call(&app, &c.staff_key, "POST", "/patients", Some(first.clone())).await;
+    assert_rejected(&app, &c.id, &before, &dup, 409, "external_id").await;
+    assert_eq!(dup.code(), "duplicate_external_id");
+    // Another clinic may use the same external id.
+    assert_eq!(
+        call(
+            &app,
+            &other.staff_key,
+            "POST",
+            "/patients",
+            Some(first.clone())
+        )
+        .await
+        .status,
+        201
+    );
+
+    // PATCH to a taken id is a 409 too; moving the id frees the old one.
+    let p2 = call(&app, &c.staff_key, "POST", "/patients", Some(ann()))
+        .await
+        .id();
+    let before = snapshot(&app, &c.id).await;
+    let r = call(
+        &app,
+        &c.staff_key,
+        "PATCH",
+        &format!("/patients/{p2}"),
+        Some(json!({"external_id": "PMS-7"})),
+    )
+    .await;
+    assert_rejected(&app, &c.id, &before, &r, 409, "external_id").await;
+    let r = call(
+        &app,
+        &c.staff_key,
+        "PATCH",
+        &format!("/patients/{p1}"),
+        Some(json!({"external_id": "PMS-8"})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let r = call(
+        &app,
+        &c.staff_key,
+        "PATCH",
+        &format!("/patients/{p2}"),
+        Some(json!({"external_id": "PMS-7"})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    // Deleting a patient frees its external id.
+    assert_eq!(
+        call(
+            &app,
+            &c.staff_key,
+            "DELETE",
+            &format!("/patients/{p1}"),
+            None
+        )
+        .await
+        .status,
+        204
+    );
+    first["external_id"] = json!("PMS-8");
+    assert_eq!(
+        call(&app, &c.staff_key, "POST", "/patients", Some(first))
+            .await
+            .status,
+        201
+    );
+}
+
+#[tokio::test]
+async fn patch_merges_and_null_clears() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let id = call(&app, &c.staff_key, "POST", "/patients", Some(ann()))
+        .await
+        .id();
+    let path = format!("/patients/{id}");
+    let r = call(
+        &app,
+        &c.staff_key,
+        "PATCH",
+        &path,
+        Some(
+            json!({"mobile": null, "receive_campaigns": {"email": false}, "last_name": "Lee-Wong"}),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert!(r.json["mobile"].is_null());
+    assert_eq!(r.json["email"], "ann@example.com");
+    assert_eq!(
+        r.json["receive_campaigns"],
+        json!({"sms": true, "email": false})
+    );
+    assert_eq!(r.json["last_name"], "Lee-Wong");
+    assert_eq!(
+        call(&app, &c.staff_key, "GET", &path, None).await.json,
+        r.json
+    );
+}
+
+#[tokio::test]
+async fn delete_erases_personal_data_and_keeps_an_anonymised_record() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let mut body = ann();
+    body["external_id"] = json!("PMS-9");
+    body["date_of_birth"] = json!("1990-01-01");
+    let id = call(&app, &c.staff_key, "POST", "/patients", Some(body))
+        .await
+        .id();
+    let contact = json!({"name": "Bo Lee", "relationship": "mother", "mobile": "0412 000 111"});
+    assert_eq!(
+        call(
+            &app,
+            &c.staff_key,
+            "POST",
+            &format!("/patients/{id}/contacts"),
+            Some(contact)
+        )
+        .await
+        .status,
+        201
+    );
+
+    assert_eq!(
+        call(
+            &app,
+            &c.staff_key,
+            "DELETE",
+            &format!("/patients/{id}"),
+            None
+        )
+        .await
+        .status,
+        204
+    );
+    assert_eq!(
+        call(&app, &c.staff_key, "GET", &format!("/patients/{id}"), None)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        call(
+            &app,
+            &c.staff_key,
+            "DELETE",
+            &format!("/patients/{id}"),
+            None
+        )
+        .await
+        .status,
+        404
+    );
+    assert_eq!(
+        call(&app, &c.staff_key, "GET", "/patients", None)
+            .await
+            .json["items"],
+        json!([])
+    );
+
+    let items = snapshot(&app, &c.id).await;
+    let dump = format!("{items:?}");
+    for personal in [
+        "Ann",
+        "Lee",
+        "+61412345678",
+        "ann@example.com",
+        "PMS-9",
+        "1990-01-01",
+        "Bo Lee",
+        "+61412000111",
+    ] {
+        assert!(!dump.contains(personal), "{personal} survived the erase");
+    }
+    let record = items
+        .iter()
+        .find(|i| i["sk"].as_s().unwrap() == &keys::patient_sk(&id))
+        .expect("anonymised record kept");
+    assert!(record.contains_key("deleted_at") && record.contains_key("created_at"));
+}
+
+#[tokio::test]
+async fn another_clinics_patient_is_404_on_every_route() {
+    let app = app().await;
+    let a = new_clinic(&app).await;
+    let b = new_clinic(&app).await;
+    let id = call(&app, &a.staff_key, "POST", "/patients", Some(ann()))
+        .await
+        .id();
+    let before = snapshot(&app, &a.id).await;
+    let path = format!("/patients/{id}");
+    for (method, body) in [
+        ("GET", None),
+        ("PATCH", Some(json!({"first_name": "Eve"}))),
+        ("DELETE", None),
+    ] {
+        let r = call(&app, &b.staff_key, method, &path, body).await;
+        assert_eq!(
+            (r.status.as_u16(), r.code()),
+            (404, "not_found"),
+            "{method} {}",
+            r.json
+        );
+    }
+    assert_eq!(
+        call(&app, &b.staff_key, "GET", "/patients", None)
+            .await
+            .json["items"],
+        json!([])
+    );
+    assert_eq!(snapshot(&app, &a.id).await, before);
+}
+
+#[tokio::test]
+async fn list_filters_and_pages() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let pr = call(
+        &app,
+        &c.staff_key,
+        "POST",
+        "/practitioners",
+        Some(json!({"name": "Dr Ng"})),
+    )
+    .await
+    .id();
+    let people = [
+        ("Ann", "Lee", "female", "1980-03-05", true),
+        ("Anna", "Smith", "female", "1991-03-17", false),
+        ("Ben", "Annand", "male", "1975-07-01", true),
+        ("Cat", "Jones", "female", "2001-12-24", false),
+        ("Dan", "Lee", "male", "1966-03-30", true),
+        ("Eve", "Park", "other", "1999-01-09", false),
+        ("Fay", "Wu", "female", "1988-03-03", true),
+    ];
+    for (first, last, gender, dob, assigned) in people {
+        let mut body =
+            json!({"first_name": first, "last_name": last, "gender": gender, "date_of_birth": dob});
+        if assigned {
+            body["practitioner_id"] = json!(pr);
+        }
+        assert_eq!(
+            call(&app, &c.staff_key, "POST", "/patients", Some(body))
+                .await
+                .status,
+            201
+        );
+    }
+    let names = |v: &[Value]| {
+        v.iter()
+            .map(|p| p["first_name"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+
+    let (all, pages) = list_all(&app, &c.staff_key, "/patients?limit=3").await;
+    assert_eq!(pages, 3);
+    assert_eq!(
+        names(&all),
+        ["Ann", "Anna", "Ben", "Cat", "Dan", "Eve", "Fay"],
+        "oldest first, each once"
+    );
+
+    let (found, _) = list_all(&app, &c.staff_key, "/patients?limit=2&q=ANN").await;
+    assert_eq!(
+        names(&found),
+        ["Ann", "Anna", "Ben"],
+        "q matches any part of the full name, ignoring case"
+    );
+    let (found, _) = list_all(
+        &app,
+        &c.staff_key,
+        "/patients?limit=2&gender=female&birth_month=3",
+    )
+    .await;
+    assert_eq!(names(&found), ["Ann", "Anna", "Fay"]);
+    let (found, _) = list_all(
+        &app,
+        &c.staff_key,
+        &format!("/patients?limit=2&practitioner_id={pr}"),
+    )
+    .await;
+    assert_eq!(names(&found), ["Ann", "Ben", "Dan", "Fay"]);
+    let unique: HashSet<_> = all
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(unique.len(), 7);
+
+    for (query, field) in [
+        ("gender=f", "gender"),
+        ("birth_month=13", "birth_month"),
+        ("limit=500", "limit"),
+        ("cursor=Q0xJTklDIw", "cursor"),
+    ] {
+        let r = call(
+            &app,
+            &c.staff_key,
+            "GET",
+            &format!("/patients?{query}"),
+            None,
+        )
+        .await;
+        assert_eq!((r.status.as_u16(), r.field()), (400, field), "{query}");
+    }
+}
+
+/// Erasure is complete: after `DELETE /patients/{id}`, no item anywhere in the table holds the
+/// patient's (or their contact's) names, date of birth, numbers, addresses or message text:
+/// not their SMS and email history, not a reply and its notification, not a campaign message,
+/// not an upload row. Statuses, credits and dates stay. (Before, messages kept `to` and `body`,
+/// notifications `from` and `body`, and upload rows everything.)
+#[tokio::test]
+async fn erasure_leaves_nothing_of_the_person_anywhere_in_the_table() {
+    use tidings_domain::webhook::generic;
+    use tidings_tests::campaigns::{event, limits, report};
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    tidings_tests::grant(&app, &c.id, 100).await;
+    let number = tidings_tests::assign_number(&app, &c.id).await;
+    let tag = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
+    let (first, last) = (format!("Erin{tag}"), format!("Forget{tag}"));
+    let mobile = tidings_tests::unique_mobile();
+    let email = format!("erin.{tag}@example.com");
+    let external = format!("PMS-{tag}");
+    let dob = "1931-02-17";
+    let id = call(
+        &app,
+        &c.staff_key,
+        "POST",
+        "/patients",
+        Some(json!({"first_name": first,
+        "last_name": last, "mobile": mobile, "email": email, "external_id": external,
+        "date_of_birth": dob})),
+    )
+    .await
+    .id();
+    let (mum_mobile, mum_email) = (
+        tidings_tests::unique_mobile(),
+        format!("mum.{tag}@example.com"),
+    );
+    let r = call(&app, &c.staff_key, "POST", &format!("/patients/{id}/contacts"), Some(json!({
+        "name": format!("Mum{tag}"), "relationship": "mother", "mobile": mum_mobile, "email": mum_email,
+        "receive_reminders_and_campaigns": true}))).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    // SMS and email, to the patient and (cc) the contact.
+    let body = format!("Your results {tag}, {{{{ first_name }}}}");
+    let r = call(&app, &c.staff_key, "POST", "/messages", Some(json!({"patient_ids": [id],
+        "channel": "both", "subject": format!("Results {tag}"), "body": body, "cc_contacts": true}))).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    // A reply, and its notification.
+    let reply = format!("Thanks {tag} see you");
+    let post = json!({"type": "message", "id": tag, "from": mobile, "to": number, "body": reply})
+        .to_string();
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let secret = std::env::var("WEBHOOK_SECRET").unwrap();
+    let h = vec![
+        (generic::TIMESTAMP_HEADER, ts.clone()),
+        (
+            generic::SIGNATURE_HEADER,
+            generic::sign(secret.as_bytes(), &ts, post.as_bytes()),
+        ),
+    ];
+    let r = tidings_tests::call_public(
+        &app,
+        "/webhooks/sms/generic",
+        &h,
+        post.into_bytes(),
+        "application/json",
+    )
+    .await;
+    assert_eq!(r.json["outcome"], "stored", "{}", r.json);
+    // A campaign message.
+    let template = call(&app, &c.staff_key, "POST", "/templates", Some(json!({"name": "Recall",
+        "channel": "sms", "category": "recall", "body": format!("Recall {tag} {{{{ first_name }}}}")}))).await.id();
+    let report_id = report(
+        &app,
+        &c.staff_key,
+        json!({"name": "All", "type": "patient"}),
+    )
+    .await;
+    let created = call(
+        &app,
+        &c.staff_key,
+        "POST",
+        "/campaigns",
+        Some(json!({"name": "Recall",
+        "report_id": report_id, "channels": {"sms": template},
+        "send_at": (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339()})),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.json);
+    tidings_app::services::campaign_runner::fire(
+        &app,
+        &event(&c, &created.id(), &chrono::Utc::now().to_rfc3339()),
+        &limits(60),
+    )
+    .await
+    .unwrap();
+    // Upload rows: one matched (with the list's own mobile), one failed (wrong date of birth).
+    let csv = format!(
+        "External ID,DOB,First Name,Last Name,Mobile\n{external},{dob},{first},{last},{mobile}\n{external},1931-02-18,{first},{last},\n"
+    );
+    let r = tidings_tests::call_raw(
+        &app,
+        Some(&c.staff_key),
+        "POST",
+        "/uploads?channel=sms",
+        Some((csv.into_bytes(), "text/csv")),
+    )
+    .await;
+    assert_eq!(
+        (r.status.as_u16(), r.json["matched"].as_u64()),
+        (201, Some(1)),
+        "{}",
+        r.json
+    );
+
+    let history = call(
+        &app,
+        &c.staff_key,
+        "GET",
+        &format!("/patients/{id}/messages?include_contacts=true"),
+        None,
+    )
+    .await;
+    let before: Vec<(Value, Value)> = history.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["id"].clone(), m["status"].clone()))
+        .collect();
+    assert!(before.len() >= 5, "{}", history.json);
+    let r = call(
+        &app,
+        &c.staff_key,
+        "DELETE",
+        &format!("/patients/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.json);
+
+    let personal = [
+        first.clone(),
+        last.clone(),
+        mobile.clone(),
+        email.clone(),
+        external.clone(),
+        format!("Mum{tag}"),
+        mum_mobile.clone(),
+        mum_email.clone(),
+        format!("results {tag}"),
+        format!("Results {tag}"),
+        reply.clone(),
+    ];
+    let client = app.store.client();
+    let mut start = None;
+    let mut scanned = 0;
+    loop {
+        let out = client
+            .scan()
+            .table_name(app.store.table())
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        for item in out.items.unwrap_or_default() {
+            scanned += 1;
+            let dump = format!("{item:?}");
+            for p in &personal {
+                assert!(
+                    !dump.contains(p.as_str()),
+                    "{p} survived the erasure in {dump}"
+                );
+            }
+            if dump.contains(&c.id) {
+                assert!(!dump.contains(dob), "the date of birth survived in {dump}");
+            }
+        }
+        match out.last_evaluated_key {
+            Some(k) => start = Some(k),
+            None => break,
+        }
+    }
+    assert!(scanned > 0);
+    // What the practice counts stays: every message, with its status; the statistics add up.
+    for (mid, status) in before {
+        let m = call(
+            &app,
+            &c.staff_key,
+            "GET",
+            &format!("/messages/{}", mid.as_str().unwrap()),
+            None,
+        )
+        .await;
+        assert_eq!(
+            (m.status.as_u16(), &m.json["status"]),
+            (200, &status),
+            "{}",
+            m.json
+        );
+        assert!(
+            m.json["to"].is_null() && m.json["body"].is_null(),
+            "{}",
+            m.json
+        );
+    }
+    let stats = call(&app, &c.staff_key, "GET", "/messages/stats", None).await;
+    assert_eq!(stats.status, 200, "{}", stats.json);
+}
+
+/// A campaign paused for credits holds a message for the patient (in no history yet): erasing
+/// the patient ends it `not_sent` (reason `erased`) without its number or text, so no top-up
+/// sends it later.
+#[tokio::test]
+async fn erasure_reaches_the_messages_a_paused_campaign_holds() {
+    use tidings_tests::campaigns::{campaign_to_new_patients, event, limits};
+    let app = app().await;
+    let (c, campaign, mobiles) = campaign_to_new_patients(&app, 0, 1).await;
+    let outcome = tidings_app::services::campaign_runner::fire(
+        &app,
+        &event(&c, &campaign, &chrono::Utc::now().to_rfc3339()),
+        &limits(60),
+    )
+    .await
+    .unwrap();
+    let rows = call(
+        &app,
+        &c.staff_key,
+        "GET",
+        &format!("/campaigns/{campaign}/recipients"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        rows.json["items"][0]["status"], "held",
+        "{outcome:?} {}",
+        rows.json
+    );
+    let patient = rows.json["items"][0]["patient_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = call(
+        &app,
+        &c.staff_key,
+        "DELETE",
+        &format!("/patients/{patient}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.json);
+    let rows = call(
+        &app,
+        &c.staff_key,
+        "GET",
+        &format!("/campaigns/{campaign}/recipients"),
+        None,
+    )
+    .await;
+    let row = &rows.json["items"][0];
+    assert_eq!(
+        (row["status"].as_str(), row["reason"].as_str()),
+        (Some("not_sent"), Some("erased")),
+        "{row}"
+    );
+    assert!(row["to"].is_null(), "{row}");
+    let dump = format!("{:?}", snapshot(&app, &c.id).await);
+    assert!(
+        !dump.contains(&mobiles[0]),
+        "the number survived the erasure"
+    );
+}

@@ -1,0 +1,296 @@
+//! `/reports` and `/reports/{id}/results` against DynamoDB Local: each report type returns the
+//! people it should, now.
+
+use chrono::{Duration, Utc};
+use serde_json::{Value, json};
+use tidings_app::App;
+use tidings_tests::{assert_rejected, call, list_all, new_clinic, snapshot};
+
+async fn post(app: &App, key: &str, path: &str, body: Value) -> String {
+    let r = call(app, key, "POST", path, Some(body)).await;
+    assert_eq!(r.status, 201, "{path}: {}", r.json);
+    r.id()
+}
+
+async fn results(app: &App, key: &str, report: &str) -> (u64, Vec<String>) {
+    let r = call(
+        app,
+        key,
+        "GET",
+        &format!("/reports/{report}/results?limit=2"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let count = r.json["count"].as_u64().unwrap();
+    let mut ids: Vec<String> = Vec::new();
+    let mut page = r.json;
+    loop {
+        ids.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["id"].as_str().unwrap().to_owned()),
+        );
+        let Some(c) = page["next_cursor"].as_str() else {
+            break;
+        };
+        page = call(
+            app,
+            key,
+            "GET",
+            &format!("/reports/{report}/results?limit=2&cursor={c}"),
+            None,
+        )
+        .await
+        .json;
+    }
+    (count, ids)
+}
+
+fn appt(patient: &str, days: i64, status: &str) -> Value {
+    let start = Utc::now() + Duration::days(days);
+    json!({"patient_id": patient, "start": start.to_rfc3339(),
+           "end": (start + Duration::minutes(30)).to_rfc3339(), "status": status})
+}
+
+#[tokio::test]
+async fn each_report_type_lists_who_it_should_now() {
+    let app = tidings_tests::app().await;
+    let c = new_clinic(&app).await;
+    let key = &c.staff_key;
+    let pt = |first: &str, dob: &str, gender: &str, email: Option<&str>| {
+        json!({"first_name": first, "last_name": "X", "date_of_birth": dob, "gender": gender,
+               "mobile": "0412 345 678", "email": email})
+    };
+    let ann = post(
+        &app,
+        key,
+        "/patients",
+        pt("Ann", "1990-12-25", "female", Some("ann@x.example")),
+    )
+    .await;
+    let bob = post(
+        &app,
+        key,
+        "/patients",
+        pt("Bob", "1950-01-05", "male", None),
+    )
+    .await;
+    let cat = post(
+        &app,
+        key,
+        "/patients",
+        pt("Cat", "2015-06-01", "female", None),
+    )
+    .await;
+    let dan = post(
+        &app,
+        key,
+        "/patients",
+        pt("Dan", "1980-03-03", "male", None),
+    )
+    .await;
+
+    // Patient reports.
+    let r = post(
+        &app,
+        key,
+        "/reports",
+        json!({"name": "Xmas birthdays", "type": "patient",
+        "filters": {"birthday_from": "12-20", "birthday_to": "01-10"}}),
+    )
+    .await;
+    let (n, ids) = results(&app, key, &r).await;
+    assert_eq!((n, ids.len()), (2, 2));
+    assert!(ids.contains(&ann) && ids.contains(&bob));
+    let r = post(
+        &app,
+        key,
+        "/reports",
+        json!({"name": "Adult women with email", "type": "patient",
+        "filters": {"gender": "female", "age_min": 18, "has_email": true}}),
+    )
+    .await;
+    assert_eq!(results(&app, key, &r).await.1, vec![ann.clone()]);
+    let everyone = post(
+        &app,
+        key,
+        "/reports",
+        json!({"name": "All", "type": "patient"}),
+    )
+    .await;
+    let (n, ids) = results(&app, key, &everyone).await;
+    assert_eq!((n, ids.len()), (4, 4), "paged two at a time");
+
+    // Appointments: Ann comes in 3 days (and twice), Bob in 10, Cat had one cancelled.
+    post(&app, key, "/appointments", appt(&ann, 3, "scheduled")).await;
+    post(&app, key, "/appointments", appt(&ann, 3, "confirmed")).await;
+    post(&app, key, "/appointments", appt(&bob, 10, "scheduled")).await;
+    post(&app, key, "/appointments", appt(&cat, 3, "cancelled")).await;
+    // Dan was seen 2 months ago; Cat 2 years ago.
+    post(&app, key, "/appointments", appt(&dan, -60, "completed")).await;
+    post(&app, key, "/appointments", appt(&cat, -730, "completed")).await;
+    let today = Utc::now().date_naive();
+    let r = post(
+        &app,
+        key,
+        "/reports",
+        json!({"name": "This week", "type": "appointment",
+        "filters": {"from": today.to_string(), "to": (today + Duration::days(7)).to_string()}}),
+    )
+    .await;
+    let (n, ids) = results(&app, key, &r).await;
+    assert_eq!(n, 2, "Ann's two appointments; Cat's is cancelled");
+    assert!(ids.iter().all(|i| *i == ann));
+    let r = post(&app, key, "/reports", json!({"name": "Cancelled", "type": "appointment",
+        "filters": {"from": today.to_string(), "to": (today + Duration::days(7)).to_string(), "statuses": ["cancelled"]}})).await;
+    assert_eq!(results(&app, key, &r).await.1, vec![cat.clone()]);
+
+    // Recall: not seen in 6 months and nothing booked: Cat only (Ann and Bob are booked,
+    // Dan was seen recently; Cat's future appointment is cancelled).
+    let r = post(
+        &app,
+        key,
+        "/reports",
+        json!({"name": "Recall", "type": "recall", "filters": {"months": 6}}),
+    )
+    .await;
+    assert_eq!(results(&app, key, &r).await.1, vec![cat.clone()]);
+
+    // Referral: referrers with referrals in the range, not outside it.
+    let jo = post(
+        &app,
+        key,
+        "/referrers",
+        json!({"name": "Dr Jo Park", "email": "jo@park.example"}),
+    )
+    .await;
+    let lee = post(&app, key, "/referrers", json!({"name": "Dr Lee"})).await;
+    post(
+        &app,
+        key,
+        &format!("/patients/{ann}/referrals"),
+        json!({"referrer_id": jo, "date": "2026-03-01"}),
+    )
+    .await;
+    post(
+        &app,
+        key,
+        &format!("/patients/{bob}/referrals"),
+        json!({"referrer_id": lee, "date": "2025-03-01"}),
+    )
+    .await;
+    let r = post(
+        &app,
+        key,
+        "/reports",
+        json!({"name": "2026 referrers", "type": "referral",
+        "filters": {"from": "2026-01-01", "to": "2026-11-24"}}),
+    )
+    .await;
+    let got = call(&app, key, "GET", &format!("/reports/{r}/results"), None)
+        .await
+        .json;
+    assert_eq!(got["count"], 1);
+    assert_eq!(got["items"][0]["id"], jo.as_str());
+    assert_eq!(got["items"][0]["kind"], "referrer");
+
+    // Deleted patients leave every report.
+    assert_eq!(
+        call(&app, key, "DELETE", &format!("/patients/{ann}"), None)
+            .await
+            .status,
+        204
+    );
+    assert_eq!(results(&app, key, &everyone).await.0, 3);
+}
+
+#[tokio::test]
+async fn invalid_filters_name_the_filter_and_clinics_are_kept_apart() {
+    let app = tidings_tests::app().await;
+    let c = new_clinic(&app).await;
+    let other = new_clinic(&app).await;
+    let key = &c.staff_key;
+    let before = snapshot(&app, &c.id).await;
+    for (body, field) in [
+        (
+            json!({"name": "R", "type": "patient", "filters": {"birthday_from": "13-01", "birthday_to": "01-01"}}),
+            "filters.birthday_from",
+        ),
+        (
+            json!({"name": "R", "type": "patient", "filters": {"age_min": 50, "age_max": 10}}),
+            "filters.age_max",
+        ),
+        (
+            json!({"name": "R", "type": "patient", "filters": {"gender": "robot"}}),
+            "filters.gender",
+        ),
+        (
+            json!({"name": "R", "type": "patient", "filters": {"shoe_size": 9}}),
+            "filters.shoe_size",
+        ),
+        (
+            json!({"name": "R", "type": "appointment", "filters": {"in_days": 2, "from": "2026-12-01"}}),
+            "filters.in_days",
+        ),
+        (
+            json!({"name": "R", "type": "appointment", "filters": {"from": "2026-12-02", "to": "2026-12-01"}}),
+            "filters.to",
+        ),
+        (
+            json!({"name": "R", "type": "appointment", "filters": {"in_days": 1, "statuses": ["booked"]}}),
+            "filters.statuses[0]",
+        ),
+        (
+            json!({"name": "R", "type": "recall", "filters": {}}),
+            "filters.months",
+        ),
+        (
+            json!({"name": "R", "type": "referral", "filters": {"from": "2026-01-01"}}),
+            "filters.to",
+        ),
+        (json!({"name": "R", "type": "everyone"}), "type"),
+        (json!({"name": "", "type": "patient"}), "name"),
+    ] {
+        let r = call(&app, key, "POST", "/reports", Some(body.clone())).await;
+        assert_rejected(&app, &c.id, &before, &r, 400, field).await;
+    }
+    let id = call(
+        &app,
+        key,
+        "POST",
+        "/reports",
+        Some(json!({"name": "All", "type": "patient"})),
+    )
+    .await
+    .id();
+    let r = call(&app, key, "GET", &format!("/reports/{id}"), None).await;
+    assert_eq!(r.json["spec"]["type"], "patient");
+    for (method, path) in [
+        ("GET", format!("/reports/{id}")),
+        ("GET", format!("/reports/{id}/results")),
+        ("DELETE", format!("/reports/{id}")),
+    ] {
+        let r = call(&app, &other.staff_key, method, &path, None).await;
+        assert_eq!(r.status, 404, "{method} {path}");
+    }
+    let (listed, _) = list_all(&app, &other.staff_key, "/reports?limit=5").await;
+    assert!(listed.is_empty());
+    let r = call(
+        &app,
+        key,
+        "GET",
+        &format!("/reports/{id}/results?cursor=%21%21"),
+        None,
+    )
+    .await;
+    assert_eq!((r.status.as_u16(), r.field()), (400, "cursor"));
+    assert_eq!(
+        call(&app, key, "DELETE", &format!("/reports/{id}"), None)
+            .await
+            .status,
+        204
+    );
+}
