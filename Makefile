@@ -4,7 +4,7 @@
 up: ## Run the API locally (DynamoDB Local, moto, cargo lambda watch) with a demo clinic and key
 	python3 infra/local/stack.py up
 
-test: ## Every check: the local stack, cargo test, sam validate --lint, fmt, clippy
+test: ## Every check: the local stack, cargo test, sam validate --lint, cfn-lint (serverless rules), fmt, clippy
 	python3 infra/local/stack.py test
 
 bench: ## The campaign and reminder-sweep benchmarks against fresh emulators (BENCH=campaign_run|reminder_sweep for one)

@@ -28,6 +28,15 @@ LOGS = LOCAL / "logs"
 TABLE = "tidings-local"
 SCHEDULE_GROUP = "tidings-local"
 REGION = "ap-southeast-2"
+# The local stack's secrets: SSM parameter name and value. Tests sign webhooks with the values,
+# as the providers sign with theirs.
+LOCAL_SECRETS = {
+    "WEBHOOK_SECRET": ("/tidings/local/webhook-secret", "local-webhook-secret-not-for-production"),
+    "UNSUBSCRIBE_SECRET": ("/tidings/local/unsubscribe-secret", "local-unsubscribe-secret-not-for-production"),
+    # localstripe takes any sk_test_ key.
+    "STRIPE_SECRET_KEY": ("/tidings/local/stripe-secret-key", "sk_test_local"),
+    "STRIPE_WEBHOOK_SECRET": ("/tidings/local/stripe-webhook-secret", "whsec_local_test_secret"),
+}
 INSTALL_INPUTS = ["requirements.txt", "constraints.txt", "package.json", "package-lock.json"]
 
 
@@ -103,8 +112,10 @@ class Stack:
             # Webhooks: the local API's URL, a local key for the generic provider, and SNS
             # signing certificates trusted from the local certificate server only.
             "PUBLIC_API_URL": f"http://127.0.0.1:{ports['api']}",
-            "WEBHOOK_SECRET": "local-webhook-secret-not-for-production",
-            "UNSUBSCRIBE_SECRET": "local-unsubscribe-secret-not-for-production",
+            # Secrets are read at cold start from the (moto) Parameter Store, as in AWS:
+            # the functions get the parameters' names, never the values (LOCAL_SECRETS).
+            **{f"{name}_PARAMETER": parameter for name, (parameter, _) in LOCAL_SECRETS.items()},
+            "AWS_ENDPOINT_URL_SSM": f"http://127.0.0.1:{ports['moto']}",
             "SNS_CERT_URL_PREFIX": f"http://127.0.0.1:{ports['certs']}/",
             # The one SNS topic whose posts the local webhook accepts (tests sign posts from it,
             # and from others that must be refused).
@@ -113,9 +124,6 @@ class Stack:
             "SES_IDENTITY_ARN_PREFIX": f"arn:aws:ses:{REGION}:123456789012:identity/",
             # Card payments go to localstripe, which takes any sk_test_ key.
             "STRIPE_API_URL": f"http://127.0.0.1:{ports['stripe']}",
-            "STRIPE_SECRET_KEY": "sk_test_local",
-            # Tests sign Stripe's events with it, as Stripe signs them with the endpoint's.
-            "STRIPE_WEBHOOK_SECRET": "whsec_local_test_secret",
             # localstripe refuses `off_session` when a PaymentIntent is confirmed; Stripe takes it.
             "STRIPE_CONFIRM_OFF_SESSION": "false",
             "SAM_CLI_TELEMETRY": "0",
@@ -167,6 +175,7 @@ class Stack:
         self.wait_for_port("dynamodb", self.ports["dynamodb"], 60)
         self.wait_for_port("moto", self.ports["moto"], 60)
         create_table(self.env["AWS_ENDPOINT_URL_DYNAMODB"])
+        store_secrets(self.env["MOTO_URL"])
         create_schedule_group(self.env["MOTO_URL"])
         create_recurring_schedules(self.env["MOTO_URL"])
         # Stands in for the SNS host that serves signing certificates: tests sign with the
@@ -248,6 +257,14 @@ def create_recurring_schedules(moto_url):
                     "RoleArn": "arn:aws:iam::123456789012:role/tidings-local-sweeps",
                     "Input": p["Target"]["Input"]})
         say(f"created schedule {name}: {p['ScheduleExpression']} -> {binary}")
+
+
+def store_secrets(endpoint):
+    """The local secrets as SecureStrings in moto's Parameter Store, where the functions read them."""
+    ssm = local_client("ssm", endpoint)
+    for parameter, value in LOCAL_SECRETS.values():
+        ssm.put_parameter(Name=parameter, Value=value, Type="SecureString", Overwrite=True)
+    say(f"stored {len(LOCAL_SECRETS)} secrets in the local Parameter Store")
 
 
 def create_table(endpoint):
@@ -350,7 +367,7 @@ A recall campaign a minute from now (the scheduler bridge fires it; see .local/l
 Replies (a signed STOP through the generic webhook; ops assigned the clinic +61491570156 with
 `tidings-admin clinic assign-number`; the patient is the first curl's Ann Lee):
   body='{{"type":"message","id":"demo-1","from":"+61412345678","to":"+61491570156","body":"STOP"}}'
-  ts=$(date +%s); sig=$(printf '%s.%s' "$ts" "$body" | openssl dgst -sha256 -hmac '{stack.env['WEBHOOK_SECRET']}' -hex | sed 's/.* //')
+  ts=$(date +%s); sig=$(printf '%s.%s' "$ts" "$body" | openssl dgst -sha256 -hmac '{LOCAL_SECRETS['WEBHOOK_SECRET'][1]}' -hex | sed 's/.* //')
   curl -s -X POST {url}/webhooks/sms/generic -H "X-Tidings-Timestamp: $ts" -H "X-Tidings-Signature: $sig" -d "$body"
   curl -s {url}/notifications -H 'Authorization: Bearer {key['key']}'
   curl -s {url}/patients/<id>/messages -H 'Authorization: Bearer {key['key']}'   # the STOP, received
@@ -427,16 +444,26 @@ def cmd_test():
 
     check("cargo fmt --check", ["cargo", "fmt", "--all", "--", "--check"])
     stack = Stack({"dynamodb": free_port(), "moto": free_port(), "api": free_port(), "certs": free_port(), "stripe": free_port()})
+    # Every AWS call the functions make during the tests, for the IAM check (iam_check.py).
+    calls = LOGS / "aws-calls.jsonl"
+    calls.unlink(missing_ok=True)
+    stack.env["TIDINGS_AWS_CALL_LOG"] = str(calls)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    tested = False
     try:
         stack.start_emulators()
         if check("cargo build", ["cargo", "build", "--workspace", "--bins"], stack.env):
             stack.start_api(reload=False)
             cargo_test(stack.env)
+            tested = True
     finally:
         stack.stop()
+    if tested:
+        check("IAM policies against the calls the tests made", [VENV / "bin" / "python", HERE / "iam_check.py",
+                                                               ROOT / "template.yaml", calls])
     check("sam validate --lint", [VENV / "bin" / "sam", "validate", "--lint", "-t", "template.yaml",
                                   "--region", REGION], stack.env)
+    check("cfn-lint (serverless rules)", [VENV / "bin" / "cfn-lint"])
     check("cargo clippy", ["cargo", "clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])
     say("summary:")
     for name, code, seconds in results:

@@ -56,6 +56,19 @@ async fn until_calls(proxy: &ProviderProxy, calls: usize, limit: Duration) {
     }
 }
 
+/// The proxy's call count once it stops changing: a call the killed process had already put
+/// on the wire may reach the proxy just after the kill.
+async fn settled_calls(proxy: &ProviderProxy) -> usize {
+    loop {
+        let n = proxy.calls().len();
+        // Real time: the other side is a separate process's socket.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        if proxy.calls().len() == n {
+            return n;
+        }
+    }
+}
+
 /// SMS per number among `mobiles`, as moto has them.
 async fn sms_per_number(mobiles: &[String]) -> HashMap<String, usize> {
     let sent = moto_sent().await;
@@ -257,7 +270,7 @@ async fn a_send_killed_mid_send_leaves_nothing_queued_and_nothing_sent_twice() {
     mode.store(TAKE_AND_HOLD, Ordering::SeqCst);
     until_calls(&proxy, 24, Duration::from_secs(5)).await;
     p.kill();
-    let calls_at_kill = proxy.calls().len();
+    let calls_at_kill = settled_calls(&proxy).await;
     mode.store(PASS, Ordering::SeqCst);
 
     // The client retries with the same key at once: the send is claimed and still within its
@@ -362,7 +375,7 @@ async fn a_reminder_sweep_killed_mid_send_sends_each_reminder_at_most_once() {
     until_calls(&proxy, 11, Duration::from_secs(5)).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     p.kill();
-    let calls_at_kill = proxy.calls().len();
+    let calls_at_kill = settled_calls(&proxy).await;
     mode.store(PASS, Ordering::SeqCst);
 
     // The schedule fires again once the dead send's lease has run out: the reminders not yet

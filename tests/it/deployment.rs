@@ -373,3 +373,187 @@ fn the_dashboard_shows_every_business_metric_the_functions_emit() {
         "{body}"
     );
 }
+
+/// `make test` runs cfn-lint with the serverless rules (.cfnlintrc.yaml); a rule may be ignored,
+/// there or on one resource of the template, only under a comment that names it and says why.
+#[test]
+fn every_ignored_lint_rule_says_why() {
+    let mut ignored = 0;
+    for file in [".cfnlintrc.yaml", "template.yaml"] {
+        let text = std::fs::read_to_string(root().join(file)).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let mut in_ignores = false;
+        for (i, line) in lines.iter().enumerate() {
+            let trimmed = line.trim();
+            if trimmed.starts_with("ignore_checks:") {
+                assert_eq!(
+                    trimmed,
+                    "ignore_checks:",
+                    "{file}:{}: one rule per line",
+                    i + 1
+                );
+                in_ignores = true;
+                continue;
+            }
+            if !in_ignores || trimmed.starts_with('#') {
+                continue;
+            }
+            let Some(rule) = trimmed.strip_prefix("- ") else {
+                in_ignores = false;
+                continue;
+            };
+            let comment: Vec<&str> = lines[..i]
+                .iter()
+                .rev()
+                .map(|l| l.trim())
+                .take_while(|l| l.starts_with('#'))
+                .collect();
+            let reason = comment.join(" ");
+            assert!(
+                reason.contains(rule) && reason.len() > rule.len() + 40,
+                "{file}:{}: the ignored rule {rule} needs a comment above it naming it and saying why",
+                i + 1
+            );
+            ignored += 1;
+        }
+    }
+    assert!(ignored > 0, "the check found the ignore lists");
+}
+
+/// The value of a function's environment variable as the template writes it (`!Ref X` and the
+/// like as their debug form), Globals first.
+fn environment(doc: &Value, function: &Value) -> Vec<(String, String)> {
+    let mut vars = Vec::new();
+    for env in [
+        &doc["Globals"]["Function"]["Environment"]["Variables"],
+        &function["Properties"]["Environment"]["Variables"],
+    ] {
+        for (k, v) in env.as_mapping().into_iter().flatten() {
+            vars.push((k.as_str().unwrap().to_owned(), format!("{v:?}")));
+        }
+    }
+    vars
+}
+
+#[test]
+fn secrets_come_from_parameter_store_and_only_to_the_functions_that_use_them() {
+    let doc = template();
+    // No template parameter takes a secret's value: only the name of the SecureString.
+    for (name, p) in doc["Parameters"].as_mapping().unwrap() {
+        let name = name.as_str().unwrap();
+        assert_eq!(p["NoEcho"], Value::Null, "{name} takes a secret's value");
+        if name.contains("Secret") {
+            assert!(name.ends_with("Parameter"), "{name} takes a secret's value");
+            let pattern = p["AllowedPattern"].as_str().unwrap_or_default();
+            assert!(pattern.contains("(/["), "{name} must be a parameter path");
+        }
+    }
+    let mut stripe = Vec::new();
+    for (id, f) in functions(&doc) {
+        let vars = environment(&doc, &f);
+        for secret in tidings_app::secrets::NAMES {
+            assert!(
+                vars.iter().all(|(k, _)| k != secret),
+                "{id} gets {secret} in its environment"
+            );
+        }
+        // Each secret a function is given comes with ssm:GetParameter on that parameter, and
+        // the function may read no other.
+        let named: Vec<String> = vars
+            .iter()
+            .filter(|(k, _)| k.ends_with("_PARAMETER"))
+            .map(|(_, v)| {
+                let param = v.split('"').nth(1).unwrap().to_owned();
+                assert!(v.contains("Ref"), "{id}: {v}");
+                param
+            })
+            .collect();
+        let readable: Vec<String> = statements_allowing(&f, "ssm:GetParameter")
+            .iter()
+            .flat_map(|st| match &st["Resource"] {
+                Value::Sequence(r) => r.iter().map(|r| format!("{r:?}")).collect(),
+                r => vec![format!("{r:?}")],
+            })
+            .collect();
+        assert_eq!(
+            readable.len(),
+            named.len(),
+            "{id}: {readable:?} for {named:?}"
+        );
+        for param in &named {
+            let arn = format!(
+                "arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter${{{param}}}"
+            );
+            assert!(
+                readable.iter().any(|r| r.contains(&arn)),
+                "{id} reads {param} without ssm:GetParameter on {arn}: {readable:?}"
+            );
+        }
+        if named.iter().any(|p| p == "StripeSecretKeyParameter") {
+            stripe.push(
+                f["Metadata"]["BuildProperties"]["Binary"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+    }
+    // The Stripe key reaches the functions that may charge a card (a purchase, a saved card,
+    // Stripe's events, and every send that debits credits, after which the automatic top-up
+    // may charge: a booking's at-creation reminder among them; a resend of unconfirmed
+    // messages debits nothing), and no other.
+    stripe.sort();
+    assert_eq!(
+        stripe,
+        [
+            "create-appointment",
+            "create-credit-purchase",
+            "greeting-sweep",
+            "reminder-sweep",
+            "run-campaign",
+            "send-messages",
+            "set-credit-payment-method",
+            "stripe-webhook",
+        ]
+    );
+}
+
+#[test]
+fn each_environment_sets_every_parameter_a_deploy_needs_and_no_secret() {
+    let doc = template();
+    let params = doc["Parameters"].as_mapping().unwrap();
+    let without_default: Vec<&str> = params
+        .iter()
+        .filter(|(_, p)| p["Default"] == Value::Null)
+        .map(|(k, _)| k.as_str().unwrap())
+        .collect();
+    let text = std::fs::read_to_string(root().join("samconfig.toml")).unwrap();
+    let config: toml::Table = toml::from_str(&text).unwrap();
+    for env in ["default", "staging", "prod"] {
+        let overrides = config[env]["global"]["parameters"]["parameter_overrides"]
+            .as_str()
+            .unwrap();
+        let given: Vec<(&str, &str)> = overrides
+            .split_whitespace()
+            .map(|kv| kv.split_once('=').unwrap())
+            .collect();
+        for (k, v) in &given {
+            assert!(
+                params.contains_key(*k),
+                "{env}: {k} is not a template parameter"
+            );
+            if k.contains("Secret") {
+                assert!(
+                    v.starts_with('/'),
+                    "{env}: {k} must name a parameter, not hold a value"
+                );
+            }
+        }
+        for p in &without_default {
+            assert!(
+                given.iter().any(|(k, _)| k == p),
+                "{env}: {p} has no default and is not set, so a deploy would need a command-line override"
+            );
+        }
+    }
+}

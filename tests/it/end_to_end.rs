@@ -264,7 +264,7 @@ async fn a_signed_stop_over_http_opts_out_and_shows_in_history_and_notifications
 
     let body = json!({"type": "message", "id": uuid::Uuid::new_v4().to_string(), "from": mobile, "to": number, "body": "STOP"}).to_string();
     let ts = chrono::Utc::now().timestamp().to_string();
-    let secret = std::env::var("WEBHOOK_SECRET").unwrap();
+    let secret = tidings_tests::secret("WEBHOOK_SECRET").await;
     let sig = tidings_domain::webhook::generic::sign(secret.as_bytes(), &ts, body.as_bytes());
     let post = |sig: String| {
         http.post(format!("{base}/webhooks/sms/generic"))

@@ -26,6 +26,7 @@ mod purchases;
 mod reminders;
 mod reports;
 mod routes;
+mod secrets;
 mod ses_events;
 mod sweeps_local;
 mod templates;

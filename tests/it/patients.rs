@@ -525,7 +525,7 @@ async fn erasure_leaves_nothing_of_the_person_anywhere_in_the_table() {
     let post = json!({"type": "message", "id": tag, "from": mobile, "to": number, "body": reply})
         .to_string();
     let ts = chrono::Utc::now().timestamp().to_string();
-    let secret = std::env::var("WEBHOOK_SECRET").unwrap();
+    let secret = tidings_tests::secret("WEBHOOK_SECRET").await;
     let h = vec![
         (generic::TIMESTAMP_HEADER, ts.clone()),
         (

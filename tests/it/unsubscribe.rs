@@ -18,8 +18,10 @@ async fn send(app: &App, c: &TestClinic, patient: &str, category: &str) -> Value
     r.json["messages"][0].clone()
 }
 
-fn secret() -> Vec<u8> {
-    std::env::var("UNSUBSCRIBE_SECRET").unwrap().into_bytes()
+async fn secret() -> Vec<u8> {
+    tidings_tests::secret("UNSUBSCRIBE_SECRET")
+        .await
+        .into_bytes()
 }
 
 #[tokio::test]
@@ -93,7 +95,7 @@ async fn campaign_email_carries_one_click_unsubscribe_and_the_link_works_only_by
         contact_id: None,
         channel: Channel::Email,
     }
-    .sign(&secret());
+    .sign(&secret().await);
     let swapped = format!("{}.{sig}", other.split('.').next().unwrap());
     for token in [forged, swapped, "nonsense".to_owned()] {
         for method in ["POST", "GET"] {

@@ -103,6 +103,20 @@ impl LambdaProcess {
 }
 
 impl LambdaProcess {
+    /// How the process ended, waiting up to `limit` (a function that fails its cold start
+    /// exits); `None` if it is still running (it is then killed).
+    pub async fn exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let until = tokio::time::Instant::now() + limit;
+        while tokio::time::Instant::now() < until {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.kill();
+        None
+    }
+
     /// What the process wrote to its standard output so far.
     pub fn stdout(&self) -> String {
         std::fs::read_to_string(&self.stdout).unwrap_or_default()

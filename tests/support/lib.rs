@@ -12,7 +12,6 @@ use lambda_http::Body;
 use serde_json::Value;
 use std::collections::HashMap;
 use tidings_app::api::ALL;
-use tidings_app::config::Config;
 use tidings_app::http::{dispatch, request::match_path};
 use tidings_app::services::{api_keys, clinics};
 use tidings_app::{App, store::keys};
@@ -32,8 +31,20 @@ pub async fn app() -> App {
         endpoint.starts_with("http://127.0.0.1") || endpoint.starts_with("http://localhost"),
         "these tests need the local stack: run `make test` (AWS_ENDPOINT_URL_DYNAMODB must point at DynamoDB Local, got {endpoint:?})"
     );
-    let config = Config::from_env().expect("TABLE_NAME is set by `make test`");
-    App::from_env(&config).await
+    App::cold_start()
+        .await
+        .expect("`make test` sets TABLE_NAME and stores the secrets in the local Parameter Store")
+}
+
+/// A secret of the local stack, read from its Parameter Store as the functions read it (tests
+/// sign webhooks and links with it, as providers sign with theirs).
+pub async fn secret(name: &str) -> String {
+    let aws = aws_config::load_from_env().await;
+    tidings_app::secrets::Secrets::load(&aws)
+        .await
+        .unwrap()
+        .get(name)
+        .unwrap_or_else(|| panic!("the local stack names {name}_PARAMETER"))
 }
 
 /// A fresh clinic with an admin key and a staff key.
@@ -323,7 +334,7 @@ pub async fn app_via(proxy_url: &str) -> App {
     let base = app().await;
     let aws = aws_config::from_env().endpoint_url(proxy_url).load().await;
     App {
-        delivery: tidings_app::delivery::Delivery::new(&aws)
+        delivery: tidings_app::delivery::Delivery::new(&aws, None)
             .with_configuration_set(base.config.ses_configuration_set.clone())
             .with_identity_arn_prefix(base.config.ses_identity_arn_prefix.clone()),
         ..base

@@ -164,6 +164,7 @@ async fn main() -> ExitCode {
         prices: Vec::new(),
         stripe: None,
         send_lease_secs: 900,
+        aws_call_log: None,
     })
     .await;
     match run(&app, cli.command).await {

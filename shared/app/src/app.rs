@@ -1,10 +1,12 @@
 //! The state a function builds once per cold start and shares across invocations.
 
-use crate::config::Config;
+use crate::aws_calls::AwsCallLog;
+use crate::config::{Config, ConfigError};
 use crate::delivery::Delivery;
 use crate::scheduler::Scheduler;
 use crate::store::Store;
 use crate::stripe::Stripe;
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 
 /// Clients and configuration, built once per cold start.
 #[derive(Clone)]
@@ -18,6 +20,17 @@ pub struct App {
 }
 
 impl App {
+    /// A function's cold start: the standard AWS configuration, the secrets from Parameter
+    /// Store, the configuration, then the clients. What stops it is logged with its cause.
+    pub async fn cold_start() -> Result<Self, ConfigError> {
+        let aws = aws_config::load_from_env().await;
+        let config = Config::load(&aws).await.inspect_err(|e| {
+            let cause = std::error::Error::source(e).map(ToString::to_string);
+            tracing::error!(error = %e, cause = cause.as_deref().unwrap_or("-"), "configuration");
+        })?;
+        Ok(Self::with_aws(&config, &aws))
+    }
+
     /// Builds the AWS clients from the standard AWS configuration (region, credentials and
     /// `AWS_ENDPOINT_URL*`), so the same binary runs locally and in AWS.
     pub async fn from_env(config: &Config) -> Self {
@@ -27,16 +40,29 @@ impl App {
 
     /// Builds the clients from an explicit AWS configuration.
     pub fn with_aws(config: &Config, aws: &aws_config::SdkConfig) -> Self {
+        let calls = config.aws_call_log.as_deref().and_then(|path| {
+            AwsCallLog::open(path)
+                .inspect_err(
+                    |e| tracing::error!(error = %e, "TIDINGS_AWS_CALL_LOG cannot be opened"),
+                )
+                .ok()
+        });
+        let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(aws);
+        let mut scheduler = aws_sdk_scheduler::config::Builder::from(aws);
+        if let Some(calls) = &calls {
+            dynamodb.push_interceptor(SharedInterceptor::new(calls.clone()));
+            scheduler.push_interceptor(SharedInterceptor::new(calls.clone()));
+        }
         Self {
             store: Store::new(
-                aws_sdk_dynamodb::Client::new(aws),
+                aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
                 config.table_name.clone(),
             ),
-            delivery: Delivery::new(aws)
+            delivery: Delivery::new(aws, calls.as_ref())
                 .with_configuration_set(config.ses_configuration_set.clone())
                 .with_identity_arn_prefix(config.ses_identity_arn_prefix.clone()),
             scheduler: Scheduler::new(
-                aws_sdk_scheduler::Client::new(aws),
+                aws_sdk_scheduler::Client::from_conf(scheduler.build()),
                 config.scheduling.clone(),
             ),
             stripe: config.stripe.as_ref().map(Stripe::new),

@@ -1,7 +1,6 @@
 //! The campaign function: what EventBridge Scheduler invokes when a campaign fires.
 
 use crate::App;
-use crate::config::Config;
 use crate::services::campaign_runner::{self, FireEvent, FireOutcome, Limits};
 use lambda_http::{LambdaEvent, service_fn};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -23,12 +22,11 @@ pub fn stop_at(deadline_ms: u64, budget: Duration) -> tokio::time::Instant {
 /// The `main` of the campaign function.
 pub async fn serve() -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
-    let config =
-        Config::from_env().inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
+    let app = App::cold_start().await?;
+    let config = &app.config;
     config
         .require_scheduling()
         .inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
-    let app = App::from_env(&config).await;
     let budget = Duration::from_secs(config.campaigns.time_budget_secs);
     // How long a claimed page or message belongs to this invocation; a page's lease is renewed
     // while it is worked on, so a live run is never overtaken.

@@ -1,5 +1,6 @@
 //! Configuration read once at cold start from the environment.
 
+use crate::secrets::Secrets;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -13,6 +14,13 @@ pub enum ConfigError {
     Invalid {
         name: &'static str,
         hint: &'static str,
+    },
+    #[error("secret {name}: SSM parameter {parameter} cannot be read")]
+    Secret {
+        name: &'static str,
+        parameter: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 
@@ -51,6 +59,9 @@ pub struct Config {
     /// only because its function died (`SEND_LEASE_SECS`, default 900, the longest any
     /// function runs): the sweep then marks them unconfirmed.
     pub send_lease_secs: u64,
+    /// Where to record every AWS call for the IAM check of `make test`
+    /// (`TIDINGS_AWS_CALL_LOG`; see `aws_calls`). Never set in a deployment.
+    pub aws_call_log: Option<std::path::PathBuf>,
 }
 
 /// Where and how Tidings calls Stripe.
@@ -148,8 +159,18 @@ impl Default for CampaignSettings {
 }
 
 impl Config {
-    /// Reads the configuration, failing with the name of the first missing variable.
+    /// Reads the secrets from Parameter Store (see `secrets`), then the configuration, failing
+    /// with the name of the first missing variable or unreadable parameter.
+    pub async fn load(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        Self::from_env_with(&Secrets::load(aws).await?)
+    }
+
+    /// The configuration with secrets given in the environment itself (no Parameter Store).
     pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_env_with(&Secrets::default())
+    }
+
+    fn from_env_with(secrets: &Secrets) -> Result<Self, ConfigError> {
         Ok(Self {
             table_name: required("TABLE_NAME", "the name of the Tidings DynamoDB table")?,
             stage: optional("STAGE").unwrap_or_else(|| "local".to_owned()),
@@ -163,8 +184,8 @@ impl Config {
             },
             scheduling: scheduling()?,
             public_url: optional("PUBLIC_API_URL").map(|u| u.trim_end_matches('/').to_owned()),
-            webhooks: webhooks()?,
-            unsubscribe: unsubscribe()?,
+            webhooks: webhooks(secrets)?,
+            unsubscribe: unsubscribe(secrets)?,
             prices: tidings_domain::pricing::parse(
                 &optional("CREDIT_PRICES").unwrap_or_else(|| DEFAULT_CREDIT_PRICES.to_owned()),
             )
@@ -172,11 +193,11 @@ impl Config {
                 name: "CREDIT_PRICES",
                 hint: "CURRENCY:min=price,... per currency, separated by ';', e.g. AUD:1=0.10,500=0.08 (tiers start at 1 credit and never cost more per credit)",
             })?,
-            stripe: optional("STRIPE_SECRET_KEY").map(|secret_key| StripeConfig {
+            stripe: secrets.get("STRIPE_SECRET_KEY").map(|secret_key| StripeConfig {
                 api_url: optional("STRIPE_API_URL")
                     .unwrap_or_else(|| "https://api.stripe.com".to_owned()),
                 secret_key,
-                webhook_secret: optional("STRIPE_WEBHOOK_SECRET"),
+                webhook_secret: secrets.get("STRIPE_WEBHOOK_SECRET"),
                 confirm_off_session: !optional("STRIPE_CONFIRM_OFF_SESSION")
                     .is_some_and(|v| v.trim().eq_ignore_ascii_case("false")),
             }),
@@ -185,6 +206,7 @@ impl Config {
                 .filter(|v| !v.trim().is_empty()),
             ses_identity_arn_prefix: identity_arn_prefix()?,
             send_lease_secs: number("SEND_LEASE_SECS", 900, "a whole number of seconds from 1")?,
+            aws_call_log: optional("TIDINGS_AWS_CALL_LOG").map(std::path::PathBuf::from),
             campaigns: CampaignSettings {
                 sms_per_second: number("CAMPAIGN_SMS_PER_SECOND", 20, "a whole number from 1")?,
                 email_per_second: number("CAMPAIGN_EMAIL_PER_SECOND", 14, "a whole number from 1")?,
@@ -247,8 +269,8 @@ fn optional(name: &str) -> Option<String> {
 }
 
 /// Fails when `secret` is set without `PUBLIC_API_URL`.
-fn needs_public_url(secret: &'static str) -> Result<(), ConfigError> {
-    if optional(secret).is_some() && optional("PUBLIC_API_URL").is_none() {
+fn needs_public_url(secrets: &Secrets, secret: &'static str) -> Result<(), ConfigError> {
+    if secrets.get(secret).is_some() && optional("PUBLIC_API_URL").is_none() {
         return Err(ConfigError::Invalid {
             name: "PUBLIC_API_URL",
             hint: "set it with WEBHOOK_SECRET and UNSUBSCRIBE_SECRET: the API's public URL",
@@ -257,14 +279,16 @@ fn needs_public_url(secret: &'static str) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn unsubscribe() -> Result<Option<UnsubscribeConfig>, ConfigError> {
-    needs_public_url("UNSUBSCRIBE_SECRET")?;
-    Ok(optional("UNSUBSCRIBE_SECRET").map(|secret| UnsubscribeConfig { secret }))
+fn unsubscribe(secrets: &Secrets) -> Result<Option<UnsubscribeConfig>, ConfigError> {
+    needs_public_url(secrets, "UNSUBSCRIBE_SECRET")?;
+    Ok(secrets
+        .get("UNSUBSCRIBE_SECRET")
+        .map(|secret| UnsubscribeConfig { secret }))
 }
 
-fn webhooks() -> Result<Option<WebhookConfig>, ConfigError> {
-    needs_public_url("WEBHOOK_SECRET")?;
-    let Some(secret) = optional("WEBHOOK_SECRET") else {
+fn webhooks(secrets: &Secrets) -> Result<Option<WebhookConfig>, ConfigError> {
+    needs_public_url(secrets, "WEBHOOK_SECRET")?;
+    let Some(secret) = secrets.get("WEBHOOK_SECRET") else {
         return Ok(None);
     };
     let sns_cert_prefix = match optional("SNS_CERT_URL_PREFIX") {

@@ -12,6 +12,7 @@
 use aws_config::SdkConfig;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use aws_sdk_sns::types::MessageAttributeValue;
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
 use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::retries::classifiers::{
@@ -92,7 +93,8 @@ pub struct Delivery {
 
 impl Delivery {
     /// Clients with the retry and timeout policy above, from the standard AWS configuration.
-    pub fn new(aws: &SdkConfig) -> Self {
+    /// With `calls`, every call is recorded for the IAM check (see `aws_calls`).
+    pub fn new(aws: &SdkConfig, calls: Option<&crate::aws_calls::AwsCallLog>) -> Self {
         let retry = aws_config::retry::RetryConfig::standard()
             .with_max_attempts(MAX_ATTEMPTS)
             .with_initial_backoff(Duration::from_millis(100))
@@ -100,19 +102,21 @@ impl Delivery {
         let timeout = aws_config::timeout::TimeoutConfig::builder()
             .operation_attempt_timeout(Duration::from_secs(5))
             .build();
-        let sns = aws_sdk_sns::config::Builder::from(aws)
+        let mut sns = aws_sdk_sns::config::Builder::from(aws)
             .retry_config(retry.clone())
             .timeout_config(timeout.clone())
-            .retry_classifier(MayHaveReachedProvider)
-            .build();
-        let ses = aws_sdk_sesv2::config::Builder::from(aws)
+            .retry_classifier(MayHaveReachedProvider);
+        let mut ses = aws_sdk_sesv2::config::Builder::from(aws)
             .retry_config(retry)
             .timeout_config(timeout)
-            .retry_classifier(MayHaveReachedProvider)
-            .build();
+            .retry_classifier(MayHaveReachedProvider);
+        if let Some(calls) = calls {
+            sns.push_interceptor(SharedInterceptor::new(calls.clone()));
+            ses.push_interceptor(SharedInterceptor::new(calls.clone()));
+        }
         Self {
-            sns: aws_sdk_sns::Client::from_conf(sns),
-            ses: aws_sdk_sesv2::Client::from_conf(ses),
+            sns: aws_sdk_sns::Client::from_conf(sns.build()),
+            ses: aws_sdk_sesv2::Client::from_conf(ses.build()),
             configuration_set: None,
             identity_arn_prefix: None,
         }

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod app;
+pub mod aws_calls;
 pub mod campaign_function;
 pub mod config;
 pub mod csv_out;
@@ -13,6 +14,7 @@ pub mod ids;
 pub mod json;
 pub mod metrics;
 pub mod scheduler;
+pub mod secrets;
 pub mod services;
 pub mod ses_function;
 pub mod store;

@@ -2,7 +2,6 @@
 //! destination) to it; see `services::email_events`.
 
 use crate::App;
-use crate::config::Config;
 use crate::services::email_events;
 use lambda_http::{LambdaEvent, service_fn};
 use serde::Deserialize;
@@ -30,6 +29,10 @@ pub struct SnsMessage {
 /// logged and dropped (retrying would not help); a store failure fails the invocation so
 /// that Lambda retries it (applying an event twice changes nothing).
 pub async fn handle(app: &App, event: SnsLambdaEvent) -> Result<usize, crate::ServiceError> {
+    crate::aws_calls::as_function("ses-events", Box::pin(apply_all(app, event))).await
+}
+
+async fn apply_all(app: &App, event: SnsLambdaEvent) -> Result<usize, crate::ServiceError> {
     let mut recorded = 0;
     for r in event.records {
         match tidings_domain::ses_event::parse(&r.sns.message) {
@@ -48,9 +51,7 @@ pub async fn handle(app: &App, event: SnsLambdaEvent) -> Result<usize, crate::Se
 /// The `main` of the `ses-events` function.
 pub async fn serve() -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
-    let config =
-        Config::from_env().inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
-    let app = App::from_env(&config).await;
+    let app = App::cold_start().await?;
     lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<SnsLambdaEvent>| {
         let app = app.clone();
         async move {

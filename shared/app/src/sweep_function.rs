@@ -4,7 +4,6 @@
 //! sweep "at" a moment; each reminder and greeting is still sent once.
 
 use crate::App;
-use crate::config::Config;
 use crate::services::{greetings, reminders, unconfirmed};
 use chrono::{DateTime, Utc};
 use lambda_http::{LambdaEvent, service_fn};
@@ -54,9 +53,7 @@ async fn run(
 /// The `main` of the `reminder-sweep` and `greeting-sweep` functions.
 pub async fn serve(sweep: Sweep) -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
-    let config =
-        Config::from_env().inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
-    let app = App::from_env(&config).await;
+    let app = App::cold_start().await?;
     lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<SweepEvent>| {
         let app = app.clone();
         async move {

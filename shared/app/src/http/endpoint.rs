@@ -3,7 +3,6 @@
 
 use super::{ApiError, ApiRequest, Caller, auth};
 use crate::App;
-use crate::config::Config;
 use http::Method;
 use lambda_http::{Body, Request, Response, service_fn};
 use std::convert::Infallible;
@@ -32,7 +31,7 @@ pub struct Endpoint {
 /// Runs one request: authenticate, check the role, read the request, call the handler, and
 /// turn any error into its JSON response.
 pub async fn dispatch(app: &App, endpoint: &Endpoint, req: Request) -> Response<Body> {
-    let result = run(app, endpoint, &req).await;
+    let result = crate::aws_calls::as_function(endpoint.function, run(app, endpoint, &req)).await;
     let (response, clinic_id) = match result {
         Ok((res, caller)) => (res, Some(caller.clinic_id)),
         Err((err, caller)) => (err.into_response(), caller.map(|c| c.clinic_id)),
@@ -90,14 +89,13 @@ async fn serve_with(
     scheduling: bool,
 ) -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
-    let config =
-        Config::from_env().inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
+    let app = App::cold_start().await?;
+    let config = &app.config;
     if scheduling {
         config
             .require_scheduling()
             .inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
     }
-    let app = App::from_env(&config).await;
     lambda_http::run(service_fn(move |req: Request| {
         let app = app.clone();
         async move { Ok::<_, Infallible>(dispatch(&app, endpoint, req).await) }

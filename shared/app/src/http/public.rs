@@ -4,7 +4,6 @@
 use super::ApiError;
 use super::request::match_path;
 use crate::App;
-use crate::config::Config;
 use http::{HeaderMap, Method, StatusCode};
 use lambda_http::{Body, Request, Response, service_fn};
 use std::convert::Infallible;
@@ -91,7 +90,7 @@ async fn run(
 
 /// Runs one public request and logs its outcome (never its body).
 pub async fn dispatch_public(app: &App, endpoint: &PublicEndpoint, req: Request) -> Response<Body> {
-    let response = run(app, endpoint, req)
+    let response = crate::aws_calls::as_function(endpoint.function, run(app, endpoint, req))
         .await
         .unwrap_or_else(ApiError::into_response);
     tracing::info!(
@@ -105,15 +104,14 @@ pub async fn dispatch_public(app: &App, endpoint: &PublicEndpoint, req: Request)
 /// The `main` of a public endpoint function: the settings it needs are required at cold start.
 pub async fn serve_public(endpoint: &'static PublicEndpoint) -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
-    let config =
-        Config::from_env().inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
+    let app = App::cold_start().await?;
+    let config = &app.config;
     match endpoint.needs {
         Needs::Webhooks => config.require_webhooks().map(|_| ()),
         Needs::Unsubscribe => config.require_unsubscribe().map(|_| ()),
         Needs::StripeWebhook => config.require_stripe_webhook().map(|_| ()),
     }
     .inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
-    let app = App::from_env(&config).await;
     lambda_http::run(service_fn(move |req: Request| {
         let app = app.clone();
         async move { Ok::<_, Infallible>(dispatch_public(&app, endpoint, req).await) }

@@ -158,8 +158,17 @@ pub(super) fn parse_time(v: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// Runs (or resumes) the firing `ev` until it is done or `limits.stop_at`.
+/// Runs (or resumes) the firing `ev` until it is done or `limits.stop_at` (as the
+/// `run-campaign` function does).
 pub async fn fire(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutcome, ServiceError> {
+    crate::aws_calls::as_function("run-campaign", Box::pin(fire_once(app, ev, limits))).await
+}
+
+async fn fire_once(
+    app: &App,
+    ev: &FireEvent,
+    limits: &Limits,
+) -> Result<FireOutcome, ServiceError> {
     let store = &app.store;
     let Some(scheduled) = parse_time(&ev.scheduled_time) else {
         return ignored("scheduled_time is not an RFC 3339 time");

@@ -111,7 +111,16 @@ pub async fn sweep(app: &App, now: DateTime<Utc>) -> Result<GreetingReport, Serv
 
 /// Sends one clinic's greetings for its local date at `now`, once that date's send time has
 /// come; a later sweep the same day finds the day done.
+/// (As the `greeting-sweep` function does.)
 pub async fn sweep_clinic(
+    app: &App,
+    clinic_id: &str,
+    now: DateTime<Utc>,
+) -> Result<GreetingReport, ServiceError> {
+    crate::aws_calls::as_function("greeting-sweep", Box::pin(sweep_one(app, clinic_id, now))).await
+}
+
+async fn sweep_one(
     app: &App,
     clinic_id: &str,
     now: DateTime<Utc>,

@@ -83,8 +83,16 @@ pub async fn sweep(app: &App, now: DateTime<Utc>) -> Result<SweepReport, Service
     failed.map_or(Ok(total), Err)
 }
 
-/// Sweeps one clinic's reminders due up to `now`.
+/// Sweeps one clinic's reminders due up to `now` (as the `reminder-sweep` function does).
 pub async fn sweep_clinic(
+    app: &App,
+    clinic_id: &str,
+    now: DateTime<Utc>,
+) -> Result<SweepReport, ServiceError> {
+    crate::aws_calls::as_function("reminder-sweep", Box::pin(sweep_one(app, clinic_id, now))).await
+}
+
+async fn sweep_one(
     app: &App,
     clinic_id: &str,
     now: DateTime<Utc>,

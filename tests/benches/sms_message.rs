@@ -1,6 +1,6 @@
 //! Render + encoding + segment count + cost of one SMS reminder, as a campaign does it for
 //! each recipient. Target: at least 500,000 messages a second on one core.
-//! Run: `cargo bench -p tidings-domain --bench sms_message`.
+//! Run: `cargo bench -p tidings-tests --bench sms_message`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
