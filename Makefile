@@ -7,7 +7,7 @@ up: ## Run the API locally (DynamoDB Local, moto, cargo lambda watch) with a dem
 test: ## Every check: the local stack, cargo test, sam validate --lint, cfn-lint (serverless rules), fmt, clippy
 	python3 infra/local/stack.py test
 
-bench: ## The campaign and reminder-sweep benchmarks against fresh emulators (BENCH=campaign_run|reminder_sweep for one)
+bench: ## The campaign run, campaign estimate and reminder-sweep benchmarks against fresh emulators (BENCH=campaign_run|campaign_estimate|reminder_sweep for one)
 	python3 infra/local/stack.py bench
 
 install: ## Only install the pinned local tools into .local/

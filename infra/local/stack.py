@@ -476,13 +476,13 @@ def cmd_test():
 
 def cmd_bench():
     """The benchmarks against fresh emulators: the campaign run (BENCH_RECIPIENTS, default
-    10000) and the reminder sweep (BENCH_APPOINTMENTS, default 50000); BENCH=campaign_run or
-    BENCH=reminder_sweep runs one."""
+    10000), the campaign estimate (BENCH_AUDIENCE, default 50000) and the reminder sweep
+    (BENCH_APPOINTMENTS, default 50000); BENCH=<name> runs one."""
     stack = Stack({"dynamodb": free_port(), "moto": free_port(), "api": free_port(), "certs": free_port(), "stripe": free_port()})
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         stack.start_emulators()
-        for bench in os.environ.get("BENCH", "campaign_run reminder_sweep").split():
+        for bench in os.environ.get("BENCH", "campaign_run campaign_estimate reminder_sweep").split():
             run(["cargo", "bench", "-p", "tidings-tests", "--bench", bench], env=stack.env, cwd=ROOT)
     finally:
         stack.stop()

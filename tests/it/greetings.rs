@@ -153,3 +153,21 @@ async fn birthdays_on_the_local_day_once_a_year_with_29_february() {
     );
     assert_eq!(count(&leap).await, 2);
 }
+
+/// The `greeting-sweep` function itself, run as Lambda runs it on its schedule: it goes through
+/// every clinic (a date with nobody's birthday, so nothing is sent).
+#[tokio::test]
+async fn the_greeting_function_sweeps_every_clinic() {
+    use tidings_tests::lambda_process::{Answer, LambdaProcess};
+    let app = app().await;
+    new_clinic(&app).await;
+    let event = json!({"scheduled_time": "2001-01-01T00:00:00Z"});
+    let out = LambdaProcess::start("greeting-sweep", &event, &[])
+        .await
+        .answer(std::time::Duration::from_secs(120))
+        .await;
+    let Some(Answer::Response(out)) = out else {
+        panic!("{out:?}")
+    };
+    assert!(out["clinics"].as_u64().unwrap() >= 1, "{out}");
+}

@@ -6,6 +6,7 @@ mod appointments;
 mod auth;
 mod campaign_credits;
 mod campaign_leases;
+mod campaign_pacing;
 mod campaign_recovery;
 mod campaign_stops;
 mod campaigns;

@@ -38,6 +38,8 @@ pub struct Call {
     /// SNS: form parameters; SES: the JSON body flattened to `a.b.0` keys.
     pub params: HashMap<String, String>,
     pub fault: Fault,
+    /// When the proxy received it.
+    pub at: std::time::Instant,
 }
 
 type Script = Arc<dyn Fn(&str, usize) -> Fault + Send + Sync>;
@@ -109,6 +111,7 @@ async fn serve(mut stream: TcpStream, state: State) -> std::io::Result<()> {
                     recipient: recipient.clone(),
                     params,
                     fault,
+                    at: std::time::Instant::now(),
                 });
                 fault
             }

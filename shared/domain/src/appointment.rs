@@ -181,9 +181,8 @@ pub struct AppointmentView {
 }
 
 impl Appointment {
-    /// The API's view, in `tz` (an IANA name; UTC if unknown).
-    pub fn view(&self, tz: &str) -> AppointmentView {
-        let tz: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::UTC);
+    /// The API's view, in the clinic's zone `tz`.
+    pub fn view(&self, tz: chrono_tz::Tz) -> AppointmentView {
         let local = |t: DateTime<Utc>| t.with_timezone(&tz).fixed_offset();
         AppointmentView {
             id: self.id.clone(),
@@ -226,7 +225,7 @@ mod tests {
             updated_at: Utc::now(),
         };
         assert_eq!(
-            a.view("Australia/Sydney").start.to_rfc3339(),
+            a.view(chrono_tz::Australia::Sydney).start.to_rfc3339(),
             "2026-12-01T09:00:00+11:00"
         );
     }

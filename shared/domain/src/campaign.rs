@@ -396,7 +396,8 @@ pub struct Campaign {
     /// The Scheduler schedule that fires it and its expression.
     pub schedule_name: String,
     pub schedule_expression: String,
-    pub time_zone: String,
+    /// The clinic's zone when the campaign was made: its schedule runs in it.
+    pub time_zone: chrono_tz::Tz,
     pub runs: u32,
     pub last_run_id: Option<String>,
     /// Counts of the last run.
@@ -416,7 +417,7 @@ impl Campaign {
         ) {
             return None;
         }
-        let tz: chrono_tz::Tz = self.time_zone.parse().unwrap_or(chrono_tz::UTC);
+        let tz = self.time_zone;
         match &self.fields.repeat {
             None => (self.runs == 0).then_some(self.fields.send_at),
             Some(r) => {
@@ -638,7 +639,7 @@ mod tests {
             status_reason: None,
             schedule_name: "campaign-c".into(),
             schedule_expression: repeat.into(),
-            time_zone: "Australia/Sydney".into(),
+            time_zone: chrono_tz::Australia::Sydney,
             runs: 0,
             last_run_id: None,
             counts: Counts::default(),

@@ -35,8 +35,9 @@ fn default_max_sms_length() -> usize {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClinicFields {
     pub name: String,
-    /// IANA time zone, e.g. `Australia/Sydney`: reminders and campaigns run in it.
-    pub time_zone: String,
+    /// IANA time zone, e.g. `Australia/Sydney`: reminders and campaigns run in it. Parsed
+    /// when the clinic is read: a stored zone that does not parse fails the read.
+    pub time_zone: chrono_tz::Tz,
     /// ISO 3166 country whose national numbers patients' mobiles are read in.
     pub country: String,
     pub sms_sender_id: String,
@@ -127,17 +128,13 @@ impl ClinicInput {
         if tz.is_empty() {
             return Err(FieldError::required("time_zone"));
         }
-        let time_zone = tz
-            .parse::<chrono_tz::Tz>()
-            .map_err(|_| {
-                FieldError::new(
-                    "time_zone",
-                    "invalid",
-                    "time_zone must be an IANA time zone such as Australia/Sydney",
-                )
-            })?
-            .name()
-            .to_owned();
+        let time_zone = tz.parse::<chrono_tz::Tz>().map_err(|_| {
+            FieldError::new(
+                "time_zone",
+                "invalid",
+                "time_zone must be an IANA time zone such as Australia/Sydney",
+            )
+        })?;
         let country = Country::parse("country", self.country.as_deref().unwrap_or(""))?
             .code()
             .to_owned();
@@ -252,12 +249,24 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_time_zone_is_parsed_when_read_and_an_unknown_one_is_an_error() {
+        let stored = |tz: &str| {
+            serde_json::json!({"name": "H", "time_zone": tz, "country": "AU",
+                "sms_sender_id": "Harbour", "email_sender": "a@harbour.example"})
+        };
+        let f: ClinicFields = serde_json::from_value(stored("Australia/Perth")).unwrap();
+        assert_eq!(f.time_zone, chrono_tz::Australia::Perth);
+        // Not UTC in its place: reminders would go out at the wrong hour.
+        assert!(serde_json::from_value::<ClinicFields>(stored("Mars/Olympus_Mons")).is_err());
+    }
+
+    #[test]
     fn valid_clinic() {
         let c = input().validate().unwrap();
         assert_eq!(c.name, "Harbour Dental");
         assert_eq!(c.max_sms_length, 160);
         assert_eq!(c.placeholder_caps, Caps::default());
-        assert_eq!(c.time_zone, "Australia/Sydney");
+        assert_eq!(c.time_zone, chrono_tz::Australia::Sydney);
     }
 
     #[test]

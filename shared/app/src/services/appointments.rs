@@ -47,7 +47,7 @@ pub async fn create(
         return Err(write_error(condition(e)?));
     }
     super::reminders::on_created(app, &clinic, &a).await;
-    Ok(a.view(&clinic.fields.time_zone))
+    Ok(a.view(clinic.fields.time_zone))
 }
 
 async fn load(store: &Store, clinic_id: &str, id: &str) -> Result<Appointment, ServiceError> {
@@ -65,12 +65,11 @@ pub async fn get(
     let clinic = load_clinic(store, clinic_id).await?;
     Ok(load(store, clinic_id, id)
         .await?
-        .view(&clinic.fields.time_zone))
+        .view(clinic.fields.time_zone))
 }
 
 /// The stored fields as a PATCH merges into them (times in the clinic's zone).
-fn as_input(f: &AppointmentFields, tz: &str) -> Value {
-    let tz: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::UTC);
+fn as_input(f: &AppointmentFields, tz: chrono_tz::Tz) -> Value {
     let t = |t: DateTime<Utc>| t.with_timezone(&tz).to_rfc3339();
     serde_json::json!({
         "patient_id": f.patient_id,
@@ -91,11 +90,11 @@ pub async fn update(
 ) -> Result<AppointmentView, ServiceError> {
     let clinic = load_clinic(store, clinic_id).await?;
     let prev = load(store, clinic_id, id).await?;
-    let mut merged = as_input(&prev.fields, &clinic.fields.time_zone);
+    let mut merged = as_input(&prev.fields, clinic.fields.time_zone);
     json::merge_patch(&mut merged, patch)?;
     let fields = json::from_value::<AppointmentInput>(merged)?.validate()?;
     if fields == prev.fields {
-        return Ok(prev.view(&clinic.fields.time_zone));
+        return Ok(prev.view(clinic.fields.time_zone));
     }
     let a = Appointment {
         fields,
@@ -110,7 +109,7 @@ pub async fn update(
             other => write_error(other),
         });
     }
-    Ok(a.view(&clinic.fields.time_zone))
+    Ok(a.view(clinic.fields.time_zone))
 }
 
 pub async fn delete(store: &Store, clinic_id: &str, id: &str) -> Result<(), ServiceError> {
@@ -159,7 +158,7 @@ pub async fn list(
     limit: usize,
 ) -> Result<(Vec<AppointmentView>, Option<String>), ServiceError> {
     let clinic = load_clinic(store, clinic_id).await?;
-    let tz: chrono_tz::Tz = clinic.fields.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let tz: chrono_tz::Tz = clinic.fields.time_zone;
     let from = match q.from {
         Some(v) => bound("from", v, tz)?,
         None => bound("from", &super::clinic_today(&clinic).to_string(), tz)?,
@@ -207,7 +206,7 @@ pub async fn list(
     Ok((
         page.appointments
             .iter()
-            .map(|a| a.view(&clinic.fields.time_zone))
+            .map(|a| a.view(clinic.fields.time_zone))
             .collect(),
         page.next_after,
     ))

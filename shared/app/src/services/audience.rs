@@ -80,7 +80,7 @@ impl Audience {
         now: DateTime<Utc>,
     ) -> Result<Self, ServiceError> {
         let clinic_id = clinic.id.clone();
-        let tz: chrono_tz::Tz = clinic.fields.time_zone.parse().unwrap_or(chrono_tz::UTC);
+        let tz: chrono_tz::Tz = clinic.fields.time_zone;
         let today = now.with_timezone(&tz).date_naive();
         Ok(match spec {
             ReportSpec::Patient(c) => Audience::Patients {

@@ -5,7 +5,8 @@
 
 use super::campaign_pages::Hold;
 use super::campaign_plan::{Plan, run_entry};
-use super::campaign_runner::{Cut, Limits, Pacer};
+use super::campaign_runner::{Cut, Limits};
+use super::pacing::Pacer;
 use super::sent_batches::{SentBatches, with_batches};
 use crate::store::{BATCH_WRITE, StoreError};
 use crate::{App, ServiceError};

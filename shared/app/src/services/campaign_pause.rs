@@ -15,8 +15,9 @@ use super::campaign_claims::return_unclaimed;
 use super::campaign_plan::{Plan, prepare, run_entry};
 use super::campaign_run_end::{End, end, finish, stop, tally};
 use super::campaign_runner::{
-    FireEvent, FireOutcome, Limits, Pacer, continue_later, ignored, parse_time, settle,
+    FireEvent, FireOutcome, Limits, continue_later, ignored, parse_time, settle,
 };
+use super::pacing::Pacer;
 use super::sent_batches::with_batches;
 use crate::scheduler::ScheduleSpec;
 use crate::store::{Reservation, StatusChange, TxError};

@@ -27,6 +27,7 @@ use super::campaign_claims::{ABANDONED, Claims, PageSent, claim_and_send};
 use super::campaign_pages::{self, Kept, Turn};
 use super::campaign_plan::{Plan, audience_of, plan_member, prepare};
 use super::campaign_run_end::{Tally, stop, tally};
+use super::pacing::Pacer;
 use super::sending::skip_blocked;
 use crate::scheduler::ScheduleSpec;
 use crate::store::StatusChange;
@@ -36,9 +37,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use tidings_domain::campaign::{Campaign, CampaignRun, CampaignStatus, Counts, RunStatus, run_id};
 use tidings_domain::clinic::Clinic;
-use tidings_domain::message_template::Channel;
-use tokio::sync::Mutex;
-use tokio::time::{Instant, Interval, MissedTickBehavior};
+use tokio::time::Instant;
 
 /// People read (and messages planned) per page.
 pub const PAGE: usize = 500;
@@ -112,43 +111,6 @@ impl Cut {
     /// Whether the page must go no further.
     pub(super) fn passed(self) -> bool {
         self.0.is_some_and(|t| Instant::now() >= t)
-    }
-}
-
-/// Paces provider calls per channel to the configured rates.
-pub(crate) struct Pacer {
-    sms: Mutex<Interval>,
-    email: Mutex<Interval>,
-}
-
-impl Pacer {
-    /// A pacer at the configured rates.
-    pub(crate) fn for_app(app: &App) -> Self {
-        Self::new(
-            app.config.campaigns.sms_per_second,
-            app.config.campaigns.email_per_second,
-        )
-    }
-
-    fn new(sms_per_second: u32, email_per_second: u32) -> Self {
-        let every = |rate: u32| {
-            let mut i = tokio::time::interval(std::time::Duration::from_secs_f64(
-                1.0 / f64::from(rate.max(1)),
-            ));
-            i.set_missed_tick_behavior(MissedTickBehavior::Delay);
-            Mutex::new(i)
-        };
-        Self {
-            sms: every(sms_per_second),
-            email: every(email_per_second),
-        }
-    }
-
-    pub(super) async fn wait(&self, channel: Channel) {
-        match channel {
-            Channel::Sms => self.sms.lock().await.tick().await,
-            Channel::Email => self.email.lock().await.tick().await,
-        };
     }
 }
 

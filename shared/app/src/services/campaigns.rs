@@ -91,8 +91,7 @@ pub async fn create(
             .await
             .map_err(|e| not_found_as_field(e, "on_behalf_of"))?;
     }
-    let tz_name = clinic.fields.time_zone.clone();
-    let tz: chrono_tz::Tz = tz_name.parse().unwrap_or(chrono_tz::UTC);
+    let tz = clinic.fields.time_zone;
     let mut fields = fields;
     let (expression, start) = match &fields.repeat {
         None => {
@@ -129,7 +128,7 @@ pub async fn create(
         status: CampaignStatus::Scheduled,
         status_reason: None,
         schedule_expression: expression,
-        time_zone: tz_name,
+        time_zone: tz,
         runs: 0,
         last_run_id: None,
         counts: Counts::default(),
@@ -149,7 +148,7 @@ pub async fn create(
         .create(ScheduleSpec {
             name: &campaign.schedule_name,
             expression: &campaign.schedule_expression,
-            time_zone: &campaign.time_zone,
+            time_zone: campaign.time_zone.name(),
             start,
             input: fire_input(clinic_id, &campaign.id, SCHEDULED_TIME),
             one_off: campaign.fields.repeat.is_none(),

@@ -94,7 +94,7 @@ pub async fn stats(
     Ok(CreditStats {
         from,
         to,
-        time_zone: clinic.fields.time_zone.clone(),
+        time_zone: clinic.fields.time_zone.name().to_owned(),
         days: days
             .into_iter()
             .map(|(date, spent)| DaySpent { date, spent })

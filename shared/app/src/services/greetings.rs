@@ -131,7 +131,7 @@ async fn sweep_one(
         return Ok(report);
     };
     let clinic = load_clinic(store, clinic_id).await?;
-    let tz: Tz = clinic.fields.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let tz: Tz = clinic.fields.time_zone;
     let local = now.with_timezone(&tz);
     let today = local.date_naive();
     if !settings.enabled

@@ -34,9 +34,9 @@ fn parse_date(field: &str, v: Option<&str>) -> Result<Option<NaiveDate>, FieldEr
 }
 
 impl Period {
-    fn parse(tz: &str, from: Option<&str>, to: Option<&str>) -> Result<Self, FieldError> {
+    fn parse(tz: chrono_tz::Tz, from: Option<&str>, to: Option<&str>) -> Result<Self, FieldError> {
         let p = Self {
-            tz: tz.parse().unwrap_or(chrono_tz::UTC),
+            tz,
             from: parse_date("from", from)?,
             to: parse_date("to", to)?,
         };
@@ -89,7 +89,7 @@ impl Period {
         from: Option<&str>,
         to: Option<&str>,
     ) -> Result<(Self, NaiveDate, NaiveDate), FieldError> {
-        let mut period = Period::parse(&clinic.fields.time_zone, from, to)?;
+        let mut period = Period::parse(clinic.fields.time_zone, from, to)?;
         let today = super::clinic_today(clinic);
         let to = period.to.unwrap_or(today);
         let from = period
@@ -125,7 +125,7 @@ pub async fn list(
         .map(|c| Category::parse("category", c))
         .transpose()?;
     let clinic = load_clinic(store, clinic_id).await?;
-    let period = Period::parse(&clinic.fields.time_zone, from, to)?;
+    let period = Period::parse(clinic.fields.time_zone, from, to)?;
     Ok(store
         .list_messages(
             clinic_id,
@@ -245,7 +245,11 @@ mod tests {
         let boundary = |t| crate::store::keys::id_boundary(MESSAGE_PREFIX, t);
         assert!(boundary(t - chrono::Duration::seconds(1)) < key);
         assert!(boundary(t + chrono::Duration::seconds(1)) > key);
-        let p = Period::parse("Australia/Sydney", Some("2026-11-02"), Some("2026-11-01"));
+        let p = Period::parse(
+            chrono_tz::Australia::Sydney,
+            Some("2026-11-02"),
+            Some("2026-11-01"),
+        );
         assert_eq!(p.err().map(|e| e.field), Some("to".into()));
     }
 }

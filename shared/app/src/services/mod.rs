@@ -21,6 +21,7 @@ pub mod email_events;
 pub mod greetings;
 pub mod inbound;
 pub mod messages;
+pub(crate) mod pacing;
 pub mod patients;
 pub mod practitioners;
 pub mod preview;
@@ -54,7 +55,7 @@ pub async fn load_clinic(store: &Store, clinic_id: &str) -> Result<Clinic, Servi
 
 /// Today's date where the clinic is.
 pub fn clinic_today(clinic: &Clinic) -> NaiveDate {
-    let tz: chrono_tz::Tz = clinic.fields.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let tz: chrono_tz::Tz = clinic.fields.time_zone;
     chrono::Utc::now().with_timezone(&tz).date_naive()
 }
 

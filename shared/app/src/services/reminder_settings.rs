@@ -63,7 +63,7 @@ fn view(
 }
 
 fn sample_elements(clinic: &Clinic, values: &Values) -> Elements {
-    let tz: chrono_tz::Tz = clinic.fields.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let tz: chrono_tz::Tz = clinic.fields.time_zone;
     Elements {
         // Tomorrow at 09:30 where the clinic is.
         date_time: Some(date_time_element(

@@ -99,7 +99,7 @@ async fn sweep_one(
 ) -> Result<SweepReport, ServiceError> {
     let store = &app.store;
     let clinic = load_clinic(store, clinic_id).await?;
-    let tz: Tz = clinic.fields.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let tz: Tz = clinic.fields.time_zone;
     let all = store.all_reminder_settings(clinic_id).await?;
     let own: HashSet<String> = all
         .iter()
@@ -316,7 +316,7 @@ async fn send(
         Some(id) => store.get_practitioner(&clinic.id, id).await?,
         None => None,
     };
-    let tz: Tz = clinic.fields.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let tz: Tz = clinic.fields.time_zone;
     let values = patient_values(
         clinic,
         &patient.fields,
@@ -405,7 +405,7 @@ pub async fn settings_for(
 pub async fn on_created(app: &App, clinic: &Clinic, a: &Appointment) {
     let result = async {
         let settings = settings_for(app, &clinic.id, a.fields.practitioner_id.as_deref()).await?;
-        let tz: Tz = clinic.fields.time_zone.parse().unwrap_or(chrono_tz::UTC);
+        let tz: Tz = clinic.fields.time_zone;
         let now = Utc::now();
         if !settings.rules.contains(&Rule::AtCreation)
             || a.fields.start <= now

@@ -43,7 +43,7 @@ pub fn patient_values(
     }
     if let Some(a) = appointment {
         if let Some(start) = a.start {
-            let tz: chrono_tz::Tz = clinic.fields.time_zone.parse().unwrap_or(chrono_tz::UTC);
+            let tz: chrono_tz::Tz = clinic.fields.time_zone;
             let local = start.with_timezone(&tz);
             v.set(
                 Placeholder::AppointmentDate,

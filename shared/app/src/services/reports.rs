@@ -118,7 +118,7 @@ pub struct Results {
     pub next_cursor: Option<String>,
 }
 
-fn row(m: &Member, tz: &str) -> ResultRow {
+fn row(m: &Member, tz: chrono_tz::Tz) -> ResultRow {
     match m {
         Member::Patient {
             patient,
@@ -172,7 +172,7 @@ pub async fn results(
             if !collecting {
                 collecting = after == Some(pos.as_str());
             } else if items.len() < limit {
-                items.push(row(m, &clinic.fields.time_zone));
+                items.push(row(m, clinic.fields.time_zone));
                 last_pos = Some(pos.clone());
             } else {
                 more = true;

@@ -10,8 +10,8 @@
 //! - [`resend`] (`POST /campaigns/{id}/resend-unconfirmed`) hands a run's unconfirmed messages
 //!   over once more when the practice asks, each at most once.
 
-use super::campaign_runner::Pacer;
 use super::load_clinic;
+use super::pacing::Pacer;
 use super::sending::{deliver, mark_unconfirmed};
 use crate::{App, ServiceError};
 use chrono::{Duration, Utc};

@@ -23,6 +23,7 @@ mod referrers;
 mod replies;
 mod reports;
 mod run_credits;
+mod send_rate;
 mod settings;
 mod templates;
 mod unconfirmed;
