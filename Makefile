@@ -1,5 +1,5 @@
 # The two commands of README.md. Everything they need is installed into .local/ on first use.
-.PHONY: up test bench install clean
+.PHONY: up test bench smoke install clean
 
 up: ## Run the API locally (DynamoDB Local, moto, cargo lambda watch) with a demo clinic and key
 	python3 infra/local/stack.py up
@@ -9,6 +9,9 @@ test: ## Every check: the local stack, cargo test, sam validate --lint, cfn-lint
 
 bench: ## The campaign run, campaign estimate and reminder-sweep benchmarks against fresh emulators (BENCH=campaign_run|campaign_estimate|reminder_sweep for one)
 	python3 infra/local/stack.py bench
+
+smoke: ## sam build, then a patient, an SMS, a campaign and a reply through the bootstrap files it built
+	python3 infra/local/stack.py smoke
 
 install: ## Only install the pinned local tools into .local/
 	python3 infra/local/stack.py install

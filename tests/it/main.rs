@@ -29,6 +29,7 @@ mod reports;
 mod routes;
 mod secrets;
 mod ses_events;
+mod smoke;
 mod sweeps_local;
 mod templates;
 mod unconfirmed;

@@ -27,13 +27,33 @@ pub struct LambdaProcess {
     stdout: PathBuf,
 }
 
-/// The binary `name` that `cargo build --workspace --bins` left in the workspace's target.
+/// The binary `name` that `cargo build --workspace --bins` left in the workspace's target, or,
+/// with `TIDINGS_SAM_BUILD` naming `sam build`'s output (`.aws-sam/build`), the `bootstrap`
+/// that `sam build` made for the template's function of that binary (`make smoke`).
 pub fn binary(name: &str) -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    if let Some(built) = std::env::var_os("TIDINGS_SAM_BUILD") {
+        return PathBuf::from(built)
+            .join(logical_id_of(&root.join("..").join("template.yaml"), name))
+            .join("bootstrap");
+    }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("..").join("target"));
     target.join("debug").join(name)
+}
+
+/// The logical id of the template's function whose binary is `name`.
+fn logical_id_of(template: &std::path::Path, name: &str) -> String {
+    let doc: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(template).unwrap()).unwrap();
+    doc["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .find(|(_, r)| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(name))
+        .map(|(k, _)| k.as_str().unwrap().to_owned())
+        .unwrap_or_else(|| panic!("no function of template.yaml is built from {name}"))
 }
 
 impl LambdaProcess {
