@@ -10,7 +10,7 @@ test: ## Every check: the local stack, cargo test, sam validate --lint, cfn-lint
 bench: ## The campaign run, campaign estimate and reminder-sweep benchmarks against fresh emulators (BENCH=campaign_run|campaign_estimate|reminder_sweep for one)
 	python3 infra/local/stack.py bench
 
-smoke: ## sam build, then a patient, an SMS, a campaign and a reply through the bootstrap files it built
+smoke: ## sam build of the functions a short scenario uses, then a patient, an SMS, a campaign and a reply through the bootstrap files it built
 	python3 infra/local/stack.py smoke
 
 install: ## Only install the pinned local tools into .local/

@@ -28,7 +28,6 @@ use tidings_app::delivery::{Email, Sms};
 use tidings_app::services::campaign_runner::{FireEvent, FireOutcome, Limits, fire};
 use tidings_domain::campaign::Counts;
 use tidings_domain::message_template::Channel;
-use tidings_domain::patient::PatientInput;
 
 #[tokio::main]
 async fn main() {

@@ -28,7 +28,7 @@ pub struct LambdaProcess {
 }
 
 /// The binary `name` that `cargo build --workspace --bins` left in the workspace's target, or,
-/// with `TIDINGS_SAM_BUILD` naming `sam build`'s output (`.aws-sam/build`), the `bootstrap`
+/// with `TIDINGS_SAM_BUILD` naming a folder of `sam build` outputs (`.aws-sam/smoke`), the `bootstrap`
 /// that `sam build` made for the template's function of that binary (`make smoke`).
 pub fn binary(name: &str) -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));

@@ -1,10 +1,10 @@
 //! The account's provider rates, shared by every function sending campaign messages at once.
 //!
 //! SNS and SES quotas are per account, so two campaign runs pacing themselves apart would hand
-//! the provider twice the rate. One item per channel (`RATE#<channel>` / `NEXT`) holds the
-//! first instant no sender has taken yet; a sender takes the next `n` sends by moving it on by
-//! `n / rate` seconds, with a conditional write on the value it read, and sends them at their
-//! instants. Time that nobody takes passes unused, so the combined rate never exceeds `rate`.
+//! the provider twice the rate. One item per channel and rate (`RATE#<channel>#<rate>` /
+//! `NEXT`) holds the first instant no sender has taken yet; a sender takes the next `n` sends by
+//! moving it on by `n / rate` seconds, with a conditional write on the value it read, and sends
+//! them at their instants. Time that nobody takes passes unused, so the combined rate never exceeds `rate`.
 
 use super::{Item, Store, StoreError, n};
 
@@ -22,8 +22,10 @@ impl Store {
         rate: u32,
         now_ms: i64,
     ) -> Result<Option<i64>, StoreError> {
+        // Keyed by the rate too: every function of a deployment has the same one, and while a
+        // deploy changes it, old and new functions do not stretch each other's schedule.
         let key = (
-            format!("RATE#{}", channel.to_ascii_uppercase()),
+            format!("RATE#{}#{rate}", channel.to_ascii_uppercase()),
             "NEXT".to_owned(),
         );
         let span_ms = i64::from(count) * 1000 / i64::from(rate.max(1));
