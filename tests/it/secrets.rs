@@ -5,33 +5,10 @@
 
 use serde_json::{Value, json};
 use std::time::Duration;
-use tidings_domain::webhook::generic;
-use tidings_tests::lambda_process::{Answer, LambdaProcess};
+use tidings_tests::lambda_process::{Answer, LambdaProcess, signed_generic_post as signed_post};
 
 async fn ssm() -> aws_sdk_ssm::Client {
     aws_sdk_ssm::Client::new(&aws_config::load_from_env().await)
-}
-
-/// A generic-provider post of `body`, signed with `secret`, as API Gateway hands it over.
-fn signed_post(body: &Value, secret: &str) -> Value {
-    let body = body.to_string();
-    let ts = chrono::Utc::now().timestamp().to_string();
-    let sig = generic::sign(secret.as_bytes(), &ts, body.as_bytes());
-    let path = "/webhooks/sms/generic";
-    json!({
-        "version": "2.0", "routeKey": "POST /webhooks/sms/{provider}", "rawPath": path,
-        "rawQueryString": "",
-        "headers": {"content-type": "application/json", generic::TIMESTAMP_HEADER: ts,
-                    generic::SIGNATURE_HEADER: sig},
-        "pathParameters": {"provider": "generic"},
-        "requestContext": {"accountId": "123456789012", "apiId": "local", "domainName": "localhost",
-            "domainPrefix": "localhost",
-            "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1",
-                     "sourceIp": "127.0.0.1", "userAgent": "secrets-test"},
-            "requestId": uuid::Uuid::new_v4().to_string(), "routeKey": "POST /webhooks/sms/{provider}",
-            "stage": "$default", "time": "06/Dec/2026:06:00:00 +0000", "timeEpoch": 1796536800000_i64},
-        "body": body, "isBase64Encoded": false
-    })
 }
 
 async fn status_of(event: &Value, parameter: &str) -> u64 {

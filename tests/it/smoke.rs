@@ -5,8 +5,7 @@
 
 use serde_json::{Value, json};
 use std::time::Duration;
-use tidings_domain::webhook::generic;
-use tidings_tests::lambda_process::{Answer, LambdaProcess, http_event};
+use tidings_tests::lambda_process::{Answer, LambdaProcess, http_event, signed_generic_post};
 use tidings_tests::{app, assign_number, grant, moto_sent, new_clinic, unique_mobile};
 
 /// Invokes `function` once with `event`; its answer.
@@ -107,17 +106,9 @@ async fn a_patient_an_sms_a_campaign_and_a_reply_through_the_built_functions() {
 
     // The patient answers; the practice is told.
     let body = json!({"type": "message", "id": uuid::Uuid::new_v4().to_string(), "from": mobile,
-        "to": number, "body": "Thanks, see you then"})
-    .to_string();
-    let ts = chrono::Utc::now().timestamp().to_string();
+        "to": number, "body": "Thanks, see you then"});
     let secret = tidings_tests::secret("WEBHOOK_SECRET").await;
-    let sig = generic::sign(secret.as_bytes(), &ts, body.as_bytes());
-    let mut event = http_event("POST", "/webhooks/sms/generic", "", "", &Value::Null);
-    event["headers"] = json!({"content-type": "application/json",
-        generic::TIMESTAMP_HEADER: ts, generic::SIGNATURE_HEADER: sig});
-    event["pathParameters"] = json!({"provider": "generic"});
-    event["routeKey"] = json!("POST /webhooks/sms/{provider}");
-    event["body"] = json!(body);
+    let event = signed_generic_post(&body, &secret);
     let r = invoke("sms-webhook", &event).await;
     assert_eq!(r["statusCode"], 200, "{r}");
     let (status, notes) = api(

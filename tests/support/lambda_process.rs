@@ -209,3 +209,25 @@ pub fn http_event(
         "body": body.to_string(), "isBase64Encoded": false
     })
 }
+
+/// A generic-provider post of `body`, signed with `secret`, as API Gateway hands it over.
+pub fn signed_generic_post(body: &Value, secret: &str) -> Value {
+    let body = body.to_string();
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let sig = tidings_domain::webhook::generic::sign(secret.as_bytes(), &ts, body.as_bytes());
+    let path = "/webhooks/sms/generic";
+    json!({
+        "version": "2.0", "routeKey": "POST /webhooks/sms/{provider}", "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json", tidings_domain::webhook::generic::TIMESTAMP_HEADER: ts,
+                    tidings_domain::webhook::generic::SIGNATURE_HEADER: sig},
+        "pathParameters": {"provider": "generic"},
+        "requestContext": {"accountId": "123456789012", "apiId": "local", "domainName": "localhost",
+            "domainPrefix": "localhost",
+            "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1",
+                     "sourceIp": "127.0.0.1", "userAgent": "test"},
+            "requestId": uuid::Uuid::new_v4().to_string(), "routeKey": "POST /webhooks/sms/{provider}",
+            "stage": "$default", "time": "06/Dec/2026:06:00:00 +0000", "timeEpoch": 1796536800000_i64},
+        "body": body, "isBase64Encoded": false
+    })
+}
