@@ -165,7 +165,7 @@ class Template:
             if res.get("Type") != "AWS::Serverless::Function":
                 continue
             props = res.get("Properties") or {}
-            binary = res["Metadata"]["BuildProperties"]["Binary"]
+            binary = props["Handler"]
             env = dict(env_globals)
             env.update(((props.get("Environment") or {}).get("Variables")) or {})
             env = {k: self.resolve(v) for k, v in env.items()}

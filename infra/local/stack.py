@@ -249,7 +249,7 @@ def create_recurring_schedules(moto_url):
         p = res["Properties"]
         name = p["Name"]["Sub"].replace("${Stage}", "local")
         function = p["Target"]["Arn"]["GetAtt"].split(".")[0]
-        binary = resources[function]["Metadata"]["BuildProperties"]["Binary"]
+        binary = resources[function]["Properties"]["Handler"]
         client.create_schedule(
             Name=name, GroupName=SCHEDULE_GROUP, ScheduleExpression=p["ScheduleExpression"],
             FlexibleTimeWindow={"Mode": "OFF"},
@@ -490,30 +490,26 @@ def cmd_bench():
         stack.stop()
 
 
-# The functions the smoke scenario (tests/it/smoke.rs) runs, by their binaries.
-SMOKE_FUNCTIONS = ["create-patient", "send-messages", "create-report", "create-template",
-                   "create-campaign", "run-campaign", "sms-webhook", "list-notifications"]
-
-
 def cmd_smoke():
-    """`sam build` of each function the smoke scenario uses, as ops build them, then the scenario
-    (tests/it/smoke.rs: a patient, an SMS, a campaign, a reply) against the local emulators with
-    the `bootstrap` files sam built. SMOKE_CONFIG_ENV picks samconfig's environment (default)."""
+    """`sam build` of every function, as ops build them (one `tidings` binary that SAM builds
+    once and copies to each function), then the scenario (tests/it/smoke.rs: a patient, an SMS,
+    a campaign, a reply) against the local emulators with the `bootstrap` files sam built.
+    SMOKE_CONFIG_ENV picks samconfig's environment (default)."""
     env = dict(os.environ, SAM_CLI_TELEMETRY="0",
                PATH=f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
-    template = load_template()["Resources"]
-    ids = {r["Metadata"]["BuildProperties"]["Binary"]: k for k, r in template.items()
-           if r.get("Type") == "AWS::Serverless::Function"}
-    built = ROOT / ".aws-sam" / "smoke"
-    shutil.rmtree(built, ignore_errors=True)
-    built.mkdir(parents=True)
+    built = ROOT / ".aws-sam" / "build"
     started = time.monotonic()
-    for binary in SMOKE_FUNCTIONS:
-        # `sam build <id>` leaves only that function in .aws-sam/build: keep each as it comes.
-        run([VENV / "bin" / "sam", "build", ids[binary], "--config-env",
-             os.environ.get("SMOKE_CONFIG_ENV", "default")], env=env, cwd=ROOT)
-        shutil.copytree(ROOT / ".aws-sam" / "build" / ids[binary], built / ids[binary])
-    say(f"sam build of {len(SMOKE_FUNCTIONS)} functions took {time.monotonic() - started:.0f} s")
+    run([VENV / "bin" / "sam", "build", "--config-env",
+         os.environ.get("SMOKE_CONFIG_ENV", "default")], env=env, cwd=ROOT)
+    say(f"sam build of every function took {time.monotonic() - started:.0f} s")
+    # SAM built the one binary once and copied it to each function.
+    bootstraps = sorted(built.glob("*/bootstrap"))
+    digests = {hashlib.sha256(p.read_bytes()).hexdigest() for p in bootstraps}
+    if len(bootstraps) < 2 or len(digests) != 1:
+        sys.exit(f"expected one binary copied to every function, got {len(digests)} "
+                 f"different among {len(bootstraps)} bootstraps")
+    say(f"{len(bootstraps)} functions share one bootstrap of "
+        f"{bootstraps[0].stat().st_size / 1e6:.1f} MB")
     stack = Stack({"dynamodb": free_port(), "moto": free_port(), "api": free_port(), "certs": free_port(), "stripe": free_port()})
     stack.env["TIDINGS_SAM_BUILD"] = str(built)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

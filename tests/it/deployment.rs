@@ -490,12 +490,7 @@ fn secrets_come_from_parameter_store_and_only_to_the_functions_that_use_them() {
             );
         }
         if named.iter().any(|p| p == "StripeSecretKeyParameter") {
-            stripe.push(
-                f["Metadata"]["BuildProperties"]["Binary"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned(),
-            );
+            stripe.push(f["Properties"]["Handler"].as_str().unwrap().to_owned());
         }
     }
     // The Stripe key reaches the functions that may charge a card (a purchase, a saved card,
@@ -556,4 +551,46 @@ fn each_environment_sets_every_parameter_a_deploy_needs_and_no_secret() {
             );
         }
     }
+}
+
+#[test]
+fn sam_builds_one_binary_for_every_function() {
+    // SAM merges the builds of functions whose runtime, CodeUri, architecture and Metadata are
+    // equal (samcli's FunctionBuildDefinition), so one `tidings` binary is compiled and linked
+    // once and copied to all of them; the function's Handler, which Lambda passes as _HANDLER,
+    // says which one it is.
+    let doc = template();
+    let globals = &doc["Globals"]["Function"];
+    assert!(
+        globals["Handler"].is_null(),
+        "each function names itself in its Handler"
+    );
+    let one_build: Value = serde_yaml_ng::from_str(
+        "BuildMethod: rust-cargolambda\nBuildProperties:\n  Binary: tidings\n",
+    )
+    .unwrap();
+    let mut handlers = std::collections::BTreeSet::new();
+    for (id, f) in functions(&doc) {
+        assert_eq!(f["Metadata"], one_build, "{id} would be built on its own");
+        for own in ["Runtime", "CodeUri", "Architectures"] {
+            assert!(
+                f["Properties"][own].is_null(),
+                "{id} sets its own {own}, so SAM would build it separately"
+            );
+        }
+        let handler = f["Properties"]["Handler"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{id} has no Handler"));
+        assert!(handlers.insert(handler.to_owned()), "{handler} twice");
+    }
+    let names: std::collections::BTreeSet<String> =
+        tidings_app::functions::names().map(str::to_owned).collect();
+    assert_eq!(
+        handlers, names,
+        "every Handler is a function the binary serves"
+    );
+    let cargo: toml::Table =
+        toml::from_str(&std::fs::read_to_string(root().join("shared/lambda/Cargo.toml")).unwrap())
+            .unwrap();
+    assert_eq!(cargo["bin"][0]["name"].as_str(), Some("tidings"));
 }

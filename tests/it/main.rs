@@ -17,6 +17,7 @@ mod credit_accounts;
 mod deployment;
 mod end_to_end;
 mod export;
+mod functions;
 mod greetings;
 mod messaging;
 mod metrics;

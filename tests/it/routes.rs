@@ -4,16 +4,9 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 use tidings_app::api::{ALL, PUBLIC};
+use tidings_app::functions;
 
 type Route = (String, String, String); // method, path, function
-
-/// Functions without an HTTP route: EventBridge Scheduler or SNS invokes them.
-const SCHEDULED: &[&str] = &[
-    "run-campaign",
-    "ses-events",
-    "reminder-sweep",
-    "greeting-sweep",
-];
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
@@ -36,13 +29,9 @@ fn template_routes() -> BTreeSet<Route> {
         if res["Type"].as_str() != Some("AWS::Serverless::Function") {
             continue;
         }
-        let binary = res["Metadata"]["BuildProperties"]["Binary"]
+        let binary = res["Properties"]["Handler"]
             .as_str()
-            .expect("every function names its binary");
-        assert_eq!(
-            res["Metadata"]["BuildMethod"].as_str(),
-            Some("rust-cargolambda")
-        );
+            .expect("every function's Handler names it");
         for (_, event) in res["Properties"]["Events"]
             .as_mapping()
             .into_iter()
@@ -104,9 +93,10 @@ fn template_router_and_code_declare_the_same_routes() {
 fn scheduled_functions_are_declared_without_routes() {
     let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
     let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
-    for f in SCHEDULED {
+    // Functions without an HTTP route: EventBridge Scheduler or SNS invokes them.
+    for f in functions::event_functions() {
         let found = doc["Resources"].as_mapping().unwrap().values().any(|r| {
-            r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(f)
+            r["Properties"]["Handler"].as_str() == Some(f)
                 && r["Properties"]["Events"]
                     .as_mapping()
                     .into_iter()
@@ -123,11 +113,8 @@ fn every_endpoint_has_its_own_function_crate() {
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    let mut functions: BTreeSet<String> = ALL.iter().map(|e| e.function.to_owned()).collect();
-    functions.extend(PUBLIC.iter().map(|e| e.function.to_owned()));
-    // The functions that serve no HTTP route.
-    functions.extend(SCHEDULED.iter().map(|f| (*f).to_owned()));
-    assert_eq!(dirs, functions);
+    let names: BTreeSet<String> = functions::names().map(str::to_owned).collect();
+    assert_eq!(dirs, names);
     for e in ALL {
         let main = std::fs::read_to_string(
             root()

@@ -1,7 +1,7 @@
 //! The smoke scenario, through function binaries run as Lambda runs them: a patient, an SMS, a
 //! campaign fired as Scheduler fires it, and the patient's reply. Under `make test` it runs the
 //! debug binaries; `make smoke` runs it against the very `bootstrap` files `sam build` produced
-//! (`TIDINGS_SAM_BUILD=.aws-sam/smoke`, see `lambda_process::binary`).
+//! (`TIDINGS_SAM_BUILD=.aws-sam/build`, see `lambda_process::binary`).
 
 use serde_json::{Value, json};
 use std::time::Duration;

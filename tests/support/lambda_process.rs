@@ -27,9 +27,11 @@ pub struct LambdaProcess {
     stdout: PathBuf,
 }
 
-/// The binary `name` that `cargo build --workspace --bins` left in the workspace's target, or,
-/// with `TIDINGS_SAM_BUILD` naming a folder of `sam build` outputs (`.aws-sam/smoke`), the `bootstrap`
-/// that `sam build` made for the template's function of that binary (`make smoke`).
+/// The binary that serves the function `name` as deployed: the `tidings` binary that `cargo
+/// build --workspace --bins` left in the workspace's target (every function's `sam build`
+/// artifact), or, with `TIDINGS_SAM_BUILD` naming `sam build`'s output folder (`make smoke`),
+/// the `bootstrap` it made for the template's function whose Handler is `name`. Either way the
+/// process is told `name` through `_HANDLER`, as Lambda tells it.
 pub fn binary(name: &str) -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     if let Some(built) = std::env::var_os("TIDINGS_SAM_BUILD") {
@@ -40,7 +42,7 @@ pub fn binary(name: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("..").join("target"));
-    target.join("debug").join(name)
+    target.join("debug").join("tidings")
 }
 
 /// The logical id of the template's function whose binary is `name`.
@@ -51,14 +53,14 @@ fn logical_id_of(template: &std::path::Path, name: &str) -> String {
         .as_mapping()
         .unwrap()
         .iter()
-        .find(|(_, r)| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(name))
+        .find(|(_, r)| r["Properties"]["Handler"].as_str() == Some(name))
         .map(|(k, _)| k.as_str().unwrap().to_owned())
-        .unwrap_or_else(|| panic!("no function of template.yaml is built from {name}"))
+        .unwrap_or_else(|| panic!("no function of template.yaml has the Handler {name}"))
 }
 
 impl LambdaProcess {
-    /// Starts the function binary `name` with the test's environment plus `env`, to be invoked
-    /// once with `event`.
+    /// Starts the function `name` (see [`binary`]) with the test's environment plus `env`, to
+    /// be invoked once with `event`.
     pub async fn start(name: &str, event: &Value, env: &[(&str, String)]) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -82,6 +84,7 @@ impl LambdaProcess {
         let stdout = std::env::temp_dir().join(format!("lambda-{}.out", uuid::Uuid::new_v4()));
         let mut cmd = Command::new(path);
         cmd.env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+            .env("_HANDLER", name)
             .env("AWS_LAMBDA_FUNCTION_NAME", name)
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    tidings_app::sweep_function::serve(tidings_app::sweep_function::Sweep::Reminders).await
+    tidings_app::functions::serve_function(env!("CARGO_BIN_NAME")).await
 }

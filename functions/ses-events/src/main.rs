@@ -3,5 +3,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    tidings_app::ses_function::serve().await
+    tidings_app::functions::serve_function(env!("CARGO_BIN_NAME")).await
 }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod csv_out;
 pub mod delivery;
 pub mod error;
+pub mod functions;
 pub mod http;
 pub mod ids;
 pub mod json;
