@@ -50,6 +50,9 @@ async fn a_page_slower_than_its_lease_stays_with_the_live_copy_sending_it() {
     // The same firing again, once the page's first lease would have run out: the first copy
     // has renewed it, so this copy waits for the page instead of taking it over.
     let (first, second) = tokio::join!(copy(), async {
+        // A real wait (as in every test here): the live copy renews its lease on tokio's timer
+        // while it sends, and those renewals are what is tested; moving the app's clock
+        // instead would only make the live copy see its own lease run out.
         tokio::time::sleep(StdDuration::from_millis(3_500)).await;
         copy().await
     });

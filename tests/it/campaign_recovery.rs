@@ -116,6 +116,8 @@ async fn pages_of_other_copies_are_passed_over_waited_for_or_taken_over() {
     // copy for the abandoned page) send nothing more.
     let shown = wait_for(&app, key, id, 30, |c| c["status"] == "sent").await;
     assert_eq!(shown["counts"]["sent"], 2, "{shown}");
+    // A real wait: the continuations are fired by the scheduler bridge, another process on
+    // the wall clock.
     tokio::time::sleep(StdDuration::from_secs(3)).await;
     let later = moto_sent().await;
     let again: Vec<usize> = mobiles.iter().map(|m| later.sms_to(m).len()).collect();

@@ -179,11 +179,14 @@ async fn a_crashed_run_and_triplicate_firings_never_send_a_message_twice() {
         25
     );
 
-    // The same firing delivered three times at once, after the leases ran out. (The lease is
-    // 3 s, not less: a copy whose lease renewal comes late stops claiming, as it should, and a
-    // busy DynamoDB Local can be that slow.) The five a dead copy may have handed over are
-    // never handed over again: they become unconfirmed.
-    tokio::time::sleep(StdDuration::from_millis(3500)).await;
+    // The same firing delivered three times at once, after the leases ran out: the app's clock
+    // moves past them instead of the test waiting. (The lease is 3 s, not less: a copy whose
+    // lease renewal comes late stops claiming, as it should, and a busy DynamoDB Local can be
+    // that slow.) The five a dead copy may have handed over are never handed over again: they
+    // become unconfirmed.
+    base.store
+        .clock()
+        .advance(chrono::Duration::milliseconds(3500));
     let (l1, l2, l3) = (limits(300), limits(300), limits(300));
     let (x, y, z) = tokio::join!(
         fire(&base, &ev, &l1),
@@ -334,6 +337,8 @@ async fn cancelled_before_it_fires_sends_nothing() {
         .await
         .unwrap();
     assert!(matches!(late, FireOutcome::Ignored { .. }), "{late:?}");
+    // A real wait: the scheduler bridge (another process, on the wall clock) would fire the
+    // deleted schedule's time by now if it still existed.
     tokio::time::sleep(StdDuration::from_secs(8)).await;
     assert_eq!(sms_count(&moto_sent().await, &m), 0);
     assert_eq!(balance(&app, key).await, 10);

@@ -642,14 +642,15 @@ async fn a_stripe_that_never_answers_is_a_503_not_a_hang() {
         }
     });
     let stuck = App {
-        stripe: Some(tidings_app::stripe::Stripe::new(
-            &tidings_app::config::StripeConfig {
+        stripe: Some(
+            tidings_app::stripe::Stripe::new(&tidings_app::config::StripeConfig {
                 api_url: url,
                 secret_key: "sk_test_local".into(),
                 webhook_secret: None,
                 confirm_off_session: false,
-            },
-        )),
+            })
+            .unwrap(),
+        ),
         ..app.clone()
     };
     let started = std::time::Instant::now();

@@ -217,6 +217,7 @@ pub async fn disable_schedule(name: &str) {
         .send()
         .await
         .unwrap();
+    // A real wait: the scheduler bridge (another process) may be firing it right now.
     tokio::time::sleep(StdDuration::from_secs(3)).await;
 }
 

@@ -167,6 +167,13 @@ async fn main() -> ExitCode {
         aws_call_log: None,
     })
     .await;
+    let app = match app {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     match run(&app, cli.command).await {
         Ok(out) => {
             println!("{out:#}");

@@ -4,6 +4,7 @@ use crate::aws_calls::AwsCallLog;
 use crate::config::{Config, ConfigError};
 use crate::delivery::Delivery;
 use crate::scheduler::Scheduler;
+use crate::sns_http::SnsHttp;
 use crate::store::Store;
 use crate::stripe::Stripe;
 use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
@@ -16,10 +17,18 @@ pub struct App {
     pub scheduler: Scheduler,
     /// Card payments, when the deployment takes them.
     pub stripe: Option<Stripe>,
+    /// SNS's certificates and subscription confirmations, for the functions that take
+    /// provider posts (those with webhook settings).
+    pub sns_http: Option<SnsHttp>,
     pub config: Config,
 }
 
 impl App {
+    /// Now, by the app's clock (the store's: one clock for the whole app).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.store.now()
+    }
+
     /// A function's cold start: the standard AWS configuration, the secrets from Parameter
     /// Store, the configuration, then the clients. What stops it is logged with its cause.
     pub async fn cold_start() -> Result<Self, ConfigError> {
@@ -28,18 +37,35 @@ impl App {
             let cause = std::error::Error::source(e).map(ToString::to_string);
             tracing::error!(error = %e, cause = cause.as_deref().unwrap_or("-"), "configuration");
         })?;
-        Ok(Self::with_aws(&config, &aws))
+        Self::with_aws(&config, &aws).inspect_err(|e| {
+            let cause = std::error::Error::source(e).map(ToString::to_string);
+            tracing::error!(error = %e, cause = cause.as_deref().unwrap_or("-"), "cold start");
+        })
     }
 
     /// Builds the AWS clients from the standard AWS configuration (region, credentials and
     /// `AWS_ENDPOINT_URL*`), so the same binary runs locally and in AWS.
-    pub async fn from_env(config: &Config) -> Self {
+    pub async fn from_env(config: &Config) -> Result<Self, ConfigError> {
         let aws = aws_config::load_from_env().await;
         Self::with_aws(config, &aws)
     }
 
-    /// Builds the clients from an explicit AWS configuration.
-    pub fn with_aws(config: &Config, aws: &aws_config::SdkConfig) -> Self {
+    /// Builds the clients from an explicit AWS configuration, once; a client that cannot be
+    /// built stops the cold start.
+    pub fn with_aws(config: &Config, aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        let http = |service| move |source| ConfigError::HttpClient { service, source };
+        let stripe = config
+            .stripe
+            .as_ref()
+            .map(Stripe::new)
+            .transpose()
+            .map_err(http("Stripe"))?;
+        let sns_http = config
+            .webhooks
+            .as_ref()
+            .map(|_| SnsHttp::new())
+            .transpose()
+            .map_err(http("SNS"))?;
         let calls = config.aws_call_log.as_deref().and_then(|path| {
             AwsCallLog::open(path)
                 .inspect_err(
@@ -53,7 +79,7 @@ impl App {
             dynamodb.push_interceptor(SharedInterceptor::new(calls.clone()));
             scheduler.push_interceptor(SharedInterceptor::new(calls.clone()));
         }
-        Self {
+        Ok(Self {
             store: Store::new(
                 aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
                 config.table_name.clone(),
@@ -65,8 +91,9 @@ impl App {
                 aws_sdk_scheduler::Client::from_conf(scheduler.build()),
                 config.scheduling.clone(),
             ),
-            stripe: config.stripe.as_ref().map(Stripe::new),
+            stripe,
+            sns_http,
             config: config.clone(),
-        }
+        })
     }
 }

@@ -15,6 +15,12 @@ pub enum ConfigError {
         name: &'static str,
         hint: &'static str,
     },
+    #[error("the HTTP client for {service} cannot be built")]
+    HttpClient {
+        service: &'static str,
+        #[source]
+        source: reqwest::Error,
+    },
     #[error("secret {name}: SSM parameter {parameter} cannot be read")]
     Secret {
         name: &'static str,

@@ -3,6 +3,7 @@
 //! `Channel` for messages, `Reason` for refused webhooks). Counts only: never an id or a word of
 //! patient data.
 
+use crate::App;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -39,11 +40,11 @@ pub fn line(
     Value::Object(doc).to_string()
 }
 
-/// Writes one EMF line to stdout.
-pub fn emit(stage: &str, extra: &[(&str, &str)], metrics: &[(&str, f64, &str)]) {
-    let mut dimensions = vec![("Stage", stage)];
+/// Writes one EMF line to stdout, under the app's `Stage`, stamped by its clock.
+pub fn emit(app: &App, extra: &[(&str, &str)], metrics: &[(&str, f64, &str)]) {
+    let mut dimensions = vec![("Stage", app.config.stage.as_str())];
     dimensions.extend_from_slice(extra);
-    println!("{}", line(Utc::now(), &dimensions, metrics));
+    println!("{}", line(app.now(), &dimensions, metrics));
 }
 
 /// What became of messages, per channel: sent (or delivered), failed, skipped (or held, not
@@ -82,37 +83,37 @@ impl MessageCounts {
     }
 
     /// One line per channel that had any.
-    pub fn emit(&self, stage: &str) {
+    pub fn emit(&self, app: &App) {
         for (channel, c) in &self.by {
             let metrics: Vec<(&str, f64, &str)> = Self::NAMES
                 .iter()
                 .zip(c)
                 .map(|(name, v)| (*name, *v, "Count"))
                 .collect();
-            emit(stage, &[("Channel", channel)], &metrics);
+            emit(app, &[("Channel", channel)], &metrics);
         }
     }
 }
 
 /// [`MessageCounts`] of `messages`, emitted at once.
-pub fn messages(stage: &str, messages: &[Message]) {
+pub fn messages(app: &App, messages: &[Message]) {
     let mut counts = MessageCounts::default();
     messages.iter().for_each(|m| counts.add(m));
-    counts.emit(stage);
+    counts.emit(app);
 }
 
 /// A webhook post refused for its signature or source (`reason`: the error code).
-pub fn webhook_refused(stage: &str, reason: &str) {
+pub fn webhook_refused(app: &App, reason: &str) {
     emit(
-        stage,
+        app,
         &[("Reason", reason)],
         &[("WebhookSignatureFailures", 1.0, "Count")],
     );
 }
 
 /// How long a campaign run took, from its start to its end.
-pub fn run_duration(stage: &str, seconds: f64) {
-    emit(stage, &[], &[("CampaignRunSeconds", seconds, "Seconds")]);
+pub fn run_duration(app: &App, seconds: f64) {
+    emit(app, &[], &[("CampaignRunSeconds", seconds, "Seconds")]);
 }
 
 fn channel_name(c: Channel) -> &'static str {

@@ -119,18 +119,18 @@ const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
 impl Stripe {
-    pub fn new(config: &StripeConfig) -> Self {
+    /// The adapter and its client; an error here stops the cold start.
+    pub fn new(config: &StripeConfig) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(CALL_TIMEOUT)
-            .build()
-            .unwrap_or_default();
-        Self {
+            .build()?;
+        Ok(Self {
             http,
             base: config.api_url.trim_end_matches('/').to_owned(),
             key: config.secret_key.clone(),
             confirm_off_session: config.confirm_off_session,
-        }
+        })
     }
 
     /// A Customer for one credit account. `idempotency_key` names the account, so a retried

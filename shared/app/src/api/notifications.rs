@@ -45,7 +45,7 @@ async fn list(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body
 async fn read(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
     let n = app
         .store
-        .mark_notification_read(&caller.clinic_id, req.param("id"), chrono::Utc::now())
+        .mark_notification_read(&caller.clinic_id, req.param("id"), app.now())
         .await
         .map_err(crate::ServiceError::from)?
         .ok_or_else(|| ApiError::not_found("notification"))?;

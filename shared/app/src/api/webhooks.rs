@@ -5,16 +5,12 @@
 use crate::App;
 use crate::http::public::{Needs, PublicFuture};
 use crate::http::{ApiError, PublicEndpoint, PublicRequest, response};
-use crate::services::inbound::{self, Handled};
+use crate::services::provider_posts::{self, PostError, ProviderPost};
+use crate::sns_http::SnsHttpError;
 use http::{Method, StatusCode};
 use lambda_http::{Body, Response};
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
-use tidings_domain::phone;
 use tidings_domain::stripe_event;
-use tidings_domain::webhook::{
-    self, Event, InboundSms, Provider, WebhookError, generic, sns, twilio,
-};
+use tidings_domain::webhook::{Provider, WebhookError};
 
 /// Webhook posts are small; 64 KiB is ample for any provider's.
 const MAX_WEBHOOK_BYTES: usize = 64 * 1024;
@@ -53,7 +49,7 @@ async fn stripe_webhook(app: App, req: PublicRequest) -> Result<Response<Body>, 
         secret,
         req.header(stripe_event::SIGNATURE_HEADER),
         &req.body,
-        chrono::Utc::now(),
+        app.now(),
     )
     .map_err(|e| refused(&app, &e))?;
     let (event, effect) = stripe_event::parse(&req.body).map_err(|e| refused(&app, &e))?;
@@ -66,7 +62,7 @@ async fn stripe_webhook(app: App, req: PublicRequest) -> Result<Response<Body>, 
 fn refused(app: &App, e: &WebhookError) -> ApiError {
     let answer = refusal(e);
     if answer.status == StatusCode::UNAUTHORIZED {
-        crate::metrics::webhook_refused(&app.config.stage, answer.code);
+        crate::metrics::webhook_refused(app, answer.code);
     }
     answer
 }
@@ -90,177 +86,31 @@ fn refusal(e: &WebhookError) -> ApiError {
 async fn sms_webhook(app: App, req: PublicRequest) -> Result<Response<Body>, ApiError> {
     let provider =
         Provider::parse(req.param("provider")).ok_or_else(|| ApiError::not_found("provider"))?;
-    let now = chrono::Utc::now();
-    // Who vouched for the post: the deployment (its SNS topics, its generic secret) or one
-    // clinic (its Twilio token). A receipt only settles that clinic's messages.
-    let (event, verified_for) = match provider {
-        Provider::Generic => {
-            let secret = app
-                .config
-                .webhooks
-                .as_ref()
-                .map_or("", |w| w.secret.as_str());
-            let signed_at = generic::verify(
-                secret.as_bytes(),
-                req.header(generic::TIMESTAMP_HEADER),
-                req.header(generic::SIGNATURE_HEADER),
-                &req.body,
-                now,
-            )
-            .map_err(|e| refused(&app, &e))?;
-            let event = match generic::parse(&req.body).map_err(|e| refused(&app, &e))? {
-                Event::Inbound(sms) => Event::Inbound(InboundSms {
-                    received_at: sms.received_at.or(Some(signed_at)),
-                    ..sms
-                }),
-                other => other,
-            };
-            (event, None)
-        }
-        Provider::Twilio => {
-            let params = twilio::params(&req.body);
-            let signature = req.header(twilio::SIGNATURE_HEADER);
-            if signature.is_none() {
-                return Err(refused(
-                    &app,
-                    &WebhookError::MissingSignature("X-Twilio-Signature"),
-                ));
-            }
-            let ours = twilio::our_number(&params).map_err(|e| refused(&app, &e))?;
-            let (clinic, token) = twilio_token(&app, ours)
-                .await
-                .map_err(crate::ServiceError::from)?;
-            // No clinic or no token: nothing can verify the post.
-            twilio::verify(token.as_deref().unwrap_or(""), &req.url, &params, signature)
-                .map_err(|e| refused(&app, &e))?;
-            (
-                twilio::parse(&params).map_err(|e| refused(&app, &e))?,
-                clinic,
-            )
-        }
-        Provider::Sns => match sns_post(&app, &req, now).await? {
-            Some(e) => (e, None),
-            None => return Ok(response::json(StatusCode::OK, &Handled::Ignored)),
-        },
+    let post = ProviderPost {
+        body: &req.body,
+        headers: &req.headers,
+        url: &req.url,
     };
-    let handled = match event {
-        Event::Inbound(sms) => inbound::receive(&app, provider, sms).await?,
-        Event::Receipt(r) => inbound::receipt(&app, provider, verified_for.as_deref(), r).await?,
-        Event::Ignored => Handled::Ignored,
-    };
+    let handled = provider_posts::handle(&app, provider, &post)
+        .await
+        .map_err(|e| post_refused(&app, e))?;
     Ok(response::json(StatusCode::OK, &handled))
 }
 
-/// The clinic whose reply number `ours` is, and its Twilio auth token.
-async fn twilio_token(
-    app: &App,
-    ours: &str,
-) -> Result<(Option<String>, Option<String>), crate::store::StoreError> {
-    let Some(n) = phone::e164(ours) else {
-        return Ok((None, None));
-    };
-    match app.store.clinic_for_number(&n).await? {
-        Some(clinic) => {
-            let token = app.store.twilio_token(&clinic).await?;
-            Ok((Some(clinic), token))
-        }
-        None => Ok((None, None)),
-    }
-}
-
-/// Verifies an SNS post: from a topic the deployment names, signed by SNS, and fresh.
-/// Confirms a subscription (and returns `None`), or returns the event.
-async fn sns_post(
-    app: &App,
-    req: &PublicRequest,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<Option<Event>, ApiError> {
-    let Some(config) = app.config.webhooks.as_ref() else {
-        return Err(refused(app, &WebhookError::UnknownSource));
-    };
-    let prefix = config.sns_cert_prefix.as_str();
-    let envelope = sns::envelope(&req.body).map_err(|e| refused(app, &e))?;
-    if config.sns_topic_arns.is_empty() {
-        tracing::error!(
-            "SNS post refused: the deployment names no SNS topic (SmsTopicArns / SNS_TOPIC_ARNS)"
-        );
-        return Err(refused(app, &WebhookError::UnknownSource));
-    }
-    if !sns::topic_allowed(&envelope, &config.sns_topic_arns) {
-        tracing::warn!(
-            topic = envelope.topic_arn,
-            "SNS post refused: a topic this deployment does not name"
-        );
-        return Err(refused(app, &WebhookError::UnknownSource));
-    }
-    if envelope.signature.trim().is_empty() {
-        return Err(refused(app, &WebhookError::MissingSignature("Signature")));
-    }
-    if !sns::url_allowed(&envelope.signing_cert_url, prefix)
-        || !envelope.signing_cert_url.ends_with(".pem")
-    {
-        return Err(refused(app, &WebhookError::BadSignature));
-    }
-    let cert = certificate(&envelope.signing_cert_url).await?;
-    sns::verify(&envelope, &cert).map_err(|e| refused(app, &e))?;
-    let sent = sns::sent_at(&envelope).map_err(|e| refused(app, &e))?;
-    webhook::fresh(sent, now, config.sns_max_age).map_err(|e| refused(app, &e))?;
-    match sns::read(&envelope, prefix).map_err(|e| refused(app, &e))? {
-        sns::Post::Confirm { subscribe_url } => {
-            let ok = client()
-                .get(&subscribe_url)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            if !ok {
-                tracing::error!(topic = envelope.topic_arn, "subscription not confirmed");
-                return Err(ApiError::new(
-                    StatusCode::BAD_GATEWAY,
-                    "subscription_unconfirmed",
-                    "the subscription could not be confirmed; SNS will retry",
-                ));
-            }
-            tracing::info!(topic = envelope.topic_arn, "subscription confirmed");
-            Ok(None)
-        }
-        sns::Post::Unsubscribed => Ok(None),
-        sns::Post::Notification(e) => Ok(Some(e)),
-    }
-}
-
-fn client() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default()
-    })
-}
-
-/// The signing certificate at `url` (already checked to be on the SNS host), fetched once per
-/// function instance.
-async fn certificate(url: &str) -> Result<Vec<u8>, ApiError> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Vec<u8>>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some(c) = cache.lock().ok().and_then(|m| m.get(url).cloned()) {
-        return Ok(c);
-    }
-    let unavailable = || {
-        ApiError::new(
+/// The answer to a provider's post that was not acted on.
+fn post_refused(app: &App, e: PostError) -> ApiError {
+    match e {
+        PostError::Refused(e) => refused(app, &e),
+        PostError::Sns(SnsHttpError::Certificate(_)) => ApiError::new(
             StatusCode::BAD_GATEWAY,
             "certificate_unavailable",
             "the SNS signing certificate could not be fetched; SNS will retry",
-        )
-    };
-    let res = client().get(url).send().await.map_err(|_| unavailable())?;
-    if !res.status().is_success() {
-        return Err(unavailable());
+        ),
+        PostError::Sns(SnsHttpError::Confirmation(_)) => ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "subscription_unconfirmed",
+            "the subscription could not be confirmed; SNS will retry",
+        ),
+        PostError::Service(e) => e.into(),
     }
-    let pem = res.bytes().await.map_err(|_| unavailable())?.to_vec();
-    if let Ok(mut m) = cache.lock() {
-        m.insert(url.to_owned(), pem.clone());
-    }
-    Ok(pem)
 }

@@ -2,7 +2,6 @@
 
 use crate::ServiceError;
 use crate::store::{ApiKeyRecord, Store};
-use chrono::Utc;
 use rand::RngCore;
 use tidings_domain::api_key::{self, Role};
 use tidings_domain::text;
@@ -32,7 +31,7 @@ pub async fn issue(
         role,
         label,
         secret_hash: new.secret_hash,
-        created_at: Utc::now(),
+        created_at: store.now(),
         revoked_at: None,
     };
     if !store.create_api_key(&record).await? {
@@ -49,7 +48,7 @@ pub async fn issue(
 }
 
 pub async fn revoke(store: &Store, clinic_id: &str, key_id: &str) -> Result<(), ServiceError> {
-    if store.revoke_api_key(clinic_id, key_id, Utc::now()).await? {
+    if store.revoke_api_key(clinic_id, key_id, store.now()).await? {
         Ok(())
     } else {
         Err(ServiceError::NotFound("key"))

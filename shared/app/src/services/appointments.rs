@@ -36,7 +36,7 @@ pub async fn create(
 ) -> Result<AppointmentView, ServiceError> {
     let store = &app.store;
     let clinic = load_clinic(store, clinic_id).await?;
-    let now = Utc::now();
+    let now = app.now();
     let a = Appointment {
         id: ids::new_id(),
         fields: input.validate()?,
@@ -98,7 +98,7 @@ pub async fn update(
     }
     let a = Appointment {
         fields,
-        updated_at: Utc::now(),
+        updated_at: store.now(),
         ..prev.clone()
     };
     if let Err(e) = store.write_appointment(clinic_id, &a, Some(&prev)).await {
@@ -161,7 +161,11 @@ pub async fn list(
     let tz: chrono_tz::Tz = clinic.fields.time_zone;
     let from = match q.from {
         Some(v) => bound("from", v, tz)?,
-        None => bound("from", &super::clinic_today(&clinic).to_string(), tz)?,
+        None => bound(
+            "from",
+            &super::clinic_today(&clinic, store.now()).to_string(),
+            tz,
+        )?,
     };
     let to = match q.to {
         Some(v) if v.trim().parse::<NaiveDate>().is_ok() => bound("to", v, tz)? + Duration::days(1),

@@ -6,7 +6,7 @@
 
 use super::purchases;
 use crate::{App, ServiceError, ids};
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use tidings_domain::FieldError;
 use tidings_domain::credits::{AutoTopUp, AutoTopUpInput, GROUP_ACCOUNT, parse_account};
 use tidings_domain::digest::sha256_hex;
@@ -38,7 +38,7 @@ pub async fn put(
     clinic_id: &str,
     input: AutoTopUpInput,
 ) -> Result<AutoTopUp, ServiceError> {
-    let t = input.validate(Utc::now())?;
+    let t = input.validate(app.now())?;
     super::load_clinic(&app.store, clinic_id).await?;
     super::credits::named_account(&app.store, clinic_id, Some(&t.account)).await?;
     if app
@@ -77,7 +77,7 @@ async fn check(app: &App, clinic_id: &str, account: &str) -> Result<(), ServiceE
     {
         return Ok(());
     }
-    let now = Utc::now();
+    let now = app.now();
     let Some(seq) = store
         .take_top_up_lease(clinic_id, account, now, now + Duration::seconds(LEASE_SECS))
         .await?

@@ -134,7 +134,7 @@ pub async fn send(app: &App, a: Automatic<'_>) -> Result<Tally, ServiceError> {
                         _ => t.skipped += 1,
                     }
                 }
-                counts.emit(&app.config.stage);
+                counts.emit(app);
                 // Every message is recorded: the send leaves the open-send index.
                 if let Err(e) = app.store.close_send(&a.clinic.id, &send_key).await {
                     tracing::warn!(request_id, error = %e, "send not closed: the sweep will");

@@ -196,7 +196,7 @@ async fn claim_batch(
     lease: chrono::Duration,
 ) -> ClaimedBatch {
     let queued = |m: &Message| m.status == Status::Queued;
-    let until = Utc::now() + lease;
+    let until = app.now() + lease;
     for m in batch.iter_mut().filter(|m| queued(m)) {
         m.lease_until = Some(until);
     }
@@ -236,9 +236,9 @@ pub(super) async fn return_unclaimed(app: &App, plan: &Plan, credits: i64) {
     }
     let entry = run_entry(
         plan,
-        EntryKind::Refund,
-        credits,
+        (EntryKind::Refund, credits),
         "reserved for messages this copy of the run did not claim".into(),
+        app.now(),
     );
     let run = (plan.campaign.id.as_str(), plan.run_id.as_str());
     match app
@@ -282,7 +282,7 @@ async fn claim_then_send(
 ) -> Claimed {
     let store = &app.store;
     let clinic_id = &plan.clinic.id;
-    let now = Utc::now();
+    let now = app.now();
     let lease = now + lease;
     let credits = if m.status == Status::Queued {
         m.lease_until = Some(lease);

@@ -8,7 +8,6 @@ use super::campaign_plan::{audience_of, plan_member, prepare};
 use super::campaign_runner::PAGE;
 use super::sending::skip_blocked;
 use crate::{App, ServiceError};
-use chrono::Utc;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use tidings_domain::message::{RecipientKind, Status};
@@ -38,7 +37,7 @@ pub async fn estimate(app: &App, clinic_id: &str, id: &str) -> Result<Estimate, 
     let plan = prepare(app, clinic_id, campaign, "estimate")
         .await?
         .map_err(|reason| ServiceError::conflict("not_runnable", None, reason))?;
-    let audience = audience_of(app, &plan, Utc::now())
+    let audience = audience_of(app, &plan, app.now())
         .await?
         .map_err(|reason| ServiceError::conflict("not_runnable", None, reason))?;
     let blocked = store.blocked(clinic_id).await?;

@@ -44,7 +44,7 @@ pub(super) async fn turn(
     let claim = PageClaim {
         next: end.map(str::to_owned),
         page_done: false,
-        lease_until: Utc::now() + limits.lease,
+        lease_until: app.now() + limits.lease,
     };
     let Some(mut theirs) = store.claim_page(clinic_id, run_id, start, &claim).await? else {
         return Ok(Turn::Ours {
@@ -55,7 +55,7 @@ pub(super) async fn turn(
         if theirs.page_done {
             return Ok(Turn::Done { end: theirs.next });
         }
-        let now = Utc::now();
+        let now = app.now();
         let lease = now + limits.lease;
         if theirs.lease_until < now
             && store
@@ -90,6 +90,7 @@ pub(super) struct Hold {
     /// [`Hold::kept`] found the lease run out (the copy stalled): sticky, so the page is not
     /// marked done after messages went unclaimed.
     ran_out: AtomicBool,
+    clock: crate::clock::Clock,
 }
 
 /// How a copy's hold on its page ended; see [`keeping`].
@@ -105,11 +106,12 @@ pub(super) enum Kept {
 }
 
 impl Hold {
-    fn new(until: DateTime<Utc>) -> Self {
+    fn new(until: DateTime<Utc>, clock: crate::clock::Clock) -> Self {
         Self {
             until_ms: AtomicI64::new(until.timestamp_millis()),
             lost: AtomicBool::new(false),
             ran_out: AtomicBool::new(false),
+            clock,
         }
     }
 
@@ -119,7 +121,7 @@ impl Hold {
         if self.lost.load(Ordering::Acquire) || self.ran_out.load(Ordering::Acquire) {
             return false;
         }
-        if Utc::now().timestamp_millis() >= self.until_ms.load(Ordering::Acquire) {
+        if self.clock.now().timestamp_millis() >= self.until_ms.load(Ordering::Acquire) {
             self.ran_out.store(true, Ordering::Release);
             return false;
         }
@@ -151,7 +153,7 @@ pub(super) async fn keeping<T>(
     limits: &Limits,
     work: impl AsyncFnOnce(&Hold) -> T,
 ) -> (T, Kept, DateTime<Utc>) {
-    let hold = Hold::new(lease);
+    let hold = Hold::new(lease, app.store.clock().clone());
     let every = (limits.lease / 3)
         .to_std()
         .unwrap_or(Duration::ZERO)
@@ -164,7 +166,7 @@ pub(super) async fn keeping<T>(
                 () = tokio::time::sleep(every) => {}
                 () = done.notified() => return until,
             }
-            let next = Utc::now() + limits.lease;
+            let next = app.now() + limits.lease;
             match app
                 .store
                 .hold_page(clinic_id, run_id, start, &until, &next)
@@ -202,7 +204,7 @@ pub(super) async fn release(
     (clinic_id, run_id, start): (&str, &str, Option<&str>),
     until: &DateTime<Utc>,
 ) {
-    let now = Utc::now();
+    let now = app.now();
     match app
         .store
         .hold_page(clinic_id, run_id, start, until, &now)

@@ -54,9 +54,9 @@ pub(super) async fn reserve_prefix(
         }
         let entry = run_entry(
             plan,
-            EntryKind::Debit,
-            -cost,
+            (EntryKind::Debit, -cost),
             format!("campaign {}", plan.campaign.id),
+            app.now(),
         );
         let run = (plan.campaign.id.as_str(), plan.run_id.as_str());
         match store.reserve_run_credits(clinic_id, run, &entry).await {
@@ -180,7 +180,7 @@ async fn send_held(
                             return Ok(i64::from(m.credits));
                         }
                         // The lease runs from the claim, just before the send.
-                        let lease = Utc::now() + limits.lease;
+                        let lease = app.now() + limits.lease;
                         if !store.release_held(clinic_id, &m.id, &lease).await? {
                             return Ok(i64::from(m.credits));
                         }
@@ -240,7 +240,7 @@ async fn pause(app: &App, plan: &Plan, run: CampaignRun) -> Result<FireOutcome, 
     let store = &app.store;
     let clinic_id = &plan.clinic.id;
     let campaign = &plan.campaign;
-    let now = Utc::now();
+    let now = app.now();
     // The wake-up first: a failure after it leaves a run that its wake-ups still look after.
     let input = serde_json::json!({
         "clinic_id": clinic_id,
@@ -381,7 +381,7 @@ pub(super) async fn wake(
                 reason: None,
             },
             Some(&run_id),
-            Utc::now(),
+            app.now(),
         )
         .await?;
     run.status = RunStatus::Sending;
@@ -467,7 +467,7 @@ pub(super) async fn end_held(
                 HELD_PAGE,
             )
             .await?;
-        let now = Utc::now();
+        let now = app.now();
         let results: Vec<_> = futures::stream::iter(&held)
             .map(|m| store.mark_not_sent(clinic_id, (&m.id, &m.patient_id), reason, now))
             .buffer_unordered(concurrency)

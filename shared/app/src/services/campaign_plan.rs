@@ -188,7 +188,7 @@ pub(super) async fn plan_member(
     practitioners: &mut HashMap<String, Option<Practitioner>>,
 ) -> Result<Vec<Message>, ServiceError> {
     let store = &app.store;
-    let now = Utc::now();
+    let now = app.now();
     let mut out = Vec::new();
     match member {
         Member::Patient {
@@ -284,16 +284,21 @@ pub(super) async fn plan_member(
 }
 
 /// A ledger entry of the account that pays for the run.
-pub(super) fn run_entry(plan: &Plan, kind: EntryKind, credits: i64, note: String) -> LedgerEntry {
-    account_entry((&plan.account, &plan.run_id), kind, credits, note)
+pub(super) fn run_entry(
+    plan: &Plan,
+    (kind, credits): (EntryKind, i64),
+    note: String,
+    now: DateTime<Utc>,
+) -> LedgerEntry {
+    account_entry((&plan.account, &plan.run_id), (kind, credits), note, now)
 }
 
 /// A ledger entry of `account` for run `run_id`.
 pub(super) fn account_entry(
     (account, run_id): (&str, &str),
-    kind: EntryKind,
-    credits: i64,
+    (kind, credits): (EntryKind, i64),
     note: String,
+    now: DateTime<Utc>,
 ) -> LedgerEntry {
     LedgerEntry {
         id: ids::new_id(),
@@ -302,7 +307,7 @@ pub(super) fn account_entry(
         credits,
         reference: Some(run_id.to_owned()),
         note: Some(note),
-        created_at: Utc::now(),
+        created_at: now,
         spent_on: Some(Spend::Campaign),
     }
 }

@@ -6,7 +6,6 @@ use super::campaign_plan::Plan;
 use super::campaign_runner::FireOutcome;
 use crate::store::{RunTotals, StatusChange};
 use crate::{App, ServiceError};
-use chrono::Utc;
 use tidings_domain::campaign::{Campaign, CampaignRun, CampaignStatus, Counts, RunStatus};
 use tidings_domain::message::{Message, Status};
 
@@ -153,7 +152,7 @@ pub(super) async fn end(
     run.reason = reason.map(str::to_owned);
     run.counts = counts;
     run.credits = credits;
-    run.finished_at = Some(Utc::now());
+    run.finished_at = Some(app.now());
     let ended = match settle {
         Some(plan) => super::run_settlement::finish_settled(app, plan, &mut run, paid).await?,
         None => {
@@ -171,10 +170,10 @@ pub(super) async fn end(
         return Ok(counts);
     }
     // Counted once, by the copy that ended the run.
-    by_channel.emit(&app.config.stage);
+    by_channel.emit(app);
     if let Some(finished) = run.finished_at {
         let seconds = (finished - run.started_at).num_milliseconds() as f64 / 1000.0;
-        crate::metrics::run_duration(&app.config.stage, seconds);
+        crate::metrics::run_duration(app, seconds);
     }
     let from: &[CampaignStatus] = if next == CampaignStatus::Cancelled {
         &[
@@ -200,7 +199,7 @@ pub(super) async fn end(
                 from,
                 reason,
             },
-            Utc::now(),
+            app.now(),
         )
         .await?;
     if campaign.fields.repeat.is_none()

@@ -164,7 +164,7 @@ async fn fire_once(
     {
         return ignored("a one-time campaign runs once: another firing started its run");
     }
-    let now = Utc::now();
+    let now = app.now();
     let fresh = CampaignRun::start(run_id.clone(), campaign.id.clone(), scheduled, now);
     let run = if store.start_run(&ev.clinic_id, &fresh).await? {
         tracing::info!(
@@ -252,7 +252,7 @@ async fn end_cancelled(
     if matches!(run.status, RunStatus::Sending | RunStatus::Paused) {
         if app
             .store
-            .page_in_progress(clinic_id, &run_id, &Utc::now())
+            .page_in_progress(clinic_id, &run_id, &app.now())
             .await?
         {
             // That copy sees the cancellation once its page is done, and ends the run.
@@ -423,7 +423,7 @@ pub(super) async fn settle(
         if t.queued.is_empty() {
             return Ok(Some(t));
         }
-        let now = Utc::now();
+        let now = app.now();
         for m in t.queued {
             if let Some(prev) = m.lease_until.filter(|prev| *prev < now)
                 && store
@@ -451,7 +451,7 @@ pub(super) async fn continue_later(
         .store
         .count_continuation(&ev.clinic_id, campaign_id, &run.id)
         .await?;
-    let at = Utc::now() + chrono::Duration::seconds(1);
+    let at = app.now() + chrono::Duration::seconds(1);
     let name = format!(
         "campaign-{}-{}-{n}",
         &campaign_id[..8.min(campaign_id.len())],

@@ -27,10 +27,11 @@ pub struct CampaignView {
     pub next_send_at: Option<DateTime<Utc>>,
 }
 
-impl From<Campaign> for CampaignView {
-    fn from(campaign: Campaign) -> Self {
+impl CampaignView {
+    /// The campaign and when it next sends, seen at `now`.
+    fn at(campaign: Campaign, now: DateTime<Utc>) -> Self {
         Self {
-            next_send_at: campaign.next_send_at(Utc::now()),
+            next_send_at: campaign.next_send_at(now),
             campaign,
         }
     }
@@ -52,7 +53,7 @@ pub async fn create(
     input: CampaignInput,
 ) -> Result<CampaignView, ServiceError> {
     let store = &app.store;
-    let now = Utc::now();
+    let now = app.now();
     let fields = input.validate(now)?;
     let clinic = load_clinic(store, clinic_id).await?;
     match &fields.audience {
@@ -162,7 +163,7 @@ pub async fn create(
         return Err(e.into());
     }
     tracing::info!(clinic_id, campaign_id = campaign.id, "campaign scheduled");
-    Ok(campaign.into())
+    Ok(CampaignView::at(campaign, app.now()))
 }
 
 pub async fn load(app: &App, clinic_id: &str, id: &str) -> Result<Campaign, ServiceError> {
@@ -173,7 +174,7 @@ pub async fn load(app: &App, clinic_id: &str, id: &str) -> Result<Campaign, Serv
 }
 
 pub async fn get(app: &App, clinic_id: &str, id: &str) -> Result<CampaignView, ServiceError> {
-    Ok(load(app, clinic_id, id).await?.into())
+    Ok(CampaignView::at(load(app, clinic_id, id).await?, app.now()))
 }
 
 /// The communication report: campaigns newest first, optionally of one status.
@@ -191,7 +192,13 @@ pub async fn list(
         .store
         .list_campaigns(clinic_id, status, after, limit)
         .await?;
-    Ok((items.into_iter().map(CampaignView::from).collect(), next))
+    Ok((
+        items
+            .into_iter()
+            .map(|c| CampaignView::at(c, app.now()))
+            .collect(),
+        next,
+    ))
 }
 
 /// Fields a PATCH may not change: the schedule and what it sends are fixed once created.
@@ -244,15 +251,15 @@ pub async fn update(
         None => prev.fields.name.clone(),
     };
     if name == prev.fields.name {
-        return Ok(prev.into());
+        return Ok(CampaignView::at(prev, app.now()));
     }
     let mut c = prev.clone();
     c.fields.name = name;
-    c.updated_at = Utc::now();
+    c.updated_at = app.now();
     if !app.store.replace_campaign(clinic_id, &c, &prev).await? {
         return Err(super::concurrent_update());
     }
-    Ok(c.into())
+    Ok(CampaignView::at(c, app.now()))
 }
 
 /// `POST /campaigns/{id}/cancel`: deletes the schedule and marks the campaign cancelled; a
@@ -260,7 +267,7 @@ pub async fn update(
 pub async fn cancel(app: &App, clinic_id: &str, id: &str) -> Result<CampaignView, ServiceError> {
     let c = load(app, clinic_id, id).await?;
     if c.status == CampaignStatus::Cancelled {
-        return Ok(c.into());
+        return Ok(CampaignView::at(c, app.now()));
     }
     if !c.status.is_live() {
         return Err(ServiceError::conflict(
@@ -288,7 +295,7 @@ pub async fn cancel(app: &App, clinic_id: &str, id: &str) -> Result<CampaignView
                 reason: Some("cancelled"),
             },
             None,
-            Utc::now(),
+            app.now(),
         )
         .await?;
     let now = load(app, clinic_id, id).await?;
@@ -303,7 +310,7 @@ pub async fn cancel(app: &App, clinic_id: &str, id: &str) -> Result<CampaignView
         ));
     }
     tracing::info!(clinic_id, campaign_id = id, "campaign cancelled");
-    Ok(now.into())
+    Ok(CampaignView::at(now, app.now()))
 }
 
 /// One person of a run as `GET /campaigns/{id}/recipients` shows them.

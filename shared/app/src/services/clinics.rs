@@ -7,7 +7,6 @@
 use super::{concurrent_update, load_clinic};
 use crate::store::{ClinicWrite, Store, TxError};
 use crate::{ServiceError, ids, json};
-use chrono::Utc;
 use serde_json::Value;
 use tidings_domain::FieldError;
 use tidings_domain::clinic::{Clinic, ClinicInput, parse_identity, sending_identity};
@@ -23,7 +22,7 @@ pub async fn create(
     input: ClinicInput,
     email_identities: &[String],
 ) -> Result<Clinic, ServiceError> {
-    let now = Utc::now();
+    let now = store.now();
     let email_identities = email_identities
         .iter()
         .map(|i| parse_identity("email_identity", i))
@@ -108,7 +107,7 @@ async fn update_settings(
     }
     let clinic = Clinic {
         fields,
-        updated_at: Utc::now(),
+        updated_at: store.now(),
         ..prev.clone()
     };
     if clinic.fields.email_sender != prev.fields.email_sender {
@@ -152,7 +151,7 @@ pub async fn assign(
 ) -> Result<Clinic, ServiceError> {
     let prev = load_clinic(store, clinic_id).await?;
     let mut next = Clinic {
-        updated_at: Utc::now(),
+        updated_at: store.now(),
         ..prev.clone()
     };
     match &change {

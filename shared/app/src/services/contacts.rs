@@ -3,7 +3,6 @@
 use super::{concurrent_update, condition, load_clinic};
 use crate::store::{ContactWrite, Store, TxError};
 use crate::{ServiceError, ids, json};
-use chrono::Utc;
 use serde_json::Value;
 use tidings_domain::FieldError;
 use tidings_domain::contact::{Contact, ContactInput, MAX_CONTACTS_PER_PATIENT};
@@ -55,7 +54,7 @@ pub async fn create(
             format!("a patient can have at most {MAX_CONTACTS_PER_PATIENT} contacts"),
         ));
     }
-    let now = Utc::now();
+    let now = store.now();
     let contact = Contact {
         id: ids::new_id(),
         patient_id: patient_id.to_owned(),
@@ -110,7 +109,7 @@ pub async fn update(
     }
     let contact = Contact {
         fields,
-        updated_at: Utc::now(),
+        updated_at: store.now(),
         ..prev.clone()
     };
     store

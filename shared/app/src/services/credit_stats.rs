@@ -60,7 +60,7 @@ pub async fn stats(
     to: Option<&str>,
 ) -> Result<CreditStats, ServiceError> {
     let clinic = load_clinic(store, clinic_id).await?;
-    let (period, from, to) = Period::for_stats(&clinic, from, to)?;
+    let (period, from, to) = Period::for_stats(&clinic, from, to, store.now())?;
     let end = to.checked_add_days(Days::new(1)).unwrap_or(to);
     let entries = store
         .ledger_between(clinic_id, period.midnight(from), period.midnight(end))

@@ -3,7 +3,6 @@
 use super::load_clinic;
 use crate::store::{AccountWrite, TxError};
 use crate::{App, ServiceError, ids, store::Store};
-use chrono::Utc;
 use serde::Serialize;
 use tidings_domain::FieldError;
 use tidings_domain::credits::{
@@ -105,7 +104,7 @@ pub async fn open(
     let a = CreditAccount {
         account: practitioner_account(practitioner_id),
         practitioner_id: practitioner_id.to_owned(),
-        created_at: Utc::now(),
+        created_at: app.now(),
     };
     match app.store.open_credit_account(clinic_id, &a).await {
         Ok(()) => {}
@@ -173,7 +172,7 @@ pub async fn close(
         }
         let balance = store.credit_balance(clinic_id, &account).await?.max(0);
         match store
-            .close_credit_account(clinic_id, practitioner_id, balance, Utc::now())
+            .close_credit_account(clinic_id, practitioner_id, balance, app.now())
             .await
         {
             Ok(()) => {
@@ -243,7 +242,7 @@ pub async fn grant_to(
         credits,
         reference: None,
         note,
-        created_at: Utc::now(),
+        created_at: store.now(),
         spent_on: None,
     };
     store.grant_credits(clinic_id, &entry).await?;

@@ -4,7 +4,6 @@
 //! email.
 
 use crate::{App, ServiceError};
-use chrono::Utc;
 use serde::Serialize;
 use tidings_domain::message::{Status, StatusEvent};
 use tidings_domain::ses_event::{Event, Outcome};
@@ -31,7 +30,7 @@ pub async fn apply(app: &App, e: Event) -> Result<Applied, ServiceError> {
         );
         return Ok(Applied::Ignored);
     };
-    let now = Utc::now();
+    let now = app.now();
     // The addresses the event names, or else the one the message went to.
     let suppress = |recipients: Vec<String>, reason: &'static str| {
         let list = if recipients.is_empty() {

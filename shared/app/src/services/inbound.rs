@@ -6,7 +6,7 @@
 use super::load_clinic;
 use crate::store::{ConsentChange, Holder, Inbound, StoreError};
 use crate::{App, ServiceError, ids};
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use serde::Serialize;
 use tidings_domain::appointment::AppointmentStatus;
 use tidings_domain::clinic::Clinic;
@@ -65,7 +65,7 @@ pub async fn receive(
     let from = phone::e164(&sms.from).unwrap_or_else(|| sms.from.trim().to_owned());
     let (holder, last) = pick_holder(app, &clinic_id, &from).await?;
     let keyword = classify(&sms.body, &clinic.fields.opt_out_keywords);
-    let now = Utc::now();
+    let now = app.now();
     // When the patient sent it; never later than now, so a provider's clock cannot lock
     // consent against what the patient sends next.
     let sent_at = sms.received_at.map_or(now, |t| t.min(now));
@@ -321,7 +321,7 @@ async fn answer_appointment(
     }
     let mut next = prev.clone();
     next.fields.status = status;
-    next.updated_at = Utc::now();
+    next.updated_at = app.now();
     if let Err(e) = store.write_appointment(clinic_id, &next, Some(&prev)).await {
         tracing::warn!(clinic_id, appointment_id = id, error = ?e, "reminder answer not applied");
     }
@@ -352,13 +352,7 @@ pub async fn receipt(
         return Ok(Handled::ReceiptIgnored);
     };
     let done = store
-        .record_receipt(
-            &clinic_id,
-            &id,
-            r.delivered,
-            r.reason.as_deref(),
-            Utc::now(),
-        )
+        .record_receipt(&clinic_id, &id, r.delivered, r.reason.as_deref(), app.now())
         .await?;
     Ok(if done {
         tracing::info!(

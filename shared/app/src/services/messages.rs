@@ -88,9 +88,10 @@ impl Period {
         clinic: &tidings_domain::clinic::Clinic,
         from: Option<&str>,
         to: Option<&str>,
+        now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(Self, NaiveDate, NaiveDate), FieldError> {
         let mut period = Period::parse(clinic.fields.time_zone, from, to)?;
-        let today = super::clinic_today(clinic);
+        let today = super::clinic_today(clinic, now);
         let to = period.to.unwrap_or(today);
         let from = period
             .from
@@ -197,7 +198,7 @@ pub async fn stats(
     to: Option<&str>,
 ) -> Result<Vec<DayStats>, ServiceError> {
     let clinic = load_clinic(store, clinic_id).await?;
-    let (period, ..) = Period::for_stats(&clinic, from, to)?;
+    let (period, ..) = Period::for_stats(&clinic, from, to, store.now())?;
     let messages = store
         .messages_between(clinic_id, period.sort_keys())
         .await?;
@@ -239,7 +240,8 @@ mod tests {
 
     #[test]
     fn boundaries_sort_like_v7_ids() {
-        let t = Utc::now();
+        // The system's time, as the v7 id reads it.
+        let t = crate::clock::Clock::system().now();
         let id = uuid::Uuid::now_v7().to_string();
         let key = format!("{MESSAGE_PREFIX}{id}");
         let boundary = |t| crate::store::keys::id_boundary(MESSAGE_PREFIX, t);

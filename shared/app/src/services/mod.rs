@@ -25,6 +25,7 @@ pub(crate) mod pacing;
 pub mod patients;
 pub mod practitioners;
 pub mod preview;
+pub mod provider_posts;
 pub mod purchases;
 pub mod referrers;
 pub mod reminder_settings;
@@ -53,10 +54,9 @@ pub async fn load_clinic(store: &Store, clinic_id: &str) -> Result<Clinic, Servi
         .ok_or(ServiceError::NotFound("clinic"))
 }
 
-/// Today's date where the clinic is.
-pub fn clinic_today(clinic: &Clinic) -> NaiveDate {
-    let tz: chrono_tz::Tz = clinic.fields.time_zone;
-    chrono::Utc::now().with_timezone(&tz).date_naive()
+/// The date at `now` where the clinic is.
+pub fn clinic_today(clinic: &Clinic, now: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+    now.with_timezone(&clinic.fields.time_zone).date_naive()
 }
 
 /// An id in a request body that names nothing in the clinic: a 400 on that field.

@@ -48,7 +48,7 @@ impl Pacer {
             Channel::Email => &self.email,
         };
         let at = lane.next(&self.store).await;
-        let now = now_ms();
+        let now = self.store.now().timestamp_millis();
         if at > now {
             let wait = u64::try_from(at - now).unwrap_or(0);
             tokio::time::sleep(Duration::from_millis(wait)).await;
@@ -61,7 +61,7 @@ impl Lane {
         let mut taken = self.taken.lock().await;
         if taken.1 == 0 {
             let count = (self.rate / RUN_OF_SECOND).max(1);
-            let now = now_ms();
+            let now = store.now().timestamp_millis();
             *taken = match store
                 .take_send_instants(self.channel, count, self.rate, now)
                 .await
@@ -87,10 +87,4 @@ impl Lane {
         taken.1 -= 1;
         at
     }
-}
-
-/// Wall-clock Unix milliseconds: the schedule is shared between processes, so it is kept in
-/// the time they all read.
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }

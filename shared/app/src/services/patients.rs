@@ -3,7 +3,6 @@
 use super::{clinic_today, concurrent_update, condition, load_clinic};
 use crate::store::{PatientPage, PatientRecord, PatientWrite, Person, Store};
 use crate::{ServiceError, ids, json};
-use chrono::Utc;
 use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
 use tidings_domain::FieldError;
@@ -36,8 +35,11 @@ pub async fn create(
     input: PatientInput,
 ) -> Result<Patient, ServiceError> {
     let clinic = load_clinic(store, clinic_id).await?;
-    let fields = input.validate(clinic.fields.default_country()?, clinic_today(&clinic))?;
-    let now = Utc::now();
+    let fields = input.validate(
+        clinic.fields.default_country()?,
+        clinic_today(&clinic, store.now()),
+    )?;
+    let now = store.now();
     let patient = Patient {
         id: ids::new_id(),
         fields,
@@ -87,14 +89,16 @@ pub async fn update(
     let prev = record(store, clinic_id, id).await?;
     let mut merged = serde_json::to_value(&prev.patient.fields).map_err(|_| concurrent_update())?;
     json::merge_patch(&mut merged, patch)?;
-    let fields: PatientFields = json::from_value::<PatientInput>(merged)?
-        .validate(clinic.fields.default_country()?, clinic_today(&clinic))?;
+    let fields: PatientFields = json::from_value::<PatientInput>(merged)?.validate(
+        clinic.fields.default_country()?,
+        clinic_today(&clinic, store.now()),
+    )?;
     if fields == prev.patient.fields {
         return Ok(prev.patient);
     }
     let patient = Patient {
         fields,
-        updated_at: Utc::now(),
+        updated_at: store.now(),
         ..prev.patient.clone()
     };
     match store.replace_patient(clinic_id, &patient, &prev).await {
@@ -166,7 +170,7 @@ pub async fn delete(store: &Store, clinic_id: &str, id: &str) -> Result<(), Serv
         "patient's messages, notifications and upload rows erased"
     );
     match store
-        .erase_patient(clinic_id, &prev, &contact_ids, Utc::now())
+        .erase_patient(clinic_id, &prev, &contact_ids, store.now())
         .await
     {
         Ok(()) => Ok(()),

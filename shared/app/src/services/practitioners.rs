@@ -2,7 +2,6 @@
 
 use super::concurrent_update;
 use crate::{ServiceError, ids, json, store::Store};
-use chrono::Utc;
 use serde_json::Value;
 use tidings_domain::practitioner::{Practitioner, PractitionerInput};
 
@@ -11,7 +10,7 @@ pub async fn create(
     clinic_id: &str,
     input: PractitionerInput,
 ) -> Result<Practitioner, ServiceError> {
-    let now = Utc::now();
+    let now = store.now();
     let p = Practitioner {
         id: ids::new_id(),
         fields: input.validate()?,
@@ -59,7 +58,7 @@ pub async fn update(
     }
     let p = Practitioner {
         fields,
-        updated_at: Utc::now(),
+        updated_at: store.now(),
         ..prev.clone()
     };
     if !store.replace_practitioner(clinic_id, &p, &prev).await? {

@@ -105,7 +105,7 @@ pub async fn set_payment_method(
         payment_method_id: id.to_owned(),
         brand: found.card.brand,
         last4: found.card.last4,
-        updated_at: Utc::now(),
+        updated_at: app.now(),
     };
     app.store.put_payment_method(clinic_id, &pm).await?;
     Ok(pm)
@@ -174,7 +174,7 @@ pub async fn purchase(
         })?;
     let stripe = stripe(app)?;
     let customer = customer_of(app, clinic_id, &pm.account).await?;
-    let now = Utc::now();
+    let now = app.now();
     let fresh = Purchase {
         id: ids::new_id(),
         account,
@@ -260,7 +260,7 @@ pub async fn purchase(
     let created = stripe.create_intent(&charge).await.map_err(unavailable)?;
     // Noted before the charge; a concurrent try that noted its own first is the one to confirm.
     let pi = if store
-        .note_purchase_intent(clinic_id, &claim_key, &created, Utc::now())
+        .note_purchase_intent(clinic_id, &claim_key, &created, app.now())
         .await?
     {
         created
@@ -316,7 +316,7 @@ async fn settle(
     outcome: ChargeOutcome,
 ) -> Result<PurchaseOutcome, ServiceError> {
     let store = &app.store;
-    let now = Utc::now();
+    let now = app.now();
     match outcome {
         ChargeOutcome::Processing { payment_intent } => {
             // Not paid yet: Stripe's payment_intent.succeeded event adds the credits. The

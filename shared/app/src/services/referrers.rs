@@ -3,7 +3,6 @@
 use super::{clinic_today, concurrent_update, condition, load_clinic};
 use crate::store::{ReferralWrite, Store};
 use crate::{ServiceError, ids, json};
-use chrono::Utc;
 use serde_json::Value;
 use tidings_domain::FieldError;
 use tidings_domain::referrer::{Referral, ReferralInput, Referrer, ReferrerInput};
@@ -14,7 +13,7 @@ pub async fn create(
     input: ReferrerInput,
 ) -> Result<Referrer, ServiceError> {
     let clinic = load_clinic(store, clinic_id).await?;
-    let now = Utc::now();
+    let now = store.now();
     let r = Referrer {
         id: ids::new_id(),
         fields: input.validate(clinic.fields.default_country()?)?,
@@ -64,7 +63,7 @@ pub async fn update(
     }
     let r = Referrer {
         fields,
-        updated_at: Utc::now(),
+        updated_at: store.now(),
         ..prev.clone()
     };
     if !store.replace_referrer(clinic_id, &r, &prev).await? {
@@ -93,13 +92,13 @@ pub async fn refer(
     input: ReferralInput,
 ) -> Result<Referral, ServiceError> {
     let clinic = load_clinic(store, clinic_id).await?;
-    let (referrer_id, date) = input.validate(clinic_today(&clinic))?;
+    let (referrer_id, date) = input.validate(clinic_today(&clinic, store.now()))?;
     let r = Referral {
         id: ids::new_id(),
         patient_id: patient_id.to_owned(),
         referrer_id,
         date,
-        created_at: Utc::now(),
+        created_at: store.now(),
     };
     if let Err(e) = store.create_referral(clinic_id, &r).await {
         return Err(match condition(e)? {

@@ -34,7 +34,7 @@ fn view(
     settings: ReminderSettings,
 ) -> Result<SettingsView, ServiceError> {
     let mut preview = BTreeMap::new();
-    let elements = sample_elements(clinic, &sample_values(clinic));
+    let elements = sample_elements(clinic, &sample_values(clinic), app.now());
     for channel in [Channel::Sms, Channel::Email] {
         if let Some(copy) = settings.channels.get(channel) {
             let prompt = channel == Channel::Sms && settings.ask_for_reply;
@@ -62,14 +62,20 @@ fn view(
     })
 }
 
-fn sample_elements(clinic: &Clinic, values: &Values) -> Elements {
+fn sample_elements(
+    clinic: &Clinic,
+    values: &Values,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Elements {
     let tz: chrono_tz::Tz = clinic.fields.time_zone;
     Elements {
         // Tomorrow at 09:30 where the clinic is.
         date_time: Some(date_time_element(
             tidings_domain::local_time::instant(
                 tz,
-                super::clinic_today(clinic).succ_opt().unwrap_or_default(),
+                super::clinic_today(clinic, now)
+                    .succ_opt()
+                    .unwrap_or_default(),
                 chrono::NaiveTime::from_hms_opt(9, 30, 0).unwrap_or_default(),
             ),
             tz,

@@ -406,7 +406,7 @@ pub async fn on_created(app: &App, clinic: &Clinic, a: &Appointment) {
     let result = async {
         let settings = settings_for(app, &clinic.id, a.fields.practitioner_id.as_deref()).await?;
         let tz: Tz = clinic.fields.time_zone;
-        let now = Utc::now();
+        let now = app.now();
         if !settings.rules.contains(&Rule::AtCreation)
             || a.fields.start <= now
             || !settings.covers(a.fields.status)

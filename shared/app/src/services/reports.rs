@@ -4,7 +4,6 @@ use super::audience::{Audience, Member};
 use super::load_clinic;
 use crate::store::Store;
 use crate::{ServiceError, ids, json};
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tidings_domain::report::{
@@ -60,7 +59,7 @@ pub async fn create(
         id: ids::new_id(),
         name,
         spec,
-        created_at: Utc::now(),
+        created_at: store.now(),
     };
     if !store.create_report(clinic_id, &r).await? {
         return Err(ServiceError::conflict(
@@ -158,7 +157,7 @@ pub async fn results(
 ) -> Result<Results, ServiceError> {
     let report = get(store, clinic_id, id).await?;
     let clinic = load_clinic(store, clinic_id).await?;
-    let audience = Audience::prepare(store, &clinic, &report.spec, Utc::now()).await?;
+    let audience = Audience::prepare(store, &clinic, &report.spec, store.now()).await?;
     let mut count = 0u64;
     let mut items = Vec::new();
     let mut last_pos = None;

@@ -8,7 +8,6 @@
 
 use super::campaign_plan::{Plan, account_entry, run_entry};
 use crate::{App, ServiceError};
-use chrono::Utc;
 use tidings_domain::campaign::{CampaignRun, RunStatus};
 use tidings_domain::credits::EntryKind;
 
@@ -48,7 +47,7 @@ pub(super) async fn settle_ended(
 ) -> Result<(), ServiceError> {
     let store = &app.store;
     if store
-        .page_in_progress(clinic_id, run_id, &Utc::now())
+        .page_in_progress(clinic_id, run_id, &app.now())
         .await?
     {
         tracing::info!(
@@ -72,9 +71,15 @@ pub(super) async fn settle_ended(
             .await?
             .paid;
         let unused = unused(&run, paid);
-        let refund = (unused > 0)
-            .then(|| account_entry((&account, run_id), EntryKind::Refund, unused, NOTE.into()));
-        run.settled_at = Some(Utc::now());
+        let refund = (unused > 0).then(|| {
+            account_entry(
+                (&account, run_id),
+                (EntryKind::Refund, unused),
+                NOTE.into(),
+                app.now(),
+            )
+        });
+        run.settled_at = Some(app.now());
         if store
             .settle_ended_run(clinic_id, &run, refund.as_ref())
             .await?
@@ -110,9 +115,10 @@ pub(super) async fn finish_settled(
         }
         run.reserved = now.reserved;
         run.returned = now.returned;
-        run.settled_at = Some(Utc::now());
+        run.settled_at = Some(app.now());
         let unused = unused(run, paid);
-        let refund = (unused > 0).then(|| run_entry(plan, EntryKind::Refund, unused, NOTE.into()));
+        let refund = (unused > 0)
+            .then(|| run_entry(plan, (EntryKind::Refund, unused), NOTE.into(), app.now()));
         if store
             .finish_settled_run(clinic_id, run, refund.as_ref())
             .await?

@@ -172,7 +172,7 @@ pub async fn send(
         body_hash: body_hash.clone(),
         message_count: messages.len(),
         credits: total,
-        created_at: Utc::now(),
+        created_at: app.now(),
     };
     let account =
         super::credits::paying_account(store, clinic_id, req.on_behalf_of.as_deref()).await?;
@@ -231,7 +231,7 @@ pub async fn send(
         .buffered(CONCURRENCY)
         .collect::<Vec<Message>>();
     let (delivered, ()) = tokio::join!(deliveries, top_up);
-    crate::metrics::messages(&app.config.stage, &delivered);
+    crate::metrics::messages(app, &delivered);
     // Every message is recorded: the send leaves the open-send index.
     if let Err(e) = store.close_send(clinic_id, &send_key).await {
         tracing::warn!(request_id, error = %e, "send not closed: the sweep will");
@@ -275,8 +275,8 @@ pub(super) async fn hand_over(
     if m.status != Status::Queued {
         return Err(m);
     }
-    if let Some(prev) = m.lease_until.filter(|until| *until <= Utc::now()) {
-        let renewed = Utc::now() + RENEWED_LEASE;
+    if let Some(prev) = m.lease_until.filter(|until| *until <= app.now()) {
+        let renewed = app.now() + RENEWED_LEASE;
         match app
             .store
             .take_over_message(&clinic.id, &m.id, &prev, &renewed)
@@ -294,7 +294,7 @@ pub(super) async fn hand_over(
         }
     }
     match publish(app, clinic, &m).await {
-        Ok(provider_id) => Ok(sent(m, provider_id, Utc::now())),
+        Ok(provider_id) => Ok(sent(m, provider_id, app.now())),
         Err(err) => Err(record_failure(app, clinic, m, &err).await),
     }
 }
@@ -362,7 +362,7 @@ async fn record_failure(
     mut m: Message,
     err: &DeliveryError,
 ) -> Message {
-    let now = Utc::now();
+    let now = app.now();
     let kind = err.kind();
     tracing::warn!(message_id = m.id, kind, "delivery failed");
     let reason = err.to_string();
@@ -414,7 +414,7 @@ pub(super) async fn mark_unconfirmed(
     lease: Option<&DateTime<Utc>>,
     reason: &str,
 ) -> Message {
-    let now = Utc::now();
+    let now = app.now();
     match app
         .store
         .mark_unconfirmed(clinic_id, &m, lease, reason, now)
@@ -449,7 +449,7 @@ async fn replay(
         .store
         .request_messages(clinic_id, &rec.request_id)
         .await?;
-    let running = Utc::now() - rec.created_at < Duration::seconds(IN_PROGRESS_WINDOW_SECS);
+    let running = app.now() - rec.created_at < Duration::seconds(IN_PROGRESS_WINDOW_SECS);
     if running && messages.iter().any(|m| m.status == Status::Queued) {
         return Err(ServiceError::conflict(
             "request_in_progress",
@@ -683,7 +683,7 @@ async fn plan(
     let reply_to = on_behalf_of
         .as_ref()
         .and_then(|p| p.fields.reply_to.clone());
-    let now = Utc::now();
+    let now = app.now();
     let mut messages = Vec::with_capacity(planned.len());
     let mut bytes = 0;
     for (i, p) in planned.into_iter().enumerate() {

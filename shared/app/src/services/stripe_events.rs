@@ -10,7 +10,6 @@
 
 use crate::store::{Reversal, TxError};
 use crate::{App, ServiceError, ids};
-use chrono::Utc;
 use serde::Serialize;
 use tidings_domain::credits::{EntryKind, LedgerEntry};
 use tidings_domain::purchase::{PurchaseStatus, reversed_total};
@@ -72,7 +71,7 @@ pub async fn apply(app: &App, event: &Event, effect: Effect) -> Result<Applied, 
         );
         return Ok(Applied::Ignored);
     }
-    let now = Utc::now();
+    let now = app.now();
     let once = |res: Result<(), TxError<()>>| -> Result<Applied, ServiceError> {
         match res {
             Ok(()) => Ok(Applied::Applied),
@@ -158,7 +157,7 @@ async fn reverse(
             } else {
                 format!("{what} of purchase {}: {due} credits reversed", p.id)
             }),
-            created_at: Utc::now(),
+            created_at: app.now(),
             spent_on: None,
         };
         match store

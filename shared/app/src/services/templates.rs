@@ -2,7 +2,6 @@
 
 use super::concurrent_update;
 use crate::{ServiceError, ids, json, store::Store};
-use chrono::Utc;
 use serde_json::Value;
 use tidings_domain::message_template::{SavedTemplate, TemplateInput};
 
@@ -11,7 +10,7 @@ pub async fn create(
     clinic_id: &str,
     input: TemplateInput,
 ) -> Result<SavedTemplate, ServiceError> {
-    let now = Utc::now();
+    let now = store.now();
     let fields = input.validate()?;
     fields.check_sms_length(
         super::load_clinic(store, clinic_id)
@@ -73,7 +72,7 @@ pub async fn update(
     }
     let t = SavedTemplate {
         fields,
-        updated_at: Utc::now(),
+        updated_at: store.now(),
         ..prev.clone()
     };
     if !store.replace_template(clinic_id, &t, &prev).await? {

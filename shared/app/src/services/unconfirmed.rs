@@ -14,7 +14,7 @@ use super::load_clinic;
 use super::pacing::Pacer;
 use super::sending::{deliver, mark_unconfirmed};
 use crate::{App, ServiceError};
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tidings_domain::FieldError;
@@ -48,7 +48,7 @@ pub struct SweepSummary {
 pub async fn sweep_open_sends(app: &App) -> Result<SweepSummary, ServiceError> {
     let store = &app.store;
     let lease = Duration::seconds(i64::try_from(app.config.send_lease_secs).unwrap_or(i64::MAX));
-    let before = Utc::now() - lease;
+    let before = app.now() - lease;
     let mut out = SweepSummary::default();
     for shard in 0..crate::store::keys::OPEN_SEND_SHARDS {
         for open in store.open_sends_before(shard, &before, SWEEP_LIMIT).await? {
@@ -158,7 +158,7 @@ pub async fn resend(
                 out.more = true;
                 break;
             }
-            let now = Utc::now();
+            let now = app.now();
             let until = now + RESEND_LEASE;
             if store.claim_resend(clinic_id, &m.id, now, until).await? {
                 m.status = Status::Queued;
@@ -187,7 +187,7 @@ pub async fn resend(
         .buffer_unordered(RESEND_CONCURRENCY)
         .collect()
         .await;
-    crate::metrics::messages(&app.config.stage, &delivered);
+    crate::metrics::messages(app, &delivered);
     for m in delivered {
         out.resent += 1;
         match m.status {

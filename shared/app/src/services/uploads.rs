@@ -4,7 +4,7 @@
 use super::load_clinic;
 use crate::store::{FailedRow, MatchedRow, Store, UploadSummary};
 use crate::{ServiceError, ids};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use futures::StreamExt;
 use std::collections::HashSet;
 use tidings_domain::message_template::Channel;
@@ -139,7 +139,7 @@ pub async fn create(
         unmatched: failed.len(),
         matched_chunks: matched.len().div_ceil(CHUNK_ROWS),
         failed_chunks: failed.len().div_ceil(CHUNK_ROWS),
-        created_at: Utc::now(),
+        created_at: store.now(),
     };
     store.put_upload_summary(clinic_id, &summary).await?;
     tracing::info!(

@@ -131,7 +131,7 @@ impl Store {
         let values = Item::from([
             (":run".to_owned(), s(run_id)),
             (":null".to_owned(), s("NULL")),
-            (":at".to_owned(), ts(&Utc::now())),
+            (":at".to_owned(), ts(&self.now())),
         ]);
         // `updated_at` changes too, so a rename read before this cannot write the claim away.
         self.update_if(

@@ -219,7 +219,7 @@ impl Store {
             return Ok(());
         };
         if str_attr(&item, "status") == Some("held") {
-            self.mark_not_sent(clinic_id, (id, patient_id), "erased", chrono::Utc::now())
+            self.mark_not_sent(clinic_id, (id, patient_id), "erased", self.now())
                 .await?;
         }
         self.scrub_message(clinic_id, id).await

@@ -106,7 +106,7 @@ impl Store {
         send.insert("gsi3pk".into(), s(keys::open_sends_gsi(shard)));
         send.insert(
             "gsi3sk".into(),
-            s(super::unconfirmed::open_send_sk(&Utc::now())),
+            s(super::unconfirmed::open_send_sk(&self.now())),
         );
         let mut tx = vec![(
             self.tx_put(send, "attribute_not_exists(pk)", None)?,

@@ -144,11 +144,12 @@ impl<F> From<StoreError> for TxError<F> {
     }
 }
 
-/// The DynamoDB client and the table name, shared by every store operation.
+/// The DynamoDB client, the table name and the app's clock, shared by every store operation.
 #[derive(Clone)]
 pub struct Store {
     client: Client,
     table: String,
+    clock: crate::clock::Clock,
 }
 
 pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
@@ -196,7 +197,23 @@ impl Store {
         Self {
             client,
             table: table.into(),
+            clock: crate::clock::Clock::system(),
         }
+    }
+
+    /// The same store, reading the time from `clock`.
+    pub fn with_clock(self, clock: crate::clock::Clock) -> Self {
+        Self { clock, ..self }
+    }
+
+    /// The app's clock (tests move it).
+    pub fn clock(&self) -> &crate::clock::Clock {
+        &self.clock
+    }
+
+    /// Now, by the app's clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     pub fn client(&self) -> &Client {

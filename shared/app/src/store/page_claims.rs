@@ -51,7 +51,7 @@ impl Store {
         let mut item = to_item(claim)?;
         item.insert("pk".into(), s(&pk));
         item.insert("sk".into(), s(&sk));
-        let expires = Utc::now() + chrono::Duration::days(KEPT_DAYS);
+        let expires = self.now() + chrono::Duration::days(KEPT_DAYS);
         item.insert("expires_at".into(), super::n(expires.timestamp()));
         if self.put_if(item, "attribute_not_exists(pk)", None).await? {
             return Ok(None);
