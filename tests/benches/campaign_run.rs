@@ -4,7 +4,7 @@
 //! After a warm-up round of `BENCH_WARMUP` recipients (default 1,000; not measured), for
 //! `BENCH_RECIPIENTS` patients (default 10,000) it measures, in one process and one run:
 //! - a bare loop of SNS `Publish` calls to moto at the campaign's concurrency: messages/s;
-//! - one campaign run through the campaign function's code (`campaign_runner::fire`) to the
+//! - one campaign run through the campaign function's code (`campaign_run::fire`) to the
 //!   same patients: messages/s, and the ratio to the bare loop;
 //! - with `BENCH_CHANNEL=email`, the same for an email campaign against SES `SendEmail`;
 //! - DynamoDB capacity of the run from `ReturnConsumedCapacity` on DynamoDB Local (an SDK
@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tidings_app::App;
 use tidings_app::delivery::{Email, Sms};
-use tidings_app::services::campaign_runner::{FireEvent, FireOutcome, Limits, fire};
+use tidings_app::services::campaign_run::{FireEvent, FireOutcome, Limits, fire};
 use tidings_domain::campaign::Counts;
 use tidings_domain::message_template::Channel;
 

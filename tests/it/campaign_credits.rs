@@ -6,8 +6,8 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use tidings_app::App;
-use tidings_app::services::campaign_pause::wake_schedule_name;
-use tidings_app::services::campaign_runner::{FireEvent, FireOutcome, Limits, fire};
+use tidings_app::services::campaign_run::wake_schedule_name;
+use tidings_app::services::campaign_run::{FireEvent, FireOutcome, Limits, fire};
 use tidings_tests::campaigns::{
     assert_ledger_matches, balance, campaign, campaign_to_new_patients, disable_schedule, event,
     in_seconds, limits, paced_campaign, patient, report, scheduler_names, sms_template, wait_for,

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
 use chrono::{Duration, Utc};
 use std::time::Duration as StdDuration;
 use tidings_app::App;
-use tidings_app::services::campaign_runner::{FireEvent, FireOutcome, Limits, fire};
+use tidings_app::services::campaign_run::{FireEvent, FireOutcome, Limits, fire};
 use tidings_app::store::Store;
 use tidings_tests::campaigns::{
     assert_ledger_matches, balance, event, limits, paced_campaign, wait_for,
@@ -165,7 +165,13 @@ async fn a_copy_whose_lease_ran_out_claims_no_more_and_a_retry_takes_the_page_ov
     assert!(matches!(second, FireOutcome::Finished { .. }), "{second:?}");
     each_sent_once(&app, &c, &mobiles).await;
     let err = first.unwrap_err();
-    assert!(format!("{err:?}").contains("page_lease_ran_out"), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            tidings_app::services::campaign_run::RunError::PageLeaseRanOut
+        ),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! campaigns running at once share `CAMPAIGN_SMS_PER_SECOND` instead of each taking it.
 
 use tidings_app::App;
-use tidings_app::services::campaign_runner::fire;
+use tidings_app::services::campaign_run::fire;
 use tidings_tests::campaigns::{event, limits, paced_campaign};
 use tidings_tests::provider_proxy::{Fault, ProviderProxy};
 use tidings_tests::{app_via, moto_url};

@@ -15,7 +15,7 @@ use chrono::{Duration, Utc};
 use serde_json::json;
 use std::time::Duration as StdDuration;
 use tidings_app::App;
-use tidings_app::services::campaign_runner::{FireOutcome, Limits, PAGE, fire};
+use tidings_app::services::campaign_run::{FireOutcome, Limits, PAGE, fire};
 use tidings_app::store::{PageClaim, Reservation, Store, TxError, keys};
 use tidings_domain::campaign::{CampaignRun, RunStatus};
 use tidings_domain::credits::EntryKind;

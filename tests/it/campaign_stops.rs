@@ -3,7 +3,7 @@
 //! cancelled campaign ends the run its dead copy left sending.
 
 use chrono::{Duration, Utc};
-use tidings_app::services::campaign_runner::{FireOutcome, fire};
+use tidings_app::services::campaign_run::{FireOutcome, fire};
 use tidings_domain::campaign::{CampaignRun, RunStatus};
 use tidings_tests::campaigns::{ReservedRun, assert_ledger_matches, balance, limits, reserved_run};
 use tidings_tests::{call, list_all, moto_sent};

@@ -5,7 +5,7 @@
 use chrono::{Duration, Utc};
 use serde_json::json;
 use std::time::Duration as StdDuration;
-use tidings_app::services::campaign_runner::{FireOutcome, Limits, fire};
+use tidings_app::services::campaign_run::{FireOutcome, Limits, fire};
 use tidings_tests::campaigns::{
     assert_ledger_matches, balance, campaign, campaign_to_new_patients, day_ahead_campaign, event,
     in_seconds, limits, patient, report, scheduler_names, seed_patients, sms_template, wait_for,
@@ -606,7 +606,7 @@ async fn a_run_out_of_time_continues_from_its_checkpoint_through_the_scheduler()
     let app = app().await;
     let c = new_clinic(&app).await;
     let key = &c.staff_key;
-    let n = tidings_app::services::campaign_runner::PAGE + 10;
+    let n = tidings_app::services::campaign_run::PAGE + 10;
     grant(&app, &c.id, n as i64).await;
     let mobiles: Vec<String> = (0..n).map(|_| unique_mobile()).collect();
     seed_patients(&app, &c.id, &mobiles).await;

@@ -260,7 +260,7 @@ async fn price_tiers_lower_the_price_per_credit() {
 /// A campaign sent on a practitioner's behalf is paid from their own account.
 #[tokio::test]
 async fn a_campaign_on_behalf_of_a_practitioner_pays_from_their_account() {
-    use tidings_app::services::campaign_runner::{FireEvent, FireOutcome, Limits, fire};
+    use tidings_app::services::campaign_run::{FireEvent, FireOutcome, Limits, fire};
     let app = app().await;
     let c = new_clinic(&app).await;
     grant(&app, &c.id, 10).await;
@@ -343,7 +343,7 @@ async fn a_campaign_on_behalf_of_a_practitioner_pays_from_their_account() {
 
 #[tokio::test]
 async fn stats_show_credits_spent_per_day_and_type() {
-    use tidings_app::services::campaign_runner::fire;
+    use tidings_app::services::campaign_run::fire;
     use tidings_domain::notification::{Notification, NotificationKind};
     use tidings_tests::campaigns::{day_ahead_campaign, event, limits, patient, report};
     let app = app().await;

@@ -562,7 +562,7 @@ async fn erasure_leaves_nothing_of_the_person_anywhere_in_the_table() {
     )
     .await;
     assert_eq!(created.status, 201, "{}", created.json);
-    tidings_app::services::campaign_runner::fire(
+    tidings_app::services::campaign_run::fire(
         &app,
         &event(&c, &created.id(), &chrono::Utc::now().to_rfc3339()),
         &limits(60),
@@ -690,7 +690,7 @@ async fn erasure_reaches_the_messages_a_paused_campaign_holds() {
     use tidings_tests::campaigns::{campaign_to_new_patients, event, limits};
     let app = app().await;
     let (c, campaign, mobiles) = campaign_to_new_patients(&app, 0, 1).await;
-    let outcome = tidings_app::services::campaign_runner::fire(
+    let outcome = tidings_app::services::campaign_run::fire(
         &app,
         &event(&c, &campaign, &chrono::Utc::now().to_rfc3339()),
         &limits(60),

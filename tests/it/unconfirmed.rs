@@ -222,7 +222,7 @@ async fn a_runs_unconfirmed_messages_show_everywhere_and_the_practice_resends_th
     let via = app_via(&proxy.url).await;
     let at = "2026-12-01T09:00:00Z";
     let ev = event(&c, &id, at);
-    tidings_app::services::campaign_runner::fire(&via, &ev, &limits(300))
+    tidings_app::services::campaign_run::fire(&via, &ev, &limits(300))
         .await
         .unwrap();
     let got = call(

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use std::time::Duration as StdDuration;
-use tidings_app::services::campaign_runner::{FireEvent, FireOutcome, Limits, fire};
+use tidings_app::services::campaign_run::{FireEvent, FireOutcome, Limits, fire};
 use tidings_tests::{
     app, assert_rejected, call, call_raw, grant, moto_sent, new_clinic, snapshot, unique_mobile,
 };

@@ -118,17 +118,17 @@ async fn campaign(s: &Setup) -> Value {
     let created = call(&s.app, key, "POST", "/campaigns", Some(json!({"name": "News", "report_id": report,
         "channels": {"sms": template}, "send_at": (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339()}))).await;
     assert_eq!(created.status, 201, "{}", created.json);
-    let ev = tidings_app::services::campaign_runner::FireEvent {
+    let ev = tidings_app::services::campaign_run::FireEvent {
         clinic_id: s.c.id.clone(),
         campaign_id: created.id(),
         scheduled_time: chrono::Utc::now().to_rfc3339(),
         wake_time: None,
     };
-    let limits = tidings_app::services::campaign_runner::Limits {
+    let limits = tidings_app::services::campaign_run::Limits {
         stop_at: tokio::time::Instant::now() + std::time::Duration::from_secs(60),
         lease: chrono::Duration::minutes(5),
     };
-    tidings_app::services::campaign_runner::fire(&s.app, &ev, &limits)
+    tidings_app::services::campaign_run::fire(&s.app, &ev, &limits)
         .await
         .unwrap();
     let r = call(
@@ -530,17 +530,17 @@ async fn reminded_appointment(s: &Setup) -> String {
     let campaign = call(&s.app, &s.c.staff_key, "POST", "/campaigns", Some(json!({"name": "Reminder",
         "report_id": report.id(), "channels": {"sms": template}, "send_at": (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339()}))).await;
     assert_eq!(campaign.status, 201, "{}", campaign.json);
-    let ev = tidings_app::services::campaign_runner::FireEvent {
+    let ev = tidings_app::services::campaign_run::FireEvent {
         clinic_id: s.c.id.clone(),
         campaign_id: campaign.id(),
         scheduled_time: chrono::Utc::now().to_rfc3339(),
         wake_time: None,
     };
-    let limits = tidings_app::services::campaign_runner::Limits {
+    let limits = tidings_app::services::campaign_run::Limits {
         stop_at: tokio::time::Instant::now() + std::time::Duration::from_secs(60),
         lease: chrono::Duration::minutes(5),
     };
-    tidings_app::services::campaign_runner::fire(&s.app, &ev, &limits)
+    tidings_app::services::campaign_run::fire(&s.app, &ev, &limits)
         .await
         .unwrap();
     appt

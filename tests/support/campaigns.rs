@@ -8,7 +8,7 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 use std::time::Duration as StdDuration;
 use tidings_app::App;
-use tidings_app::services::campaign_runner::{FireEvent, Limits};
+use tidings_app::services::campaign_run::{FireEvent, Limits};
 use tidings_app::store::PageClaim;
 use tidings_domain::campaign::CampaignRun;
 use tidings_domain::credits::{EntryKind, GROUP_ACCOUNT, LedgerEntry};

@@ -1,7 +1,7 @@
 //! The campaign function: what EventBridge Scheduler invokes when a campaign fires.
 
 use crate::App;
-use crate::services::campaign_runner::{self, FireEvent, FireOutcome, Limits};
+use crate::services::campaign_run::{self, FireEvent, FireOutcome, Limits};
 use lambda_http::{LambdaEvent, service_fn};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -40,7 +40,7 @@ pub async fn serve() -> Result<(), lambda_http::Error> {
                 lease,
             };
             let ev = event.payload;
-            match campaign_runner::fire(&app, &ev, &limits).await {
+            match campaign_run::fire(&app, &ev, &limits).await {
                 Ok(outcome) => {
                     if let FireOutcome::Ignored { reason } = &outcome {
                         tracing::info!(campaign_id = ev.campaign_id, reason, "firing ignored");

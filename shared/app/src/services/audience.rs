@@ -4,7 +4,6 @@
 //! appointment-book key, referral key), so a run can checkpoint after any page and resume there.
 
 use crate::ServiceError;
-use crate::services::campaign_runner::PAGE;
 use crate::store::{AppointmentFilter, Store};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use std::collections::{HashMap, HashSet};
@@ -13,6 +12,9 @@ use tidings_domain::clinic::Clinic;
 use tidings_domain::patient::{Patient, PatientFilter};
 use tidings_domain::referrer::Referrer;
 use tidings_domain::report::{AppointmentCriteria, PatientCriteria, ReportSpec};
+
+/// People read (and, in a campaign run, messages planned) per page.
+pub const PAGE: usize = 500;
 
 /// One person a report lists.
 #[derive(Debug, Clone)]

@@ -4,8 +4,8 @@
 //! The audience is resolved and every message planned exactly as a run would (opt-outs, missing
 //! details, placeholders, SMS parts), page by page, without writing anything.
 
-use super::campaign_plan::{audience_of, plan_member, prepare};
-use super::campaign_runner::PAGE;
+use super::audience::PAGE;
+use super::campaign_run::plan::{audience_of, plan_member, prepare};
 use super::sending::skip_blocked;
 use crate::{App, ServiceError};
 use serde::Serialize;

@@ -1,5 +1,5 @@
 //! Campaigns as the API sees them: create (and schedule), the communication report, cancel,
-//! and who each run reached. `campaign_runner` does the sending when a schedule fires.
+//! and who each run reached. `campaign_run` does the sending when a schedule fires.
 
 use super::{load_clinic, not_found_as_field, templates};
 use crate::scheduler::ScheduleSpec;

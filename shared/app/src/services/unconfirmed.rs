@@ -6,7 +6,7 @@
 //! credits. Two things act on them:
 //! - [`sweep_open_sends`], on the reminder sweep's schedule, finds one-off sends, reminders and
 //!   greetings whose function died before recording every message (campaign runs settle their
-//!   own, [`super::campaign_runner::settle`]);
+//!   own, `campaign_run::end::settle`);
 //! - [`resend`] (`POST /campaigns/{id}/resend-unconfirmed`) hands a run's unconfirmed messages
 //!   over once more when the practice asks, each at most once.
 

@@ -1,13 +1,14 @@
 //! Claiming a page's messages and sending those claimed: in batches on a page that is this
 //! copy's alone, otherwise each with a conditional write; a message abandoned by a copy of the
 //! run that died is marked unconfirmed, never sent again. A message's lease starts when it is claimed, just before it is
-//! sent. See [`super::campaign_runner`] for the whole run.
+//! sent. See [`super::runner`] for the whole run.
 
-use super::campaign_pages::Hold;
-use super::campaign_plan::{Plan, run_entry};
-use super::campaign_runner::{Cut, Limits};
-use super::pacing::Pacer;
-use super::sent_batches::{SentBatches, with_batches};
+use super::pages::Hold;
+use super::plan::{Plan, run_entry};
+use super::reserve::reserve_prefix;
+use super::types::{ABANDONED, Cut, Limits};
+use crate::services::pacing::Pacer;
+use crate::services::sent_batches::{SentBatches, with_batches};
 use crate::store::{BATCH_WRITE, StoreError};
 use crate::{App, ServiceError};
 use chrono::{DateTime, Utc};
@@ -61,7 +62,7 @@ pub(super) async fn claim_and_send(
         .filter(|m| m.status == Status::Queued)
         .map(|m| i64::from(m.credits))
         .collect();
-    let paid = super::campaign_pause::reserve_prefix(app, plan, &costs).await?;
+    let paid = reserve_prefix(app, plan, &costs).await?;
     for m in messages
         .iter_mut()
         .filter(|m| m.status == Status::Queued)
@@ -310,10 +311,6 @@ async fn claim_then_send(
         Err(error) => Claimed::Failed { credits, error },
     }
 }
-
-/// What an abandoned message becomes: its copy died, perhaps after handing it over.
-pub(super) const ABANDONED: &str =
-    "its sender stopped after claiming it: it may have reached the provider";
 
 /// Marks the message `id` unconfirmed if it is queued under a lease that ran out (the copy that
 /// claimed it died, perhaps after handing it over): it is never sent again by a copy.

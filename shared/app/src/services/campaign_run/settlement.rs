@@ -6,8 +6,10 @@
 //! in the same transaction. A run that ends early is settled the same way, but only once no
 //! copy is doing a page of it ([`settle_ended`]).
 
-use super::campaign_plan::{Plan, account_entry, run_entry};
-use crate::{App, ServiceError};
+use super::plan::{Plan, account_entry, run_entry};
+use super::tally::tally;
+use super::types::RunError;
+use crate::App;
 use tidings_domain::campaign::{CampaignRun, RunStatus};
 use tidings_domain::credits::EntryKind;
 
@@ -44,7 +46,7 @@ pub(super) async fn settle_ended(
     app: &App,
     clinic_id: &str,
     (campaign_id, run_id): (&str, &str),
-) -> Result<(), ServiceError> {
+) -> Result<(), RunError> {
     let store = &app.store;
     if store
         .page_in_progress(clinic_id, run_id, &app.now())
@@ -67,9 +69,7 @@ pub(super) async fn settle_ended(
         let Some(account) = run.account.clone() else {
             return Ok(());
         };
-        let paid = super::campaign_run_end::tally(app, clinic_id, run_id)
-            .await?
-            .paid;
+        let paid = tally(app, clinic_id, run_id).await?.paid;
         let unused = unused(&run, paid);
         let refund = (unused > 0).then(|| {
             account_entry(
@@ -88,11 +88,7 @@ pub(super) async fn settle_ended(
             return Ok(());
         }
     }
-    Err(ServiceError::conflict(
-        "run_busy",
-        None,
-        "the run's credits kept changing while it was settled",
-    ))
+    Err(RunError::RunBusy)
 }
 
 /// Ends `run` (its status, counts and credits set) and settles it, given `paid`: the credits
@@ -103,7 +99,7 @@ pub(super) async fn finish_settled(
     plan: &Plan,
     run: &mut CampaignRun,
     paid: i64,
-) -> Result<bool, ServiceError> {
+) -> Result<bool, RunError> {
     let store = &app.store;
     let clinic_id = &plan.clinic.id;
     for _ in 0..ATTEMPTS {
@@ -133,9 +129,5 @@ pub(super) async fn finish_settled(
             return Ok(true);
         }
     }
-    Err(ServiceError::conflict(
-        "run_busy",
-        None,
-        "the run's credits kept changing while it was settled",
-    ))
+    Err(RunError::RunBusy)
 }

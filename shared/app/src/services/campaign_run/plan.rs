@@ -1,10 +1,10 @@
 //! Planning a campaign run: what every page needs (templates, sender, paying account), the
 //! audience of the moment, and one decided message per person and channel.
 
-use super::audience::{Audience, Member};
-use super::rendering::{AppointmentValues, clinic_values, patient_values};
-use super::sending::{fill, render, skip};
-use super::templates;
+use crate::services::audience::{Audience, Member};
+use crate::services::rendering::{AppointmentValues, clinic_values, patient_values};
+use crate::services::sending::{fill, render, skip};
+use crate::services::templates;
 use crate::{App, ServiceError, ids};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -17,16 +17,16 @@ use tidings_domain::practitioner::Practitioner;
 use tidings_domain::template::{Placeholder, Values};
 
 /// Everything a run needs that does not change from page to page.
-pub(super) struct Plan {
-    pub(super) clinic: Clinic,
-    pub(super) campaign: Campaign,
-    pub(super) run_id: String,
+pub(crate) struct Plan {
+    pub(crate) clinic: Clinic,
+    pub(crate) campaign: Campaign,
+    pub(crate) run_id: String,
     words: Vec<(Channel, CompiledMessage, Category, String)>,
     on_behalf_of: Option<Practitioner>,
     from_name: Option<String>,
     reply_to: Option<String>,
-    /// The credit account that pays ([`super::credits::paying_account`]).
-    pub(super) account: String,
+    /// The credit account that pays ([`crate::services::credits::paying_account`]).
+    pub(crate) account: String,
 }
 
 impl Plan {
@@ -56,7 +56,7 @@ impl Plan {
 }
 
 /// The campaign's audience as of `now`; `Ok(Err(reason))` when its report or upload is gone.
-pub(super) async fn audience_of(
+pub(crate) async fn audience_of(
     app: &App,
     plan: &Plan,
     now: DateTime<Utc>,
@@ -84,13 +84,13 @@ pub(super) async fn audience_of(
 }
 
 /// Loads what every page needs; `Ok(Err(reason))` when the campaign cannot run at all.
-pub(super) async fn prepare(
+pub(crate) async fn prepare(
     app: &App,
     clinic_id: &str,
     campaign: Campaign,
     run_id: &str,
 ) -> Result<Result<Plan, String>, ServiceError> {
-    let account = super::credits::paying_account(
+    let account = crate::services::credits::paying_account(
         &app.store,
         clinic_id,
         campaign.fields.on_behalf_of.as_deref(),
@@ -108,7 +108,7 @@ async fn load_plan(
     run_id: &str,
 ) -> Result<Plan, String> {
     let store = &app.store;
-    let clinic = super::load_clinic(store, clinic_id)
+    let clinic = crate::services::load_clinic(store, clinic_id)
         .await
         .map_err(|_| "clinic_unavailable".to_owned())?;
     let mut words = Vec::new();
@@ -181,7 +181,7 @@ fn decide(
 }
 
 /// The messages for one member: one per channel, plus email copies to contacts.
-pub(super) async fn plan_member(
+pub(crate) async fn plan_member(
     app: &App,
     plan: &Plan,
     member: &Member,
@@ -284,7 +284,7 @@ pub(super) async fn plan_member(
 }
 
 /// A ledger entry of the account that pays for the run.
-pub(super) fn run_entry(
+pub(crate) fn run_entry(
     plan: &Plan,
     (kind, credits): (EntryKind, i64),
     note: String,
@@ -294,7 +294,7 @@ pub(super) fn run_entry(
 }
 
 /// A ledger entry of `account` for run `run_id`.
-pub(super) fn account_entry(
+pub(crate) fn account_entry(
     (account, run_id): (&str, &str),
     (kind, credits): (EntryKind, i64),
     note: String,

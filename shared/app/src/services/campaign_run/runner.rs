@@ -3,13 +3,13 @@
 //! A firing is a run, named by the campaign and the scheduled time, so every copy of the same
 //! firing works on the same run. The run reads its audience a page at a time in a fixed order
 //! and, for each page:
-//! 1. claims the page ([`super::campaign_pages`]): a page another copy did is passed over, one
+//! 1. claims the page ([`super::pages`]): a page another copy did is passed over, one
 //!    whose copy died before it was done is taken over; the page's lease is renewed while this
 //!    copy works on it;
 //! 2. plans one message per person and channel (ids derived from the person, so a person
 //!    listed twice, or claimed by another copy of the run, is one message);
 //! 3. reserves the page's credits in one transaction (what the paying account cannot afford
-//!    is claimed `held`; [`super::campaign_pause`] sends it after a top-up);
+//!    is claimed `held`; [`super::held`] sends it after a top-up);
 //! 4. claims the messages (queued, with a lease from the claim, made just before the send):
 //!    in batches when the page is this copy's and its audience lists each person once,
 //!    otherwise each with a conditional put, giving back the credits of those another copy
@@ -20,126 +20,36 @@
 //! 6. marks the page done and moves the run's checkpoint past it.
 //!
 //! Before its time runs out it schedules a continuation that resumes from the checkpoint. The
-//! messages are planned in [`super::campaign_plan`]; how a run ends, in
-//! [`super::campaign_run_end`].
+//! messages are planned in [`super::plan`]; how a run ends, in
+//! [`super::end`].
 
-use super::campaign_claims::{ABANDONED, Claims, PageSent, claim_and_send};
-use super::campaign_pages::{self, Kept, Turn};
-use super::campaign_plan::{Plan, audience_of, plan_member, prepare};
-use super::campaign_run_end::{Tally, stop, tally};
-use super::pacing::Pacer;
-use super::sending::skip_blocked;
-use crate::scheduler::ScheduleSpec;
+use super::claims::{Claims, PageSent, claim_and_send};
+use super::end::{continue_later, stop};
+use super::pages::{self, Kept, Turn};
+use super::plan::{Plan, audience_of, plan_member, prepare};
+use super::types::{FireEvent, FireOutcome, Limits, PAGE, RunError, ignored, parse_time};
+use crate::App;
+use crate::services::pacing::Pacer;
+use crate::services::sending::skip_blocked;
 use crate::store::StatusChange;
-use crate::{App, ServiceError};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use tidings_domain::campaign::{Campaign, CampaignRun, CampaignStatus, Counts, RunStatus, run_id};
-use tidings_domain::clinic::Clinic;
+use tidings_domain::campaign::{Campaign, CampaignRun, CampaignStatus, RunStatus, run_id};
 use tokio::time::Instant;
-
-/// People read (and messages planned) per page.
-pub const PAGE: usize = 500;
-
-/// What the schedule sends to the campaign function.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FireEvent {
-    pub clinic_id: String,
-    pub campaign_id: String,
-    /// The firing's scheduled time (Scheduler's `<aws.scheduler.scheduled-time>`).
-    pub scheduled_time: String,
-    /// Set on the wake-ups of a run paused for credits: the wake-up's own scheduled time,
-    /// the clock the 24-hour limit is measured on ([`super::campaign_pause::wake`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub wake_time: Option<String>,
-}
-
-/// What one invocation did.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum FireOutcome {
-    /// Nothing to do: unknown, cancelled or finished campaign, or a finished run.
-    Ignored {
-        reason: String,
-    },
-    Finished {
-        run_id: String,
-        counts: Counts,
-    },
-    /// Time ran out; a continuation was scheduled.
-    Continued {
-        run_id: String,
-    },
-    /// The run ended early (cancelled, template gone).
-    Stopped {
-        run_id: String,
-        reason: String,
-    },
-    /// Out of credits: `held` messages wait for a top-up.
-    Paused {
-        run_id: String,
-        held: u64,
-    },
-}
-
-/// How long an invocation may work, and how long a claimed message is its own.
-pub struct Limits {
-    /// Stop taking new pages at this instant and hand over to a continuation.
-    pub stop_at: Instant,
-    /// How long a claimed page or queued message belongs to the copy that claimed it (a
-    /// page's lease is renewed while its copy works on it).
-    pub lease: chrono::Duration,
-}
-
-impl Limits {
-    /// Where a page of work begun now stops: at `stop_at` while it is still ahead, so that a
-    /// page slower than the time left does not outlive the invocation; nowhere once it has
-    /// passed (an invocation that began with less time than that), so every invocation gets
-    /// through at least one page.
-    pub(super) fn cut_for_page(&self) -> Cut {
-        Cut((Instant::now() < self.stop_at).then_some(self.stop_at))
-    }
-}
-
-/// Where a page of work stops; see [`Limits::cut_for_page`].
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Cut(Option<Instant>);
-
-impl Cut {
-    /// Whether the page must go no further.
-    pub(super) fn passed(self) -> bool {
-        self.0.is_some_and(|t| Instant::now() >= t)
-    }
-}
-
-pub(super) fn parse_time(v: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(v.trim())
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
 
 /// Runs (or resumes) the firing `ev` until it is done or `limits.stop_at` (as the
 /// `run-campaign` function does).
-pub async fn fire(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutcome, ServiceError> {
+pub async fn fire(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutcome, RunError> {
     crate::aws_calls::as_function("run-campaign", Box::pin(fire_once(app, ev, limits))).await
 }
 
-async fn fire_once(
-    app: &App,
-    ev: &FireEvent,
-    limits: &Limits,
-) -> Result<FireOutcome, ServiceError> {
+async fn fire_once(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutcome, RunError> {
     let store = &app.store;
     let Some(scheduled) = parse_time(&ev.scheduled_time) else {
         return ignored("scheduled_time is not an RFC 3339 time");
     };
     if let Some(wake) = &ev.wake_time {
-        return Box::pin(super::campaign_pause::wake(
-            app, ev, scheduled, wake, limits,
-        ))
-        .await;
+        return Box::pin(super::held::wake(app, ev, scheduled, wake, limits)).await;
     }
     let Some(campaign) = store.get_campaign(&ev.clinic_id, &ev.campaign_id).await? else {
         return ignored("no such campaign");
@@ -227,10 +137,7 @@ async fn fire_once(
             .audience_done(&ev.clinic_id, &campaign.id, &run_id)
             .await?;
     }
-    Box::pin(super::campaign_pause::drain(
-        app, &plan, ev, run, &pacer, limits,
-    ))
-    .await
+    Box::pin(super::held::drain(app, &plan, ev, run, &pacer, limits)).await
 }
 
 /// A firing of a cancelled campaign sends nothing. Its run, if a copy left it sending or
@@ -243,7 +150,7 @@ async fn end_cancelled(
     campaign: &Campaign,
     scheduled: DateTime<Utc>,
     limits: &Limits,
-) -> Result<FireOutcome, ServiceError> {
+) -> Result<FireOutcome, RunError> {
     let run_id = run_id(&campaign.id, scheduled);
     let clinic_id = &ev.clinic_id;
     let Some(run) = app.store.get_run(clinic_id, &campaign.id, &run_id).await? else {
@@ -258,7 +165,7 @@ async fn end_cancelled(
             // That copy sees the cancellation once its page is done, and ends the run.
             return ignored("campaign is cancelled; a copy of the run is finishing a page");
         }
-        super::campaign_pause::end_held(app, clinic_id, &run_id, "cancelled", limits).await?;
+        super::held::end_held(app, clinic_id, &run_id, "cancelled", limits).await?;
         return stop(
             app,
             clinic_id,
@@ -270,15 +177,8 @@ async fn end_cancelled(
         .await;
     }
     let key = (campaign.id.as_str(), run_id.as_str());
-    super::run_settlement::settle_ended(app, clinic_id, key).await?;
+    super::settlement::settle_ended(app, clinic_id, key).await?;
     ignored("campaign is cancelled")
-}
-
-/// `Ok` with what the firing comes to.
-pub(super) fn ignored(reason: &str) -> Result<FireOutcome, ServiceError> {
-    Ok(FireOutcome::Ignored {
-        reason: reason.to_owned(),
-    })
 }
 
 /// Goes through the run's audience from its checkpoint, page by page, claiming and sending
@@ -291,14 +191,14 @@ async fn walk(
     run: &CampaignRun,
     pacer: &Pacer,
     limits: &Limits,
-) -> Result<Option<FireOutcome>, ServiceError> {
+) -> Result<Option<FireOutcome>, RunError> {
     let store = &app.store;
     let campaign = &plan.campaign;
     let run_id = &run.id;
     // Messages held for credits on earlier pages are not sent either.
     let stopped = |status, reason: &'static str| {
         Box::pin(async move {
-            super::campaign_pause::end_held(app, &ev.clinic_id, &run.id, reason, limits).await?;
+            super::held::end_held(app, &ev.clinic_id, &run.id, reason, limits).await?;
             stop(app, &ev.clinic_id, campaign, run.clone(), status, reason).await
         })
     };
@@ -323,7 +223,7 @@ async fn walk(
             None => audience.page(store, position.as_deref(), PAGE).await?,
         };
         let start = position.as_deref();
-        let turn = campaign_pages::turn(
+        let turn = pages::turn(
             app,
             (&ev.clinic_id, run_id),
             (start, page.next.as_deref()),
@@ -360,7 +260,7 @@ async fn walk(
             }
         };
         let cut = limits.cut_for_page();
-        let send = campaign_pages::keeping(
+        let send = pages::keeping(
             app,
             (&ev.clinic_id, run_id, start),
             lease,
@@ -381,16 +281,12 @@ async fn walk(
             }
             // Failed, the invocation is retried: the retry takes the page over.
             Kept::RanOut => {
-                return Err(ServiceError::conflict(
-                    "page_lease_ran_out",
-                    None,
-                    "this copy's lease on its page ran out before the page was done",
-                ));
+                return Err(RunError::PageLeaseRanOut);
             }
         }
         if sent == PageSent::CutForTime {
             // The continuation takes the rest of the page over at once, not a lease later.
-            campaign_pages::release(app, (&ev.clinic_id, run_id, start), &held_until).await;
+            pages::release(app, (&ev.clinic_id, run_id, start), &held_until).await;
             return continue_later(app, ev, run).await.map(Some);
         }
         store.page_done(&ev.clinic_id, run_id, start).await?;
@@ -406,68 +302,4 @@ async fn walk(
             return continue_later(app, ev, run).await.map(Some);
         }
     }
-}
-
-/// Waits until no message of the run is queued: messages other copies of the run are sending
-/// resolve on their own; those whose lease ran out (their copy died, perhaps after handing them
-/// over) become unconfirmed. The final tally, or `None` when time ran out first.
-pub(super) async fn settle(
-    app: &App,
-    clinic: &Clinic,
-    run_id: &str,
-    limits: &Limits,
-) -> Result<Option<Tally>, ServiceError> {
-    let store = &app.store;
-    loop {
-        let t = tally(app, &clinic.id, run_id).await?;
-        if t.queued.is_empty() {
-            return Ok(Some(t));
-        }
-        let now = app.now();
-        for m in t.queued {
-            if let Some(prev) = m.lease_until.filter(|prev| *prev < now)
-                && store
-                    .mark_unconfirmed(&clinic.id, &m, Some(&prev), ABANDONED, now)
-                    .await?
-            {
-                tracing::warn!(run_id, message_id = m.id, "abandoned message unconfirmed");
-            }
-        }
-        if Instant::now() >= limits.stop_at {
-            return Ok(None);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    }
-}
-
-/// Schedules the continuation of a run that ran out of time.
-pub(super) async fn continue_later(
-    app: &App,
-    ev: &FireEvent,
-    run: &CampaignRun,
-) -> Result<FireOutcome, ServiceError> {
-    let campaign_id = &ev.campaign_id;
-    let n = app
-        .store
-        .count_continuation(&ev.clinic_id, campaign_id, &run.id)
-        .await?;
-    let at = app.now() + chrono::Duration::seconds(1);
-    let name = format!(
-        "campaign-{}-{}-{n}",
-        &campaign_id[..8.min(campaign_id.len())],
-        &run.id[24..]
-    );
-    let spec = ScheduleSpec {
-        name: &name,
-        expression: &format!("at({})", at.format("%Y-%m-%dT%H:%M:%S")),
-        time_zone: "UTC",
-        start: None,
-        input: super::campaigns::fire_input(&ev.clinic_id, &ev.campaign_id, &ev.scheduled_time),
-        one_off: true,
-    };
-    app.scheduler.create(spec).await?;
-    tracing::info!(campaign_id, run_id = run.id, n, "run continues later");
-    Ok(FireOutcome::Continued {
-        run_id: run.id.clone(),
-    })
 }

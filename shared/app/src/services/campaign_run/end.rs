@@ -1,66 +1,16 @@
 //! How a run ends: its messages tallied, its end recorded once on the run and on its campaign
-//! (settling its credits: [`super::run_settlement`]), and its schedules tidied away. See
-//! [`super::campaign_runner`] for the run itself.
+//! (settling its credits: [`super::settlement`]), and its schedules tidied away. See
+//! [`super::runner`] for the run itself.
 
-use super::campaign_plan::Plan;
-use super::campaign_runner::FireOutcome;
+use super::plan::Plan;
+use super::tally::{Tally, tally};
+use super::types::{ABANDONED, FireEvent, FireOutcome, Limits, RunError, wake_schedule_name};
+use crate::App;
+use crate::scheduler::ScheduleSpec;
 use crate::store::{RunTotals, StatusChange};
-use crate::{App, ServiceError};
 use tidings_domain::campaign::{Campaign, CampaignRun, CampaignStatus, Counts, RunStatus};
-use tidings_domain::message::{Message, Status};
-
-/// A run's messages counted (a page at a time), its credits net of refunds (see
-/// [`Message::keeps_its_credits`]), and the ones still queued.
-pub(super) struct Tally {
-    pub(super) counts: Counts,
-    credits: i64,
-    /// The credits of every message paid for out of the run's reservations (failed ones too,
-    /// whose refunds are their own).
-    pub(super) paid: i64,
-    /// Those still queued: [`super::campaign_runner::settle`] marks unconfirmed any whose lease
-    /// ran out.
-    pub(super) queued: Vec<Message>,
-    /// What became of the messages, per channel, for the run's metrics.
-    by_channel: crate::metrics::MessageCounts,
-}
-
-pub(super) async fn tally(app: &App, clinic_id: &str, run_id: &str) -> Result<Tally, ServiceError> {
-    let mut t = Tally {
-        counts: Counts::default(),
-        credits: 0,
-        paid: 0,
-        queued: Vec::new(),
-        by_channel: crate::metrics::MessageCounts::default(),
-    };
-    app.store
-        .each_request_message(clinic_id, run_id, |m| {
-            t.by_channel.add(m);
-            let c = &mut t.counts;
-            c.recipients += 1;
-            match m.status {
-                Status::Queued => {
-                    c.queued += 1;
-                    t.queued.push(m.clone());
-                }
-                Status::Sent => c.sent += 1,
-                Status::Delivered => c.delivered += 1,
-                Status::Failed => c.failed += 1,
-                Status::Skipped => c.skipped += 1,
-                Status::Held => c.held += 1,
-                Status::NotSent => c.not_sent += 1,
-                Status::Unconfirmed => c.unconfirmed += 1,
-                Status::Received => {}
-            }
-            if m.keeps_its_credits() {
-                t.credits += i64::from(m.credits);
-            }
-            if m.was_paid() {
-                t.paid += i64::from(m.credits);
-            }
-        })
-        .await?;
-    Ok(t)
-}
+use tidings_domain::clinic::Clinic;
+use tokio::time::Instant;
 
 /// Ends a run that went through its whole audience, and settles its credits.
 pub(super) async fn finish(
@@ -68,7 +18,7 @@ pub(super) async fn finish(
     plan: &Plan,
     run: CampaignRun,
     settled: Tally,
-) -> Result<FireOutcome, ServiceError> {
+) -> Result<FireOutcome, RunError> {
     let (clinic_id, campaign) = (&plan.clinic.id, &plan.campaign);
     let next = if campaign.fields.repeat.is_some() {
         CampaignStatus::Scheduled
@@ -94,7 +44,7 @@ pub(super) async fn stop(
     run: CampaignRun,
     status: RunStatus,
     reason: &str,
-) -> Result<FireOutcome, ServiceError> {
+) -> Result<FireOutcome, RunError> {
     let next = match status {
         RunStatus::Cancelled => CampaignStatus::Cancelled,
         _ => CampaignStatus::Failed,
@@ -121,7 +71,7 @@ pub(super) struct End<'a> {
     pub(super) reason: Option<&'a str>,
     pub(super) next: CampaignStatus,
     /// The plan of a run that went through its whole audience: no copy can still be between
-    /// reserving and claiming, so it settles as it ends ([`super::run_settlement`]). Without
+    /// reserving and claiming, so it settles as it ends ([`super::settlement`]). Without
     /// one, the run is settled after it ends, once no copy is doing a page of it.
     pub(super) settle: Option<&'a Plan>,
 }
@@ -140,7 +90,7 @@ pub(super) async fn end(
         settle,
     }: End<'_>,
     tally: Tally,
-) -> Result<Counts, ServiceError> {
+) -> Result<Counts, RunError> {
     let Tally {
         counts,
         credits,
@@ -154,12 +104,12 @@ pub(super) async fn end(
     run.credits = credits;
     run.finished_at = Some(app.now());
     let ended = match settle {
-        Some(plan) => super::run_settlement::finish_settled(app, plan, &mut run, paid).await?,
+        Some(plan) => super::settlement::finish_settled(app, plan, &mut run, paid).await?,
         None => {
             let ended = app.store.finish_run(clinic_id, &run).await?;
             // Whichever copy ended it: the last copy to stop is the one that can settle it.
             let key = (campaign.id.as_str(), run.id.as_str());
-            if let Err(e) = super::run_settlement::settle_ended(app, clinic_id, key).await {
+            if let Err(e) = super::settlement::settle_ended(app, clinic_id, key).await {
                 tracing::error!(run_id = run.id, error = ?e, "ended run not settled");
             }
             ended
@@ -210,10 +160,7 @@ pub(super) async fn end(
     if run.pauses > 0
         && let Err(e) = app
             .scheduler
-            .delete(&super::campaign_pause::wake_schedule_name(
-                &campaign.id,
-                &run.id,
-            ))
+            .delete(&wake_schedule_name(&campaign.id, &run.id))
             .await
     {
         tracing::warn!(campaign_id = campaign.id, error = %e, "wake-up schedule not deleted");
@@ -228,4 +175,72 @@ pub(super) async fn end(
         "run finished"
     );
     Ok(counts)
+}
+
+/// Waits until no message of the run is queued: messages other copies of the run are sending
+/// resolve on their own; those whose lease ran out (their copy died, perhaps after handing them
+/// over) become unconfirmed. The final tally, or `None` when time ran out first.
+pub(super) async fn settle(
+    app: &App,
+    clinic: &Clinic,
+    run_id: &str,
+    limits: &Limits,
+) -> Result<Option<Tally>, RunError> {
+    let store = &app.store;
+    loop {
+        let t = tally(app, &clinic.id, run_id).await?;
+        if t.queued.is_empty() {
+            return Ok(Some(t));
+        }
+        let now = app.now();
+        for m in t.queued {
+            if let Some(prev) = m.lease_until.filter(|prev| *prev < now)
+                && store
+                    .mark_unconfirmed(&clinic.id, &m, Some(&prev), ABANDONED, now)
+                    .await?
+            {
+                tracing::warn!(run_id, message_id = m.id, "abandoned message unconfirmed");
+            }
+        }
+        if Instant::now() >= limits.stop_at {
+            return Ok(None);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
+/// Schedules the continuation of a run that ran out of time.
+pub(super) async fn continue_later(
+    app: &App,
+    ev: &FireEvent,
+    run: &CampaignRun,
+) -> Result<FireOutcome, RunError> {
+    let campaign_id = &ev.campaign_id;
+    let n = app
+        .store
+        .count_continuation(&ev.clinic_id, campaign_id, &run.id)
+        .await?;
+    let at = app.now() + chrono::Duration::seconds(1);
+    let name = format!(
+        "campaign-{}-{}-{n}",
+        &campaign_id[..8.min(campaign_id.len())],
+        &run.id[24..]
+    );
+    let spec = ScheduleSpec {
+        name: &name,
+        expression: &format!("at({})", at.format("%Y-%m-%dT%H:%M:%S")),
+        time_zone: "UTC",
+        start: None,
+        input: crate::services::campaigns::fire_input(
+            &ev.clinic_id,
+            &ev.campaign_id,
+            &ev.scheduled_time,
+        ),
+        one_off: true,
+    };
+    app.scheduler.create(spec).await?;
+    tracing::info!(campaign_id, run_id = run.id, n, "run continues later");
+    Ok(FireOutcome::Continued {
+        run_id: run.id.clone(),
+    })
 }

@@ -11,106 +11,31 @@
 //!   [`PAUSE_LIMIT_HOURS`] after the pause, or after the campaign was cancelled, marks the held
 //!   messages `not_sent` and ends the run.
 
-use super::campaign_claims::return_unclaimed;
-use super::campaign_plan::{Plan, prepare, run_entry};
-use super::campaign_run_end::{End, end, finish, stop, tally};
-use super::campaign_runner::{
-    FireEvent, FireOutcome, Limits, continue_later, ignored, parse_time, settle,
+use super::claims::return_unclaimed;
+use super::end::{End, continue_later, end, finish, settle, stop};
+use super::plan::{Plan, prepare};
+use super::reserve::reserve_prefix;
+use super::tally::tally;
+use super::types::{
+    FireEvent, FireOutcome, Limits, RunError, ignored, parse_time, wake_schedule_name,
 };
-use super::pacing::Pacer;
-use super::sent_batches::with_batches;
 use crate::scheduler::ScheduleSpec;
-use crate::store::{Reservation, StatusChange, TxError};
-use crate::{App, ServiceError, ids};
+use crate::services::pacing::Pacer;
+use crate::services::sent_batches::with_batches;
+use crate::store::StatusChange;
+use crate::{App, ids};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tidings_domain::campaign::{
     Campaign, CampaignRun, CampaignStatus, PAUSE_LIMIT_HOURS, RunStatus, run_id,
 };
-use tidings_domain::credits::EntryKind;
 use tidings_domain::message::Status;
 use tidings_domain::notification::{Notification, NotificationKind};
 use tokio::time::Instant;
 
 /// Held messages released (or ended) per page.
 const HELD_PAGE: usize = 500;
-
-/// Reserves the credits of the longest prefix of `costs` the paying account can afford, in
-/// one transaction; how many messages that prefix holds. When the whole is refused, an
-/// automatic top-up is given its chance before the balance is read again.
-pub(super) async fn reserve_prefix(
-    app: &App,
-    plan: &Plan,
-    costs: &[i64],
-) -> Result<usize, ServiceError> {
-    let store = &app.store;
-    let clinic_id = &plan.clinic.id;
-    let mut n = costs.len();
-    for _ in 0..4 {
-        let cost: i64 = costs[..n].iter().sum();
-        if cost == 0 {
-            return Ok(n);
-        }
-        let entry = run_entry(
-            plan,
-            (EntryKind::Debit, -cost),
-            format!("campaign {}", plan.campaign.id),
-            app.now(),
-        );
-        let run = (plan.campaign.id.as_str(), plan.run_id.as_str());
-        match store.reserve_run_credits(clinic_id, run, &entry).await {
-            Ok(()) => {
-                Box::pin(super::auto_top_up::after_debit(
-                    app,
-                    clinic_id,
-                    &plan.account,
-                ))
-                .await;
-                return Ok(n);
-            }
-            Err(TxError::Condition(Reservation::Short)) => {
-                Box::pin(super::auto_top_up::after_debit(
-                    app,
-                    clinic_id,
-                    &plan.account,
-                ))
-                .await;
-                let balance = store.credit_balance(clinic_id, &plan.account).await?;
-                n = affordable(costs, balance);
-            }
-            Err(TxError::Condition(Reservation::Duplicate)) => {
-                return Err(ServiceError::conflict(
-                    "duplicate_id",
-                    None,
-                    "ledger entry exists",
-                ));
-            }
-            // A copy that stalled past its lease while others finished the run.
-            Err(TxError::Condition(Reservation::RunSettled)) => {
-                return Err(ServiceError::conflict(
-                    "run_settled",
-                    None,
-                    "the run has finished and settled its credits",
-                ));
-            }
-            Err(TxError::Store(e)) => return Err(e.into()),
-        }
-    }
-    Ok(0)
-}
-
-/// How many of `costs`, in order, `balance` pays for.
-fn affordable(costs: &[i64], balance: i64) -> usize {
-    let mut left = balance;
-    costs
-        .iter()
-        .take_while(|c| {
-            left -= **c;
-            left >= 0
-        })
-        .count()
-}
 
 /// After the audience is planned: waits for queued messages, sends held ones while credits
 /// last, and finishes the run, or pauses it when credits run out, or hands over to a
@@ -122,7 +47,7 @@ pub(super) async fn drain(
     run: CampaignRun,
     pacer: &Pacer,
     limits: &Limits,
-) -> Result<FireOutcome, ServiceError> {
+) -> Result<FireOutcome, RunError> {
     loop {
         let Some(settled) = settle(app, &plan.clinic, &run.id, limits).await? else {
             return continue_later(app, ev, &run).await;
@@ -151,7 +76,7 @@ async fn send_held(
     plan: &Plan,
     pacer: &Pacer,
     limits: &Limits,
-) -> Result<Pass, ServiceError> {
+) -> Result<Pass, RunError> {
     let store = &app.store;
     let clinic_id = &plan.clinic.id;
     let concurrency = app.config.campaigns.concurrency;
@@ -171,7 +96,7 @@ async fn send_held(
             .await?;
         let costs: Vec<i64> = held.iter().map(|m| i64::from(m.credits)).collect();
         let paid = reserve_prefix(app, plan, &costs).await?;
-        let outcomes: Vec<Result<i64, ServiceError>> =
+        let outcomes: Vec<Result<i64, RunError>> =
             with_batches(app, clinic_id, concurrency, async |sent| {
                 futures::stream::iter(&held[..paid])
                     .map(|m| async move {
@@ -225,18 +150,9 @@ async fn send_held(
     }
 }
 
-/// The name of a paused run's wake-up schedule.
-pub fn wake_schedule_name(campaign_id: &str, run_id: &str) -> String {
-    format!(
-        "campaign-{}-{}-wake",
-        &campaign_id[..8.min(campaign_id.len())],
-        &run_id[24.min(run_id.len())..]
-    )
-}
-
 /// Makes sure the run's wake-up schedule exists, pauses the run and its campaign for credits,
 /// and tells the practice.
-async fn pause(app: &App, plan: &Plan, run: CampaignRun) -> Result<FireOutcome, ServiceError> {
+async fn pause(app: &App, plan: &Plan, run: CampaignRun) -> Result<FireOutcome, RunError> {
     let store = &app.store;
     let clinic_id = &plan.clinic.id;
     let campaign = &plan.campaign;
@@ -246,7 +162,7 @@ async fn pause(app: &App, plan: &Plan, run: CampaignRun) -> Result<FireOutcome, 
         "clinic_id": clinic_id,
         "campaign_id": campaign.id,
         "scheduled_time": run.scheduled_time.to_rfc3339(),
-        "wake_time": super::campaigns::SCHEDULED_TIME,
+        "wake_time": crate::services::campaigns::SCHEDULED_TIME,
     })
     .to_string();
     app.scheduler
@@ -314,7 +230,7 @@ pub(super) async fn wake(
     scheduled: DateTime<Utc>,
     wake: &str,
     limits: &Limits,
-) -> Result<FireOutcome, ServiceError> {
+) -> Result<FireOutcome, RunError> {
     let store = &app.store;
     let clinic_id = &ev.clinic_id;
     let Some(now) = parse_time(wake) else {
@@ -409,7 +325,7 @@ async fn expire(
         reason,
     }: Expiry<'_>,
     limits: &Limits,
-) -> Result<FireOutcome, ServiceError> {
+) -> Result<FireOutcome, RunError> {
     let reason = reason.as_str();
     if !end_held(app, clinic_id, &run.id, reason, limits).await? {
         return ignored("time ran out; the next wake-up goes on");
@@ -454,7 +370,7 @@ pub(super) async fn end_held(
     run_id: &str,
     reason: &str,
     limits: &Limits,
-) -> Result<bool, ServiceError> {
+) -> Result<bool, RunError> {
     let store = &app.store;
     let concurrency = app.config.campaigns.concurrency;
     let mut after: Option<String> = None;

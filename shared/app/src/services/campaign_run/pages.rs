@@ -3,7 +3,7 @@
 //! was done. A copy keeps its page while it works on it ([`keeping`]). See
 //! [`crate::store::PageClaim`].
 
-use super::campaign_runner::Limits;
+use super::types::Limits;
 use crate::App;
 use crate::store::{PageClaim, StoreError};
 use chrono::{DateTime, Utc};
