@@ -6,6 +6,7 @@
 pub mod api_key;
 pub mod appointment;
 pub mod campaign;
+pub mod campaign_step;
 pub mod clinic;
 pub mod contact;
 pub mod credits;

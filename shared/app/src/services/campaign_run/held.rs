@@ -12,7 +12,7 @@
 //!   messages `not_sent` and ends the run.
 
 use super::claims::return_unclaimed;
-use super::end::{End, continue_later, end, finish, settle, stop};
+use super::end::{End, end, stop};
 use super::plan::{Plan, prepare};
 use super::reserve::reserve_prefix;
 use super::tally::tally;
@@ -30,6 +30,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tidings_domain::campaign::{
     Campaign, CampaignRun, CampaignStatus, PAUSE_LIMIT_HOURS, RunStatus, run_id,
 };
+use tidings_domain::campaign_step::Found;
 use tidings_domain::message::Status;
 use tidings_domain::notification::{Notification, NotificationKind};
 use tokio::time::Instant;
@@ -37,46 +38,14 @@ use tokio::time::Instant;
 /// Held messages released (or ended) per page.
 const HELD_PAGE: usize = 500;
 
-/// After the audience is planned: waits for queued messages, sends held ones while credits
-/// last, and finishes the run, or pauses it when credits run out, or hands over to a
-/// continuation when time runs out.
-pub(super) async fn drain(
-    app: &App,
-    plan: &Plan,
-    ev: &FireEvent,
-    run: CampaignRun,
-    pacer: &Pacer,
-    limits: &Limits,
-) -> Result<FireOutcome, RunError> {
-    loop {
-        let Some(settled) = settle(app, &plan.clinic, &run.id, limits).await? else {
-            return continue_later(app, ev, &run).await;
-        };
-        if settled.counts.held == 0 {
-            return finish(app, plan, run, settled).await;
-        }
-        match send_held(app, plan, pacer, limits).await? {
-            Pass::Done => {}
-            Pass::OutOfTime => return continue_later(app, ev, &run).await,
-            Pass::OutOfCredits => return pause(app, plan, run).await,
-        }
-    }
-}
-
-/// How a pass over the held messages ended.
-enum Pass {
-    Done,
-    OutOfTime,
-    OutOfCredits,
-}
-
-/// Sends the run's held messages, a page at a time, as far as the balance goes.
-async fn send_held(
+/// The send-held phase: sends the run's held messages, a page at a time, as far as the
+/// balance goes.
+pub(super) async fn send_held(
     app: &App,
     plan: &Plan,
     pacer: &Pacer,
     limits: &Limits,
-) -> Result<Pass, RunError> {
+) -> Result<Found, RunError> {
     let store = &app.store;
     let clinic_id = &plan.clinic.id;
     let concurrency = app.config.campaigns.concurrency;
@@ -136,23 +105,27 @@ async fn send_held(
             return Err(e);
         }
         if was_cut.load(Ordering::Relaxed) {
-            return Ok(Pass::OutOfTime);
+            return Ok(Found::OutOfTime);
         }
         if paid < held.len() {
-            return Ok(Pass::OutOfCredits);
+            return Ok(Found::OutOfCredits);
         }
         match next {
             // Each invocation gets through at least one page, however little time it has.
-            Some(_) if Instant::now() >= limits.stop_at => return Ok(Pass::OutOfTime),
+            Some(_) if Instant::now() >= limits.stop_at => return Ok(Found::OutOfTime),
             Some(k) => after = Some(k),
-            None => return Ok(Pass::Done),
+            None => return Ok(Found::HeldSent),
         }
     }
 }
 
 /// Makes sure the run's wake-up schedule exists, pauses the run and its campaign for credits,
 /// and tells the practice.
-async fn pause(app: &App, plan: &Plan, run: CampaignRun) -> Result<FireOutcome, RunError> {
+pub(super) async fn pause(
+    app: &App,
+    plan: &Plan,
+    run: CampaignRun,
+) -> Result<FireOutcome, RunError> {
     let store = &app.store;
     let clinic_id = &plan.clinic.id;
     let campaign = &plan.campaign;
@@ -222,6 +195,14 @@ async fn pause(app: &App, plan: &Plan, run: CampaignRun) -> Result<FireOutcome, 
     })
 }
 
+/// What a wake-up of a paused run came to.
+pub(super) enum Woken {
+    /// The run goes on sending: its account has credits again.
+    Resumed { plan: Box<Plan>, run: CampaignRun },
+    /// Nothing to send: the run ended, or waits on.
+    Done(FireOutcome),
+}
+
 /// A wake-up of a paused run at `wake` (its schedule's time): ends it when its campaign was
 /// cancelled or its time is up, resumes it when its account has credits again.
 pub(super) async fn wake(
@@ -230,11 +211,12 @@ pub(super) async fn wake(
     scheduled: DateTime<Utc>,
     wake: &str,
     limits: &Limits,
-) -> Result<FireOutcome, RunError> {
+) -> Result<Woken, RunError> {
+    let done = |outcome: Result<FireOutcome, RunError>| outcome.map(Woken::Done);
     let store = &app.store;
     let clinic_id = &ev.clinic_id;
     let Some(now) = parse_time(wake) else {
-        return ignored("wake_time is not an RFC 3339 time");
+        return done(ignored("wake_time is not an RFC 3339 time"));
     };
     let run_id = run_id(&ev.campaign_id, scheduled);
     let schedule = wake_schedule_name(&ev.campaign_id, &run_id);
@@ -242,14 +224,14 @@ pub(super) async fn wake(
     let run = store.get_run(clinic_id, &ev.campaign_id, &run_id).await?;
     let (Some(campaign), Some(mut run)) = (campaign, run) else {
         app.scheduler.delete(&schedule).await?;
-        return ignored("no such run");
+        return done(ignored("no such run"));
     };
     match run.status {
         RunStatus::Paused => {}
-        RunStatus::Sending => return ignored("run is sending"),
+        RunStatus::Sending => return done(ignored("run is sending")),
         _ => {
             app.scheduler.delete(&schedule).await?;
-            return ignored("run ended");
+            return done(ignored("run ended"));
         }
     }
     let ended = |status, reason: String| Expiry {
@@ -259,33 +241,35 @@ pub(super) async fn wake(
     };
     if campaign.status == CampaignStatus::Cancelled {
         let why = ended(RunStatus::Cancelled, "cancelled".into());
-        return expire(app, clinic_id, run, why, limits).await;
+        return done(expire(app, clinic_id, run, why, limits).await);
     }
     if run.pause_expired(now) {
         let why = ended(RunStatus::Sent, "insufficient_credits".into());
-        return expire(app, clinic_id, run, why, limits).await;
+        return done(expire(app, clinic_id, run, why, limits).await);
     }
     let plan = match prepare(app, clinic_id, campaign.clone(), &run_id).await? {
         Ok(p) => p,
         Err(reason) => {
-            return expire(
-                app,
-                clinic_id,
-                run,
-                ended(RunStatus::Failed, reason),
-                limits,
-            )
-            .await;
+            return done(
+                expire(
+                    app,
+                    clinic_id,
+                    run,
+                    ended(RunStatus::Failed, reason),
+                    limits,
+                )
+                .await,
+            );
         }
     };
     if store.credit_balance(clinic_id, &plan.account).await? <= 0 {
-        return ignored("still out of credits");
+        return done(ignored("still out of credits"));
     }
     if !store
         .set_run_paused(clinic_id, &campaign.id, &run_id, false, now)
         .await?
     {
-        return ignored("another copy resumed the run");
+        return done(ignored("another copy resumed the run"));
     }
     store
         .set_campaign_status(
@@ -302,8 +286,10 @@ pub(super) async fn wake(
         .await?;
     run.status = RunStatus::Sending;
     tracing::info!(clinic_id, campaign_id = campaign.id, run_id, "run resumed");
-    let pacer = Pacer::for_app(app);
-    drain(app, &plan, ev, run, &pacer, limits).await
+    Ok(Woken::Resumed {
+        plan: Box::new(plan),
+        run,
+    })
 }
 
 /// How a paused run ends without being resumed.

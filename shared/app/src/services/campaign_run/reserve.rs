@@ -30,21 +30,11 @@ pub(super) async fn reserve_prefix(
         let run = (plan.campaign.id.as_str(), plan.run_id.as_str());
         match store.reserve_run_credits(clinic_id, run, &entry).await {
             Ok(()) => {
-                Box::pin(crate::services::auto_top_up::after_debit(
-                    app,
-                    clinic_id,
-                    &plan.account,
-                ))
-                .await;
+                crate::services::auto_top_up::after_debit(app, clinic_id, &plan.account).await;
                 return Ok(n);
             }
             Err(TxError::Condition(Reservation::Short)) => {
-                Box::pin(crate::services::auto_top_up::after_debit(
-                    app,
-                    clinic_id,
-                    &plan.account,
-                ))
-                .await;
+                crate::services::auto_top_up::after_debit(app, clinic_id, &plan.account).await;
                 let balance = store.credit_balance(clinic_id, &plan.account).await?;
                 n = affordable(costs, balance);
             }

@@ -24,9 +24,11 @@
 //! [`super::end`].
 
 use super::claims::{Claims, PageSent, claim_and_send};
-use super::end::{continue_later, stop};
+use super::end::{continue_later, finish, settle, stop};
+use super::held::{Woken, end_held, pause, send_held};
 use super::pages::{self, Kept, Turn};
 use super::plan::{Plan, audience_of, plan_member, prepare};
+use super::tally::tally;
 use super::types::{FireEvent, FireOutcome, Limits, PAGE, RunError, ignored, parse_time};
 use crate::App;
 use crate::services::pacing::Pacer;
@@ -35,11 +37,14 @@ use crate::store::StatusChange;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use tidings_domain::campaign::{Campaign, CampaignRun, CampaignStatus, RunStatus, run_id};
+use tidings_domain::campaign_step::{Found, Next, Phase, first_phase, next};
 use tokio::time::Instant;
 
 /// Runs (or resumes) the firing `ev` until it is done or `limits.stop_at` (as the
 /// `run-campaign` function does).
 pub async fn fire(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutcome, RunError> {
+    // Boxed for its size, not for recursion: a run's whole state machine is large, and a
+    // caller on a small stack (a test thread) would overflow holding it inline.
     crate::aws_calls::as_function("run-campaign", Box::pin(fire_once(app, ev, limits))).await
 }
 
@@ -49,13 +54,18 @@ async fn fire_once(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOut
         return ignored("scheduled_time is not an RFC 3339 time");
     };
     if let Some(wake) = &ev.wake_time {
-        return Box::pin(super::held::wake(app, ev, scheduled, wake, limits)).await;
+        return match super::held::wake(app, ev, scheduled, wake, limits).await? {
+            Woken::Done(outcome) => Ok(outcome),
+            Woken::Resumed { plan, run } => {
+                drive(&Run::new(app, ev, &plan, limits), run, Phase::Settle).await
+            }
+        };
     }
     let Some(campaign) = store.get_campaign(&ev.clinic_id, &ev.campaign_id).await? else {
         return ignored("no such campaign");
     };
     if campaign.status == CampaignStatus::Cancelled {
-        return Box::pin(end_cancelled(app, ev, &campaign, scheduled, limits)).await;
+        return end_cancelled(app, ev, &campaign, scheduled, limits).await;
     }
     if !campaign.status.is_live() {
         return ignored(&format!("campaign is {}", campaign.status.as_str()));
@@ -128,16 +138,83 @@ async fn fire_once(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOut
             .await;
         }
     };
-    let pacer = Pacer::for_app(app);
-    if !run.audience_done {
-        if let Some(out) = Box::pin(walk(app, ev, &plan, &run, &pacer, limits)).await? {
-            return Ok(out);
+    let first = first_phase(run.audience_done);
+    drive(&Run::new(app, ev, &plan, limits), run, first).await
+}
+
+/// A copy's work on one run: what every phase needs, passed as one value.
+pub(super) struct Run<'a> {
+    pub(super) app: &'a App,
+    pub(super) ev: &'a FireEvent,
+    pub(super) plan: &'a Plan,
+    pub(super) pacer: Pacer,
+    pub(super) limits: &'a Limits,
+}
+
+impl<'a> Run<'a> {
+    pub(super) fn new(app: &'a App, ev: &'a FireEvent, plan: &'a Plan, limits: &'a Limits) -> Self {
+        Self {
+            app,
+            ev,
+            plan,
+            pacer: Pacer::for_app(app),
+            limits,
         }
-        store
-            .audience_done(&ev.clinic_id, &campaign.id, &run_id)
-            .await?;
     }
-    Box::pin(super::held::drain(app, &plan, ev, run, &pacer, limits)).await
+}
+
+/// The driving loop: runs a phase, asks the domain what comes next
+/// ([`tidings_domain::campaign_step::next`]), and either runs that phase or ends this copy's
+/// work with the outcome.
+pub(super) async fn drive(
+    r: &Run<'_>,
+    run: CampaignRun,
+    first: Phase,
+) -> Result<FireOutcome, RunError> {
+    let (app, plan, limits) = (r.app, r.plan, r.limits);
+    let clinic_id = plan.clinic.id.as_str();
+    let mut phase = first;
+    // The tally the last settling found: what the run's end records.
+    let mut settled = None;
+    loop {
+        let found = match phase {
+            Phase::Walk => walk(r, &run).await?,
+            Phase::Settle => match settle(app, &plan.clinic, &run.id, limits).await? {
+                Some(t) => {
+                    let held = t.counts.held;
+                    settled = Some(t);
+                    Found::Settled { held }
+                }
+                None => Found::OutOfTime,
+            },
+            Phase::SendHeld => send_held(app, plan, &r.pacer, limits).await?,
+        };
+        let step = next(found);
+        tracing::debug!(run_id = run.id, ?found, ?step, "campaign run step");
+        let (status, reason) = match step {
+            Next::Do(p) => {
+                phase = p;
+                continue;
+            }
+            Next::Finish => {
+                let t = match settled.take() {
+                    Some(t) => t,
+                    None => tally(app, clinic_id, &run.id).await?,
+                };
+                return finish(app, plan, run, t).await;
+            }
+            Next::Pause => return pause(app, plan, run).await,
+            Next::ContinueLater => return continue_later(app, r.ev, &run).await,
+            Next::LeaveToOtherCopy => {
+                return ignored("another copy of the run took over its page");
+            }
+            Next::Cancel => (RunStatus::Cancelled, "cancelled"),
+            Next::Fail(reason) => (RunStatus::Failed, reason),
+        };
+        // Messages held for credits on earlier pages are not sent either.
+        end_held(app, clinic_id, &run.id, reason, limits).await?;
+        return stop(app, clinic_id, &plan.campaign, run, status, reason).await;
+    }
 }
 
 /// A firing of a cancelled campaign sends nothing. Its run, if a copy left it sending or
@@ -181,30 +258,19 @@ async fn end_cancelled(
     ignored("campaign is cancelled")
 }
 
-/// Goes through the run's audience from its checkpoint, page by page, claiming and sending
-/// (or holding, when credits run out) one message per person and channel. `Some` when the
-/// run stopped or must continue later; `None` once the whole audience is planned.
-async fn walk(
-    app: &App,
-    ev: &FireEvent,
-    plan: &Plan,
-    run: &CampaignRun,
-    pacer: &Pacer,
-    limits: &Limits,
-) -> Result<Option<FireOutcome>, RunError> {
+/// The walk phase: goes through the run's audience from its checkpoint, page by page,
+/// claiming and sending (or holding, when credits run out) one message per person and
+/// channel, until the audience is done (recorded on the run), the campaign is cancelled, or
+/// time runs out.
+async fn walk(r: &Run<'_>, run: &CampaignRun) -> Result<Found, RunError> {
+    let (app, ev, plan, limits) = (r.app, r.ev, r.plan, r.limits);
+    let pacer = &r.pacer;
     let store = &app.store;
     let campaign = &plan.campaign;
     let run_id = &run.id;
-    // Messages held for credits on earlier pages are not sent either.
-    let stopped = |status, reason: &'static str| {
-        Box::pin(async move {
-            super::held::end_held(app, &ev.clinic_id, &run.id, reason, limits).await?;
-            stop(app, &ev.clinic_id, campaign, run.clone(), status, reason).await
-        })
-    };
     let audience = match audience_of(app, plan, run.started_at).await? {
         Ok(a) => a,
-        Err(reason) => return stopped(RunStatus::Failed, reason).await.map(Some),
+        Err(reason) => return Ok(Found::AudienceUnavailable(reason)),
     };
     let mut position = run.checkpoint.clone();
     // Practitioners named by patients, read once per invocation.
@@ -216,7 +282,7 @@ async fn walk(
             .await?
             .is_none_or(|c| c.status == CampaignStatus::Cancelled)
         {
-            return stopped(RunStatus::Cancelled, "cancelled").await.map(Some);
+            return Ok(Found::Cancelled);
         }
         let page = match prefetched.take() {
             Some(p) => p,
@@ -243,8 +309,8 @@ async fn walk(
                 position = Some(end);
                 continue;
             }
-            Turn::Done { end: None } => return Ok(None),
-            Turn::OutOfTime => return continue_later(app, ev, run).await.map(Some),
+            Turn::Done { end: None } => return audience_done(r, run).await,
+            Turn::OutOfTime => return Ok(Found::OutOfTime),
         };
         let mut messages = Vec::new();
         for (_, member) in &members {
@@ -276,9 +342,7 @@ async fn walk(
         match kept {
             Kept::Throughout => {}
             // The copy that took the page over finishes it, and the run.
-            Kept::TakenOver => {
-                return ignored("another copy of the run took over its page").map(Some);
-            }
+            Kept::TakenOver => return Ok(Found::TakenOver),
             // Failed, the invocation is retried: the retry takes the page over.
             Kept::RanOut => {
                 return Err(RunError::PageLeaseRanOut);
@@ -287,11 +351,11 @@ async fn walk(
         if sent == PageSent::CutForTime {
             // The continuation takes the rest of the page over at once, not a lease later.
             pages::release(app, (&ev.clinic_id, run_id, start), &held_until).await;
-            return continue_later(app, ev, run).await.map(Some);
+            return Ok(Found::OutOfTime);
         }
         store.page_done(&ev.clinic_id, run_id, start).await?;
         let Some(next) = end else {
-            return Ok(None);
+            return audience_done(r, run).await;
         };
         let out_of_time = Instant::now() >= limits.stop_at;
         store
@@ -299,7 +363,16 @@ async fn walk(
             .await?;
         position = Some(next);
         if out_of_time {
-            return continue_later(app, ev, run).await.map(Some);
+            return Ok(Found::OutOfTime);
         }
     }
+}
+
+/// Records that every page of the run's audience is done.
+async fn audience_done(r: &Run<'_>, run: &CampaignRun) -> Result<Found, RunError> {
+    r.app
+        .store
+        .audience_done(&r.plan.clinic.id, &r.plan.campaign.id, &run.id)
+        .await?;
+    Ok(Found::AudienceDone)
 }
