@@ -40,7 +40,8 @@ pub struct ClinicFields {
     pub time_zone: chrono_tz::Tz,
     /// ISO 3166 country whose national numbers patients' mobiles are read in.
     pub country: String,
-    pub sms_sender_id: String,
+    /// Checked when the clinic is written and again when it is read.
+    pub sms_sender_id: SenderId,
     /// The address emails are sent from: inside one of the clinic's
     /// [`Clinic::email_identities`].
     pub email_sender: String,
@@ -141,9 +142,7 @@ impl ClinicInput {
         let sender = self
             .sms_sender_id
             .ok_or_else(|| FieldError::required("sms_sender_id"))?;
-        let sms_sender_id = SenderId::parse("sms_sender_id", &sender)?
-            .as_str()
-            .to_owned();
+        let sms_sender_id = SenderId::parse("sms_sender_id", &sender)?;
         let email_sender =
             email::normalise("email_sender", self.email_sender.as_deref().unwrap_or(""))?;
         let phone = text::optional("phone", self.phone.as_deref(), 20)?;

@@ -250,7 +250,7 @@ async fn reply(app: &App, clinic: &Clinic, to: &str, text: &str) {
     let sms = crate::delivery::Sms {
         to,
         text,
-        sender_id: &clinic.fields.sms_sender_id,
+        sender_id: clinic.fields.sms_sender_id.as_str(),
         transactional: true,
     };
     // The provider's message can quote the number: only the kind of failure is logged.

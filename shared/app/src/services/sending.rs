@@ -316,7 +316,7 @@ async fn publish(app: &App, clinic: &Clinic, m: &Message) -> Result<String, Deli
                 .send_sms(&Sms {
                     to,
                     text,
-                    sender_id: &clinic.fields.sms_sender_id,
+                    sender_id: clinic.fields.sms_sender_id.as_str(),
                     transactional: m.category.is_transactional(),
                 })
                 .await
