@@ -41,3 +41,29 @@ pub struct Notification {
     pub created_at: DateTime<Utc>,
     pub read_at: Option<DateTime<Utc>>,
 }
+
+impl Notification {
+    /// An unread notification about the credit account `account` (no message or person):
+    /// a paused campaign, a failed top-up.
+    pub fn about_account(
+        id: String,
+        kind: NotificationKind,
+        account: &str,
+        body: String,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            kind,
+            message_id: String::new(),
+            patient_id: None,
+            contact_id: None,
+            appointment_id: None,
+            from: account.to_owned(),
+            body,
+            read: false,
+            created_at: at,
+            read_at: None,
+        }
+    }
+}

@@ -135,22 +135,16 @@ async fn check(app: &App, clinic_id: &str, account: &str) -> Result<(), ServiceE
             store
                 .add_notification(
                     clinic_id,
-                    &Notification {
-                        id: ids::new_id(),
-                        kind: NotificationKind::TopUpFailed,
-                        message_id: String::new(),
-                        patient_id: None,
-                        contact_id: None,
-                        appointment_id: None,
-                        from: account.to_owned(),
-                        body: format!(
+                    &Notification::about_account(
+                        ids::new_id(),
+                        NotificationKind::TopUpFailed,
+                        account,
+                        format!(
                             "Automatic top-up of {} credits failed: {why}. Top-ups are off until the settings are saved again.",
                             t.credits
                         ),
-                        read: false,
-                        created_at: now,
-                        read_at: None,
-                    },
+                        now,
+                    ),
                 )
                 .await?;
         }

@@ -164,22 +164,16 @@ pub(super) async fn pause(
     store
         .add_notification(
             clinic_id,
-            &Notification {
-                id: ids::new_id(),
-                kind: NotificationKind::CampaignPaused,
-                message_id: String::new(),
-                patient_id: None,
-                contact_id: None,
-                appointment_id: None,
-                from: plan.account.clone(),
-                body: format!(
+            &Notification::about_account(
+                ids::new_id(),
+                NotificationKind::CampaignPaused,
+                &plan.account,
+                format!(
                     "Campaign \"{}\" paused: credits ran out with {} messages still to send. Top up within {PAUSE_LIMIT_HOURS} hours and they will be sent; after that they will not be.",
                     campaign.fields.name, counts.held
                 ),
-                read: false,
-                created_at: now,
-                read_at: None,
-            },
+                now,
+            ),
         )
         .await?;
     tracing::warn!(
