@@ -1,5 +1,5 @@
 //! The campaign function: EventBridge Scheduler invokes it when a campaign fires; see
-//! `tidings_app::services::campaign_runner`.
+//! `tidings_app::services::campaign_run`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
