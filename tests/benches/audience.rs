@@ -50,15 +50,8 @@ pub async fn prepare(
         .await;
     eprintln!("seeded in {:.1} s", t.elapsed().as_secs_f64());
     let key = &c.staff_key;
-    let report = tidings_tests::call(
-        app,
-        key,
-        "POST",
-        "/reports",
-        Some(json!({"name": "All", "type": "patient"})),
-    )
-    .await
-    .id();
+    let report =
+        tidings_tests::campaigns::report(app, key, json!({"name": "All", "type": "patient"})).await;
     let (name, body) = match channel {
         Channel::Sms => (
             "sms",

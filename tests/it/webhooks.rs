@@ -96,15 +96,9 @@ async fn send_sms(s: &Setup) -> Value {
 /// Runs a marketing SMS campaign to everyone in the clinic now; the patient's recipient row.
 async fn campaign(s: &Setup) -> Value {
     let key = &s.c.staff_key;
-    let report = call(
-        &s.app,
-        key,
-        "POST",
-        "/reports",
-        Some(json!({"name": "All", "type": "patient"})),
-    )
-    .await
-    .id();
+    let report =
+        tidings_tests::campaigns::report(&s.app, key, json!({"name": "All", "type": "patient"}))
+            .await;
     let template = call(
         &s.app,
         key,

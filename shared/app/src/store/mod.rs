@@ -201,11 +201,6 @@ impl Store {
         }
     }
 
-    /// The same store, reading the time from `clock`.
-    pub fn with_clock(self, clock: crate::clock::Clock) -> Self {
-        Self { clock, ..self }
-    }
-
     /// The app's clock (tests move it).
     pub fn clock(&self) -> &crate::clock::Clock {
         &self.clock
