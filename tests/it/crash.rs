@@ -286,7 +286,8 @@ async fn a_send_killed_mid_send_leaves_nothing_queued_and_nothing_sent_twice() {
     assert_eq!(proxy.calls().len(), calls_at_kill, "a retry sends nothing");
 
     // Once the send's lease has run out, the reminder sweep's schedule marks what the dead
-    // function left queued unconfirmed (run "at" a time with no reminders due).
+    // function left queued unconfirmed (run "at" a time with no reminders due). A real wait:
+    // the lease (SEND_LEASE_SECS, 2 s here) runs on the wall clock of the sweep's process.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let sweep = LambdaProcess::start(
         "reminder-sweep",
@@ -296,10 +297,11 @@ async fn a_send_killed_mid_send_leaves_nothing_queued_and_nothing_sent_twice() {
     .await
     .answer(Duration::from_secs(120))
     .await;
-    let Some(Answer::Response(out)) = sweep else {
+    // Another test's sweep may have closed this send first (open sends are swept across
+    // clinics): what this test checks is its own clinic's messages, below.
+    let Some(Answer::Response(_)) = sweep else {
         panic!("{sweep:?}")
     };
-    assert!(out["open_sends"]["sends"].as_u64().unwrap() >= 1, "{out}");
 
     let per_number = sms_per_number(&mobiles).await;
     let duplicates = per_number.values().filter(|n| **n > 1).count();
@@ -380,24 +382,25 @@ async fn a_reminder_sweep_killed_mid_send_sends_each_reminder_at_most_once() {
 
     // The schedule fires again once the dead send's lease has run out: the reminders not yet
     // claimed go, the claimed ones are not sent again, and the one left queued is unconfirmed.
+    // A real wait: the lease (SEND_LEASE_SECS, 2 s here) runs on the wall clock of the
+    // sweep's process.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let again = LambdaProcess::start("reminder-sweep", &at, &env)
         .await
         .answer(Duration::from_secs(180))
         .await;
-    let Some(Answer::Response(out)) = again else {
+    // (Another test's sweep may have marked this send's queued message first: open sends are
+    // swept across clinics. What this test checks is its own clinic's messages, below.)
+    let Some(Answer::Response(_)) = again else {
         panic!("{again:?}")
     };
-    assert!(
-        out["open_sends"]["unconfirmed"].as_u64().unwrap() >= 1,
-        "{out}"
-    );
 
     let per_number = sms_per_number(&mobiles).await;
     let duplicates = per_number.values().filter(|n| **n > 1).count();
     assert_eq!(duplicates, 0);
     let (sent, unconfirmed) = outcomes(&base, &c, &ids, &per_number).await;
     assert_eq!(sent + unconfirmed, PEOPLE);
+    assert!(unconfirmed >= 1, "the killed sweep left one unrecorded");
     assert_eq!(balance(&base, &c.staff_key).await, 100 - PEOPLE as i64);
     println!(
         "{}",
