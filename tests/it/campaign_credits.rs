@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use tidings_app::App;
 use tidings_app::services::campaign_run::wake_schedule_name;
 use tidings_app::services::campaign_run::{FireEvent, FireOutcome, Limits, fire};
+use tidings_domain::campaign::StopReason;
 use tidings_tests::campaigns::{
     assert_ledger_matches, balance, campaign, campaign_to_new_patients, disable_schedule, event,
     in_seconds, limits, paced_campaign, patient, report, scheduler_names, sms_template, wait_for,
@@ -277,7 +278,7 @@ async fn a_paused_campaign_can_be_cancelled_and_sends_nothing_more() {
     .await
     .unwrap();
     assert!(
-        matches!(&out, FireOutcome::Stopped { reason, .. } if reason == "cancelled"),
+        matches!(&out, FireOutcome::Stopped { reason, .. } if *reason == StopReason::Cancelled),
         "{out:?}"
     );
     let rows = recipients(&app, &c, &id).await;

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
 use chrono::{Duration, Utc};
 use std::time::Duration as StdDuration;
 use tidings_app::App;
-use tidings_app::services::campaign_run::{FireEvent, FireOutcome, Limits, fire};
+use tidings_app::services::campaign_run::{FireEvent, FireOutcome, IgnoreReason, Limits, fire};
 use tidings_app::store::Store;
 use tidings_tests::campaigns::{
     assert_ledger_matches, balance, event, limits, paced_campaign, wait_for,
@@ -77,7 +77,11 @@ async fn a_copy_whose_page_was_taken_over_claims_no_more_of_it() {
     let (app, c, ev, mobiles) = slow_campaign(at).await;
     let store = &app.store;
     let run_id = tidings_domain::campaign::run_id(&ev.campaign_id, at.parse().unwrap());
-    let copy = || async { fire(&app, &ev, &limits(LEASE_SECS)).await.unwrap() };
+    // Long enough that no message the first copy claimed outlives its lease before its send,
+    // however slowly moto answers while other tests run: the page is taken over by moving its
+    // lease, not by waiting for it.
+    let lease = 6;
+    let copy = || async { fire(&app, &ev, &limits(lease)).await.unwrap() };
     let take_over = async {
         // As if the first copy had stalled past its lease: the page's lease is moved to a
         // time that has passed. Its next renewal finds the page gone.
@@ -94,8 +98,9 @@ async fn a_copy_whose_page_was_taken_over_claims_no_more_of_it() {
                 break;
             }
         }
-        // The first copy renews every second: by now it has found the page gone.
-        tokio::time::sleep(StdDuration::from_millis(2_500)).await;
+        // The first copy renews every third of its lease (two seconds): by now it has found
+        // the page gone.
+        tokio::time::sleep(StdDuration::from_millis(3_500)).await;
         // A second copy takes the page over and sends what the first left unclaimed.
         copy().await
     };
@@ -105,7 +110,7 @@ async fn a_copy_whose_page_was_taken_over_claims_no_more_of_it() {
     assert_eq!(
         first,
         FireOutcome::Ignored {
-            reason: "another copy of the run took over its page".into()
+            reason: IgnoreReason::PageTakenOver
         }
     );
 }

@@ -4,7 +4,7 @@
 
 use chrono::{Duration, Utc};
 use tidings_app::services::campaign_run::{FireOutcome, fire};
-use tidings_domain::campaign::{CampaignRun, RunStatus};
+use tidings_domain::campaign::{CampaignRun, RunStatus, StopReason};
 use tidings_tests::campaigns::{ReservedRun, assert_ledger_matches, balance, limits, reserved_run};
 use tidings_tests::{call, list_all, moto_sent};
 
@@ -47,7 +47,7 @@ async fn a_cancelled_run_its_copy_left_sending_is_ended_and_settled_by_the_next_
     // Lambda delivers the dead copy's event again.
     let out = fire(&s.app, &s.ev, &limits(300)).await.unwrap();
     assert!(
-        matches!(&out, FireOutcome::Stopped { reason, .. } if reason == "cancelled"),
+        matches!(&out, FireOutcome::Stopped { reason, .. } if *reason == StopReason::Cancelled),
         "{out:?}"
     );
     settled_as(&s, RunStatus::Cancelled).await;
@@ -89,7 +89,7 @@ async fn a_run_that_fails_gives_back_what_its_dead_copy_reserved() {
     assert_eq!(r.status, 204, "{}", r.json);
     let out = fire(&s.app, &s.ev, &limits(300)).await.unwrap();
     assert!(
-        matches!(&out, FireOutcome::Stopped { reason, .. } if reason == "report_deleted"),
+        matches!(&out, FireOutcome::Stopped { reason, .. } if *reason == StopReason::ReportDeleted),
         "{out:?}"
     );
     settled_as(&s, RunStatus::Failed).await;

@@ -5,7 +5,7 @@
 use chrono::{Duration, Utc};
 use serde_json::json;
 use std::time::Duration as StdDuration;
-use tidings_app::services::campaign_run::{FireOutcome, Limits, fire};
+use tidings_app::services::campaign_run::{FireOutcome, IgnoreReason, Limits, fire};
 use tidings_tests::campaigns::{
     assert_ledger_matches, balance, campaign, campaign_to_new_patients, day_ahead_campaign, event,
     in_seconds, limits, patient, report, scheduler_names, seed_patients, sms_template, wait_for,
@@ -260,7 +260,7 @@ async fn a_one_time_campaign_fired_at_two_times_at_once_runs_once() {
         .count();
     let ignored = outcomes
         .iter()
-        .filter(|o| matches!(o, FireOutcome::Ignored { reason } if reason.contains("runs once")));
+        .filter(|o| matches!(o, FireOutcome::Ignored { reason } if *reason == IgnoreReason::OneTimeCampaignRan));
     assert_eq!((finished, ignored.count()), (1, 1), "{outcomes:?}");
     let sent = moto_sent().await;
     for m in &mobiles {

@@ -43,7 +43,7 @@ pub async fn serve() -> Result<(), lambda_http::Error> {
             match campaign_run::fire(&app, &ev, &limits).await {
                 Ok(outcome) => {
                     if let FireOutcome::Ignored { reason } = &outcome {
-                        tracing::info!(campaign_id = ev.campaign_id, reason, "firing ignored");
+                        tracing::info!(campaign_id = ev.campaign_id, %reason, "firing ignored");
                     }
                     Ok::<_, lambda_http::Error>(outcome)
                 }

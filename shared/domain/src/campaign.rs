@@ -452,6 +452,49 @@ pub enum RunStatus {
     Failed,
 }
 
+/// Why a run ended without sending to the rest of its audience. Its code (`Display`) is what
+/// the run, its campaign (`status_reason`) and each message it did not send (`reason`) record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// The campaign was cancelled.
+    Cancelled,
+    /// A run paused for credits reached its limit ([`PAUSE_LIMIT_HOURS`]) without a top-up.
+    InsufficientCredits,
+    /// The report the audience comes from was deleted.
+    ReportDeleted,
+    /// The upload the audience comes from was deleted.
+    UploadDeleted,
+    /// The clinic could not be read.
+    ClinicUnavailable,
+    /// The practitioner the campaign is sent on behalf of was deleted.
+    PractitionerDeleted,
+    /// A channel's template was deleted.
+    TemplateUnavailable(Channel),
+    /// A channel's template no longer compiles.
+    TemplateInvalid(Channel),
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StopReason::Cancelled => f.write_str("cancelled"),
+            StopReason::InsufficientCredits => f.write_str("insufficient_credits"),
+            StopReason::ReportDeleted => f.write_str("report_deleted"),
+            StopReason::UploadDeleted => f.write_str("upload_deleted"),
+            StopReason::ClinicUnavailable => f.write_str("clinic_unavailable"),
+            StopReason::PractitionerDeleted => f.write_str("practitioner_deleted"),
+            StopReason::TemplateUnavailable(c) => write!(f, "template_unavailable: {}", c.as_str()),
+            StopReason::TemplateInvalid(c) => write!(f, "template_invalid: {}", c.as_str()),
+        }
+    }
+}
+
+impl Serialize for StopReason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// One firing of a campaign.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CampaignRun {
@@ -569,6 +612,40 @@ pub fn message_id(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn stop_reasons_keep_the_codes_runs_and_messages_record() {
+        let codes: Vec<String> = [
+            StopReason::Cancelled,
+            StopReason::InsufficientCredits,
+            StopReason::ReportDeleted,
+            StopReason::UploadDeleted,
+            StopReason::ClinicUnavailable,
+            StopReason::PractitionerDeleted,
+            StopReason::TemplateUnavailable(Channel::Sms),
+            StopReason::TemplateInvalid(Channel::Email),
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+        assert_eq!(
+            codes,
+            [
+                "cancelled",
+                "insufficient_credits",
+                "report_deleted",
+                "upload_deleted",
+                "clinic_unavailable",
+                "practitioner_deleted",
+                "template_unavailable: sms",
+                "template_invalid: email"
+            ]
+        );
+        assert_eq!(
+            serde_json::to_value(StopReason::ReportDeleted).ok(),
+            Some(serde_json::json!("report_deleted"))
+        );
+    }
 
     fn local(s: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()

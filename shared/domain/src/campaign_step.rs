@@ -1,6 +1,8 @@
 //! What a campaign run does next: the one decision its driving loop
 //! (`services/campaign_run/runner.rs`) asks after each phase. Pure: no I/O, no clock.
 
+use crate::campaign::StopReason;
+
 /// A phase of a run: it does work and reports what it found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -31,7 +33,7 @@ pub enum Found {
     /// Walk: the campaign was cancelled (or deleted) while the run was sending.
     Cancelled,
     /// Walk: the audience can no longer be read (its report is gone); why.
-    AudienceUnavailable(&'static str),
+    AudienceUnavailable(StopReason),
     /// Walk: another copy took this copy's page over; that copy finishes the run.
     TakenOver,
     /// Any phase: the invocation's time is up before the phase was done.
@@ -58,7 +60,7 @@ pub enum Next {
     /// End the run as cancelled; its held messages are not sent.
     Cancel,
     /// End the run as failed, for this reason; its held messages are not sent.
-    Fail(&'static str),
+    Fail(StopReason),
     /// Nothing more for this copy: another copy of the run finishes it.
     LeaveToOtherCopy,
 }
@@ -105,8 +107,8 @@ mod tests {
     fn a_run_stops_when_cancelled_or_its_audience_is_gone_and_leaves_a_taken_page() {
         assert_eq!(next(Found::Cancelled), Next::Cancel);
         assert_eq!(
-            next(Found::AudienceUnavailable("report_deleted")),
-            Next::Fail("report_deleted")
+            next(Found::AudienceUnavailable(StopReason::ReportDeleted)),
+            Next::Fail(StopReason::ReportDeleted)
         );
         assert_eq!(next(Found::TakenOver), Next::LeaveToOtherCopy);
     }

@@ -36,10 +36,10 @@ pub async fn estimate(app: &App, clinic_id: &str, id: &str) -> Result<Estimate, 
     let campaign = super::campaigns::load(app, clinic_id, id).await?;
     let plan = prepare(app, clinic_id, campaign, "estimate")
         .await?
-        .map_err(|reason| ServiceError::conflict("not_runnable", None, reason))?;
+        .map_err(|reason| ServiceError::conflict("not_runnable", None, reason.to_string()))?;
     let audience = audience_of(app, &plan, app.now())
         .await?
-        .map_err(|reason| ServiceError::conflict("not_runnable", None, reason))?;
+        .map_err(|reason| ServiceError::conflict("not_runnable", None, reason.to_string()))?;
     let blocked = store.blocked(clinic_id).await?;
     let mut out = Estimate::default();
     let mut practitioners = HashMap::new();

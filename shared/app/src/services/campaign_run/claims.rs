@@ -6,7 +6,8 @@
 use super::pages::Hold;
 use super::plan::{Plan, run_entry};
 use super::reserve::reserve_prefix;
-use super::types::{ABANDONED, Cut, Limits};
+use super::run::Run;
+use super::types::{ABANDONED, Cut};
 use crate::services::pacing::Pacer;
 use crate::services::sent_batches::{SentBatches, with_batches};
 use crate::store::{BATCH_WRITE, StoreError};
@@ -44,13 +45,12 @@ pub(super) enum PageSent {
 /// what it claimed, while `hold` says the page is this copy's and until `cut` has passed.
 /// What the account cannot pay for is claimed as held.
 pub(super) async fn claim_and_send(
-    app: &App,
-    plan: &Plan,
+    r: &Run<'_>,
     messages: Vec<Message>,
-    pacer: &Pacer,
-    limits: &Limits,
     (claims, hold, cut): (Claims, &Hold, Cut),
 ) -> Result<PageSent, ServiceError> {
+    let (app, plan, pacer) = (r.app, r.plan, &r.pacer);
+    let lease = r.limits.lease;
     let concurrency = app.config.campaigns.concurrency;
     let mut seen = HashSet::new();
     let mut messages: Vec<Message> = messages
@@ -71,14 +71,14 @@ pub(super) async fn claim_and_send(
         m.status = Status::Held;
     }
     if claims == Claims::InBatches {
-        let how = (limits.lease, hold, cut);
+        let how = (lease, hold, cut);
         return claim_in_batches_and_send(app, plan, messages, pacer, how).await;
     }
     // Each message is claimed and, once claimed, sent at once: the store and the provider
     // work side by side instead of taking turns page by page.
     let outcomes: Vec<Claimed> = with_batches(app, &plan.clinic.id, concurrency, async |sent| {
         futures::stream::iter(messages)
-            .map(|m| claim_then_send(app, plan, m, pacer, (limits.lease, cut), sent))
+            .map(|m| claim_then_send(app, plan, m, pacer, (lease, cut), sent))
             .buffer_unordered(concurrency)
             .collect()
             .await
@@ -108,7 +108,7 @@ pub(super) async fn claim_and_send(
     }
 }
 
-/// Claims a page's messages in batches of up to 25, each under a lease of `limits.lease` from
+/// Claims a page's messages in batches of up to 25, each under a lease of `lease` from
 /// its write, and sends the queued ones of each batch once it is written, while the next batch
 /// is written. A message whose claim cannot be written at all is not sent, and its credits go
 /// back; so do those of the batches not claimed once `hold` says another copy took the page,

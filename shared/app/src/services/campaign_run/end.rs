@@ -8,7 +8,9 @@ use super::types::{ABANDONED, FireEvent, FireOutcome, Limits, RunError, wake_sch
 use crate::App;
 use crate::scheduler::ScheduleSpec;
 use crate::store::{RunTotals, StatusChange};
-use tidings_domain::campaign::{Campaign, CampaignRun, CampaignStatus, Counts, RunStatus};
+use tidings_domain::campaign::{
+    Campaign, CampaignRun, CampaignStatus, Counts, RunStatus, StopReason,
+};
 use tidings_domain::clinic::Clinic;
 use tokio::time::Instant;
 
@@ -43,7 +45,7 @@ pub(super) async fn stop(
     campaign: &Campaign,
     run: CampaignRun,
     status: RunStatus,
-    reason: &str,
+    reason: StopReason,
 ) -> Result<FireOutcome, RunError> {
     let next = match status {
         RunStatus::Cancelled => CampaignStatus::Cancelled,
@@ -58,17 +60,14 @@ pub(super) async fn stop(
         settle: None,
     };
     end(app, clinic_id, campaign, run, end_as, settled).await?;
-    tracing::warn!(campaign_id = campaign.id, run_id, reason, "run stopped");
-    Ok(FireOutcome::Stopped {
-        run_id,
-        reason: reason.to_owned(),
-    })
+    tracing::warn!(campaign_id = campaign.id, run_id, %reason, "run stopped");
+    Ok(FireOutcome::Stopped { run_id, reason })
 }
 
 /// How a run ends, and the status its campaign goes on in.
 pub(super) struct End<'a> {
     pub(super) status: RunStatus,
-    pub(super) reason: Option<&'a str>,
+    pub(super) reason: Option<StopReason>,
     pub(super) next: CampaignStatus,
     /// The plan of a run that went through its whole audience: no copy can still be between
     /// reserving and claiming, so it settles as it ends ([`super::settlement`]). Without
@@ -99,7 +98,7 @@ pub(super) async fn end(
         ..
     } = tally;
     run.status = status;
-    run.reason = reason.map(str::to_owned);
+    run.reason = reason.map(|r| r.to_string());
     run.counts = counts;
     run.credits = credits;
     run.finished_at = Some(app.now());
@@ -147,7 +146,7 @@ pub(super) async fn end(
             StatusChange {
                 to: next,
                 from,
-                reason,
+                reason: run.reason.as_deref(),
             },
             app.now(),
         )

@@ -15,12 +15,12 @@ use super::claims::return_unclaimed;
 use super::end::{End, end, stop};
 use super::plan::{Plan, prepare};
 use super::reserve::reserve_prefix;
+use super::run::Run;
 use super::tally::tally;
 use super::types::{
-    FireEvent, FireOutcome, Limits, RunError, ignored, parse_time, wake_schedule_name,
+    FireEvent, FireOutcome, IgnoreReason, Limits, RunError, ignored, parse_time, wake_schedule_name,
 };
 use crate::scheduler::ScheduleSpec;
-use crate::services::pacing::Pacer;
 use crate::services::sent_batches::with_batches;
 use crate::store::StatusChange;
 use crate::{App, ids};
@@ -28,7 +28,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tidings_domain::campaign::{
-    Campaign, CampaignRun, CampaignStatus, PAUSE_LIMIT_HOURS, RunStatus, run_id,
+    Campaign, CampaignRun, CampaignStatus, PAUSE_LIMIT_HOURS, RunStatus, StopReason, run_id,
 };
 use tidings_domain::campaign_step::Found;
 use tidings_domain::message::Status;
@@ -40,12 +40,8 @@ const HELD_PAGE: usize = 500;
 
 /// The send-held phase: sends the run's held messages, a page at a time, as far as the
 /// balance goes.
-pub(super) async fn send_held(
-    app: &App,
-    plan: &Plan,
-    pacer: &Pacer,
-    limits: &Limits,
-) -> Result<Found, RunError> {
+pub(super) async fn send_held(r: &Run<'_>) -> Result<Found, RunError> {
+    let (app, plan, pacer, limits) = (r.app, r.plan, &r.pacer, r.limits);
     let store = &app.store;
     let clinic_id = &plan.clinic.id;
     let concurrency = app.config.campaigns.concurrency;
@@ -155,7 +151,7 @@ pub(super) async fn pause(
         .set_run_paused(clinic_id, &campaign.id, &run.id, true, now)
         .await?
     {
-        return ignored("another copy of the run paused or ended it");
+        return ignored(IgnoreReason::RunPausedOrEndedElsewhere);
     }
     let counts = tally(app, clinic_id, &run.id).await?.counts;
     store
@@ -210,7 +206,7 @@ pub(super) async fn wake(
     let store = &app.store;
     let clinic_id = &ev.clinic_id;
     let Some(now) = parse_time(wake) else {
-        return done(ignored("wake_time is not an RFC 3339 time"));
+        return done(ignored(IgnoreReason::BadWakeTime));
     };
     let run_id = run_id(&ev.campaign_id, scheduled);
     let schedule = wake_schedule_name(&ev.campaign_id, &run_id);
@@ -218,27 +214,27 @@ pub(super) async fn wake(
     let run = store.get_run(clinic_id, &ev.campaign_id, &run_id).await?;
     let (Some(campaign), Some(mut run)) = (campaign, run) else {
         app.scheduler.delete(&schedule).await?;
-        return done(ignored("no such run"));
+        return done(ignored(IgnoreReason::NoSuchRun));
     };
     match run.status {
         RunStatus::Paused => {}
-        RunStatus::Sending => return done(ignored("run is sending")),
+        RunStatus::Sending => return done(ignored(IgnoreReason::RunSending)),
         _ => {
             app.scheduler.delete(&schedule).await?;
-            return done(ignored("run ended"));
+            return done(ignored(IgnoreReason::RunEnded));
         }
     }
-    let ended = |status, reason: String| Expiry {
+    let ended = |status, reason: StopReason| Expiry {
         campaign: &campaign,
         status,
         reason,
     };
     if campaign.status == CampaignStatus::Cancelled {
-        let why = ended(RunStatus::Cancelled, "cancelled".into());
+        let why = ended(RunStatus::Cancelled, StopReason::Cancelled);
         return done(expire(app, clinic_id, run, why, limits).await);
     }
     if run.pause_expired(now) {
-        let why = ended(RunStatus::Sent, "insufficient_credits".into());
+        let why = ended(RunStatus::Sent, StopReason::InsufficientCredits);
         return done(expire(app, clinic_id, run, why, limits).await);
     }
     let plan = match prepare(app, clinic_id, campaign.clone(), &run_id).await? {
@@ -257,13 +253,13 @@ pub(super) async fn wake(
         }
     };
     if store.credit_balance(clinic_id, &plan.account).await? <= 0 {
-        return done(ignored("still out of credits"));
+        return done(ignored(IgnoreReason::StillOutOfCredits));
     }
     if !store
         .set_run_paused(clinic_id, &campaign.id, &run_id, false, now)
         .await?
     {
-        return done(ignored("another copy resumed the run"));
+        return done(ignored(IgnoreReason::RunResumedElsewhere));
     }
     store
         .set_campaign_status(
@@ -290,7 +286,7 @@ pub(super) async fn wake(
 struct Expiry<'a> {
     campaign: &'a Campaign,
     status: RunStatus,
-    reason: String,
+    reason: StopReason,
 }
 
 /// Marks the held messages of a paused run `not_sent` and ends it; the next wake-up goes on
@@ -306,9 +302,8 @@ async fn expire(
     }: Expiry<'_>,
     limits: &Limits,
 ) -> Result<FireOutcome, RunError> {
-    let reason = reason.as_str();
     if !end_held(app, clinic_id, &run.id, reason, limits).await? {
-        return ignored("time ran out; the next wake-up goes on");
+        return ignored(IgnoreReason::WakeUpOutOfTime);
     }
     if status != RunStatus::Sent {
         return stop(app, clinic_id, campaign, run, status, reason).await;
@@ -348,10 +343,11 @@ pub(super) async fn end_held(
     app: &App,
     clinic_id: &str,
     run_id: &str,
-    reason: &str,
+    reason: StopReason,
     limits: &Limits,
 ) -> Result<bool, RunError> {
     let store = &app.store;
+    let reason = reason.to_string();
     let concurrency = app.config.campaigns.concurrency;
     let mut after: Option<String> = None;
     loop {
@@ -365,7 +361,7 @@ pub(super) async fn end_held(
             .await?;
         let now = app.now();
         let results: Vec<_> = futures::stream::iter(&held)
-            .map(|m| store.mark_not_sent(clinic_id, (&m.id, &m.patient_id), reason, now))
+            .map(|m| store.mark_not_sent(clinic_id, (&m.id, &m.patient_id), &reason, now))
             .buffer_unordered(concurrency)
             .collect()
             .await;

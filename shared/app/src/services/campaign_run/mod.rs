@@ -8,6 +8,7 @@
 //!   walked a page at a time, then its held messages and its end;
 //! - [`held`]: messages held for credits: sent after a top-up, or the run paused and woken;
 //! - [`claims`]: a page's messages claimed and sent, paced, recorded in batches;
+//! - [`run`]: what a copy of a run works with ([`run::Run`]), passed to each phase;
 //! - [`pages`]: a page claimed, its lease kept while it is sent, taken over when its copy died;
 //! - [`end`]: how a run ends (finished, stopped, cancelled), waiting out queued messages, and
 //!   the continuation of a run out of time;
@@ -23,10 +24,11 @@ mod held;
 mod pages;
 pub mod plan;
 mod reserve;
+mod run;
 mod runner;
 mod settlement;
 mod tally;
 mod types;
 
 pub use runner::fire;
-pub use types::{FireEvent, FireOutcome, Limits, PAGE, RunError, wake_schedule_name};
+pub use types::{FireEvent, FireOutcome, IgnoreReason, Limits, PAGE, RunError, wake_schedule_name};

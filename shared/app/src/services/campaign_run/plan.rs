@@ -8,7 +8,7 @@ use crate::services::templates;
 use crate::{App, ServiceError, ids};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
-use tidings_domain::campaign::{AudienceSource, Campaign, message_id};
+use tidings_domain::campaign::{AudienceSource, Campaign, StopReason, message_id};
 use tidings_domain::clinic::Clinic;
 use tidings_domain::credits::{EntryKind, GROUP_ACCOUNT, LedgerEntry, Spend};
 use tidings_domain::message::{Message, RecipientKind, SkipReason, reach_contact, reach_patient};
@@ -60,19 +60,19 @@ pub(crate) async fn audience_of(
     app: &App,
     plan: &Plan,
     now: DateTime<Utc>,
-) -> Result<Result<Audience, &'static str>, ServiceError> {
+) -> Result<Result<Audience, StopReason>, ServiceError> {
     let store = &app.store;
     let clinic_id = &plan.clinic.id;
     Ok(Ok(match &plan.campaign.fields.audience {
         AudienceSource::Report(report_id) => {
             let Some(report) = store.get_report(clinic_id, report_id).await? else {
-                return Ok(Err("report_deleted"));
+                return Ok(Err(StopReason::ReportDeleted));
             };
             Audience::prepare(store, &plan.clinic, &report.spec, now).await?
         }
         AudienceSource::Upload(upload_id) => {
             let Some(upload) = store.get_upload(clinic_id, upload_id).await? else {
-                return Ok(Err("upload_deleted"));
+                return Ok(Err(StopReason::UploadDeleted));
             };
             Audience::Upload {
                 upload_id: upload.id,
@@ -89,7 +89,7 @@ pub(crate) async fn prepare(
     clinic_id: &str,
     campaign: Campaign,
     run_id: &str,
-) -> Result<Result<Plan, String>, ServiceError> {
+) -> Result<Result<Plan, StopReason>, ServiceError> {
     let account = crate::services::credits::paying_account(
         &app.store,
         clinic_id,
@@ -106,20 +106,20 @@ async fn load_plan(
     clinic_id: &str,
     campaign: Campaign,
     run_id: &str,
-) -> Result<Plan, String> {
+) -> Result<Plan, StopReason> {
     let store = &app.store;
     let clinic = crate::services::load_clinic(store, clinic_id)
         .await
-        .map_err(|_| "clinic_unavailable".to_owned())?;
+        .map_err(|_| StopReason::ClinicUnavailable)?;
     let mut words = Vec::new();
     for (channel, template_id) in campaign.fields.channels.used() {
         let t = templates::get(store, clinic_id, template_id)
             .await
-            .map_err(|_| format!("template_unavailable: {}", channel.as_str()))?;
+            .map_err(|_| StopReason::TemplateUnavailable(channel))?;
         let compiled = t
             .fields
             .compile()
-            .map_err(|_| format!("template_invalid: {}", channel.as_str()))?;
+            .map_err(|_| StopReason::TemplateInvalid(channel))?;
         words.push((channel, compiled, t.fields.category, t.id.clone()));
     }
     let on_behalf_of = match &campaign.fields.on_behalf_of {
@@ -129,7 +129,7 @@ async fn load_plan(
                 .await
                 .ok()
                 .flatten()
-                .ok_or_else(|| "practitioner_deleted".to_owned())?,
+                .ok_or(StopReason::PractitionerDeleted)?,
         ),
         None => None,
     };

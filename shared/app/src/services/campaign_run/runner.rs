@@ -27,16 +27,20 @@ use super::claims::{Claims, PageSent, claim_and_send};
 use super::end::{continue_later, finish, settle, stop};
 use super::held::{Woken, end_held, pause, send_held};
 use super::pages::{self, Kept, Turn};
-use super::plan::{Plan, audience_of, plan_member, prepare};
+use super::plan::{audience_of, plan_member, prepare};
+use super::run::Run;
 use super::tally::tally;
-use super::types::{FireEvent, FireOutcome, Limits, PAGE, RunError, ignored, parse_time};
+use super::types::{
+    FireEvent, FireOutcome, IgnoreReason, Limits, PAGE, RunError, ignored, parse_time,
+};
 use crate::App;
-use crate::services::pacing::Pacer;
 use crate::services::sending::skip_blocked;
 use crate::store::StatusChange;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
-use tidings_domain::campaign::{Campaign, CampaignRun, CampaignStatus, RunStatus, run_id};
+use tidings_domain::campaign::{
+    Campaign, CampaignRun, CampaignStatus, RunStatus, StopReason, run_id,
+};
 use tidings_domain::campaign_step::{Found, Next, Phase, first_phase, next};
 use tokio::time::Instant;
 
@@ -51,7 +55,7 @@ pub async fn fire(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutc
 async fn fire_once(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOutcome, RunError> {
     let store = &app.store;
     let Some(scheduled) = parse_time(&ev.scheduled_time) else {
-        return ignored("scheduled_time is not an RFC 3339 time");
+        return ignored(IgnoreReason::BadScheduledTime);
     };
     if let Some(wake) = &ev.wake_time {
         return match super::held::wake(app, ev, scheduled, wake, limits).await? {
@@ -62,17 +66,17 @@ async fn fire_once(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOut
         };
     }
     let Some(campaign) = store.get_campaign(&ev.clinic_id, &ev.campaign_id).await? else {
-        return ignored("no such campaign");
+        return ignored(IgnoreReason::NoSuchCampaign);
     };
     if campaign.status == CampaignStatus::Cancelled {
         return end_cancelled(app, ev, &campaign, scheduled, limits).await;
     }
     if !campaign.status.is_live() {
-        return ignored(&format!("campaign is {}", campaign.status.as_str()));
+        return ignored(IgnoreReason::CampaignNotLive(campaign.status));
     }
     // A repeating campaign's firings while a run waits for credits are skipped.
     if campaign.status == CampaignStatus::Paused {
-        return ignored("campaign is paused for credits");
+        return ignored(IgnoreReason::CampaignPaused);
     }
     let run_id = run_id(&campaign.id, scheduled);
     // A one-time campaign has one run: a firing at another time (a replayed or stray event)
@@ -82,7 +86,7 @@ async fn fire_once(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOut
             .claim_only_run(&ev.clinic_id, &campaign.id, &run_id)
             .await?
     {
-        return ignored("a one-time campaign runs once: another firing started its run");
+        return ignored(IgnoreReason::OneTimeCampaignRan);
     }
     let now = app.now();
     let fresh = CampaignRun::start(run_id.clone(), campaign.id.clone(), scheduled, now);
@@ -97,7 +101,7 @@ async fn fire_once(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOut
     } else {
         match store.get_run(&ev.clinic_id, &campaign.id, &run_id).await? {
             Some(r) if r.status == RunStatus::Sending => r,
-            _ => return ignored("run already finished"),
+            _ => return ignored(IgnoreReason::RunFinished),
         }
     };
     let sending = store
@@ -120,7 +124,7 @@ async fn fire_once(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOut
             &campaign,
             run,
             RunStatus::Cancelled,
-            "cancelled",
+            StopReason::Cancelled,
         )
         .await;
     }
@@ -133,34 +137,13 @@ async fn fire_once(app: &App, ev: &FireEvent, limits: &Limits) -> Result<FireOut
                 &campaign,
                 run,
                 RunStatus::Failed,
-                &reason,
+                reason,
             )
             .await;
         }
     };
     let first = first_phase(run.audience_done);
     drive(&Run::new(app, ev, &plan, limits), run, first).await
-}
-
-/// A copy's work on one run: what every phase needs, passed as one value.
-pub(super) struct Run<'a> {
-    pub(super) app: &'a App,
-    pub(super) ev: &'a FireEvent,
-    pub(super) plan: &'a Plan,
-    pub(super) pacer: Pacer,
-    pub(super) limits: &'a Limits,
-}
-
-impl<'a> Run<'a> {
-    pub(super) fn new(app: &'a App, ev: &'a FireEvent, plan: &'a Plan, limits: &'a Limits) -> Self {
-        Self {
-            app,
-            ev,
-            plan,
-            pacer: Pacer::for_app(app),
-            limits,
-        }
-    }
 }
 
 /// The driving loop: runs a phase, asks the domain what comes next
@@ -187,7 +170,7 @@ pub(super) async fn drive(
                 }
                 None => Found::OutOfTime,
             },
-            Phase::SendHeld => send_held(app, plan, &r.pacer, limits).await?,
+            Phase::SendHeld => send_held(r).await?,
         };
         let step = next(found);
         tracing::debug!(run_id = run.id, ?found, ?step, "campaign run step");
@@ -206,9 +189,9 @@ pub(super) async fn drive(
             Next::Pause => return pause(app, plan, run).await,
             Next::ContinueLater => return continue_later(app, r.ev, &run).await,
             Next::LeaveToOtherCopy => {
-                return ignored("another copy of the run took over its page");
+                return ignored(IgnoreReason::PageTakenOver);
             }
-            Next::Cancel => (RunStatus::Cancelled, "cancelled"),
+            Next::Cancel => (RunStatus::Cancelled, StopReason::Cancelled),
             Next::Fail(reason) => (RunStatus::Failed, reason),
         };
         // Messages held for credits on earlier pages are not sent either.
@@ -231,7 +214,7 @@ async fn end_cancelled(
     let run_id = run_id(&campaign.id, scheduled);
     let clinic_id = &ev.clinic_id;
     let Some(run) = app.store.get_run(clinic_id, &campaign.id, &run_id).await? else {
-        return ignored("campaign is cancelled");
+        return ignored(IgnoreReason::CampaignCancelled);
     };
     if matches!(run.status, RunStatus::Sending | RunStatus::Paused) {
         if app
@@ -240,22 +223,22 @@ async fn end_cancelled(
             .await?
         {
             // That copy sees the cancellation once its page is done, and ends the run.
-            return ignored("campaign is cancelled; a copy of the run is finishing a page");
+            return ignored(IgnoreReason::CancelledWhilePageInProgress);
         }
-        super::held::end_held(app, clinic_id, &run_id, "cancelled", limits).await?;
+        super::held::end_held(app, clinic_id, &run_id, StopReason::Cancelled, limits).await?;
         return stop(
             app,
             clinic_id,
             campaign,
             run,
             RunStatus::Cancelled,
-            "cancelled",
+            StopReason::Cancelled,
         )
         .await;
     }
     let key = (campaign.id.as_str(), run_id.as_str());
     super::settlement::settle_ended(app, clinic_id, key).await?;
-    ignored("campaign is cancelled")
+    ignored(IgnoreReason::CampaignCancelled)
 }
 
 /// The walk phase: goes through the run's audience from its checkpoint, page by page,
@@ -264,7 +247,6 @@ async fn end_cancelled(
 /// time runs out.
 async fn walk(r: &Run<'_>, run: &CampaignRun) -> Result<Found, RunError> {
     let (app, ev, plan, limits) = (r.app, r.ev, r.plan, r.limits);
-    let pacer = &r.pacer;
     let store = &app.store;
     let campaign = &plan.campaign;
     let run_id = &run.id;
@@ -333,7 +315,7 @@ async fn walk(r: &Run<'_>, run: &CampaignRun) -> Result<Found, RunError> {
             limits,
             async |hold| {
                 let how = (claims, hold, cut);
-                claim_and_send(app, plan, messages, pacer, limits, how).await
+                claim_and_send(r, messages, how).await
             },
         );
         let ((sent, kept, held_until), next_page) = tokio::join!(send, read_next);

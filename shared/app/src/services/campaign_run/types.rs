@@ -4,7 +4,7 @@
 use crate::ServiceError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tidings_domain::campaign::Counts;
+use tidings_domain::campaign::{CampaignStatus, Counts, StopReason};
 use tokio::time::Instant;
 
 pub use crate::services::audience::PAGE;
@@ -29,7 +29,7 @@ pub struct FireEvent {
 pub enum FireOutcome {
     /// Nothing to do: unknown, cancelled or finished campaign, or a finished run.
     Ignored {
-        reason: String,
+        reason: IgnoreReason,
     },
     Finished {
         run_id: String,
@@ -42,7 +42,7 @@ pub enum FireOutcome {
     /// The run ended early (cancelled, template gone).
     Stopped {
         run_id: String,
-        reason: String,
+        reason: StopReason,
     },
     /// Out of credits: `held` messages wait for a top-up.
     Paused {
@@ -87,11 +87,75 @@ pub(super) fn parse_time(v: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// Why a firing (or a copy of a run) did nothing more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IgnoreReason {
+    BadScheduledTime,
+    BadWakeTime,
+    NoSuchCampaign,
+    NoSuchRun,
+    /// A draft, sent or failed campaign.
+    CampaignNotLive(CampaignStatus),
+    /// A repeating campaign's firing while a run waits for credits.
+    CampaignPaused,
+    CampaignCancelled,
+    /// Cancelled while a copy of the run is doing a page: that copy ends the run.
+    CancelledWhilePageInProgress,
+    /// A one-time campaign's firing at another time (replayed or stray).
+    OneTimeCampaignRan,
+    RunFinished,
+    /// A wake-up of a run that is sending (resumed already).
+    RunSending,
+    /// A wake-up of a run that ended.
+    RunEnded,
+    /// Another copy took this copy's page over and finishes the run.
+    PageTakenOver,
+    /// Another copy paused or ended the run while this one was sending its held messages.
+    RunPausedOrEndedElsewhere,
+    StillOutOfCredits,
+    RunResumedElsewhere,
+    /// A wake-up's time ran out while it ended the held messages; the next wake-up goes on.
+    WakeUpOutOfTime,
+}
+
+impl std::fmt::Display for IgnoreReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use IgnoreReason as R;
+        f.write_str(match self {
+            R::BadScheduledTime => "scheduled_time is not an RFC 3339 time",
+            R::BadWakeTime => "wake_time is not an RFC 3339 time",
+            R::NoSuchCampaign => "no such campaign",
+            R::NoSuchRun => "no such run",
+            R::CampaignNotLive(status) => return write!(f, "campaign is {}", status.as_str()),
+            R::CampaignPaused => "campaign is paused for credits",
+            R::CampaignCancelled => "campaign is cancelled",
+            R::CancelledWhilePageInProgress => {
+                "campaign is cancelled; a copy of the run is finishing a page"
+            }
+            R::OneTimeCampaignRan => {
+                "a one-time campaign runs once: another firing started its run"
+            }
+            R::RunFinished => "run already finished",
+            R::RunSending => "run is sending",
+            R::RunEnded => "run ended",
+            R::PageTakenOver => "another copy of the run took over its page",
+            R::RunPausedOrEndedElsewhere => "another copy of the run paused or ended it",
+            R::StillOutOfCredits => "still out of credits",
+            R::RunResumedElsewhere => "another copy resumed the run",
+            R::WakeUpOutOfTime => "time ran out; the next wake-up goes on",
+        })
+    }
+}
+
+impl Serialize for IgnoreReason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// `Ok` with what the firing comes to.
-pub(super) fn ignored(reason: &str) -> Result<FireOutcome, RunError> {
-    Ok(FireOutcome::Ignored {
-        reason: reason.to_owned(),
-    })
+pub(super) fn ignored(reason: IgnoreReason) -> Result<FireOutcome, RunError> {
+    Ok(FireOutcome::Ignored { reason })
 }
 
 /// What an abandoned message becomes: its copy died, perhaps after handing it over.
