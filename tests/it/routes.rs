@@ -115,18 +115,19 @@ fn every_endpoint_has_its_own_function_crate() {
         .collect();
     let names: BTreeSet<String> = functions::names().map(str::to_owned).collect();
     assert_eq!(dirs, names);
-    for e in ALL {
-        let main = std::fs::read_to_string(
-            root()
-                .join("functions")
-                .join(e.function)
-                .join("src/main.rs"),
-        )
-        .unwrap();
-        assert!(
-            main.lines().count() < 12,
-            "{} main.rs should stay thin",
-            e.function
-        );
+    // Each is the same line as the `tidings` binary's main, under its own doc comment: the
+    // local stack runs `tidings` for them (infra/local/lambda-watch/cargo), and `make test`
+    // neither builds nor lints them, so this is what keeps them right.
+    let same = "\n#[tokio::main]\nasync fn main() -> Result<(), lambda_http::Error> {\n    \
+                tidings_app::functions::serve_function(env!(\"CARGO_BIN_NAME\")).await\n}\n";
+    for name in &names {
+        let main = std::fs::read_to_string(root().join("functions").join(name).join("src/main.rs"))
+            .unwrap();
+        let code: String = main
+            .lines()
+            .skip_while(|l| l.starts_with("//!"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(code, same, "functions/{name}/src/main.rs");
     }
 }
