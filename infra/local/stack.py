@@ -38,6 +38,8 @@ LOCAL_SECRETS = {
     "STRIPE_WEBHOOK_SECRET": ("/tidings/local/stripe-webhook-secret", "whsec_local_test_secret"),
 }
 INSTALL_INPUTS = ["requirements.txt", "constraints.txt", "package.json", "package-lock.json"]
+# The binaries the local stack runs: `tidings` (every function, as in Lambda) and the ops command.
+BUILD = ["cargo", "build", "-p", "tidings-lambda", "-p", "tidings-admin"]
 
 
 def say(msg):
@@ -51,14 +53,21 @@ def run(cmd, **kw):
 
 # ---------------------------------------------------------------- install
 
-def install():
-    """Installs moto, cargo-lambda, aws-sam-cli and DynamoDB Local, pinned, once per input change."""
+def install(meanwhile=None):
+    """Installs moto, cargo-lambda, aws-sam-cli and DynamoDB Local, pinned, once per input change.
+    `meanwhile`, a command, runs beside the install: a clean clone compiles while the tools
+    download (the command that needs its output runs it again, and cargo waits for it)."""
     digest = hashlib.sha256(b"".join((HERE / f).read_bytes() for f in INSTALL_INPUTS)).hexdigest()
     stamp = LOCAL / "installed.sha256"
     if stamp.exists() and stamp.read_text() == digest and (VENV / "bin" / "python").exists():
         return
     say("installing local tools into .local/ (first run only; a few minutes)")
     LOCAL.mkdir(exist_ok=True)
+    if meanwhile:
+        LOGS.mkdir(exist_ok=True)
+        say(f"meanwhile: $ {' '.join(meanwhile)} (log: .local/logs/early-build.log)")
+        subprocess.Popen(meanwhile, cwd=ROOT, stdout=open(LOGS / "early-build.log", "w"),
+                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     if not (VENV / "bin" / "python").exists():
         run([sys.executable, "-m", "venv", VENV])
     pip = VENV / "bin" / "pip"
@@ -324,7 +333,7 @@ def cmd_up():
     stack = Stack(ports)
     try:
         stack.start_emulators()
-        run(["cargo", "build", "-p", "tidings-lambda", "-p", "tidings-admin"], env=stack.env)
+        run(BUILD, env=stack.env)
         stack.start_api(reload=True)
         # Ops verify the clinic's sender domain in SES first: the admin command checks it exists.
         verify_sender(stack, "demo-clinic.example")
@@ -458,7 +467,7 @@ def cmd_test():
     tested = False
     try:
         stack.start_emulators()
-        if check("cargo build", ["cargo", "build", "-p", "tidings-lambda", "-p", "tidings-admin"], stack.env):
+        if check("cargo build", BUILD, stack.env):
             stack.start_api(reload=False)
             # The tests mostly wait on the emulators and the functions: six at a time keep
             # two cores busy (the suite takes ~110 s instead of ~185 s at libtest's default of
@@ -546,7 +555,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("command", choices=["install", "up", "test", "bench", "smoke"])
     args = parser.parse_args()
-    install()
+    install(meanwhile=BUILD if args.command in ("up", "test") else None)
     if args.command == "install":
         return
     if not in_venv():
