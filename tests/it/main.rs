@@ -19,6 +19,7 @@ mod end_to_end;
 mod export;
 mod functions;
 mod greetings;
+mod keys;
 mod messaging;
 mod metrics;
 mod patients;

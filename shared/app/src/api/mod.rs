@@ -6,6 +6,7 @@ pub mod campaigns;
 pub mod clinic;
 pub mod contacts;
 pub mod credits;
+pub mod keys;
 pub mod messages;
 pub mod notifications;
 pub mod patients;
@@ -24,6 +25,9 @@ use crate::http::Endpoint;
 pub const ALL: &[&Endpoint] = &[
     &clinic::GET,
     &clinic::UPDATE,
+    &keys::CREATE,
+    &keys::LIST,
+    &keys::DELETE,
     &practitioners::CREATE,
     &practitioners::LIST,
     &practitioners::GET,

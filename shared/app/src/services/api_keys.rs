@@ -1,10 +1,109 @@
-//! API keys: made for ops by the admin command, checked on every request.
+//! API keys: issued by a clinic's admins (`/keys`) or by ops (the admin command), checked on
+//! every request.
 
 use crate::ServiceError;
 use crate::store::{ApiKeyRecord, Store};
+use chrono::{DateTime, Utc};
 use rand::RngCore;
+use serde::{Deserialize, Serialize};
 use tidings_domain::api_key::{self, Role};
-use tidings_domain::text;
+use tidings_domain::{FieldError, text};
+
+/// Live keys a clinic may hold at once.
+pub const MAX_LIVE_KEYS: usize = 100;
+
+/// `POST /keys`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    pub role: Option<Role>,
+    pub label: Option<String>,
+}
+
+/// A key as the API shows it: never the key itself, nor its hash.
+#[derive(Debug, Serialize)]
+pub struct KeyView {
+    pub id: String,
+    pub role: Role,
+    pub label: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&ApiKeyRecord> for KeyView {
+    fn from(k: &ApiKeyRecord) -> Self {
+        Self {
+            id: k.key_id.clone(),
+            role: k.role,
+            label: k.label.clone(),
+            created_at: k.created_at,
+        }
+    }
+}
+
+/// A key just issued: the only answer that carries the key.
+#[derive(Debug, Serialize)]
+pub struct CreatedKey {
+    #[serde(flatten)]
+    pub view: KeyView,
+    pub key: String,
+}
+
+/// The clinic's live keys, oldest first.
+pub async fn list(store: &Store, clinic_id: &str) -> Result<Vec<KeyView>, ServiceError> {
+    let mut keys: Vec<ApiKeyRecord> = store
+        .list_api_keys(clinic_id)
+        .await?
+        .into_iter()
+        .filter(|k| k.revoked_at.is_none())
+        .collect();
+    keys.sort_by_key(|k| k.created_at);
+    Ok(keys.iter().map(KeyView::from).collect())
+}
+
+/// Issues a key for the clinic (`POST /keys`), up to [`MAX_LIVE_KEYS`] live at once.
+pub async fn create(
+    store: &Store,
+    clinic_id: &str,
+    input: NewKey,
+) -> Result<CreatedKey, ServiceError> {
+    let role = input.role.ok_or_else(|| FieldError::required("role"))?;
+    let label = text::required("label", input.label.as_deref().unwrap_or_default(), 80)?;
+    if list(store, clinic_id).await?.len() >= MAX_LIVE_KEYS {
+        return Err(ServiceError::conflict(
+            "too_many_keys",
+            None,
+            format!("a clinic holds at most {MAX_LIVE_KEYS} live keys: revoke one first"),
+        ));
+    }
+    let issued = issue(store, clinic_id, role, &label).await?;
+    Ok(CreatedKey {
+        view: KeyView::from(&issued.record),
+        key: issued.key,
+    })
+}
+
+/// Revokes a key of the clinic (`DELETE /keys/{id}`), unless it is the clinic's last live
+/// admin key: a clinic always keeps a key that can manage its keys.
+pub async fn revoke_by_admin(
+    store: &Store,
+    clinic_id: &str,
+    key_id: &str,
+) -> Result<(), ServiceError> {
+    let live = list(store, clinic_id).await?;
+    let target = live
+        .iter()
+        .find(|k| k.id == key_id)
+        .ok_or(ServiceError::NotFound("key"))?;
+    let admins = live.iter().filter(|k| k.role == Role::Admin).count();
+    if target.role == Role::Admin && admins <= 1 {
+        return Err(ServiceError::conflict(
+            "last_admin_key",
+            None,
+            "this is the clinic's last admin key: issue another admin key before revoking it",
+        ));
+    }
+    revoke(store, clinic_id, key_id).await
+}
 
 /// A new key: the record stored, and the key string, shown once and never stored.
 pub struct IssuedKey {
