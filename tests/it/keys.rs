@@ -242,3 +242,41 @@ async fn keys_are_managed_over_http_through_their_functions() {
         .unwrap();
     assert_eq!(res.status(), 401);
 }
+
+#[tokio::test]
+async fn two_admins_revoking_each_others_keys_at_once_leave_the_clinic_one() {
+    let app = app().await;
+    for _ in 0..5 {
+        let c = new_clinic(&app).await;
+        let second = call(
+            &app,
+            &c.admin_key,
+            "POST",
+            "/keys",
+            Some(json!({"role": "admin", "label": "Practice manager"})),
+        )
+        .await;
+        assert_eq!(second.status, 201, "{}", second.json);
+        let (a, b) = (
+            c.admin_key.clone(),
+            second.json["key"].as_str().unwrap().to_owned(),
+        );
+        let (path_a, path_b) = (
+            format!("/keys/{}", id_of(&a)),
+            format!("/keys/{}", id_of(&b)),
+        );
+        let (by_a, by_b) = tokio::join!(
+            call(&app, &a, "DELETE", &path_b, None),
+            call(&app, &b, "DELETE", &path_a, None)
+        );
+        // One goes; the other is refused (409), or finds its own key gone (401).
+        let mut statuses = [by_a.status.as_u16(), by_b.status.as_u16()];
+        statuses.sort_unstable();
+        assert!(matches!(statuses, [204, 401] | [204, 409]), "{statuses:?}");
+        let mut alive = 0;
+        for key in [&a, &b] {
+            alive += usize::from(call(&app, key, "GET", "/keys", None).await.status == 200);
+        }
+        assert_eq!(alive, 1, "admin keys left");
+    }
+}

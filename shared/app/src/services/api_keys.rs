@@ -2,7 +2,7 @@
 //! every request.
 
 use crate::ServiceError;
-use crate::store::{ApiKeyRecord, Store};
+use crate::store::{ApiKeyRecord, Revoked, Store};
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -83,26 +83,47 @@ pub async fn create(
 }
 
 /// Revokes a key of the clinic (`DELETE /keys/{id}`), unless it is the clinic's last live
-/// admin key: a clinic always keeps a key that can manage its keys.
+/// admin key: a clinic always keeps a key that can manage its keys. An admin key is revoked in
+/// one transaction with a check that another admin key is live, so admins revoking each
+/// other's keys at the same instant cannot both succeed when only two are left.
 pub async fn revoke_by_admin(
     store: &Store,
     clinic_id: &str,
     key_id: &str,
 ) -> Result<(), ServiceError> {
-    let live = list(store, clinic_id).await?;
-    let target = live
-        .iter()
-        .find(|k| k.id == key_id)
-        .ok_or(ServiceError::NotFound("key"))?;
-    let admins = live.iter().filter(|k| k.role == Role::Admin).count();
-    if target.role == Role::Admin && admins <= 1 {
-        return Err(ServiceError::conflict(
+    let last_admin = || {
+        ServiceError::conflict(
             "last_admin_key",
             None,
             "this is the clinic's last admin key: issue another admin key before revoking it",
-        ));
+        )
+    };
+    // Another admin key may be revoked meanwhile: the live keys are read again.
+    for _ in 0..3 {
+        let live = list(store, clinic_id).await?;
+        let target = live
+            .iter()
+            .find(|k| k.id == key_id)
+            .ok_or(ServiceError::NotFound("key"))?;
+        if target.role != Role::Admin {
+            return revoke(store, clinic_id, key_id).await;
+        }
+        let Some(keeping) = live
+            .iter()
+            .find(|k| k.role == Role::Admin && k.id != key_id)
+        else {
+            return Err(last_admin());
+        };
+        match store
+            .revoke_admin_key_keeping(clinic_id, key_id, &keeping.id, store.now())
+            .await?
+        {
+            Revoked::Done => return Ok(()),
+            Revoked::NotLive => return Err(ServiceError::NotFound("key")),
+            Revoked::KeptKeyGone => {}
+        }
     }
-    revoke(store, clinic_id, key_id).await
+    Err(last_admin())
 }
 
 /// A new key: the record stored, and the key string, shown once and never stored.

@@ -1,6 +1,6 @@
 //! API key records: looked up by key id, listed per clinic through the index.
 
-use super::{Query, Store, StoreError, from_item, keys, s, to_item, ts};
+use super::{Query, Store, StoreError, TxError, from_item, keys, s, to_item, ts};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -72,4 +72,60 @@ impl Store {
             UpdateItemError::is_conditional_check_failed_exception,
         )
     }
+
+    /// Revokes the admin key `key_id` of `clinic_id` while `keeping`, another of its admin
+    /// keys, stays live: both conditions hold in one transaction, so two admins revoking each
+    /// other's keys at the same instant cannot leave the clinic without an admin key.
+    pub async fn revoke_admin_key_keeping(
+        &self,
+        clinic_id: &str,
+        key_id: &str,
+        keeping: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Revoked, StoreError> {
+        const LIVE: &str = "clinic_id = :clinic AND (attribute_not_exists(revoked_at) OR attribute_type(revoked_at, :null))";
+        let values = |more: Option<(&str, aws_sdk_dynamodb::types::AttributeValue)>| {
+            let mut v = super::Item::from([
+                (":clinic".to_owned(), s(clinic_id)),
+                (":null".to_owned(), s("NULL")),
+            ]);
+            v.extend(more.map(|(k, val)| (k.to_owned(), val)));
+            v
+        };
+        let revoke = self.tx_update(
+            keys::api_key_pk(key_id),
+            keys::API_KEY_SK.into(),
+            "SET revoked_at = :at",
+            LIVE,
+            values(Some((":at", ts(&at)))),
+        )?;
+        // A key's role never changes: `keeping` was chosen as an admin key.
+        let kept = self.tx_check_values(
+            keys::api_key_pk(keeping),
+            keys::API_KEY_SK.into(),
+            LIVE,
+            Some(values(None)),
+        )?;
+        match self
+            .transact(vec![
+                (revoke, Revoked::NotLive),
+                (kept, Revoked::KeptKeyGone),
+            ])
+            .await
+        {
+            Ok(()) => Ok(Revoked::Done),
+            Err(TxError::Condition(why)) => Ok(why),
+            Err(TxError::Store(e)) => Err(e),
+        }
+    }
+}
+
+/// What came of revoking an admin key while keeping another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoked {
+    Done,
+    /// The key is not a live key of the clinic.
+    NotLive,
+    /// The key to keep was revoked meanwhile.
+    KeptKeyGone,
 }

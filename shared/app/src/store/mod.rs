@@ -29,7 +29,7 @@ mod templates;
 mod unconfirmed;
 mod uploads;
 
-pub use api_keys::ApiKeyRecord;
+pub use api_keys::{ApiKeyRecord, Revoked};
 pub use appointments::{AppointmentFilter, AppointmentPage, AppointmentWrite};
 pub use blocks::{Blocked, ConsentChange};
 pub use campaigns::{RunTotals, StatusChange};
@@ -657,11 +657,23 @@ impl Store {
         sk: String,
         condition: &str,
     ) -> Result<TransactWriteItem, StoreError> {
+        self.tx_check_values(pk, sk, condition, None)
+    }
+
+    /// [`Store::tx_check`] with `:value` placeholders.
+    pub(crate) fn tx_check_values(
+        &self,
+        pk: String,
+        sk: String,
+        condition: &str,
+        values: Option<Item>,
+    ) -> Result<TransactWriteItem, StoreError> {
         let check = ConditionCheck::builder()
             .table_name(&self.table)
             .key("pk", s(pk))
             .key("sk", s(sk))
             .condition_expression(condition)
+            .set_expression_attribute_values(values)
             .build()?;
         Ok(TransactWriteItem::builder().condition_check(check).build())
     }
