@@ -2,7 +2,13 @@
 //! once; a clinic keeps at least one admin key; no clinic sees or revokes another's.
 
 use serde_json::json;
-use tidings_tests::{app, assert_rejected, call, new_clinic, snapshot};
+use tidings_tests::{Reply, app, assert_rejected, call, new_clinic, snapshot};
+
+/// `POST /keys` with `admin_key`.
+async fn issue(app: &tidings_app::App, admin_key: &str, role: &str, label: &str) -> Reply {
+    let body = json!({"role": role, "label": label});
+    call(app, admin_key, "POST", "/keys", Some(body)).await
+}
 
 /// The id of a key string `tk_<id>.<secret>`.
 fn id_of(key: &str) -> &str {
@@ -14,14 +20,7 @@ fn id_of(key: &str) -> &str {
 async fn an_admin_issues_a_key_shown_once_that_works_until_revoked() {
     let app = app().await;
     let c = new_clinic(&app).await;
-    let r = call(
-        &app,
-        &c.admin_key,
-        "POST",
-        "/keys",
-        Some(json!({"role": "staff", "label": "Front desk"})),
-    )
-    .await;
+    let r = issue(&app, &c.admin_key, "staff", "Front desk").await;
     assert_eq!(r.status, 201, "{}", r.json);
     let key = r.json["key"].as_str().unwrap().to_owned();
     let id = r.json["id"].as_str().unwrap().to_owned();
@@ -130,14 +129,7 @@ async fn a_clinic_keeps_its_last_admin_key() {
     );
 
     // With a second admin key, either may go; the last one left stays.
-    let second = call(
-        &app,
-        &c.admin_key,
-        "POST",
-        "/keys",
-        Some(json!({"role": "admin", "label": "Practice manager"})),
-    )
-    .await;
+    let second = issue(&app, &c.admin_key, "admin", "Practice manager").await;
     assert_eq!(second.status, 201, "{}", second.json);
     let second_key = second.json["key"].as_str().unwrap().to_owned();
     let r = call(&app, &second_key, "DELETE", &format!("/keys/{own}"), None).await;
@@ -248,14 +240,7 @@ async fn two_admins_revoking_each_others_keys_at_once_leave_the_clinic_one() {
     let app = app().await;
     for _ in 0..5 {
         let c = new_clinic(&app).await;
-        let second = call(
-            &app,
-            &c.admin_key,
-            "POST",
-            "/keys",
-            Some(json!({"role": "admin", "label": "Practice manager"})),
-        )
-        .await;
+        let second = issue(&app, &c.admin_key, "admin", "Practice manager").await;
         assert_eq!(second.status, 201, "{}", second.json);
         let (a, b) = (
             c.admin_key.clone(),
