@@ -20,6 +20,9 @@ pub struct ApiKeyRecord {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// A live key of the clinic `:clinic` (`:null` = "NULL": an unrevoked key stores a null).
+const LIVE: &str = "clinic_id = :clinic AND (attribute_not_exists(revoked_at) OR attribute_type(revoked_at, :null))";
+
 impl Store {
     pub async fn create_api_key(&self, k: &ApiKeyRecord) -> Result<bool, StoreError> {
         let mut item = to_item(k)?;
@@ -60,7 +63,7 @@ impl Store {
             .key("pk", s(keys::api_key_pk(key_id)))
             .key("sk", s(keys::API_KEY_SK))
             .update_expression("SET revoked_at = :at")
-            .condition_expression("clinic_id = :clinic AND (attribute_not_exists(revoked_at) OR attribute_type(revoked_at, :null))")
+            .condition_expression(LIVE)
             .expression_attribute_values(":at", ts(&at))
             .expression_attribute_values(":clinic", s(clinic_id))
             .expression_attribute_values(":null", s("NULL"))
@@ -83,7 +86,6 @@ impl Store {
         keeping: &str,
         at: DateTime<Utc>,
     ) -> Result<Revoked, StoreError> {
-        const LIVE: &str = "clinic_id = :clinic AND (attribute_not_exists(revoked_at) OR attribute_type(revoked_at, :null))";
         let values = |more: Option<(&str, aws_sdk_dynamodb::types::AttributeValue)>| {
             let mut v = super::Item::from([
                 (":clinic".to_owned(), s(clinic_id)),
