@@ -41,9 +41,14 @@ pub async fn prepare(
                 email,
                 ..Default::default()
             };
-            tidings_app::services::patients::create(&app.store, &c.id, input)
-                .await
-                .unwrap();
+            tidings_app::services::patients::create(
+                &app.store,
+                &c.id,
+                input,
+                &tidings_domain::actor::Actor::key("bench"),
+            )
+            .await
+            .unwrap();
         })
         .buffer_unordered(32)
         .collect::<Vec<_>>()

@@ -75,10 +75,15 @@ async fn main() {
                     mobile: Some(format!("+614{:08}", 30_000_000 + i)),
                     ..Default::default()
                 };
-                tidings_app::services::patients::create(&app.store, clinic_id, input)
-                    .await
-                    .unwrap()
-                    .id
+                tidings_app::services::patients::create(
+                    &app.store,
+                    clinic_id,
+                    input,
+                    &tidings_domain::actor::Actor::key("bench"),
+                )
+                .await
+                .unwrap()
+                .id
             }
         })
         .buffer_unordered(32)

@@ -30,6 +30,7 @@ mod reminders;
 mod reports;
 mod routes;
 mod secrets;
+mod sent_by;
 mod ses_events;
 mod smoke;
 mod sweeps_local;

@@ -174,6 +174,11 @@ async fn a_complaint_suppresses_and_a_delivery_settles() {
         r.json["receive_campaigns"]["email"], false,
         "opted out of campaign email"
     );
+    assert_eq!(
+        r.json["consent_changed_by"],
+        json!({"type": "webhook", "source": "email"}),
+        "the change records the provider's report, not a key"
+    );
     // Not an SES event: dropped, nothing fails.
     let event: SnsLambdaEvent = serde_json::from_value(sns_event(&json!("not json"))).unwrap();
     assert_eq!(handle(&app, event).await.unwrap(), 0);

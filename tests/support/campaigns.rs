@@ -25,7 +25,8 @@ pub async fn seed_patients(app: &App, clinic_id: &str, mobiles: &[String]) -> Ve
                 mobile: Some(m),
                 ..Default::default()
             };
-            tidings_app::services::patients::create(&app.store, clinic_id, input)
+            let by = tidings_domain::actor::Actor::key("seed");
+            tidings_app::services::patients::create(&app.store, clinic_id, input, &by)
                 .await
                 .unwrap()
                 .id

@@ -404,6 +404,10 @@ pub struct Campaign {
     pub counts: Counts,
     /// Credits used by every run, net of refunds.
     pub credits_used: i64,
+    /// The key that made it (its content and schedule cannot change after): its messages
+    /// record it as their `sent_by`. None for campaigns made before it was recorded.
+    #[serde(default)]
+    pub created_by: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -721,6 +725,7 @@ mod tests {
             last_run_id: None,
             counts: Counts::default(),
             credits_used: 0,
+            created_by: None,
             created_at: send_at,
             updated_at: send_at,
         };

@@ -3,6 +3,7 @@
 //! Each module validates one kind of input and turns it into a type that can only hold valid
 //! values, so the layers above never re-check what the domain has accepted.
 
+pub mod actor;
 pub mod api_key;
 pub mod appointment;
 pub mod campaign;

@@ -330,6 +330,11 @@ pub struct Message {
     /// What its credits were spent on; a refund is recorded against the same.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spent_on: Option<crate::credits::Spend>,
+    /// Who caused it: the key that sent it or made its campaign, the reminder or greeting
+    /// schedule, or a patient's text answered automatically. None for a received message (and
+    /// for messages stored before it was recorded).
+    #[serde(default)]
+    pub sent_by: Option<crate::actor::Actor>,
 }
 
 /// One step of a message's life.
@@ -454,6 +459,7 @@ impl Message {
             events: Vec::new(),
             account: None,
             spent_on: None,
+            sent_by: None,
         }
     }
 }

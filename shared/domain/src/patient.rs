@@ -103,6 +103,12 @@ pub struct Patient {
     pub fields: PatientFields,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Who last changed its consent (`receive_*`) and when: the key that made or changed it,
+    /// the unsubscribe link, or the email provider's complaint report.
+    #[serde(default)]
+    pub consent_changed_by: Option<crate::actor::Actor>,
+    #[serde(default)]
+    pub consent_changed_at: Option<DateTime<Utc>>,
 }
 
 impl PatientInput {

@@ -94,7 +94,7 @@ pub const RESEND_UNCONFIRMED: Endpoint = Endpoint {
 pub const CSV_CHUNK: usize = 2000;
 
 async fn create(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
-    let c = campaigns::create(&app, &caller.clinic_id, req.json()?).await?;
+    let c = campaigns::create(&app, &caller.clinic_id, req.json()?, &caller.key_id).await?;
     Ok(response::json(StatusCode::CREATED, &c))
 }
 

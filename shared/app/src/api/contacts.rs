@@ -49,7 +49,14 @@ pub const DELETE: Endpoint = Endpoint {
 };
 
 async fn create(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
-    let c = contacts::create(&app.store, &caller.clinic_id, req.param("id"), req.json()?).await?;
+    let c = contacts::create(
+        &app.store,
+        &caller.clinic_id,
+        req.param("id"),
+        req.json()?,
+        &caller.actor(),
+    )
+    .await?;
     Ok(response::json(StatusCode::CREATED, &c))
 }
 
@@ -66,6 +73,7 @@ async fn update(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Bo
         req.param("id"),
         req.param("contact_id"),
         &patch,
+        &caller.actor(),
     )
     .await?;
     Ok(response::json(StatusCode::OK, &c))

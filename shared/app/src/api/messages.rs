@@ -74,7 +74,15 @@ pub const PATIENT_HISTORY: Endpoint = Endpoint {
 async fn send(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
     let key = sending::idempotency_key(req.idempotency_key())?;
     let input = req.json()?;
-    let out = sending::send(&app, &caller.clinic_id, input, req.body(), key.as_deref()).await?;
+    let out = sending::send(
+        &app,
+        &caller.clinic_id,
+        input,
+        req.body(),
+        key.as_deref(),
+        &caller.actor(),
+    )
+    .await?;
     Ok(response::created_or_replayed(out.replayed, &out))
 }
 

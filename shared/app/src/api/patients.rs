@@ -90,7 +90,7 @@ fn filter(req: &ApiRequest) -> Result<PatientFilter, ApiError> {
 }
 
 async fn create(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
-    let p = patients::create(&app.store, &caller.clinic_id, req.json()?).await?;
+    let p = patients::create(&app.store, &caller.clinic_id, req.json()?, &caller.actor()).await?;
     Ok(response::json(StatusCode::CREATED, &p))
 }
 
@@ -147,7 +147,14 @@ async fn get(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>
 
 async fn update(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
     let patch = req.json_object()?;
-    let p = patients::update(&app.store, &caller.clinic_id, req.param("id"), &patch).await?;
+    let p = patients::update(
+        &app.store,
+        &caller.clinic_id,
+        req.param("id"),
+        &patch,
+        &caller.actor(),
+    )
+    .await?;
     Ok(response::json(StatusCode::OK, &p))
 }
 

@@ -10,6 +10,7 @@ use crate::services::{load_clinic, unsubscribe};
 use http::{Method, StatusCode};
 use lambda_http::{Body, Response};
 use tidings_domain::FieldError;
+use tidings_domain::actor::Actor;
 use tidings_domain::unsubscribe::Token;
 
 pub const POST: PublicEndpoint = PublicEndpoint {
@@ -57,7 +58,7 @@ fn esc(s: &str) -> String {
 
 async fn post(app: App, req: PublicRequest) -> Result<Response<Body>, ApiError> {
     let t = token(&app, &req)?;
-    unsubscribe::apply(&app.store, &t).await?;
+    unsubscribe::apply(&app.store, &t, &Actor::UnsubscribeLink).await?;
     let clinic = load_clinic(&app.store, &t.clinic_id).await?;
     Ok(html(
         "Unsubscribed",

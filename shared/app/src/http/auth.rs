@@ -4,6 +4,7 @@ use super::ApiError;
 use crate::store::Store;
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
+use tidings_domain::actor::Actor;
 use tidings_domain::api_key::{self, Role};
 
 /// Who is calling: the clinic and role of a live API key.
@@ -12,6 +13,13 @@ pub struct Caller {
     pub clinic_id: String,
     pub role: Role,
     pub key_id: String,
+}
+
+impl Caller {
+    /// The key, as what it causes records it (`sent_by`, `consent_changed_by`).
+    pub fn actor(&self) -> Actor {
+        Actor::key(&self.key_id)
+    }
 }
 
 /// Checks `Authorization: Bearer <key>` against the stored hash, in constant time.

@@ -6,6 +6,7 @@ use super::sending::{self, Rendered, deliver, fill, skip, skip_blocked};
 use crate::store::{Blocked, SendClaim, SendRecord, TxError};
 use crate::{App, ServiceError};
 use chrono::{DateTime, Utc};
+use tidings_domain::actor::Actor;
 use tidings_domain::clinic::Clinic;
 use tidings_domain::credits::{EntryKind, GROUP_ACCOUNT, LedgerEntry, Spend};
 use tidings_domain::digest::sha256_hex;
@@ -56,6 +57,8 @@ pub struct Automatic<'a> {
     pub account: String,
     pub blocked: &'a Blocked,
     pub now: DateTime<Utc>,
+    /// The schedule that sends it, recorded as the messages' `sent_by`.
+    pub sent_by: Actor,
 }
 
 /// Whether the send for `purpose` was claimed before (a cheap read before planning it).
@@ -96,6 +99,7 @@ pub async fn send(app: &App, a: Automatic<'_>) -> Result<Tally, ServiceError> {
         m.appointment_id = a.appointment_id.map(str::to_owned);
         m.account = (a.account != GROUP_ACCOUNT).then(|| a.account.clone());
         m.spent_on = Some(spent_on(a.category));
+        m.sent_by = Some(a.sent_by.clone());
         plan_one(app, &a, w, &mut m)?;
         messages.push(m);
     }

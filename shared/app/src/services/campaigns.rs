@@ -51,6 +51,7 @@ pub async fn create(
     app: &App,
     clinic_id: &str,
     input: CampaignInput,
+    key_id: &str,
 ) -> Result<CampaignView, ServiceError> {
     let store = &app.store;
     let now = app.now();
@@ -134,6 +135,7 @@ pub async fn create(
         last_run_id: None,
         counts: Counts::default(),
         credits_used: 0,
+        created_by: Some(key_id.to_owned()),
         created_at: now,
         updated_at: now,
     };

@@ -5,6 +5,7 @@ use crate::store::{ContactWrite, Store, TxError};
 use crate::{ServiceError, ids, json};
 use serde_json::Value;
 use tidings_domain::FieldError;
+use tidings_domain::actor::Actor;
 use tidings_domain::contact::{Contact, ContactInput, MAX_CONTACTS_PER_PATIENT};
 
 fn linked_error() -> ServiceError {
@@ -42,6 +43,7 @@ pub async fn create(
     clinic_id: &str,
     patient_id: &str,
     input: ContactInput,
+    by: &Actor,
 ) -> Result<Contact, ServiceError> {
     let clinic = load_clinic(store, clinic_id).await?;
     let patient = super::patients::record(store, clinic_id, patient_id).await?;
@@ -61,6 +63,8 @@ pub async fn create(
         fields,
         created_at: now,
         updated_at: now,
+        consent_changed_by: Some(by.clone()),
+        consent_changed_at: Some(now),
     };
     store
         .create_contact(clinic_id, &contact)
@@ -96,6 +100,7 @@ pub async fn update(
     patient_id: &str,
     id: &str,
     patch: &Value,
+    by: &Actor,
 ) -> Result<Contact, ServiceError> {
     let clinic = load_clinic(store, clinic_id).await?;
     let prev = get(store, clinic_id, patient_id, id).await?;
@@ -107,11 +112,18 @@ pub async fn update(
     if fields == prev.fields {
         return Ok(prev);
     }
-    let contact = Contact {
+    let now = store.now();
+    let consent_changed =
+        fields.receive_reminders_and_campaigns != prev.fields.receive_reminders_and_campaigns;
+    let mut contact = Contact {
         fields,
-        updated_at: store.now(),
+        updated_at: now,
         ..prev.clone()
     };
+    if consent_changed {
+        contact.consent_changed_by = Some(by.clone());
+        contact.consent_changed_at = Some(now);
+    }
     store
         .replace_contact(clinic_id, &contact, &prev)
         .await

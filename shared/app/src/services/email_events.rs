@@ -5,6 +5,7 @@
 
 use crate::{App, ServiceError};
 use serde::Serialize;
+use tidings_domain::actor::{Actor, WebhookSource};
 use tidings_domain::message::{Status, StatusEvent};
 use tidings_domain::ses_event::{Event, Outcome};
 
@@ -70,7 +71,10 @@ pub async fn apply(app: &App, e: Event) -> Result<Applied, ServiceError> {
                 contact_id: m.contact_id.clone(),
                 channel: tidings_domain::message_template::Channel::Email,
             };
-            super::unsubscribe::apply(store, &person).await?;
+            let by = Actor::Webhook {
+                source: WebhookSource::Email,
+            };
+            super::unsubscribe::apply(store, &person, &by).await?;
             let event = StatusEvent {
                 at: now,
                 status: Status::Delivered,

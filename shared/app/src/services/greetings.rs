@@ -181,6 +181,7 @@ async fn sweep_one(
                     account: GROUP_ACCOUNT.to_owned(),
                     blocked: &blocked,
                     now,
+                    sent_by: tidings_domain::actor::Actor::Greetings,
                 },
             )
             .await?;

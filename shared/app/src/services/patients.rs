@@ -6,6 +6,7 @@ use crate::{ServiceError, ids, json};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
 use tidings_domain::FieldError;
+use tidings_domain::actor::Actor;
 use tidings_domain::campaign;
 use tidings_domain::export::Column;
 use tidings_domain::message_template::Channel;
@@ -33,6 +34,7 @@ pub async fn create(
     store: &Store,
     clinic_id: &str,
     input: PatientInput,
+    by: &Actor,
 ) -> Result<Patient, ServiceError> {
     let clinic = load_clinic(store, clinic_id).await?;
     let fields = input.validate(
@@ -45,6 +47,8 @@ pub async fn create(
         fields,
         created_at: now,
         updated_at: now,
+        consent_changed_by: Some(by.clone()),
+        consent_changed_at: Some(now),
     };
     store
         .create_patient(clinic_id, &patient)
@@ -78,12 +82,14 @@ pub async fn list(
     Ok(store.list_patients(clinic_id, filter, after, limit).await?)
 }
 
-/// Applies a JSON merge patch; the result is validated as a whole, like a new patient.
+/// Applies a JSON merge patch; the result is validated as a whole, like a new patient. A
+/// change of consent records `by`.
 pub async fn update(
     store: &Store,
     clinic_id: &str,
     id: &str,
     patch: &Value,
+    by: &Actor,
 ) -> Result<Patient, ServiceError> {
     let clinic = load_clinic(store, clinic_id).await?;
     let prev = record(store, clinic_id, id).await?;
@@ -96,11 +102,19 @@ pub async fn update(
     if fields == prev.patient.fields {
         return Ok(prev.patient);
     }
-    let patient = Patient {
+    let now = store.now();
+    let old = &prev.patient.fields;
+    let consent_changed = (fields.receive_reminders, fields.receive_campaigns)
+        != (old.receive_reminders, old.receive_campaigns);
+    let mut patient = Patient {
         fields,
-        updated_at: store.now(),
+        updated_at: now,
         ..prev.patient.clone()
     };
+    if consent_changed {
+        patient.consent_changed_by = Some(by.clone());
+        patient.consent_changed_at = Some(now);
+    }
     match store.replace_patient(clinic_id, &patient, &prev).await {
         Ok(()) => Ok(patient),
         Err(e) => Err(gone_or(store, clinic_id, id, write_error(e)).await),

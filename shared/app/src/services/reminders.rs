@@ -365,6 +365,7 @@ async fn send(
             account: paying_account(store, &clinic.id, practitioner_id).await?,
             blocked,
             now,
+            sent_by: tidings_domain::actor::Actor::Reminders,
         },
     )
     .await?;

@@ -20,6 +20,7 @@ use futures::StreamExt;
 use serde::Serialize;
 use std::collections::HashMap;
 use tidings_domain::FieldError;
+use tidings_domain::actor::Actor;
 use tidings_domain::clinic::{Clinic, sending_identity};
 use tidings_domain::credits::{EntryKind, GROUP_ACCOUNT, LedgerEntry, Spend};
 use tidings_domain::digest::sha256_hex;
@@ -129,6 +130,7 @@ pub async fn send(
     input: SendInput,
     body: &[u8],
     key: Option<&str>,
+    sent_by: &Actor,
 ) -> Result<SendOutcome, ServiceError> {
     let store = &app.store;
     let req = input.validate()?;
@@ -161,6 +163,7 @@ pub async fn send(
     let mut messages = plan(app, &clinic, &req, &request_id).await?;
     for m in &mut messages {
         m.spent_on = Some(spent_on);
+        m.sent_by = Some(sent_by.clone());
     }
     let total: i64 = messages
         .iter()

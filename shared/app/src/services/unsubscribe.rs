@@ -5,12 +5,14 @@
 use crate::ServiceError;
 use crate::store::Store;
 use serde_json::json;
+use tidings_domain::actor::Actor;
 use tidings_domain::message_template::Channel;
 use tidings_domain::unsubscribe::Token;
 
-/// Opts the token's person out. A person deleted since the email was sent has nothing left to
-/// opt out of: that is success too.
-pub async fn apply(store: &Store, t: &Token) -> Result<(), ServiceError> {
+/// Opts the token's person out, recording `by` (the link, or the email provider's complaint
+/// report). A person deleted since the email was sent has nothing left to opt out of: that is
+/// success too.
+pub async fn apply(store: &Store, t: &Token, by: &Actor) -> Result<(), ServiceError> {
     let channel = match t.channel {
         Channel::Email => "email",
         Channel::Sms => "sms",
@@ -22,6 +24,7 @@ pub async fn apply(store: &Store, t: &Token) -> Result<(), ServiceError> {
             &t.patient_id,
             contact,
             &json!({"receive_reminders_and_campaigns": false}),
+            by,
         )
         .await
         .map(|_| ()),
@@ -30,6 +33,7 @@ pub async fn apply(store: &Store, t: &Token) -> Result<(), ServiceError> {
             &t.clinic_id,
             &t.patient_id,
             &json!({"receive_campaigns": {channel: false}}),
+            by,
         )
         .await
         .map(|_| ()),

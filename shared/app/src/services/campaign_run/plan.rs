@@ -8,6 +8,7 @@ use crate::services::templates;
 use crate::{App, ServiceError, ids};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
+use tidings_domain::actor::Actor;
 use tidings_domain::campaign::{AudienceSource, Campaign, StopReason, message_id};
 use tidings_domain::clinic::Clinic;
 use tidings_domain::credits::{EntryKind, GROUP_ACCOUNT, LedgerEntry, Spend};
@@ -51,6 +52,7 @@ impl Plan {
         m.contact_id = contact.map(str::to_owned);
         m.template_id = Some(template_id.to_owned());
         m.account = (self.account != GROUP_ACCOUNT).then(|| self.account.clone());
+        m.sent_by = self.campaign.created_by.as_deref().map(Actor::key);
         m
     }
 }
