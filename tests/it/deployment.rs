@@ -228,6 +228,50 @@ fn whatever_fails_every_retry_lands_in_the_failed_events_queue_and_raises_an_ala
         if http {
             continue;
         }
+        // Invoked by an event source mapping (synchronously, so EventInvokeConfig does not
+        // apply): a stream's records that fail every retry go to the queue, and a queue's
+        // messages that fail their function too often are moved there by its redrive policy.
+        let mapped: Vec<&serde_yaml_ng::Value> = f["Properties"]["Events"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .map(|(_, e)| e)
+            .filter(|e| matches!(e["Type"].as_str(), Some("DynamoDB" | "SQS")))
+            .collect();
+        if !mapped.is_empty() {
+            for e in mapped {
+                let p = &e["Properties"];
+                if e["Type"].as_str() == Some("DynamoDB") {
+                    let on_failure = format!("{:?}", p["DestinationConfig"]["OnFailure"]);
+                    assert!(on_failure.contains(queue), "{name}: {on_failure}");
+                    assert!(p["MaximumRetryAttempts"].as_u64().is_some(), "{name}");
+                    assert_eq!(
+                        p["BisectBatchOnFunctionError"].as_bool(),
+                        Some(true),
+                        "{name}"
+                    );
+                } else {
+                    let source = format!("{:?}", p["Queue"]);
+                    let (resource, _) = doc["Resources"]
+                        .as_mapping()
+                        .unwrap()
+                        .iter()
+                        .find(|(k, _)| source.contains(k.as_str().unwrap_or("-")))
+                        .unwrap();
+                    let redrive = format!(
+                        "{:?}",
+                        doc["Resources"][resource]["Properties"]["RedrivePolicy"]
+                    );
+                    assert!(redrive.contains(queue), "{name}: {redrive}");
+                    assert!(
+                        format!("{:?}", p["FunctionResponseTypes"])
+                            .contains("ReportBatchItemFailures"),
+                        "{name}: a failed message must not fail its whole batch"
+                    );
+                }
+            }
+            continue;
+        }
         let config = &f["Properties"]["EventInvokeConfig"];
         assert!(config["MaximumRetryAttempts"].as_u64().is_some(), "{name}");
         let on_failure = format!("{:?}", config["DestinationConfig"]["OnFailure"]);

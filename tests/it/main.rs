@@ -22,6 +22,7 @@ mod greetings;
 mod keys;
 mod messaging;
 mod metrics;
+mod outbound_webhooks;
 mod patients;
 mod practitioners;
 mod provider_faults;

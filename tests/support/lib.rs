@@ -22,6 +22,7 @@ pub mod campaigns;
 pub mod lambda_process;
 pub mod payments;
 pub mod provider_proxy;
+pub mod receiver;
 pub mod wire;
 
 /// The app, built from the local stack's environment.

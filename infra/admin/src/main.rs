@@ -165,6 +165,8 @@ async fn main() -> ExitCode {
         stripe: None,
         send_lease_secs: 900,
         aws_call_log: None,
+        endpoint_reach: Default::default(),
+        webhook_delivery_queue_url: None,
     })
     .await;
     let app = match app {

@@ -7,6 +7,8 @@ use crate::scheduler::Scheduler;
 use crate::sns_http::SnsHttp;
 use crate::store::Store;
 use crate::stripe::Stripe;
+use crate::webhook_http::WebhookHttp;
+use crate::webhook_queue::WebhookQueue;
 use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 
 /// Clients and configuration, built once per cold start.
@@ -20,6 +22,9 @@ pub struct App {
     /// SNS's certificates and subscription confirmations, for the functions that take
     /// provider posts (those with webhook settings).
     pub sns_http: Option<SnsHttp>,
+    /// Where webhook deliveries are queued, and the client that posts them.
+    pub webhook_queue: WebhookQueue,
+    pub webhook_http: WebhookHttp,
     pub config: Config,
 }
 
@@ -73,11 +78,15 @@ impl App {
                 )
                 .ok()
         });
+        let webhook_http =
+            WebhookHttp::new(config.endpoint_reach).map_err(http("webhook endpoints"))?;
         let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(aws);
+        let mut sqs = aws_sdk_sqs::config::Builder::from(aws);
         let mut scheduler = aws_sdk_scheduler::config::Builder::from(aws);
         if let Some(calls) = &calls {
             dynamodb.push_interceptor(SharedInterceptor::new(calls.clone()));
             scheduler.push_interceptor(SharedInterceptor::new(calls.clone()));
+            sqs.push_interceptor(SharedInterceptor::new(calls.clone()));
         }
         Ok(Self {
             store: Store::new(
@@ -93,6 +102,11 @@ impl App {
             ),
             stripe,
             sns_http,
+            webhook_queue: WebhookQueue::new(
+                aws_sdk_sqs::Client::from_conf(sqs.build()),
+                config.webhook_delivery_queue_url.clone(),
+            ),
+            webhook_http,
             config: config.clone(),
         })
     }

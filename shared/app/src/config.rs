@@ -68,6 +68,13 @@ pub struct Config {
     /// Where to record every AWS call for the IAM check of `make test`
     /// (`TIDINGS_AWS_CALL_LOG`; see `aws_calls`). Never set in a deployment.
     pub aws_call_log: Option<std::path::PathBuf>,
+    /// Where clinics' webhook endpoints may point (`WEBHOOK_ENDPOINTS_ALLOW_PRIVATE`, default
+    /// `false`): only https to public addresses, unless set to `true` (the local stack, whose
+    /// receiver is on 127.0.0.1 over http).
+    pub endpoint_reach: tidings_domain::outbound::url::Reach,
+    /// The SQS queue of webhook deliveries (`WEBHOOK_DELIVERY_QUEUE_URL`), for the functions
+    /// that queue them and deliver them.
+    pub webhook_delivery_queue_url: Option<String>,
 }
 
 /// Where and how Tidings calls Stripe.
@@ -213,6 +220,8 @@ impl Config {
             ses_identity_arn_prefix: identity_arn_prefix()?,
             send_lease_secs: number("SEND_LEASE_SECS", 900, "a whole number of seconds from 1")?,
             aws_call_log: optional("TIDINGS_AWS_CALL_LOG").map(std::path::PathBuf::from),
+            endpoint_reach: endpoint_reach()?,
+            webhook_delivery_queue_url: optional("WEBHOOK_DELIVERY_QUEUE_URL"),
             campaigns: CampaignSettings {
                 sms_per_second: number("CAMPAIGN_SMS_PER_SECOND", 20, "a whole number from 1")?,
                 email_per_second: number("CAMPAIGN_EMAIL_PER_SECOND", 14, "a whole number from 1")?,
@@ -267,6 +276,21 @@ impl Config {
             name: "UNSUBSCRIBE_SECRET",
             hint: "with PUBLIC_API_URL: the key that signs unsubscribe links",
         })
+    }
+}
+
+fn endpoint_reach() -> Result<tidings_domain::outbound::url::Reach, ConfigError> {
+    use tidings_domain::outbound::url::Reach;
+    match optional("WEBHOOK_ENDPOINTS_ALLOW_PRIVATE")
+        .as_deref()
+        .map(str::trim)
+    {
+        None | Some("false") => Ok(Reach::PublicOnly),
+        Some("true") => Ok(Reach::AllowPrivate),
+        Some(_) => Err(ConfigError::Invalid {
+            name: "WEBHOOK_ENDPOINTS_ALLOW_PRIVATE",
+            hint: "true (the local stack only) or false",
+        }),
     }
 }
 

@@ -31,6 +31,8 @@ enum EventFunction {
     SesEvents,
     ReminderSweep,
     GreetingSweep,
+    WebhookEvents,
+    WebhookDeliver,
 }
 
 const EVENT_FUNCTIONS: &[(&str, EventFunction)] = &[
@@ -38,6 +40,8 @@ const EVENT_FUNCTIONS: &[(&str, EventFunction)] = &[
     ("ses-events", EventFunction::SesEvents),
     ("reminder-sweep", EventFunction::ReminderSweep),
     ("greeting-sweep", EventFunction::GreetingSweep),
+    ("webhook-events", EventFunction::WebhookEvents),
+    ("webhook-deliver", EventFunction::WebhookDeliver),
 ];
 
 /// Serves the function `name` until Lambda stops the process.
@@ -48,6 +52,8 @@ pub async fn serve_function(name: &str) -> Result<(), lambda_http::Error> {
             EventFunction::SesEvents => crate::ses_function::serve().await,
             EventFunction::ReminderSweep => crate::sweep_function::serve(Sweep::Reminders).await,
             EventFunction::GreetingSweep => crate::sweep_function::serve(Sweep::Greetings).await,
+            EventFunction::WebhookEvents => crate::webhook_functions::serve_events().await,
+            EventFunction::WebhookDeliver => crate::webhook_functions::serve_deliveries().await,
         };
     }
     if let Some(endpoint) = api::ALL.iter().find(|e| e.function == name) {

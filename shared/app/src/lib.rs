@@ -24,6 +24,9 @@ pub mod store;
 pub mod stripe;
 pub mod sweep_function;
 pub mod telemetry;
+pub mod webhook_functions;
+pub mod webhook_http;
+pub mod webhook_queue;
 
 pub use app::App;
 pub use error::ServiceError;

@@ -19,6 +19,7 @@ pub mod local_time;
 pub mod message;
 pub mod message_template;
 pub mod notification;
+pub mod outbound;
 pub mod patient;
 pub mod phone;
 pub mod practitioner;

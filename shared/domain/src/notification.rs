@@ -22,6 +22,8 @@ pub enum NotificationKind {
     TopUpFailed,
     /// A campaign ran out of credits and paused (`body` says how many messages wait).
     CampaignPaused,
+    /// A webhook endpoint failed every delivery for days and was disabled (`from` is its id).
+    WebhookEndpointDisabled,
 }
 
 /// One notification.

@@ -17,6 +17,7 @@ pub mod settings;
 pub mod templates;
 pub mod unsubscribe;
 pub mod uploads;
+pub mod webhook_endpoints;
 pub mod webhooks;
 
 use crate::http::Endpoint;
@@ -101,6 +102,12 @@ pub const ALL: &[&Endpoint] = &[
     &messages::GET,
     &notifications::LIST,
     &notifications::READ,
+    &webhook_endpoints::CREATE,
+    &webhook_endpoints::LIST,
+    &webhook_endpoints::GET,
+    &webhook_endpoints::UPDATE,
+    &webhook_endpoints::DELETE,
+    &webhook_endpoints::DELIVERIES,
 ];
 
 /// Every route served without an API key.

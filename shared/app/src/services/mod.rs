@@ -34,6 +34,9 @@ pub mod templates;
 pub mod unconfirmed;
 pub mod unsubscribe;
 pub mod uploads;
+pub mod webhook_delivery;
+pub mod webhook_endpoints;
+pub mod webhook_events;
 
 use crate::ServiceError;
 use crate::store::{Store, StoreError, TxError};

@@ -266,3 +266,15 @@ pub fn purchase_sk(key: &str) -> String {
 pub fn auto_top_up_sk(account: &str) -> String {
     format!("AUTO_TOPUP#{account}")
 }
+
+pub const WEBHOOK_ENDPOINT_PREFIX: &str = "WEBHOOK_ENDPOINT#";
+pub fn webhook_endpoint_sk(id: &str) -> String {
+    format!("{WEBHOOK_ENDPOINT_PREFIX}{id}")
+}
+/// One endpoint's deliveries, in the order of their (time-ordered) event ids.
+pub fn webhook_deliveries_prefix(endpoint_id: &str) -> String {
+    format!("WEBHOOK_DELIVERY#{endpoint_id}#")
+}
+pub fn webhook_delivery_sk(endpoint_id: &str, event_id: &str) -> String {
+    format!("WEBHOOK_DELIVERY#{endpoint_id}#{event_id}")
+}

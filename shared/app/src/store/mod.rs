@@ -28,6 +28,7 @@ mod settings;
 mod templates;
 mod unconfirmed;
 mod uploads;
+mod webhook_endpoints;
 
 pub use api_keys::{ApiKeyRecord, Revoked};
 pub use appointments::{AppointmentFilter, AppointmentPage, AppointmentWrite};
@@ -47,6 +48,7 @@ pub use run_credits::{Reservation, RunKey};
 pub use settings::Scope;
 pub use unconfirmed::OpenSend;
 pub use uploads::{FailedRow, MatchedRow, UploadSummary};
+pub use webhook_endpoints::{Attempt, Delivery, DeliveryStatus, EndpointRecord, WebhookEndpoint};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};

@@ -1,0 +1,6 @@
+//! `POST /webhook-endpoints`: see `tidings_app::api::webhook_endpoints::CREATE`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    tidings_app::functions::serve_function(env!("CARGO_BIN_NAME")).await
+}

@@ -1,0 +1,6 @@
+//! `DELETE /webhook-endpoints/{id}`: see `tidings_app::api::webhook_endpoints::DELETE`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    tidings_app::functions::serve_function(env!("CARGO_BIN_NAME")).await
+}

@@ -1,0 +1,6 @@
+//! `PATCH /webhook-endpoints/{id}`: see `tidings_app::api::webhook_endpoints::UPDATE`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    tidings_app::functions::serve_function(env!("CARGO_BIN_NAME")).await
+}
