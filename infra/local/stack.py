@@ -379,12 +379,51 @@ def verify_sender(stack, domain):
     ses.create_email_identity(EmailIdentity=domain)
 
 
+def demo_webhook(stack, key, port):
+    """Registers a local receiver as the demo clinic's webhook endpoint for every event, then
+    has a number the clinic does not know text it, and waits for the signed reply.received."""
+    import hmac
+    import urllib.request
+    from webhook_receiver import Receiver
+
+    receiver = Receiver(port, open(LOGS / "webhook-receiver.log", "w"))
+    api = stack.env["TIDINGS_API_URL"]
+
+    def post(path, body, headers):
+        req = urllib.request.Request(f"{api}{path}", data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json", **headers})
+        with urllib.request.urlopen(req, timeout=60) as res:
+            return json.loads(res.read() or b"null")
+
+    events = ["message.delivered", "message.failed", "reply.received", "patient.opted_out", "patient.opted_in",
+              "appointment.confirmed", "appointment.cancellation_requested", "campaign.sent", "campaign.paused",
+              "credits.low", "top_up.failed"]
+    endpoint = post("/webhook-endpoints", {"url": receiver.url, "events": events, "description": "make up"},
+                    {"Authorization": f"Bearer {key}"})
+    receiver.secret = endpoint["secret"]
+    text = json.dumps({"type": "message", "id": f"make-up-{int(time.time())}", "from": "+61400000001",
+                       "to": "+61491570156", "body": "Hello from make up"})
+    ts = str(int(time.time()))
+    sig = hmac.new(LOCAL_SECRETS["WEBHOOK_SECRET"][1].encode(), f"{ts}.{text}".encode(), hashlib.sha256).hexdigest()
+    req = urllib.request.Request(f"{api}/webhooks/sms/generic", data=text.encode(), method="POST",
+                                 headers={"Content-Type": "application/json", "X-Tidings-Timestamp": ts,
+                                          "X-Tidings-Signature": sig})
+    urllib.request.urlopen(req, timeout=60).read()
+    got = receiver.wait_for("reply.received", 120)
+    if got:
+        proof = f"It got {got[0]} ({got[1]}) for a text from an unknown number: signature {'verified' if got[2] else 'WRONG'}."
+    else:
+        proof = "It got no event within 2 minutes: see .local/logs/stream-bridge.log and queue-bridge.log."
+    return {"url": receiver.url, "id": endpoint["id"], "proof": proof}
+
+
 def cmd_up():
     ports = {"dynamodb": int(os.environ.get("TIDINGS_DYNAMODB_PORT", 8000)),
              "moto": int(os.environ.get("TIDINGS_MOTO_PORT", 5000)),
              "api": int(os.environ.get("TIDINGS_API_PORT", 9000)),
              "certs": int(os.environ.get("TIDINGS_CERTS_PORT", 9010)),
-             "stripe": int(os.environ.get("TIDINGS_STRIPE_PORT", 8420))}
+             "stripe": int(os.environ.get("TIDINGS_STRIPE_PORT", 8420)),
+             "receiver": int(os.environ.get("TIDINGS_RECEIVER_PORT", 9020))}
     for name, port in ports.items():
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
@@ -404,6 +443,7 @@ def cmd_up():
         # Ops, not the clinic, give it the number its patients' replies arrive at.
         admin(stack, "clinic", "assign-number", "--clinic", clinic["id"], "--number", "+61491570156")
         url = stack.env["TIDINGS_API_URL"]
+        hook = demo_webhook(stack, key["key"], ports["receiver"])
         print(f"""
 Tidings is running locally.
   API:       {url}
@@ -472,6 +512,12 @@ Buy credits with a test card (saved with localstripe as a browser would with Str
   curl -s '{url}/credits/ledger' -H 'Authorization: Bearer {key['key']}'
 
 The demo clinic has 100 credits; its sender domain is verified in moto's SES.
+
+Events out: the demo clinic's webhook endpoint is a local receiver ({hook['url']}, log:
+.local/logs/webhook-receiver.log) that checks each post's Tidings-Signature as docs/api.md shows.
+  {hook['proof']}
+  curl -s {url}/webhook-endpoints -H 'Authorization: Bearer {key['key']}'
+  curl -s {url}/webhook-endpoints/{hook['id']}/deliveries -H 'Authorization: Bearer {key['key']}'
 
 Admin command against this stack:
   AWS_ENDPOINT_URL_DYNAMODB={stack.env['AWS_ENDPOINT_URL_DYNAMODB']} AWS_REGION={REGION} \\

@@ -473,3 +473,121 @@ async fn a_change_the_stream_hands_over_twice_is_one_event_and_one_delivery() {
     );
     assert!(!posts[0].body.contains("hello") && !posts[0].body.contains("+61400000000"));
 }
+
+/// The SNS event Lambda delivers to `ses-events` for one SES event about `message_id`.
+fn ses_event(kind: &str, clinic_id: &str, message_id: &str, extra: Value) -> Value {
+    let mut ses = json!({"eventType": kind,
+        "mail": {"timestamp": "2026-11-24T00:00:00.000Z", "source": "hello@harbour.example",
+                 "messageId": "ses-provider-id", "destination": [],
+                 "tags": {"clinic_id": [clinic_id], "message_id": [message_id]}}});
+    ses.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    json!({"Records": [{"Sns": {"Message": ses.to_string()}}]})
+}
+
+#[tokio::test]
+async fn deliveries_bounces_a_finished_campaign_and_low_credits_reach_the_endpoint() {
+    use tidings_tests::campaigns::{event, limits, report, sms_template};
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    tidings_tests::grant(&app, &c.id, 50).await;
+    let receiver = Receiver::start(200).await;
+    let wanted = json!([
+        "message.delivered",
+        "message.failed",
+        "campaign.sent",
+        "credits.low"
+    ]);
+    endpoint(&app, &c, &receiver.url, wanted).await;
+    let body = json!({"first_name": "Ann", "last_name": "Lee", "mobile": unique_mobile(),
+                      "email": tidings_tests::unique_email("events")});
+    let p = call(&app, &c.staff_key, "POST", "/patients", Some(body))
+        .await
+        .id();
+
+    // Two emails: SES reports one delivered and the other bounced.
+    let mut emails = Vec::new();
+    for _ in 0..2 {
+        let send =
+            json!({"patient_ids": [p], "channel": "email", "subject": "Hi", "body": "Hello"});
+        let r = call(&app, &c.staff_key, "POST", "/messages", Some(send)).await;
+        assert_eq!(r.status, 201, "{}", r.json);
+        emails.push(r.json["messages"][0]["id"].as_str().unwrap().to_owned());
+    }
+    let apply = |e: Value| {
+        let app = app.clone();
+        async move {
+            let e = serde_json::from_value(e).unwrap();
+            tidings_app::ses_function::handle(&app, e).await.unwrap()
+        }
+    };
+    assert_eq!(
+        apply(ses_event(
+            "Delivery",
+            &c.id,
+            &emails[0],
+            json!({"delivery": {}})
+        ))
+        .await,
+        1
+    );
+    let bounce = json!({"bounce": {"bounceType": "Permanent", "bouncedRecipients": []}});
+    assert_eq!(
+        apply(ses_event("Bounce", &c.id, &emails[1], bounce)).await,
+        1
+    );
+
+    // A campaign to the one patient: it finishes, and its credit takes the balance below 50.
+    let report_id = report(
+        &app,
+        &c.staff_key,
+        json!({"name": "All", "type": "patient"}),
+    )
+    .await;
+    let template = sms_template(&app, &c.staff_key).await;
+    let at = (chrono::Utc::now() + Duration::days(1)).to_rfc3339();
+    let body = json!({"name": "Recall", "report_id": report_id, "channels": {"sms": template}, "send_at": at});
+    let campaign = call(&app, &c.staff_key, "POST", "/campaigns", Some(body))
+        .await
+        .id();
+    tidings_app::services::campaign_run::fire(
+        &app,
+        &event(&c, &campaign, "2027-02-01T09:00:00Z"),
+        &limits(300),
+    )
+    .await
+    .unwrap();
+
+    let posts = receiver.wait_for(4, 60).await;
+    let by_type = |t: &str| posts.iter().map(|p| p.json()).find(|e| e["type"] == t);
+    let delivered = by_type("message.delivered").expect("message.delivered");
+    assert_eq!(delivered["data"]["message_id"], emails[0].as_str());
+    assert_eq!(delivered["data"]["channel"], "email");
+    let failed = by_type("message.failed").expect("message.failed");
+    assert_eq!(failed["data"]["message_id"], emails[1].as_str());
+    assert!(
+        !failed.to_string().contains("bounced"),
+        "no provider diagnostics: {failed}"
+    );
+    let sent = by_type("campaign.sent").expect("campaign.sent");
+    assert_eq!(sent["data"]["campaign_id"], campaign.as_str());
+    let low = by_type("credits.low").expect("credits.low");
+    assert_eq!(
+        (
+            low["data"]["account"].as_str(),
+            low["data"]["below"].as_i64()
+        ),
+        (Some("group"), Some(50))
+    );
+    assert!(low["data"]["balance"].as_i64().unwrap() < 50, "{low}");
+    assert_eq!(
+        posts.len(),
+        4,
+        "each once: {:?}",
+        posts
+            .iter()
+            .map(|p| p.json()["type"].clone())
+            .collect::<Vec<_>>()
+    );
+}

@@ -128,10 +128,22 @@ fn change_of(c: &StoredChange) -> Option<Change> {
     None
 }
 
+/// When the change happened: the item's own `updated_at` (or `created_at`), to the
+/// millisecond; else the stream's time (whole seconds in AWS, whole minutes in DynamoDB Local).
+fn changed_at(c: &StoredChange) -> DateTime<Utc> {
+    let stamp = |name: &str| match c.new.as_ref()?.get(name)? {
+        AttributeValue::S(s) => DateTime::parse_from_rfc3339(s).ok(),
+        _ => None,
+    };
+    stamp("updated_at")
+        .or_else(|| stamp("created_at"))
+        .map_or(c.at, |t| t.with_timezone(&Utc))
+}
+
 /// The event's id: time-ordered (an endpoint's deliveries list newest first by it), and the
 /// same for the same change.
-fn event_id(c: &StoredChange) -> String {
-    let ms = u64::try_from(c.at.timestamp_millis()).unwrap_or_default();
+fn event_id(c: &StoredChange, at: DateTime<Utc>) -> String {
+    let ms = u64::try_from(at.timestamp_millis()).unwrap_or_default();
     let hash = sha256_hex(format!("{}\n{}\n{}", c.pk, c.sk, c.sequence).as_bytes());
     format!("evt_{ms:013x}{}", &hash[..19])
 }
@@ -160,10 +172,11 @@ pub async fn forward(app: &App, changes: &[StoredChange]) -> Result<usize, Forwa
         if wanted.is_empty() {
             continue;
         }
+        let at = changed_at(c);
         let event = Event {
-            id: event_id(c),
+            id: event_id(c, at),
             kind,
-            created_at: c.at,
+            created_at: at,
             data,
         };
         let payload = serde_json::to_string(&event)?;
@@ -172,10 +185,10 @@ pub async fn forward(app: &App, changes: &[StoredChange]) -> Result<usize, Forwa
                 event_id: event.id.clone(),
                 endpoint_id: e.endpoint.id.clone(),
                 event_type: kind,
-                created_at: c.at,
+                created_at: at,
                 status: DeliveryStatus::Pending,
                 attempts: Vec::new(),
-                next_attempt_at: Some(c.at),
+                next_attempt_at: Some(at),
                 payload: payload.clone(),
             };
             let fresh = app
