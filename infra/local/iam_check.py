@@ -51,7 +51,6 @@ EXPECTED_UNCALLED = {
 UNEXERCISED = {
     ("create-appointment", "ses:SendEmail"): "an at-creation reminder by email (reminders.rs on_created; "
                                              "the suite's bookings remind by SMS)",
-    ("reminder-sweep", "ses:SendEmail"): "a reminder by email (automatic.rs; the suite's reminders go by SMS)",
     ("greeting-sweep", "ses:SendEmail"): "a birthday greeting by email (automatic.rs)",
     ("resend-unconfirmed", "ses:SendEmail"): "resending an unconfirmed email (unconfirmed.rs)",
     ("resend-unconfirmed", "dynamodb:PutItem"): "a resend the provider refuses: its failure and refund are "

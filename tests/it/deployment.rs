@@ -539,8 +539,8 @@ fn secrets_come_from_parameter_store_and_only_to_the_functions_that_use_them() {
     }
     // The Stripe key reaches the functions that may charge a card (a purchase, a saved card,
     // Stripe's events, and every send that debits credits, after which the automatic top-up
-    // may charge: a booking's at-creation reminder among them; a resend of unconfirmed
-    // messages debits nothing), and no other.
+    // may charge: a booking's at-creation reminder and the message of a changed appointment
+    // among them; a resend of unconfirmed messages debits nothing), and no other.
     stripe.sort();
     assert_eq!(
         stripe,
@@ -553,6 +553,7 @@ fn secrets_come_from_parameter_store_and_only_to_the_functions_that_use_them() {
             "send-messages",
             "set-credit-payment-method",
             "stripe-webhook",
+            "update-appointment",
         ]
     );
 }

@@ -2,6 +2,7 @@
 //! `make test` starts (DynamoDB Local, moto, localstripe, `cargo lambda watch`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod appointment_changes;
 mod appointments;
 mod auth;
 mod campaign_credits;
@@ -14,6 +15,7 @@ mod clinic;
 mod contacts;
 mod crash;
 mod credit_accounts;
+mod dependants;
 mod deployment;
 mod end_to_end;
 mod export;

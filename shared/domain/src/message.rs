@@ -207,6 +207,10 @@ pub enum SkipReason {
     AppointmentStarted,
     /// The paying account had too few credits for an automatic message.
     InsufficientCredits,
+    /// A dependant is not messaged: their reminders go to their contacts.
+    Dependant,
+    /// A contact-only profile is never messaged as a patient.
+    ContactOnly,
 }
 
 impl SkipReason {
@@ -223,6 +227,8 @@ impl SkipReason {
             SkipReason::QuietHours => "quiet_hours",
             SkipReason::AppointmentStarted => "appointment_started",
             SkipReason::InsufficientCredits => "insufficient_credits",
+            SkipReason::Dependant => "dependant",
+            SkipReason::ContactOnly => "contact_only",
         }
     }
 }
@@ -235,6 +241,11 @@ pub fn reach_patient(
     channel: Channel,
     category: Category,
 ) -> Result<String, SkipReason> {
+    match p.profile_type {
+        crate::patient::ProfileType::Patient => {}
+        crate::patient::ProfileType::Dependant => return Err(SkipReason::Dependant),
+        crate::patient::ProfileType::ContactOnly => return Err(SkipReason::ContactOnly),
+    }
     let wants = |prefs: &crate::patient::ChannelPrefs| match channel {
         Channel::Sms => prefs.sms,
         Channel::Email => prefs.email,
@@ -266,6 +277,30 @@ pub fn reach_contact(c: &ContactFields, linked_email: Option<&str>) -> Result<St
         .clone()
         .or_else(|| linked_email.map(str::to_owned))
         .ok_or(SkipReason::NoEmail)
+}
+
+/// Where a contact's copy goes on `channel`: the contact's own number or address, else that of
+/// the patient the contact is linked to (`linked`).
+pub fn reach_contact_on(
+    c: &ContactFields,
+    channel: Channel,
+    linked: Option<&PatientFields>,
+) -> Result<String, SkipReason> {
+    if !c.receive_reminders_and_campaigns {
+        return Err(SkipReason::ContactNotReceiving);
+    }
+    match channel {
+        Channel::Sms => c
+            .mobile
+            .clone()
+            .or_else(|| linked.and_then(|p| p.mobile.clone()))
+            .ok_or(SkipReason::NoMobile),
+        Channel::Email => c
+            .email
+            .clone()
+            .or_else(|| linked.and_then(|p| p.email.clone()))
+            .ok_or(SkipReason::NoEmail),
+    }
 }
 
 /// The credits one message costs: one per SMS segment; `email_cost` per email.

@@ -310,9 +310,10 @@ impl ReminderCopy {
         caps: &Caps,
         clinic: &Values,
         prompt: bool,
+        at: &str,
     ) -> Result<usize, FieldError> {
         let compiled = compile_parts(Channel::Sms, None, &self.body, None)
-            .map_err(|e| e.within("channels.sms"))?;
+            .map_err(|e| e.within(&format!("{at}.sms")))?;
         let mut values = clinic.clone();
         let long = "W".repeat(200);
         for p in compiled.body.placeholders() {
@@ -320,10 +321,9 @@ impl ReminderCopy {
                 values.set(*p, long.clone());
             }
         }
-        let body = compiled
-            .body
-            .render(&values, caps)
-            .map_err(|e| FieldError::new("channels.sms.body", "invalid_template", e.to_string()))?;
+        let body = compiled.body.render(&values, caps).map_err(|e| {
+            FieldError::new(format!("{at}.sms.body"), "invalid_template", e.to_string())
+        })?;
         let all = Elements {
             date_time: Some(long.clone()),
             practitioner: Some(long.clone()),
@@ -361,6 +361,9 @@ pub struct ReminderSettingsInput {
     pub statuses: Option<Vec<AppointmentStatus>>,
     pub quiet_hours: Option<QuietHours>,
     pub ask_for_reply: Option<bool>,
+    pub on_change: Option<ReminderChannels>,
+    pub on_cancel: Option<ReminderChannels>,
+    pub on_missed: Option<ReminderChannels>,
 }
 
 /// Validated reminder settings of a clinic or of one practitioner.
@@ -373,6 +376,9 @@ pub struct ReminderSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quiet_hours: Option<QuietHours>,
     pub ask_for_reply: bool,
+    /// Messages of an appointment's changes (`on_change`, `on_cancel`, `on_missed`).
+    #[serde(flatten, default)]
+    pub lifecycle: Lifecycle,
 }
 
 impl Default for ReminderSettings {
@@ -385,6 +391,7 @@ impl Default for ReminderSettings {
             statuses: DEFAULT_STATUSES.to_vec(),
             quiet_hours: None,
             ask_for_reply: false,
+            lifecycle: Lifecycle::default(),
         }
     }
 }
@@ -409,14 +416,16 @@ impl ReminderSettingsInput {
             .map(|(i, r)| r.validate(i))
             .collect::<Result<Vec<_>, _>>()?;
         let ask_for_reply = self.ask_for_reply.unwrap_or(false);
-        if enabled && channels.sms.is_none() && channels.email.is_none() {
+        let timed = !(rules.is_empty()
+            && (self.on_change.is_some() || self.on_cancel.is_some() || self.on_missed.is_some()));
+        if enabled && timed && channels.sms.is_none() && channels.email.is_none() {
             return Err(FieldError::new(
                 "channels",
                 "required",
                 "enabled reminders need an sms or email template",
             ));
         }
-        if enabled && rules.is_empty() {
+        if enabled && timed && rules.is_empty() {
             return Err(FieldError::new(
                 "rules",
                 "required",
@@ -456,27 +465,21 @@ impl ReminderSettingsInput {
                 "quiet hours must end at another time than they start",
             ));
         }
-        if let Some(sms) = &channels.sms {
-            check_copy(sms, "sms")?;
-            let worst = sms.worst_sms_chars(limits.caps, limits.clinic, ask_for_reply)?;
-            if worst > limits.max_sms_length {
+        check_channels(&channels, "channels", limits, ask_for_reply)?;
+        let lifecycle = Lifecycle {
+            on_change: self.on_change,
+            on_cancel: self.on_cancel,
+            on_missed: self.on_missed,
+        };
+        for (name, copy) in lifecycle.all() {
+            if copy.sms.is_none() && copy.email.is_none() {
                 return Err(FieldError::new(
-                    "channels.sms.body",
-                    "too_long",
-                    format!(
-                        "with every name and element at its length cap this SMS is {worst} characters; the clinic's max_sms_length is {}",
-                        limits.max_sms_length
-                    ),
+                    name,
+                    "required",
+                    format!("{name} needs an sms or email template"),
                 ));
             }
-        }
-        if let Some(email) = &channels.email {
-            check_copy(email, "email")?;
-            if email.subject.as_deref().is_none_or(|s| s.trim().is_empty()) {
-                return Err(FieldError::required("channels.email.subject"));
-            }
-            compile_parts(Channel::Email, email.subject.as_deref(), &email.body, None)
-                .map_err(|e| e.within("channels.email"))?;
+            check_channels(copy, name, limits, false)?;
         }
         Ok(ReminderSettings {
             enabled,
@@ -485,38 +488,139 @@ impl ReminderSettingsInput {
             statuses,
             quiet_hours: self.quiet_hours,
             ask_for_reply,
+            lifecycle,
         })
     }
 }
 
-fn check_copy(c: &ReminderCopy, channel: &str) -> Result<(), FieldError> {
+/// Checks the copies of `channels`, naming fields under `at` (`channels`, `on_change`, …).
+fn check_channels(
+    channels: &ReminderChannels,
+    at: &str,
+    limits: &Limits<'_>,
+    ask_for_reply: bool,
+) -> Result<(), FieldError> {
+    if let Some(sms) = &channels.sms {
+        check_copy(sms, at, "sms")?;
+        let worst = sms.worst_sms_chars(limits.caps, limits.clinic, ask_for_reply, at)?;
+        if worst > limits.max_sms_length {
+            return Err(FieldError::new(
+                format!("{at}.sms.body"),
+                "too_long",
+                format!(
+                    "with every name and element at its length cap this SMS is {worst} characters; the clinic's max_sms_length is {}",
+                    limits.max_sms_length
+                ),
+            ));
+        }
+    }
+    if let Some(email) = &channels.email {
+        check_copy(email, at, "email")?;
+        if email.subject.as_deref().is_none_or(|s| s.trim().is_empty()) {
+            return Err(FieldError::required(&format!("{at}.email.subject")));
+        }
+        compile_parts(Channel::Email, email.subject.as_deref(), &email.body, None)
+            .map_err(|e| e.within(&format!("{at}.email")))?;
+    }
+    Ok(())
+}
+
+/// What happens to a booked appointment that its patient is told of at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Its time, practitioner or location moved: the message carries the new details.
+    Moved,
+    /// The practice cancelled it.
+    Cancelled,
+    /// It was marked `no_show`.
+    Missed,
+}
+
+impl Change {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Moved => "on_change",
+            Self::Cancelled => "on_cancel",
+            Self::Missed => "on_missed",
+        }
+    }
+}
+
+/// The messages of an appointment's changes; a change without one sends nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lifecycle {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_change: Option<ReminderChannels>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_cancel: Option<ReminderChannels>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_missed: Option<ReminderChannels>,
+}
+
+impl Lifecycle {
+    pub fn get(&self, change: Change) -> Option<&ReminderChannels> {
+        match change {
+            Change::Moved => self.on_change.as_ref(),
+            Change::Cancelled => self.on_cancel.as_ref(),
+            Change::Missed => self.on_missed.as_ref(),
+        }
+    }
+
+    /// Each message there is, with its field name.
+    pub fn all(&self) -> impl Iterator<Item = (&'static str, &ReminderChannels)> {
+        [Change::Moved, Change::Cancelled, Change::Missed]
+            .into_iter()
+            .filter_map(|c| self.get(c).map(|copy| (c.as_str(), copy)))
+    }
+}
+
+/// The change from `before` to `after` its patient is told of, if any: a status that became
+/// `cancelled` or `no_show`, or (for an appointment still to come, in a status reminders
+/// cover) a new time, practitioner or location.
+pub fn change_of(
+    before: &crate::appointment::AppointmentFields,
+    after: &crate::appointment::AppointmentFields,
+    covered: &[AppointmentStatus],
+) -> Option<Change> {
+    if after.status != before.status {
+        match after.status {
+            AppointmentStatus::Cancelled => return Some(Change::Cancelled),
+            AppointmentStatus::NoShow => return Some(Change::Missed),
+            _ => {}
+        }
+    }
+    let moved = after.start != before.start
+        || after.practitioner_id != before.practitioner_id
+        || after.location != before.location;
+    (moved && covered.contains(&after.status)).then_some(Change::Moved)
+}
+
+fn check_copy(c: &ReminderCopy, at: &str, channel: &str) -> Result<(), FieldError> {
     if c.body.trim().is_empty() {
-        return Err(FieldError::required(&format!("channels.{channel}.body")));
+        return Err(FieldError::required(&format!("{at}.{channel}.body")));
     }
     if c.subject
         .as_ref()
         .is_some_and(|s| s.chars().count() > MAX_SUBJECT)
     {
         return Err(FieldError::new(
-            format!("channels.{channel}.subject"),
+            format!("{at}.{channel}.subject"),
             "too_long",
             format!("at most {MAX_SUBJECT} characters"),
         ));
     }
-    let compiled = compile_parts(
-        if channel == "sms" {
-            Channel::Sms
-        } else {
-            Channel::Email
-        },
-        None,
-        &c.body,
-        None,
-    )
-    .map_err(|e| e.within(&format!("channels.{channel}")))?;
+    // An email's subject is compiled with its body (without it, every email copy was refused
+    // as having no subject).
+    let (kind, subject) = if channel == "sms" {
+        (Channel::Sms, None)
+    } else {
+        (Channel::Email, Some(c.subject.as_deref().unwrap_or("")))
+    };
+    let compiled = compile_parts(kind, subject, &c.body, None)
+        .map_err(|e| e.within(&format!("{at}.{channel}")))?;
     if compiled.body.placeholders().contains(&Placeholder::Link) {
         return Err(FieldError::new(
-            format!("channels.{channel}.body"),
+            format!("{at}.{channel}.body"),
             "unknown_placeholder",
             "reminders have no link to insert",
         ));
@@ -524,7 +628,7 @@ fn check_copy(c: &ReminderCopy, channel: &str) -> Result<(), FieldError> {
     for (i, e) in c.append.iter().enumerate() {
         if c.append[..i].contains(e) {
             return Err(FieldError::new(
-                format!("channels.{channel}.append[{i}]"),
+                format!("{at}.{channel}.append[{i}]"),
                 "duplicate",
                 "this element is listed twice",
             ));

@@ -85,7 +85,7 @@ async fn get(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>
 
 async fn update(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
     let patch = req.json_object()?;
-    let a = appointments::update(&app.store, &caller.clinic_id, req.param("id"), &patch).await?;
+    let a = appointments::update(&app, &caller.clinic_id, req.param("id"), &patch).await?;
     Ok(response::json(StatusCode::OK, &a))
 }
 

@@ -82,12 +82,15 @@ fn as_input(f: &AppointmentFields, tz: chrono_tz::Tz) -> Value {
     })
 }
 
+/// Changes an appointment; the message of the change (moved, cancelled, missed), when the
+/// settings have one, goes out now.
 pub async fn update(
-    store: &Store,
+    app: &App,
     clinic_id: &str,
     id: &str,
     patch: &Value,
 ) -> Result<AppointmentView, ServiceError> {
+    let store = &app.store;
     let clinic = load_clinic(store, clinic_id).await?;
     let prev = load(store, clinic_id, id).await?;
     let mut merged = as_input(&prev.fields, clinic.fields.time_zone);
@@ -109,6 +112,7 @@ pub async fn update(
             other => write_error(other),
         });
     }
+    super::appointment_changes::on_changed(app, &clinic, &prev, &a).await;
     Ok(a.view(clinic.fields.time_zone))
 }
 

@@ -8,11 +8,14 @@ use crate::{App, ServiceError};
 use chrono::{DateTime, Utc};
 use tidings_domain::actor::Actor;
 use tidings_domain::clinic::Clinic;
+use tidings_domain::contact::Contact;
 use tidings_domain::credits::{EntryKind, GROUP_ACCOUNT, LedgerEntry, Spend};
 use tidings_domain::digest::sha256_hex;
-use tidings_domain::message::{Message, RecipientKind, SkipReason, Status, reach_patient};
+use tidings_domain::message::{
+    Message, RecipientKind, SkipReason, Status, reach_contact_on, reach_patient,
+};
 use tidings_domain::message_template::{Category, Channel, compile_parts};
-use tidings_domain::patient::Patient;
+use tidings_domain::patient::{Patient, PatientFields, ProfileType};
 use tidings_domain::template::Values;
 
 /// What became of one automatic send.
@@ -59,6 +62,40 @@ pub struct Automatic<'a> {
     pub now: DateTime<Utc>,
     /// The schedule that sends it, recorded as the messages' `sent_by`.
     pub sent_by: Actor,
+    /// A dependant's contacts, who receive it instead (empty for anyone else).
+    pub contacts: &'a [ContactCopy],
+}
+
+/// A contact who may receive a dependant's automatic messages, with the patient the contact is
+/// linked to (whose number and address serve when the contact has none).
+#[derive(Debug, Clone)]
+pub struct ContactCopy {
+    pub contact: Contact,
+    pub linked: Option<PatientFields>,
+}
+
+/// The contacts of `patient` when the patient is a dependant (their messages go to them).
+pub async fn contacts_of(
+    app: &App,
+    clinic_id: &str,
+    patient: &Patient,
+) -> Result<Vec<ContactCopy>, ServiceError> {
+    if patient.fields.profile_type != ProfileType::Dependant {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for contact in app.store.list_contacts(clinic_id, &patient.id).await? {
+        let linked = match &contact.fields.contact_patient_id {
+            Some(id) => app
+                .store
+                .get_patient(clinic_id, id)
+                .await?
+                .map(|r| r.patient.fields),
+            None => None,
+        };
+        out.push(ContactCopy { contact, linked });
+    }
+    Ok(out)
 }
 
 /// Whether the send for `purpose` was claimed before (a cheap read before planning it).
@@ -83,25 +120,67 @@ fn spent_on(category: Category) -> Spend {
     }
 }
 
+/// Who one automatic message goes to: the patient, or (for a dependant) one of their contacts.
+struct Recipient<'r> {
+    kind: RecipientKind,
+    contact_id: Option<&'r str>,
+    reach: Box<dyn Fn(Channel) -> Result<String, SkipReason> + 'r>,
+    /// Put before a contact's copy, so it names the dependant it is about.
+    prefix: String,
+}
+
+/// The patient; for a dependant, each of their contacts instead (or, with none, the dependant,
+/// recorded as skipped `dependant`).
+fn recipients<'r>(a: &'r Automatic<'_>) -> Vec<Recipient<'r>> {
+    let p = &a.patient.fields;
+    if p.profile_type != ProfileType::Dependant || a.contacts.is_empty() {
+        let category = a.category;
+        return vec![Recipient {
+            kind: RecipientKind::Patient,
+            contact_id: None,
+            reach: Box::new(move |channel| reach_patient(p, channel, category)),
+            prefix: String::new(),
+        }];
+    }
+    let prefix = match a.category {
+        Category::Appointment => format!("{}'s appointment: ", p.first_name),
+        _ => format!("For {}: ", p.first_name),
+    };
+    a.contacts
+        .iter()
+        .map(|c| Recipient {
+            kind: RecipientKind::Contact,
+            contact_id: Some(c.contact.id.as_str()),
+            reach: Box::new(move |channel| {
+                reach_contact_on(&c.contact.fields, channel, c.linked.as_ref())
+            }),
+            prefix: prefix.clone(),
+        })
+        .collect()
+}
+
 pub async fn send(app: &App, a: Automatic<'_>) -> Result<Tally, ServiceError> {
     let request_id = crate::ids::new_id();
     let mut messages = Vec::with_capacity(a.words.len());
-    for (i, w) in a.words.iter().enumerate() {
-        let mut m = Message::planned(
-            format!("{request_id}-{i:03}"),
-            &request_id,
-            w.channel,
-            a.category,
-            &a.patient.id,
-            RecipientKind::Patient,
-            a.now,
-        );
-        m.appointment_id = a.appointment_id.map(str::to_owned);
-        m.account = (a.account != GROUP_ACCOUNT).then(|| a.account.clone());
-        m.spent_on = Some(spent_on(a.category));
-        m.sent_by = Some(a.sent_by.clone());
-        plan_one(app, &a, w, &mut m)?;
-        messages.push(m);
+    for r in recipients(&a) {
+        for w in &a.words {
+            let mut m = Message::planned(
+                format!("{request_id}-{:03}", messages.len()),
+                &request_id,
+                w.channel,
+                a.category,
+                &a.patient.id,
+                r.kind,
+                a.now,
+            );
+            m.contact_id = r.contact_id.map(str::to_owned);
+            m.appointment_id = a.appointment_id.map(str::to_owned);
+            m.account = (a.account != GROUP_ACCOUNT).then(|| a.account.clone());
+            m.spent_on = Some(spent_on(a.category));
+            m.sent_by = Some(a.sent_by.clone());
+            plan_one(app, &a, w, (r.reach)(w.channel), &r.prefix, &mut m)?;
+            messages.push(m);
+        }
     }
     skip_blocked(&mut messages, a.blocked);
     let send_key = sha256_hex(a.purpose.as_bytes());
@@ -155,13 +234,15 @@ fn plan_one(
     app: &App,
     a: &Automatic<'_>,
     w: &Words<'_>,
+    reach: Result<String, SkipReason>,
+    prefix: &str,
     m: &mut Message,
 ) -> Result<(), ServiceError> {
     if let Some(reason) = a.skip_all {
         skip(m, reason, None);
         return Ok(());
     }
-    let to = match reach_patient(&a.patient.fields, w.channel, a.category) {
+    let to = match reach {
         Ok(to) => to,
         Err(reason) => {
             skip(m, reason, None);
@@ -173,7 +254,7 @@ fn plan_one(
         Err((reason, detail)) => skip(m, reason, detail.as_deref()),
         Ok(words) => {
             let words = Rendered {
-                body: words.body + &w.suffix,
+                body: format!("{prefix}{}{}", words.body, w.suffix),
                 ..words
             };
             if let Err(n) = fill(m, to, words, a.clinic, app.config.email_credit_cost) {

@@ -182,6 +182,7 @@ async fn sweep_one(
                     blocked: &blocked,
                     now,
                     sent_by: tidings_domain::actor::Actor::Greetings,
+                    contacts: &[],
                 },
             )
             .await?;

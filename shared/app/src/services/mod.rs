@@ -1,6 +1,7 @@
 //! Services: each applies the domain rules to one kind of record through the store.
 
 pub mod api_keys;
+pub mod appointment_changes;
 pub mod appointments;
 pub mod audience;
 pub mod auto_top_up;

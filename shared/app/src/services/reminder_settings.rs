@@ -23,8 +23,9 @@ pub struct SettingsView {
     pub practitioner_id: Option<String>,
     #[serde(flatten)]
     pub settings: ReminderSettings,
-    /// What a patient would receive, with sample values.
-    pub preview: BTreeMap<&'static str, Preview>,
+    /// What a patient would receive, with sample values: per channel (`sms`, `email`), and
+    /// per change and channel (`on_cancel.sms`, …).
+    pub preview: BTreeMap<String, Preview>,
 }
 
 fn view(
@@ -35,19 +36,28 @@ fn view(
 ) -> Result<SettingsView, ServiceError> {
     let mut preview = BTreeMap::new();
     let elements = sample_elements(clinic, &sample_values(clinic), app.now());
-    for channel in [Channel::Sms, Channel::Email] {
-        if let Some(copy) = settings.channels.get(channel) {
-            let prompt = channel == Channel::Sms && settings.ask_for_reply;
-            let suffix = copy.suffix(&elements, &clinic.fields.placeholder_caps, prompt);
-            let p = of_sample(
-                app,
-                clinic,
-                channel,
-                copy.subject.as_deref(),
-                &copy.body,
-                &suffix,
-            )?;
-            preview.insert(channel.as_str(), p);
+    let copies = std::iter::once(("", &settings.channels, settings.ask_for_reply))
+        .chain(settings.lifecycle.all().map(|(name, c)| (name, c, false)));
+    for (name, channels, ask_for_reply) in copies {
+        for channel in [Channel::Sms, Channel::Email] {
+            if let Some(copy) = channels.get(channel) {
+                let prompt = channel == Channel::Sms && ask_for_reply;
+                let suffix = copy.suffix(&elements, &clinic.fields.placeholder_caps, prompt);
+                let p = of_sample(
+                    app,
+                    clinic,
+                    channel,
+                    copy.subject.as_deref(),
+                    &copy.body,
+                    &suffix,
+                )?;
+                let key = if name.is_empty() {
+                    channel.as_str().to_owned()
+                } else {
+                    format!("{name}.{}", channel.as_str())
+                };
+                preview.insert(key, p);
+            }
         }
     }
     let (level, practitioner_id) = match scope {

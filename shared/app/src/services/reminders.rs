@@ -23,7 +23,7 @@ use tidings_domain::clinic::Clinic;
 use tidings_domain::message::SkipReason;
 use tidings_domain::message_template::{Category, Channel};
 use tidings_domain::reminder::{
-    Decision, Elements, ReminderSettings, Rule, Window, date_time_element, decide,
+    Decision, Elements, ReminderChannels, ReminderSettings, Rule, Window, date_time_element, decide,
 };
 
 /// How far back the first sweep of a scope looks (a little over one schedule period).
@@ -299,7 +299,6 @@ async fn send(
     blocked: &Blocked,
     now: DateTime<Utc>,
 ) -> Result<Tally, ServiceError> {
-    let store = &app.store;
     let purpose = purpose(a, rule);
     if automatic::already_claimed(app, &clinic.id, &purpose).await? {
         return Ok(Tally {
@@ -307,6 +306,41 @@ async fn send(
             ..Tally::default()
         });
     }
+    let skip_all = match decision {
+        Decision::Send => None,
+        Decision::SkipQuietHours => Some(SkipReason::QuietHours),
+        Decision::SkipStarted => Some(SkipReason::AppointmentStarted),
+    };
+    let copy = Copy {
+        channels: &settings.channels,
+        ask_for_reply: settings.ask_for_reply,
+        what: rule.id(),
+    };
+    deliver(app, clinic, &copy, purpose, a, skip_all, blocked, now).await
+}
+
+/// The words an appointment message is made of: its channels' templates, whether the SMS asks
+/// for a reply, and what it is (for the log: a rule's id, or a change).
+pub(crate) struct Copy<'a> {
+    pub channels: &'a ReminderChannels,
+    pub ask_for_reply: bool,
+    pub what: String,
+}
+
+/// Renders `copy` for the appointment's patient (or a dependant's contacts) with the
+/// appointment's details, and sends it once under `purpose`, paid as a reminder.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn deliver(
+    app: &App,
+    clinic: &Clinic,
+    copy: &Copy<'_>,
+    purpose: String,
+    a: &Appointment,
+    skip_all: Option<SkipReason>,
+    blocked: &Blocked,
+    now: DateTime<Utc>,
+) -> Result<Tally, ServiceError> {
+    let store = &app.store;
     let Some(patient) = store.get_patient(&clinic.id, &a.fields.patient_id).await? else {
         return Ok(Tally::default());
     };
@@ -336,21 +370,17 @@ async fn send(
     let words = [Channel::Sms, Channel::Email]
         .into_iter()
         .filter_map(|channel| {
-            let copy = settings.channels.get(channel)?;
-            let prompt = channel == Channel::Sms && settings.ask_for_reply;
+            let c = copy.channels.get(channel)?;
+            let prompt = channel == Channel::Sms && copy.ask_for_reply;
             Some(Words {
                 channel,
-                subject: copy.subject.as_deref(),
-                body: &copy.body,
-                suffix: copy.suffix(&elements, caps, prompt),
+                subject: c.subject.as_deref(),
+                body: &c.body,
+                suffix: c.suffix(&elements, caps, prompt),
             })
         })
         .collect();
-    let skip_all = match decision {
-        Decision::Send => None,
-        Decision::SkipQuietHours => Some(SkipReason::QuietHours),
-        Decision::SkipStarted => Some(SkipReason::AppointmentStarted),
-    };
+    let contacts = automatic::contacts_of(app, &clinic.id, &patient).await?;
     let t = automatic::send(
         app,
         Automatic {
@@ -366,16 +396,17 @@ async fn send(
             blocked,
             now,
             sent_by: tidings_domain::actor::Actor::Reminders,
+            contacts: &contacts,
         },
     )
     .await?;
     tracing::info!(
         clinic_id = clinic.id,
         appointment_id = a.id,
-        rule = rule.id(),
+        what = copy.what,
         sent = t.sent,
         skipped = t.skipped,
-        "reminder"
+        "appointment message"
     );
     Ok(t)
 }

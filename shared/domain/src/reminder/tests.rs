@@ -356,3 +356,93 @@ fn the_reply_prompt_invites_no_opt_out_word() {
     }
     assert_eq!(classify("cancel", &[]), Some(Keyword::OptOut));
 }
+
+#[test]
+fn the_changes_a_patient_is_told_of() {
+    use crate::appointment::{AppointmentFields, AppointmentStatus as S};
+    use crate::reminder::{Change, DEFAULT_STATUSES, change_of};
+    let start: DateTime<Utc> = "2027-03-10T03:00:00Z".parse().unwrap();
+    let a = AppointmentFields {
+        patient_id: "p".into(),
+        practitioner_id: Some("dr1".into()),
+        start,
+        end: start + Duration::minutes(30),
+        location: Some("Room 2".into()),
+        appointment_type: None,
+        status: S::Scheduled,
+    };
+    let with = |f: &dyn Fn(&mut AppointmentFields)| {
+        let mut b = a.clone();
+        f(&mut b);
+        change_of(&a, &b, &DEFAULT_STATUSES)
+    };
+    assert_eq!(
+        with(&|b| b.start += Duration::hours(1)),
+        Some(Change::Moved)
+    );
+    assert_eq!(
+        with(&|b| b.practitioner_id = Some("dr2".into())),
+        Some(Change::Moved)
+    );
+    assert_eq!(with(&|b| b.location = None), Some(Change::Moved));
+    assert_eq!(with(&|b| b.status = S::Cancelled), Some(Change::Cancelled));
+    assert_eq!(with(&|b| b.status = S::NoShow), Some(Change::Missed));
+    assert_eq!(with(&|b| b.status = S::Confirmed), None);
+    assert_eq!(
+        with(&|b| b.appointment_type = Some("Check-up".into())),
+        None
+    );
+    // Confirmed and moved at once: still moved.
+    assert_eq!(
+        with(&|b| {
+            b.status = S::Confirmed;
+            b.start += Duration::days(1);
+        }),
+        Some(Change::Moved)
+    );
+    // A completed appointment whose record is corrected is not news.
+    let done = AppointmentFields {
+        status: S::Completed,
+        ..a.clone()
+    };
+    let moved = AppointmentFields {
+        start: start + Duration::hours(1),
+        ..done.clone()
+    };
+    assert_eq!(change_of(&done, &moved, &DEFAULT_STATUSES), None);
+}
+
+#[test]
+fn an_email_reminder_with_a_subject_is_taken_and_one_without_is_refused_naming_it() {
+    let caps = Caps::default();
+    let clinic = Values::default();
+    let limits = Limits {
+        max_sms_length: 480,
+        caps: &caps,
+        clinic: &clinic,
+    };
+    let input = |subject: Option<&str>| ReminderSettingsInput {
+        channels: Some(ReminderChannels {
+            sms: None,
+            email: Some(ReminderCopy {
+                subject: subject.map(str::to_owned),
+                body: "See you soon:".into(),
+                append: vec![],
+            }),
+        }),
+        rules: Some(vec![RuleInput {
+            kind: RuleKind::HoursBefore,
+            minutes: None,
+            hours: Some(24),
+            days: None,
+            at: None,
+        }]),
+        ..Default::default()
+    };
+    assert!(input(Some("Your appointment")).validate(&limits).is_ok());
+    let e = input(None).validate(&limits).unwrap_err();
+    assert_eq!(
+        (e.field.as_str(), e.code),
+        ("channels.email.subject", "required")
+    );
+}
