@@ -109,6 +109,7 @@ async fn main() {
                     },
                     created_at: Utc::now(),
                     updated_at: Utc::now(),
+                    completed_at: None,
                 };
                 app.store
                     .write_appointment(clinic_id, &a, None)

@@ -245,3 +245,80 @@ async fn change_messages_are_checked_like_reminders_and_a_bad_one_writes_nothing
     let r = put(&app, &c, only).await;
     assert_eq!(r.status, 200, "{}", r.json);
 }
+
+#[tokio::test]
+async fn a_completed_visit_gets_its_follow_up_with_the_link_hours_later_once() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    grant(&app, &c.id, 100).await;
+    let body = json!({"enabled": true, "after_visit": {"hours": 2, "link": "https://feedback.example/harbour",
+        "sms": {"body": "Thanks for visiting, {{ first_name }}. How did we do? {{ link }}"}}});
+    let r = put(&app, &c, body).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert!(
+        r.json["preview"]["after_visit.sms"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Thanks for visiting")
+    );
+    let (ann, mobile, _) = patient(&app, &c, json!({})).await;
+    let a = book(&app, &c, &ann, "2027-06-10T14:00:00+10:00").await;
+    let b = book(&app, &c, &ann, "2027-06-11T14:00:00+10:00").await;
+    patch(&app, &c, &a, json!({"status": "completed"})).await;
+    // Completed by mistake, then put back: no follow-up.
+    patch(&app, &c, &b, json!({"status": "completed"})).await;
+    patch(&app, &c, &b, json!({"status": "arrived"})).await;
+    let done = Utc::now();
+
+    let early =
+        tidings_app::services::reminders::sweep_clinic(&app, &c.id, done + Duration::minutes(90))
+            .await
+            .unwrap();
+    assert_eq!(early.sent, 0, "{early:?}");
+    let due =
+        tidings_app::services::reminders::sweep_clinic(&app, &c.id, done + Duration::minutes(121))
+            .await
+            .unwrap();
+    assert_eq!(due.sent, 1, "{due:?}");
+    assert_eq!(
+        texts(&mobile).await,
+        ["Thanks for visiting, Ann. How did we do? https://feedback.example/harbour"]
+    );
+    let again =
+        tidings_app::services::reminders::sweep_clinic(&app, &c.id, done + Duration::minutes(125))
+            .await
+            .unwrap();
+    assert_eq!(again.sent, 0);
+
+    for (av, field, code) in [
+        (
+            json!({"hours": 2, "sms": {"body": "How did we do? {{ link }}"}}),
+            "after_visit.link",
+            "required",
+        ),
+        (
+            json!({"hours": 0, "sms": {"body": "Thanks"}}),
+            "after_visit.hours",
+            "out_of_range",
+        ),
+        (
+            json!({"sms": {"body": "Thanks"}}),
+            "after_visit.hours",
+            "required",
+        ),
+        (
+            json!({"hours": 2, "link": "http://feedback.example", "sms": {"body": "{{ link }}"}}),
+            "after_visit.link",
+            "invalid",
+        ),
+        (json!({"hours": 2}), "after_visit", "required"),
+    ] {
+        let r = put(&app, &c, json!({"enabled": true, "after_visit": av})).await;
+        assert_eq!(
+            (r.status.as_u16(), r.field(), r.code()),
+            (400, field, code),
+            "{av}: {}",
+            r.json
+        );
+    }
+}

@@ -104,6 +104,28 @@ pub struct Appointment {
     pub fields: AppointmentFields,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When it became `completed` (an `after_visit` message is due some hours later); None
+    /// while it is in another status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl Appointment {
+    /// `completed_at` after a change to `fields` at `now`: set when it becomes completed, kept
+    /// while it stays so, cleared when it leaves that status.
+    pub fn completion(
+        &self,
+        fields: &AppointmentFields,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        match (self.fields.status, fields.status) {
+            (AppointmentStatus::Completed, AppointmentStatus::Completed) => {
+                self.completed_at.or(Some(now))
+            }
+            (_, AppointmentStatus::Completed) => Some(now),
+            _ => None,
+        }
+    }
 }
 
 /// Parses an RFC 3339 time that carries its offset (`2026-12-01T09:00:00+11:00`).
@@ -223,6 +245,7 @@ mod tests {
             fields: f,
             created_at: Utc::now(),
             updated_at: Utc::now(),
+            completed_at: None,
         };
         assert_eq!(
             a.view(chrono_tz::Australia::Sydney).start.to_rfc3339(),

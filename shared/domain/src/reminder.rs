@@ -364,6 +364,105 @@ pub struct ReminderSettingsInput {
     pub on_change: Option<ReminderChannels>,
     pub on_cancel: Option<ReminderChannels>,
     pub on_missed: Option<ReminderChannels>,
+    pub after_visit: Option<AfterVisitInput>,
+}
+
+/// The longest after-visit delay.
+pub const MAX_AFTER_VISIT_HOURS: u32 = 720;
+/// The longest link an after-visit message carries.
+pub const MAX_LINK_CHARS: usize = 500;
+
+/// `after_visit` as a client sends it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AfterVisitInput {
+    pub hours: Option<u32>,
+    pub link: Option<String>,
+    pub sms: Option<ReminderCopy>,
+    pub email: Option<ReminderCopy>,
+}
+
+/// A follow-up `hours` after an appointment becomes `completed` (a feedback form, say, as
+/// `{{ link }}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AfterVisit {
+    pub hours: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    #[serde(flatten)]
+    pub channels: ReminderChannels,
+}
+
+impl AfterVisitInput {
+    fn validate(self, limits: &Limits<'_>) -> Result<AfterVisit, FieldError> {
+        let hours = self
+            .hours
+            .ok_or_else(|| FieldError::required("after_visit.hours"))?;
+        if !(1..=MAX_AFTER_VISIT_HOURS).contains(&hours) {
+            return Err(FieldError::new(
+                "after_visit.hours",
+                "out_of_range",
+                format!("after_visit.hours must be from 1 to {MAX_AFTER_VISIT_HOURS}"),
+            ));
+        }
+        let link = self
+            .link
+            .map(|l| l.trim().to_owned())
+            .filter(|l| !l.is_empty());
+        if let Some(l) = &link {
+            let ok = l.chars().count() <= MAX_LINK_CHARS
+                && url::Url::parse(l).is_ok_and(|u| u.scheme() == "https" && u.host().is_some());
+            if !ok {
+                return Err(FieldError::new(
+                    "after_visit.link",
+                    "invalid",
+                    format!(
+                        "after_visit.link must be an https URL of at most {MAX_LINK_CHARS} characters"
+                    ),
+                ));
+            }
+        }
+        let channels = ReminderChannels {
+            sms: self.sms,
+            email: self.email,
+        };
+        if channels.sms.is_none() && channels.email.is_none() {
+            return Err(FieldError::new(
+                "after_visit",
+                "required",
+                "after_visit needs an sms or email template",
+            ));
+        }
+        let uses_link = [&channels.sms, &channels.email]
+            .into_iter()
+            .flatten()
+            .any(|c| {
+                compile_parts(Channel::Sms, None, &c.body, None)
+                    .is_ok_and(|m| m.body.placeholders().contains(&Placeholder::Link))
+            });
+        if uses_link && link.is_none() {
+            return Err(FieldError::new(
+                "after_visit.link",
+                "required",
+                "the message uses {{ link }}: give the link",
+            ));
+        }
+        // Its SMS is measured with the link itself, not a worst-case value.
+        let mut values = limits.clinic.clone();
+        if let Some(l) = &link {
+            values.set(Placeholder::Link, l.clone());
+        }
+        let limits = Limits {
+            clinic: &values,
+            ..*limits
+        };
+        check_channels(&channels, "after_visit", &limits, false, true)?;
+        Ok(AfterVisit {
+            hours,
+            link,
+            channels,
+        })
+    }
 }
 
 /// Validated reminder settings of a clinic or of one practitioner.
@@ -379,6 +478,8 @@ pub struct ReminderSettings {
     /// Messages of an appointment's changes (`on_change`, `on_cancel`, `on_missed`).
     #[serde(flatten, default)]
     pub lifecycle: Lifecycle,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_visit: Option<AfterVisit>,
 }
 
 impl Default for ReminderSettings {
@@ -392,6 +493,7 @@ impl Default for ReminderSettings {
             quiet_hours: None,
             ask_for_reply: false,
             lifecycle: Lifecycle::default(),
+            after_visit: None,
         }
     }
 }
@@ -417,7 +519,10 @@ impl ReminderSettingsInput {
             .collect::<Result<Vec<_>, _>>()?;
         let ask_for_reply = self.ask_for_reply.unwrap_or(false);
         let timed = !(rules.is_empty()
-            && (self.on_change.is_some() || self.on_cancel.is_some() || self.on_missed.is_some()));
+            && (self.on_change.is_some()
+                || self.on_cancel.is_some()
+                || self.on_missed.is_some()
+                || self.after_visit.is_some()));
         if enabled && timed && channels.sms.is_none() && channels.email.is_none() {
             return Err(FieldError::new(
                 "channels",
@@ -465,7 +570,7 @@ impl ReminderSettingsInput {
                 "quiet hours must end at another time than they start",
             ));
         }
-        check_channels(&channels, "channels", limits, ask_for_reply)?;
+        check_channels(&channels, "channels", limits, ask_for_reply, false)?;
         let lifecycle = Lifecycle {
             on_change: self.on_change,
             on_cancel: self.on_cancel,
@@ -479,8 +584,9 @@ impl ReminderSettingsInput {
                     format!("{name} needs an sms or email template"),
                 ));
             }
-            check_channels(copy, name, limits, false)?;
+            check_channels(copy, name, limits, false, false)?;
         }
+        let after_visit = self.after_visit.map(|a| a.validate(limits)).transpose()?;
         Ok(ReminderSettings {
             enabled,
             channels,
@@ -489,6 +595,7 @@ impl ReminderSettingsInput {
             quiet_hours: self.quiet_hours,
             ask_for_reply,
             lifecycle,
+            after_visit,
         })
     }
 }
@@ -499,9 +606,10 @@ fn check_channels(
     at: &str,
     limits: &Limits<'_>,
     ask_for_reply: bool,
+    link: bool,
 ) -> Result<(), FieldError> {
     if let Some(sms) = &channels.sms {
-        check_copy(sms, at, "sms")?;
+        check_copy(sms, at, "sms", link)?;
         let worst = sms.worst_sms_chars(limits.caps, limits.clinic, ask_for_reply, at)?;
         if worst > limits.max_sms_length {
             return Err(FieldError::new(
@@ -515,7 +623,7 @@ fn check_channels(
         }
     }
     if let Some(email) = &channels.email {
-        check_copy(email, at, "email")?;
+        check_copy(email, at, "email", link)?;
         if email.subject.as_deref().is_none_or(|s| s.trim().is_empty()) {
             return Err(FieldError::required(&format!("{at}.email.subject")));
         }
@@ -595,7 +703,7 @@ pub fn change_of(
     (moved && covered.contains(&after.status)).then_some(Change::Moved)
 }
 
-fn check_copy(c: &ReminderCopy, at: &str, channel: &str) -> Result<(), FieldError> {
+fn check_copy(c: &ReminderCopy, at: &str, channel: &str, link: bool) -> Result<(), FieldError> {
     if c.body.trim().is_empty() {
         return Err(FieldError::required(&format!("{at}.{channel}.body")));
     }
@@ -618,7 +726,7 @@ fn check_copy(c: &ReminderCopy, at: &str, channel: &str) -> Result<(), FieldErro
     };
     let compiled = compile_parts(kind, subject, &c.body, None)
         .map_err(|e| e.within(&format!("{at}.{channel}")))?;
-    if compiled.body.placeholders().contains(&Placeholder::Link) {
+    if !link && compiled.body.placeholders().contains(&Placeholder::Link) {
         return Err(FieldError::new(
             format!("{at}.{channel}.body"),
             "unknown_placeholder",

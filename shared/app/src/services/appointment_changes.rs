@@ -5,22 +5,20 @@
 //! `quiet_hours`: news of a change is not held for later.
 
 use super::reminders::{Copy, deliver, settings_for};
-use crate::store::keys;
 use crate::{App, ServiceError};
 use tidings_domain::appointment::Appointment;
 use tidings_domain::clinic::Clinic;
 use tidings_domain::message::SkipReason;
 use tidings_domain::reminder::{Change, change_of};
 
-/// What one change is claimed under: the appointment's version after it, so the same PATCH
-/// retried is one message and a later change is another.
+/// What one change is claimed under: the appointment's version after it (to the nanosecond:
+/// two changes within a second are two versions), so a change is one message and the next
+/// change another. A PATCH that changes nothing writes no version and sends nothing.
 fn purpose(change: Change, a: &Appointment) -> String {
-    format!(
-        "{}|{}|{}",
-        change.as_str(),
-        a.id,
-        keys::time_key(&a.updated_at)
-    )
+    let version = a
+        .updated_at
+        .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    format!("{}|{}|{version}", change.as_str(), a.id)
 }
 
 /// Sends the message of the change from `before` to `after`, if the settings have one. The
@@ -46,6 +44,7 @@ pub async fn on_changed(app: &App, clinic: &Clinic, before: &Appointment, after:
             channels,
             ask_for_reply: false,
             what: change.as_str().to_owned(),
+            link: None,
         };
         let blocked = app.store.blocked(&clinic.id).await?;
         let skip = quiet.then_some(SkipReason::QuietHours);

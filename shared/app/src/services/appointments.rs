@@ -37,9 +37,11 @@ pub async fn create(
     let store = &app.store;
     let clinic = load_clinic(store, clinic_id).await?;
     let now = app.now();
+    let fields = input.validate()?;
     let a = Appointment {
         id: ids::new_id(),
-        fields: input.validate()?,
+        completed_at: (fields.status == AppointmentStatus::Completed).then_some(now),
+        fields,
         created_at: now,
         updated_at: now,
     };
@@ -99,9 +101,11 @@ pub async fn update(
     if fields == prev.fields {
         return Ok(prev.view(clinic.fields.time_zone));
     }
+    let now = store.now();
     let a = Appointment {
+        completed_at: prev.completion(&fields, now),
         fields,
-        updated_at: store.now(),
+        updated_at: now,
         ..prev.clone()
     };
     if let Err(e) = store.write_appointment(clinic_id, &a, Some(&prev)).await {

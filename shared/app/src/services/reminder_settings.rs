@@ -37,7 +37,13 @@ fn view(
     let mut preview = BTreeMap::new();
     let elements = sample_elements(clinic, &sample_values(clinic), app.now());
     let copies = std::iter::once(("", &settings.channels, settings.ask_for_reply))
-        .chain(settings.lifecycle.all().map(|(name, c)| (name, c, false)));
+        .chain(settings.lifecycle.all().map(|(name, c)| (name, c, false)))
+        .chain(
+            settings
+                .after_visit
+                .iter()
+                .map(|a| ("after_visit", &a.channels, false)),
+        );
     for (name, channels, ask_for_reply) in copies {
         for channel in [Channel::Sms, Channel::Email] {
             if let Some(copy) = channels.get(channel) {

@@ -18,12 +18,13 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use futures::StreamExt;
 use std::collections::HashSet;
-use tidings_domain::appointment::Appointment;
+use tidings_domain::appointment::{Appointment, AppointmentStatus};
 use tidings_domain::clinic::Clinic;
 use tidings_domain::message::SkipReason;
 use tidings_domain::message_template::{Category, Channel};
 use tidings_domain::reminder::{
-    Decision, Elements, ReminderChannels, ReminderSettings, Rule, Window, date_time_element, decide,
+    AfterVisit, Decision, Elements, ReminderChannels, ReminderSettings, Rule, Window,
+    date_time_element, decide,
 };
 
 /// How far back the first sweep of a scope looks (a little over one schedule period).
@@ -220,7 +221,70 @@ impl Ctx<'_> {
                 }
             }
         }
+        if let Some(av) = &self.settings.after_visit {
+            let hours = Duration::hours(i64::from(av.hours));
+            let ids = store
+                .appointments_completed_between(
+                    &self.clinic.id,
+                    self.from - hours,
+                    self.now - hours + Duration::seconds(1),
+                )
+                .await?;
+            let results: Vec<_> = futures::stream::iter(&ids)
+                .map(|id| self.follow_up(av, id))
+                .buffer_unordered(CONCURRENCY)
+                .collect()
+                .await;
+            for t in results {
+                if let Some(t) = t? {
+                    report.add(t);
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// Sends the after-visit message of an appointment completed `av.hours` before a time in
+    /// this sweep's span, if it is still completed (re-read) and in scope: once per completion.
+    async fn follow_up(&self, av: &AfterVisit, id: &str) -> Result<Option<Tally>, ServiceError> {
+        let Some(a) = self.app.store.get_appointment(&self.clinic.id, id).await? else {
+            return Ok(None);
+        };
+        let Some(done) = a
+            .completed_at
+            .filter(|_| a.fields.status == AppointmentStatus::Completed)
+        else {
+            return Ok(None);
+        };
+        let due = done + Duration::hours(i64::from(av.hours));
+        if !self.in_scope(&a) || due <= self.from || due > self.now {
+            return Ok(None);
+        }
+        let purpose = format!("after_visit|{}|{}", a.id, keys::time_key(&done));
+        if automatic::already_claimed(self.app, &self.clinic.id, &purpose).await? {
+            return Ok(Some(Tally {
+                already: 1,
+                ..Tally::default()
+            }));
+        }
+        let copy = Copy {
+            channels: &av.channels,
+            ask_for_reply: false,
+            what: "after_visit".to_owned(),
+            link: av.link.as_deref(),
+        };
+        deliver(
+            self.app,
+            self.clinic,
+            &copy,
+            purpose,
+            &a,
+            None,
+            self.blocked,
+            self.now,
+        )
+        .await
+        .map(Some)
     }
 
     /// Sends one reminder if it is still due: the appointment is re-read, and must still
@@ -315,6 +379,7 @@ async fn send(
         channels: &settings.channels,
         ask_for_reply: settings.ask_for_reply,
         what: rule.id(),
+        link: None,
     };
     deliver(app, clinic, &copy, purpose, a, skip_all, blocked, now).await
 }
@@ -325,6 +390,8 @@ pub(crate) struct Copy<'a> {
     pub channels: &'a ReminderChannels,
     pub ask_for_reply: bool,
     pub what: String,
+    /// What `{{ link }}` inserts (the after-visit message's link).
+    pub link: Option<&'a str>,
 }
 
 /// Renders `copy` for the appointment's patient (or a dependant's contacts) with the
@@ -359,7 +426,7 @@ pub(crate) async fn deliver(
             start: Some(a.fields.start.fixed_offset()),
             location: a.fields.location.clone(),
         }),
-        None,
+        copy.link,
     );
     let elements = Elements {
         date_time: Some(date_time_element(a.fields.start, tz)),

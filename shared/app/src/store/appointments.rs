@@ -31,6 +31,13 @@ fn appointment_item(clinic_id: &str, a: &Appointment) -> Result<Item, StoreError
         "gsi1sk".into(),
         s(keys::appointment_time_sk(&a.fields.start, &a.id)),
     );
+    if let Some(done) = &a.completed_at {
+        item.insert(
+            "gsi3pk".into(),
+            s(keys::completed_appointments_gsi(clinic_id)),
+        );
+        item.insert("gsi3sk".into(), s(keys::appointment_time_sk(done, &a.id)));
+    }
     Ok(item)
 }
 
@@ -111,6 +118,29 @@ impl Store {
 
     /// Up to `limit` appointments starting in `[from, to)` that pass `filter`, in start order,
     /// after the book position `after` (a `gsi1sk`).
+    /// The ids of the clinic's appointments that became completed in `[from, to)`.
+    pub async fn appointments_completed_between(
+        &self,
+        clinic_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut q = Query::under(
+            Some(super::GSI3),
+            keys::completed_appointments_gsi(clinic_id),
+            "",
+        );
+        q.sk_between = Some((keys::time_key(&from), format!("{}#", keys::time_key(&to))));
+        let found: Vec<super::SortKey> = self.query_all(q).await?;
+        Ok(found
+            .into_iter()
+            .filter_map(|k| {
+                k.sk.strip_prefix(keys::APPOINTMENT_PREFIX)
+                    .map(str::to_owned)
+            })
+            .collect())
+    }
+
     pub async fn appointments_between(
         &self,
         clinic_id: &str,

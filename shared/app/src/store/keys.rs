@@ -110,6 +110,11 @@ pub fn appointments_gsi(clinic_id: &str) -> String {
 pub fn appointment_time_sk(start: &chrono::DateTime<chrono::Utc>, id: &str) -> String {
     format!("{}#{id}", time_key(start))
 }
+/// `gsi3pk` of the clinic's completed appointments; `gsi3sk` is [`appointment_time_sk`] of the
+/// time each became completed: what the after-visit sweep reads.
+pub fn completed_appointments_gsi(clinic_id: &str) -> String {
+    format!("CLINIC#{clinic_id}#COMPLETED")
+}
 pub fn time_key(t: &chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
