@@ -157,6 +157,36 @@ async fn a_dependants_reminder_goes_to_the_contacts_who_receive_reminders_named_
         .await
         .unwrap();
     assert_eq!(again.sent, 0);
+
+    // The aunt's own history shows what she received as Sam's contact.
+    let own = history(&app, &c, &aunt_patient).await;
+    let copy = own
+        .iter()
+        .find(|m| m["contact_id"] == aunt.as_str() && m["channel"] == "sms")
+        .unwrap_or_else(|| panic!("{own:?}"));
+    assert_eq!(
+        (
+            copy["patient_id"].as_str(),
+            copy["recipient"].as_str(),
+            copy["status"].as_str()
+        ),
+        (Some(sam.as_str()), Some("contact"), Some("sent"))
+    );
+    // Erased, nothing of her stays: not even the number Sam's reminder went to.
+    let r = call(
+        &app,
+        &c.staff_key,
+        "DELETE",
+        &format!("/patients/{aunt_patient}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.json);
+    let table = format!("{:?}", tidings_tests::snapshot(&app, &c.id).await);
+    assert!(
+        !table.contains(&aunt_mobile[1..]),
+        "the aunt's number is still stored"
+    );
 }
 
 #[tokio::test]

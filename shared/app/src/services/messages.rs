@@ -162,9 +162,29 @@ pub async fn patient_history(
     if store.get_patient(clinic_id, patient_id).await?.is_none() {
         return Err(ServiceError::NotFound("patient"));
     }
-    Ok(store
+    let (mut items, next) = store
         .patient_messages(clinic_id, patient_id, include_contacts, after, limit)
-        .await?)
+        .await?;
+    // What the patient received as another patient's contact (a parent, for their child's
+    // reminders), merged in by message id: newest first, one cursor for every source.
+    let linked = store.contacts_linked_to(clinic_id, patient_id).await?;
+    if linked.is_empty() {
+        return Ok((items, next));
+    }
+    let mut more = next.is_some();
+    for l in &linked {
+        let (copies, next) = store
+            .contact_copies(clinic_id, &l.patient_id, &l.contact_id, after, limit)
+            .await?;
+        more |= next.is_some();
+        items.extend(copies);
+    }
+    items.sort_by(|a, b| b.id.cmp(&a.id));
+    items.dedup_by(|a, b| a.id == b.id);
+    more |= items.len() > limit;
+    items.truncate(limit);
+    let next = more.then(|| items.last().map(|m| m.id.clone())).flatten();
+    Ok((items, next))
 }
 
 /// One day and category of the statistics.

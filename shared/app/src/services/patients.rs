@@ -146,7 +146,16 @@ pub async fn delete(store: &Store, clinic_id: &str, id: &str) -> Result<(), Serv
             .cloned()
             .collect(),
     };
-    let messages = store.history_ids(clinic_id, id).await?;
+    let mut messages = store.history_ids(clinic_id, id).await?;
+    // And what they received as another patient's contact (a linked contact): those copies
+    // are in the other patient's history, with this patient's number or address.
+    for l in store.contacts_linked_to(clinic_id, id).await? {
+        messages.extend(
+            store
+                .contact_copy_ids(clinic_id, &l.patient_id, &l.contact_id)
+                .await?,
+        );
+    }
     futures::stream::iter(messages)
         .map(|m| async move { store.scrub_message(clinic_id, &m).await })
         .buffer_unordered(ERASE_CONCURRENCY)

@@ -24,10 +24,50 @@ fn contact_item(clinic_id: &str, c: &Contact) -> Result<Item, StoreError> {
         item.insert("gsi2pk".into(), s(keys::mobile_gsi(clinic_id, m)));
         item.insert("gsi2sk".into(), s(keys::contact_sk(&c.patient_id, &c.id)));
     }
+    if let Some(linked) = &c.fields.contact_patient_id {
+        item.insert(
+            "gsi3pk".into(),
+            s(keys::linked_contacts_gsi(clinic_id, linked)),
+        );
+        item.insert("gsi3sk".into(), s(keys::contact_sk(&c.patient_id, &c.id)));
+    }
     Ok(item)
 }
 
+/// A contact of `patient_id` (a dependant, say) that is another patient of the clinic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedContact {
+    pub patient_id: String,
+    pub contact_id: String,
+}
+
 impl Store {
+    /// The contacts (of other patients) that are the patient `linked`.
+    pub async fn contacts_linked_to(
+        &self,
+        clinic_id: &str,
+        linked: &str,
+    ) -> Result<Vec<LinkedContact>, StoreError> {
+        let found: Vec<super::SortKey> = self
+            .query_all(Query::under(
+                Some(super::GSI3),
+                keys::linked_contacts_gsi(clinic_id, linked),
+                "",
+            ))
+            .await?;
+        Ok(found
+            .into_iter()
+            .filter_map(|k| {
+                let rest = k.sk.strip_prefix("CONTACT#")?;
+                let (patient_id, contact_id) = rest.split_once('#')?;
+                Some(LinkedContact {
+                    patient_id: patient_id.to_owned(),
+                    contact_id: contact_id.to_owned(),
+                })
+            })
+            .collect())
+    }
+
     fn linked_patient_check(
         &self,
         clinic_id: &str,

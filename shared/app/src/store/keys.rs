@@ -110,6 +110,11 @@ pub fn appointments_gsi(clinic_id: &str) -> String {
 pub fn appointment_time_sk(start: &chrono::DateTime<chrono::Utc>, id: &str) -> String {
     format!("{}#{id}", time_key(start))
 }
+/// `gsi3pk` of the contacts linked to a patient (`contact_patient_id`): whose copies that
+/// patient received as someone's contact.
+pub fn linked_contacts_gsi(clinic_id: &str, patient_id: &str) -> String {
+    format!("CLINIC#{clinic_id}#LINKED#{patient_id}")
+}
 /// `gsi3pk` of the clinic's completed appointments; `gsi3sk` is [`appointment_time_sk`] of the
 /// time each became completed: what the after-visit sweep reads.
 pub fn completed_appointments_gsi(clinic_id: &str) -> String {

@@ -324,6 +324,54 @@ impl Store {
         let page = self.page_from(&q, start, limit).await?;
         messages_page(page)
     }
+
+    /// The ids of every copy `contact_id` received of `patient_id`'s messages.
+    pub async fn contact_copy_ids(
+        &self,
+        clinic_id: &str,
+        patient_id: &str,
+        contact_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut q = Query::under(
+            Some(super::GSI1),
+            keys::patient_messages_gsi(clinic_id, patient_id),
+            "",
+        );
+        q.filter = Some("contact_id = :contact");
+        q.values.insert(":contact".into(), s(contact_id));
+        let found: Vec<super::SortKey> = self.query_all(q).await?;
+        Ok(found
+            .into_iter()
+            .filter_map(|k| k.sk.strip_prefix(keys::MESSAGE_PREFIX).map(str::to_owned))
+            .collect())
+    }
+
+    /// The copies `contact_id` received of `patient_id`'s messages, newest first, after the
+    /// message id `after_id`.
+    pub async fn contact_copies(
+        &self,
+        clinic_id: &str,
+        patient_id: &str,
+        contact_id: &str,
+        after_id: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Message>, Option<String>), StoreError> {
+        let gsi = keys::patient_messages_gsi(clinic_id, patient_id);
+        let mut q = Query::under(Some(super::GSI1), gsi.clone(), "");
+        q.forward = false;
+        q.filter = Some("contact_id = :contact");
+        q.values.insert(":contact".into(), s(contact_id));
+        let start = after_id.map(|id| {
+            Item::from([
+                ("pk".to_owned(), s(keys::clinic_pk(clinic_id))),
+                ("sk".to_owned(), s(keys::message_sk(id))),
+                ("gsi1pk".to_owned(), s(&gsi)),
+                ("gsi1sk".to_owned(), s(id)),
+            ])
+        });
+        let page = self.page_from(&q, start, limit).await?;
+        messages_page(page)
+    }
 }
 
 /// Claims of campaign messages (their credits are reserved first: see `run_credits.rs`):

@@ -35,7 +35,7 @@ pub use appointments::{AppointmentFilter, AppointmentPage, AppointmentWrite};
 pub use blocks::{Blocked, ConsentChange};
 pub use campaigns::{RunTotals, StatusChange};
 pub use clinics::ClinicWrite;
-pub use contacts::ContactWrite;
+pub use contacts::{ContactWrite, LinkedContact};
 pub use credit_accounts::AccountWrite;
 pub use erasure::Person;
 pub use messages::{SendClaim, SendRecord};
