@@ -591,3 +591,75 @@ async fn deliveries_bounces_a_finished_campaign_and_low_credits_reach_the_endpoi
             .collect::<Vec<_>>()
     );
 }
+
+#[tokio::test]
+async fn a_deliver_function_killed_after_its_post_and_before_its_record_posts_again_and_loses_nothing()
+ {
+    use tidings_app::store::{Delivery, DeliveryStatus};
+    use tidings_domain::outbound::event::{Event, EventType};
+    use tidings_tests::lambda_process::LambdaProcess;
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let receiver = Receiver::start(200).await;
+    let made = endpoint(&app, &c, &receiver.url, json!(["reply.received"])).await;
+    let endpoint_id = made["id"].as_str().unwrap().to_owned();
+    // A delivery as webhook-events records it (not queued: this test hands it over itself).
+    let now = chrono::Utc::now();
+    let event = Event {
+        id: format!("evt_crash_{}", uuid::Uuid::new_v4().simple()),
+        kind: EventType::ReplyReceived,
+        created_at: now,
+        data: json!({"message_id": "m-1", "patient_id": "p-1"}),
+    };
+    let delivery = Delivery {
+        event_id: event.id.clone(),
+        endpoint_id: endpoint_id.clone(),
+        event_type: event.kind,
+        created_at: now,
+        status: DeliveryStatus::Pending,
+        attempts: vec![],
+        next_attempt_at: Some(now),
+        payload: serde_json::to_string(&event).unwrap(),
+    };
+    assert!(
+        app.store
+            .create_webhook_delivery(&c.id, &delivery)
+            .await
+            .unwrap()
+    );
+    let target = DeliveryRef {
+        clinic_id: c.id.clone(),
+        endpoint_id: endpoint_id.clone(),
+        event_id: event.id.clone(),
+    };
+    let sqs_event = json!({"Records": [{"messageId": "m-crash", "receiptHandle": "handle-crash",
+                                        "body": serde_json::to_string(&target).unwrap()}]});
+
+    // The endpoint takes the post and the function dies before it hears back or records it.
+    receiver.hold(true);
+    let mut process = LambdaProcess::start("webhook-deliver", &sqs_event, &[]).await;
+    let got = receiver.wait_for(1, 30).await;
+    assert_eq!(got.len(), 1, "the post reached the endpoint");
+    process.kill();
+    receiver.hold(false);
+    let d = &deliveries(&app, &c, &endpoint_id).await[0];
+    assert_eq!(
+        (d["status"].as_str(), d["attempts"].as_array().map(Vec::len)),
+        (Some("pending"), Some(0)),
+        "{d}"
+    );
+
+    // SQS hands the message over again (it was never deleted): posted again, then recorded.
+    let event_again: tidings_app::webhook_functions::SqsEvent =
+        serde_json::from_value(sqs_event).unwrap();
+    let out = tidings_app::webhook_functions::handle_queue(&app, event_again).await;
+    assert!(out.batch_item_failures.is_empty(), "{out:?}");
+    let posts = receiver.posts();
+    assert_eq!(posts.len(), 2, "at least once: never lost");
+    assert!(
+        posts.iter().all(|p| p.json()["id"] == event.id.as_str()),
+        "the same event id, for the receiver to skip"
+    );
+    let d = &deliveries(&app, &c, &endpoint_id).await[0];
+    assert_eq!(d["status"], "delivered", "{d}");
+}

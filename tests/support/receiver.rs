@@ -2,7 +2,7 @@
 //! post and answers with the status the test sets.
 
 use crate::wire::read_request;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
@@ -31,6 +31,8 @@ pub struct Receiver {
     pub url: String,
     posts: Arc<Mutex<Vec<Post>>>,
     status: Arc<AtomicU16>,
+    /// While set, a post is recorded and never answered (the sender waits).
+    hold: Arc<AtomicBool>,
 }
 
 impl Receiver {
@@ -40,10 +42,11 @@ impl Receiver {
         let url = format!("http://{}/events", listener.local_addr().unwrap());
         let posts = Arc::new(Mutex::new(Vec::new()));
         let status = Arc::new(AtomicU16::new(status));
-        let (p, s) = (posts.clone(), status.clone());
+        let hold = Arc::new(AtomicBool::new(false));
+        let (p, s, h) = (posts.clone(), status.clone(), hold.clone());
         tokio::spawn(async move {
             while let Ok((mut stream, _)) = listener.accept().await {
-                let (p, s) = (p.clone(), s.clone());
+                let (p, s, h) = (p.clone(), s.clone(), h.clone());
                 tokio::spawn(async move {
                     let mut buf = Vec::new();
                     while let Ok(Some(req)) = read_request(&mut stream, &mut buf).await {
@@ -55,6 +58,9 @@ impl Receiver {
                                 .collect(),
                             body: String::from_utf8_lossy(&req.body).into_owned(),
                         });
+                        while h.load(Ordering::SeqCst) {
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        }
                         let code = s.load(Ordering::SeqCst);
                         let answer = format!("HTTP/1.1 {code} X\r\ncontent-length: 0\r\n\r\n");
                         if stream.write_all(answer.as_bytes()).await.is_err() {
@@ -64,7 +70,17 @@ impl Receiver {
                 });
             }
         });
-        Self { url, posts, status }
+        Self {
+            url,
+            posts,
+            status,
+            hold,
+        }
+    }
+
+    /// Records posts without answering them (`true`), or answers again (`false`).
+    pub fn hold(&self, on: bool) {
+        self.hold.store(on, Ordering::SeqCst);
     }
 
     pub fn answer(&self, status: u16) {
