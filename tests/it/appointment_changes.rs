@@ -1,6 +1,7 @@
 //! The whole appointment (issue 25, point 2, in part): a moved, cancelled or missed appointment
 //! tells its patient at once, from the reminder settings' `on_change`, `on_cancel` and
-//! `on_missed`: once per change, by consent, in quiet hours not at all, previewed like the rest.
+//! `on_missed`: once per change, by consent, held through quiet hours, previewed like the rest;
+//! and `after_visit`, hours after a visit is completed.
 
 use chrono::{Duration, Timelike, Utc};
 use serde_json::{Value, json};
@@ -176,7 +177,7 @@ async fn change_messages_follow_consent_and_quiet_hours() {
         r.json
     );
 
-    // Quiet hours now, where the clinic is: the change is recorded as skipped, never sent later.
+    // Quiet hours now, where the clinic is: the message waits for them to end.
     let local = Utc::now().with_timezone(&chrono_tz::Australia::Sydney);
     let hm = |h: u32| format!("{:02}:{:02}", h % 24, 0);
     let quiet =
@@ -186,16 +187,34 @@ async fn change_messages_follow_consent_and_quiet_hours() {
     let (cy, cy_mobile, _) = patient(&app, &c, json!({})).await;
     let b = book(&app, &c, &cy, "2027-06-10T14:00:00+10:00").await;
     patch(&app, &c, &b, json!({"status": "cancelled"})).await;
+    // Moved while quiet, then moved again: only the last version's message will go.
+    let d = book(&app, &c, &cy, "2027-06-20T14:00:00+10:00").await;
+    patch(&app, &c, &d, json!({"location": "Room 7"})).await;
+    patch(&app, &c, &d, json!({"location": "Room 9"})).await;
     assert!(texts(&cy_mobile).await.is_empty());
-    let r = call(
-        &app,
-        &c.staff_key,
-        "GET",
-        &format!("/patients/{cy}/messages"),
-        None,
-    )
-    .await;
-    assert_eq!(r.json["items"][0]["reason"], "quiet_hours", "{}", r.json);
+    let sweep = |at| tidings_app::services::reminders::sweep_clinic(&app, &c.id, at);
+    // Still quiet: nothing.
+    assert_eq!(
+        sweep(Utc::now() + Duration::minutes(30))
+            .await
+            .unwrap()
+            .sent,
+        0
+    );
+    // After they end: the cancellation (SMS), and the last move (SMS and email), once.
+    let after = Utc::now() + Duration::hours(3);
+    assert_eq!(sweep(after).await.unwrap().sent, 3);
+    assert_eq!(sweep(after + Duration::minutes(5)).await.unwrap().sent, 0);
+    let t = texts(&cy_mobile).await;
+    assert_eq!(t.len(), 2, "{t:?}");
+    assert!(
+        t.iter().any(|m| m.starts_with("Your visit is cancelled:")),
+        "{t:?}"
+    );
+    assert!(
+        t.iter().any(|m| m.starts_with("Your visit has moved:")),
+        "{t:?}"
+    );
 }
 
 #[tokio::test]

@@ -224,6 +224,17 @@ pub struct QuietHours {
 }
 
 impl QuietHours {
+    /// The first end of the quiet hours after `at`: when a message held in them goes.
+    pub fn end_after(&self, at: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
+        let today = at.with_timezone(&tz).date_naive();
+        let end = instant(tz, today, self.end.0);
+        if end > at {
+            end
+        } else {
+            instant(tz, today + Days::new(1), self.end.0)
+        }
+    }
+
     /// Whether the local time of `at` is inside the quiet hours (which may span midnight).
     pub fn contains(&self, at: DateTime<Utc>, tz: Tz) -> bool {
         let t = at.with_timezone(&tz).time();
@@ -645,6 +656,12 @@ pub enum Change {
 }
 
 impl Change {
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Moved, Self::Cancelled, Self::Missed]
+            .into_iter()
+            .find(|c| c.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Moved => "on_change",

@@ -115,6 +115,16 @@ pub fn appointment_time_sk(start: &chrono::DateTime<chrono::Utc>, id: &str) -> S
 pub fn linked_contacts_gsi(clinic_id: &str, patient_id: &str) -> String {
     format!("CLINIC#{clinic_id}#LINKED#{patient_id}")
 }
+/// A change message held in quiet hours: the appointment, the change and the appointment's
+/// version it is about, all in the key (its index is keys only).
+pub const HELD_CHANGE_PREFIX: &str = "HELD_CHANGE#";
+pub fn held_change_sk(appointment_id: &str, change: &str, version: &str) -> String {
+    format!("{HELD_CHANGE_PREFIX}{appointment_id}#{change}#{version}")
+}
+/// `gsi3pk` of the clinic's held change messages; `gsi3sk` is when each may go.
+pub fn held_changes_gsi(clinic_id: &str) -> String {
+    format!("CLINIC#{clinic_id}#HELD_CHANGES")
+}
 /// `gsi3pk` of the clinic's completed appointments; `gsi3sk` is [`appointment_time_sk`] of the
 /// time each became completed: what the after-visit sweep reads.
 pub fn completed_appointments_gsi(clinic_id: &str) -> String {

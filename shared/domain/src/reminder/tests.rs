@@ -446,3 +446,19 @@ fn an_email_reminder_with_a_subject_is_taken_and_one_without_is_refused_naming_i
         ("channels.email.subject", "required")
     );
 }
+
+#[test]
+fn a_message_held_in_quiet_hours_goes_when_they_end() {
+    let q = QuietHours {
+        start: crate::local_time::HourMinute(chrono::NaiveTime::from_hms_opt(21, 0, 0).unwrap()),
+        end: crate::local_time::HourMinute(chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap()),
+    };
+    let sydney = tz("Australia/Sydney");
+    // 22:30 in Sydney (AEDT, +11) on 6 December: the end is 08:00 the next morning.
+    let late = utc("2026-12-06T11:30:00Z");
+    assert!(q.contains(late, sydney));
+    assert_eq!(q.end_after(late, sydney), utc("2026-12-06T21:00:00Z"));
+    // 06:00: the end is 08:00 the same morning.
+    let early = utc("2026-12-06T19:00:00Z");
+    assert_eq!(q.end_after(early, sydney), utc("2026-12-06T21:00:00Z"));
+}
