@@ -1,4 +1,4 @@
-//! The whole appointment (issue 25, point 2, in part): a moved, cancelled or missed appointment
+//! The whole appointment (issue 25, point 2): a moved, cancelled or missed appointment
 //! tells its patient at once, from the reminder settings' `on_change`, `on_cancel` and
 //! `on_missed`: once per change, by consent, held through quiet hours, previewed like the rest;
 //! and `after_visit`, hours after a visit is completed.
