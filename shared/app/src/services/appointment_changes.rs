@@ -87,14 +87,14 @@ pub async fn on_changed(app: &App, clinic: &Clinic, before: &Appointment, after:
 
 /// Sends the held change messages whose quiet hours have ended (the reminder sweep calls it for
 /// each clinic): each only if its appointment is still the version the change made (a later
-/// change has its own message), once.
+/// change has its own message), once. What became of each message sent.
 pub async fn send_held(
     app: &App,
     clinic: &Clinic,
     now: DateTime<Utc>,
-) -> Result<Tally, ServiceError> {
+) -> Result<Vec<Tally>, ServiceError> {
     let store = &app.store;
-    let mut tally = Tally::default();
+    let mut tallies = Vec::new();
     for held in store.held_changes_due(&clinic.id, now).await? {
         let current = store
             .get_appointment(&clinic.id, &held.appointment_id)
@@ -122,7 +122,7 @@ pub async fn send_held(
                 link: None,
             };
             let blocked = store.blocked(&clinic.id).await?;
-            tally += deliver(
+            let t = deliver(
                 app,
                 clinic,
                 &copy,
@@ -133,8 +133,9 @@ pub async fn send_held(
                 now,
             )
             .await?;
+            tallies.push(t);
         }
         store.drop_held_change(&clinic.id, &held).await?;
     }
-    Ok(tally)
+    Ok(tallies)
 }

@@ -111,7 +111,9 @@ async fn sweep_one(
         .collect();
     let mut report = SweepReport::default();
     // Messages of changes made in quiet hours that have ended.
-    report.add(super::appointment_changes::send_held(app, &clinic, now).await?);
+    for t in super::appointment_changes::send_held(app, &clinic, now).await? {
+        report.add(t);
+    }
     let mut blocked = None;
     for (scope, settings) in &all {
         if settings.enabled && settings.quiet_hours.is_some_and(|q| q.contains(now, tz)) {
