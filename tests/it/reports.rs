@@ -294,3 +294,63 @@ async fn invalid_filters_name_the_filter_and_clinics_are_kept_apart() {
         204
     );
 }
+
+#[tokio::test]
+async fn a_cursor_whose_member_left_the_report_goes_on_with_the_next_one() {
+    let app = tidings_tests::app().await;
+    let c = new_clinic(&app).await;
+    let key = &c.staff_key;
+    let mut ids = Vec::new();
+    for name in ["Ann", "Bea", "Cy", "Di"] {
+        let body = json!({"first_name": name, "last_name": "Lee"});
+        ids.push(post(&app, key, "/patients", body).await);
+    }
+    ids.sort();
+    let r = post(
+        &app,
+        key,
+        "/reports",
+        json!({"name": "All", "type": "patient"}),
+    )
+    .await;
+    let page = call(
+        &app,
+        key,
+        "GET",
+        &format!("/reports/{r}/results?limit=2"),
+        None,
+    )
+    .await;
+    let first: Vec<&str> = page.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(first, [ids[0].as_str(), ids[1].as_str()]);
+    let cursor = page.json["next_cursor"].as_str().unwrap().to_owned();
+    // The member under the cursor is erased before the next page is read.
+    let gone = call(&app, key, "DELETE", &format!("/patients/{}", ids[1]), None).await;
+    assert_eq!(gone.status, 204);
+    let next = call(
+        &app,
+        key,
+        "GET",
+        &format!("/reports/{r}/results?limit=2&cursor={cursor}"),
+        None,
+    )
+    .await;
+    assert_eq!(next.status, 200, "{}", next.json);
+    let rest: Vec<&str> = next.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rest,
+        [ids[2].as_str(), ids[3].as_str()],
+        "the list goes on, not ends: {}",
+        next.json
+    );
+}

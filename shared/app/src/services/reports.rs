@@ -168,9 +168,15 @@ pub async fn results(
         let page = audience.page(store, position.as_deref(), 500).await?;
         for (pos, m) in &page.members {
             count += 1;
+            // Positions grow along the walk: the page goes on after the cursor's position,
+            // even when the member there has left the report since (erased, say).
             if !collecting {
-                collecting = after == Some(pos.as_str());
-            } else if items.len() < limit {
+                collecting = after.is_some_and(|a| pos.as_str() > a);
+            }
+            if !collecting {
+                continue;
+            }
+            if items.len() < limit {
                 items.push(row(m, clinic.fields.time_zone));
                 last_pos = Some(pos.clone());
             } else {
