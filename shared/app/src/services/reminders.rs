@@ -57,6 +57,19 @@ impl SweepReport {
         self.skipped += t.skipped;
         self.already_sent += t.already;
     }
+
+    /// Adds what became of each message due (None: not due after all); the first error stops.
+    fn add_all(
+        &mut self,
+        results: Vec<Result<Option<Tally>, ServiceError>>,
+    ) -> Result<(), ServiceError> {
+        for t in results {
+            if let Some(t) = t? {
+                self.add(t);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Sweeps every clinic. A clinic that fails is logged and the rest still run; the error is
@@ -213,16 +226,12 @@ impl Ctx<'_> {
                         all
                     }
                 };
-                let results: Vec<_> = futures::stream::iter(&found)
+                let results = futures::stream::iter(&found)
                     .map(|a| self.remind(rule, a))
                     .buffer_unordered(CONCURRENCY)
                     .collect()
                     .await;
-                for t in results {
-                    if let Some(t) = t? {
-                        report.add(t);
-                    }
-                }
+                report.add_all(results)?;
             }
         }
         if let Some(av) = &self.settings.after_visit {
@@ -234,16 +243,12 @@ impl Ctx<'_> {
                     self.now - hours + Duration::seconds(1),
                 )
                 .await?;
-            let results: Vec<_> = futures::stream::iter(&ids)
+            let results = futures::stream::iter(&ids)
                 .map(|id| self.follow_up(av, id))
                 .buffer_unordered(CONCURRENCY)
                 .collect()
                 .await;
-            for t in results {
-                if let Some(t) = t? {
-                    report.add(t);
-                }
-            }
+            report.add_all(results)?;
         }
         Ok(())
     }

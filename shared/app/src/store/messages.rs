@@ -306,12 +306,27 @@ impl Store {
         after_id: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<Message>, Option<String>), StoreError> {
+        let only_patient = (!include_contacts).then(|| ("recipient = :v", "patient".to_owned()));
+        self.history_page(clinic_id, patient_id, only_patient, after_id, limit)
+            .await
+    }
+
+    /// One page of `patient_id`'s history index, newest first, after the message `after_id`,
+    /// with `filter` (an expression on the value `:v`).
+    async fn history_page(
+        &self,
+        clinic_id: &str,
+        patient_id: &str,
+        filter: Option<(&'static str, String)>,
+        after_id: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Message>, Option<String>), StoreError> {
         let gsi = keys::patient_messages_gsi(clinic_id, patient_id);
         let mut q = Query::under(Some(super::GSI1), gsi.clone(), "");
         q.forward = false;
-        if !include_contacts {
-            q.filter = Some("recipient = :patient");
-            q.values.insert(":patient".into(), s("patient"));
+        if let Some((expression, value)) = filter {
+            q.filter = Some(expression);
+            q.values.insert(":v".into(), s(value));
         }
         let start = after_id.map(|id| {
             Item::from([
@@ -356,21 +371,9 @@ impl Store {
         after_id: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<Message>, Option<String>), StoreError> {
-        let gsi = keys::patient_messages_gsi(clinic_id, patient_id);
-        let mut q = Query::under(Some(super::GSI1), gsi.clone(), "");
-        q.forward = false;
-        q.filter = Some("contact_id = :contact");
-        q.values.insert(":contact".into(), s(contact_id));
-        let start = after_id.map(|id| {
-            Item::from([
-                ("pk".to_owned(), s(keys::clinic_pk(clinic_id))),
-                ("sk".to_owned(), s(keys::message_sk(id))),
-                ("gsi1pk".to_owned(), s(&gsi)),
-                ("gsi1sk".to_owned(), s(id)),
-            ])
-        });
-        let page = self.page_from(&q, start, limit).await?;
-        messages_page(page)
+        let of_contact = Some(("contact_id = :v", contact_id.to_owned()));
+        self.history_page(clinic_id, patient_id, of_contact, after_id, limit)
+            .await
     }
 }
 
