@@ -127,7 +127,7 @@ async fn a_large_export_continues_from_its_cursor_without_gaps_or_repeats() {
             &cols,
             &PatientFilter::default(),
             after,
-            40,
+            (40, 20),
         )
         .await
         .unwrap();
@@ -155,4 +155,52 @@ async fn a_large_export_continues_from_its_cursor_without_gaps_or_repeats() {
     let expected: Vec<String> = (0..30).map(|i| format!("N{i:02}")).collect();
     assert_eq!(rows, expected);
     assert_eq!(parse_columns(None).unwrap().len(), 15);
+}
+
+#[tokio::test]
+async fn a_sparse_filter_answers_within_its_read_budget_with_a_cursor_and_misses_no_one() {
+    // A clinic of 1,201 patients, one of whom matches; each answer may make one read (up to
+    // ten DynamoDB pages, 1,000 patients): the first answer has no row yet and a cursor.
+    let mut app = app().await;
+    app.config.export_reads = 1;
+    let c = new_clinic(&app).await;
+    let mobiles: Vec<String> = (0..1_200).map(|_| tidings_tests::unique_mobile()).collect();
+    tidings_tests::campaigns::seed_patients(&app, &c.id, &mobiles).await;
+    let body = json!({"first_name": "Zara", "last_name": "Quill"});
+    assert_eq!(
+        call(&app, &c.staff_key, "POST", "/patients", Some(body))
+            .await
+            .status,
+        201
+    );
+
+    let mut path = "/patients/export?columns=first_name&q=quill".to_owned();
+    let mut answers = Vec::new();
+    loop {
+        let r = call(&app, &c.staff_key, "GET", &path, None).await;
+        assert_eq!(r.status, 200);
+        let rows: Vec<String> = String::from_utf8(r.body)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(str::to_owned)
+            .collect();
+        answers.push(rows);
+        match r.headers.get("x-next-cursor") {
+            Some(c) => {
+                path = format!(
+                    "/patients/export?columns=first_name&q=quill&cursor={}",
+                    c.to_str().unwrap()
+                )
+            }
+            None => break,
+        }
+        assert!(answers.len() < 10, "the export ends");
+    }
+    assert!(
+        answers.len() >= 2,
+        "the first answer stopped at its budget: {answers:?}"
+    );
+    assert!(answers[0].is_empty());
+    assert_eq!(answers.concat(), ["Zara"]);
 }

@@ -167,6 +167,7 @@ async fn main() -> ExitCode {
         aws_call_log: None,
         endpoint_reach: Default::default(),
         webhook_delivery_queue_url: None,
+        export_reads: 20,
     })
     .await;
     let app = match app {

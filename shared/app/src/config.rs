@@ -75,6 +75,10 @@ pub struct Config {
     /// The SQS queue of webhook deliveries (`WEBHOOK_DELIVERY_QUEUE_URL`), for the functions
     /// that queue them and deliver them.
     pub webhook_delivery_queue_url: Option<String>,
+    /// The most patient-list reads (each up to 10 DynamoDB pages) one export answer makes
+    /// before it returns what it has with a cursor (`EXPORT_MAX_READS`, default 20: about
+    /// 20,000 patients scanned, a few seconds).
+    pub export_reads: usize,
 }
 
 /// Where and how Tidings calls Stripe.
@@ -222,6 +226,7 @@ impl Config {
             aws_call_log: optional("TIDINGS_AWS_CALL_LOG").map(std::path::PathBuf::from),
             endpoint_reach: endpoint_reach()?,
             webhook_delivery_queue_url: optional("WEBHOOK_DELIVERY_QUEUE_URL"),
+            export_reads: number("EXPORT_MAX_READS", 20, "a whole number from 1")?,
             campaigns: CampaignSettings {
                 sms_per_second: number("CAMPAIGN_SMS_PER_SECOND", 20, "a whole number from 1")?,
                 email_per_second: number("CAMPAIGN_EMAIL_PER_SECOND", 14, "a whole number from 1")?,

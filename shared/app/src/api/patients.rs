@@ -121,7 +121,7 @@ async fn export(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Bo
         &columns,
         &filter,
         after,
-        EXPORT_CHUNK_BYTES,
+        (EXPORT_CHUNK_BYTES, app.config.export_reads),
     )
     .await?;
     let mut res = response::build(StatusCode::OK, "text/csv; charset=utf-8", Body::Binary(csv));
