@@ -28,6 +28,10 @@ fn purpose(change: Change, a: &Appointment) -> String {
 /// holds it, in quiet hours). The change itself is saved whatever becomes of it: a failure is
 /// logged with the ids.
 pub async fn on_changed(app: &App, clinic: &Clinic, before: &Appointment, after: &Appointment) {
+    // Most changes (a status confirmed, a note) are no news: known without reading settings.
+    if change_of(&before.fields, &after.fields, &[after.fields.status]).is_none() {
+        return;
+    }
     let result = async {
         let settings =
             settings_for(app, &clinic.id, after.fields.practitioner_id.as_deref()).await?;
@@ -95,7 +99,14 @@ pub async fn send_held(
 ) -> Result<Vec<Tally>, ServiceError> {
     let store = &app.store;
     let mut tallies = Vec::new();
-    for held in store.held_changes_due(&clinic.id, now).await? {
+    let due = store.held_changes_due(&clinic.id, now).await?;
+    // What not to send to, read once for all of them (and not at all when none is due).
+    let blocked = if due.is_empty() {
+        Default::default()
+    } else {
+        store.blocked(&clinic.id).await?
+    };
+    for held in due {
         let current = store
             .get_appointment(&clinic.id, &held.appointment_id)
             .await?;
@@ -121,7 +132,6 @@ pub async fn send_held(
                 what: change.as_str().to_owned(),
                 link: None,
             };
-            let blocked = store.blocked(&clinic.id).await?;
             let t = deliver(
                 app,
                 clinic,

@@ -121,42 +121,52 @@ fn spent_on(category: Category) -> Spend {
 }
 
 /// Who one automatic message goes to: the patient, or (for a dependant) one of their contacts.
-struct Recipient<'r> {
-    kind: RecipientKind,
-    contact_id: Option<&'r str>,
-    reach: Box<dyn Fn(Channel) -> Result<String, SkipReason> + 'r>,
-    /// Put before a contact's copy, so it names the dependant it is about.
-    prefix: String,
+enum Recipient<'r> {
+    Patient,
+    Contact(&'r ContactCopy),
+}
+
+impl Recipient<'_> {
+    fn kind(&self) -> RecipientKind {
+        match self {
+            Self::Patient => RecipientKind::Patient,
+            Self::Contact(_) => RecipientKind::Contact,
+        }
+    }
+
+    fn contact_id(&self) -> Option<String> {
+        match self {
+            Self::Patient => None,
+            Self::Contact(c) => Some(c.contact.id.clone()),
+        }
+    }
+
+    /// The number or address on `channel`, or why there is none.
+    fn reach(&self, a: &Automatic<'_>, channel: Channel) -> Result<String, SkipReason> {
+        match self {
+            Self::Patient => reach_patient(&a.patient.fields, channel, a.category),
+            Self::Contact(c) => reach_contact_on(&c.contact.fields, channel, c.linked.as_ref()),
+        }
+    }
+
+    /// What a contact's copy starts with, so it names the dependant it is about.
+    fn prefix(&self, a: &Automatic<'_>) -> String {
+        let name = &a.patient.fields.first_name;
+        match (self, a.category) {
+            (Self::Patient, _) => String::new(),
+            (Self::Contact(_), Category::Appointment) => format!("{name}'s appointment: "),
+            (Self::Contact(_), _) => format!("For {name}: "),
+        }
+    }
 }
 
 /// The patient; for a dependant, each of their contacts instead (or, with none, the dependant,
 /// recorded as skipped `dependant`).
 fn recipients<'r>(a: &'r Automatic<'_>) -> Vec<Recipient<'r>> {
-    let p = &a.patient.fields;
-    if p.profile_type != ProfileType::Dependant || a.contacts.is_empty() {
-        let category = a.category;
-        return vec![Recipient {
-            kind: RecipientKind::Patient,
-            contact_id: None,
-            reach: Box::new(move |channel| reach_patient(p, channel, category)),
-            prefix: String::new(),
-        }];
+    if a.patient.fields.profile_type != ProfileType::Dependant || a.contacts.is_empty() {
+        return vec![Recipient::Patient];
     }
-    let prefix = match a.category {
-        Category::Appointment => format!("{}'s appointment: ", p.first_name),
-        _ => format!("For {}: ", p.first_name),
-    };
-    a.contacts
-        .iter()
-        .map(|c| Recipient {
-            kind: RecipientKind::Contact,
-            contact_id: Some(c.contact.id.as_str()),
-            reach: Box::new(move |channel| {
-                reach_contact_on(&c.contact.fields, channel, c.linked.as_ref())
-            }),
-            prefix: prefix.clone(),
-        })
-        .collect()
+    a.contacts.iter().map(Recipient::Contact).collect()
 }
 
 pub async fn send(app: &App, a: Automatic<'_>) -> Result<Tally, ServiceError> {
@@ -170,15 +180,15 @@ pub async fn send(app: &App, a: Automatic<'_>) -> Result<Tally, ServiceError> {
                 w.channel,
                 a.category,
                 &a.patient.id,
-                r.kind,
+                r.kind(),
                 a.now,
             );
-            m.contact_id = r.contact_id.map(str::to_owned);
+            m.contact_id = r.contact_id();
             m.appointment_id = a.appointment_id.map(str::to_owned);
             m.account = (a.account != GROUP_ACCOUNT).then(|| a.account.clone());
             m.spent_on = Some(spent_on(a.category));
             m.sent_by = Some(a.sent_by.clone());
-            plan_one(app, &a, w, (r.reach)(w.channel), &r.prefix, &mut m)?;
+            plan_one(app, &a, w, r.reach(&a, w.channel), &r.prefix(&a), &mut m)?;
             messages.push(m);
         }
     }

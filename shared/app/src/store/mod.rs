@@ -300,7 +300,8 @@ impl Store {
         Ok(())
     }
 
-    /// Puts an item if `condition` holds; `Ok(false)` when it did not.
+    /// Puts an item if `condition` holds; `Ok(false)` when it did not. `#s` in the condition
+    /// names the `status` attribute.
     pub(crate) async fn put_if(
         &self,
         item: Item,
@@ -313,6 +314,7 @@ impl Store {
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression(condition)
+            .set_expression_attribute_names(names_used("", condition))
             .set_expression_attribute_values(values)
             .send()
             .await;

@@ -194,21 +194,12 @@ impl Store {
         clinic_id: &str,
         d: &Delivery,
     ) -> Result<bool, StoreError> {
-        let res = self
-            .client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(delivery_item(clinic_id, d)?))
-            .condition_expression("attribute_not_exists(pk) OR #s = :pending")
-            .set_expression_attribute_names(Some(super::status_name()))
-            .expression_attribute_values(":pending", s("pending"))
-            .send()
-            .await;
-        super::conditional(
-            "PutItem",
-            res,
-            aws_sdk_dynamodb::operation::put_item::PutItemError::is_conditional_check_failed_exception,
+        self.put_if(
+            delivery_item(clinic_id, d)?,
+            "attribute_not_exists(pk) OR #s = :pending",
+            Some(Item::from([(":pending".to_owned(), s("pending"))])),
         )
+        .await
     }
 
     /// One page of an endpoint's deliveries, newest first.
