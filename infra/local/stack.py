@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = ROOT / "infra" / "local"
 LOCAL = ROOT / ".local"
 VENV = LOCAL / "venv"
+SCHEMATHESIS_VENV = LOCAL / "schemathesis-venv"
 NODE = LOCAL / "node"
 LOGS = LOCAL / "logs"
 TABLE = "tidings-local"
@@ -37,7 +38,8 @@ LOCAL_SECRETS = {
     "STRIPE_SECRET_KEY": ("/tidings/local/stripe-secret-key", "sk_test_local"),
     "STRIPE_WEBHOOK_SECRET": ("/tidings/local/stripe-webhook-secret", "whsec_local_test_secret"),
 }
-INSTALL_INPUTS = ["requirements.txt", "constraints.txt", "package.json", "package-lock.json"]
+INSTALL_INPUTS = ["requirements.txt", "constraints.txt", "requirements-schemathesis.txt", "package.json",
+                  "package-lock.json"]
 # The binaries the local stack runs: `tidings` (every function, as in Lambda) and the ops command.
 BUILD = ["cargo", "build", "-p", "tidings-lambda", "-p", "tidings-admin"]
 
@@ -75,6 +77,11 @@ def install(meanwhile=None):
     # all of SAM CLI, moto and botocore up front took a quarter of the install.
     run([pip, "install", "--quiet", "--no-compile", "--disable-pip-version-check", "-r",
          HERE / "requirements.txt", "-c", HERE / "constraints.txt"])
+    # schemathesis in a venv of its own: its pins (hypothesis, jsonschema, requests) are not moto's.
+    if not (SCHEMATHESIS_VENV / "bin" / "python").exists():
+        run([sys.executable, "-m", "venv", SCHEMATHESIS_VENV])
+    run([SCHEMATHESIS_VENV / "bin" / "pip", "install", "--quiet", "--no-compile", "--disable-pip-version-check",
+         "-r", HERE / "requirements-schemathesis.txt"])
     NODE.mkdir(exist_ok=True)
     for f in ("package.json", "package-lock.json"):
         shutil.copy(HERE / f, NODE / f)
@@ -568,6 +575,10 @@ def cmd_test():
     calls = LOGS / "aws-calls.jsonl"
     calls.unlink(missing_ok=True)
     stack.env["TIDINGS_AWS_CALL_LOG"] = str(calls)
+    # Every route and status the tests met, for the OpenAPI document's check (tests/it/openapi.rs).
+    contract = LOGS / "contract.jsonl"
+    contract.unlink(missing_ok=True)
+    stack.env["TIDINGS_CONTRACT_LOG"] = str(contract)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     tested = False
     try:
@@ -579,6 +590,10 @@ def cmd_test():
             # one a core); more crowd out the functions and DynamoDB Local.
             cargo_test(dict(stack.env, RUST_TEST_THREADS=os.environ.get("RUST_TEST_THREADS", "6")))
             tested = True
+            check("OpenAPI: every status the document lists was met",
+                  ["cargo", "test", "-q", "-p", "tidings-tests", "--test", "it", "--", "--ignored", "--exact",
+                   "openapi::every_status_the_document_lists_was_seen"], stack.env)
+            check("schemathesis against the local stack", *schemathesis(stack))
     finally:
         stack.stop()
     # The template's checks read files only: they run side by side.
@@ -608,6 +623,25 @@ def cmd_test():
     print(f"tests: {counts['passed']} passed, {counts['failed']} failed", flush=True)
     if failed:
         raise SystemExit(f"failed: {', '.join(failed)}")
+
+
+def schemathesis(stack):
+    """The schemathesis command and environment for `make test`: every route of the document the local API serves
+    at /openapi.json, called as a fresh clinic's admin; it fails on any 5xx, a status the document
+    does not list for the route, or an answer that breaks its schema."""
+    verify_sender(stack, "schemathesis.example")
+    clinic = admin(stack, "clinic", "create", "--name", "Schemathesis", "--time-zone", "Australia/Sydney",
+                   "--country", "AU", "--sms-sender-id", "Fuzzing", "--email-sender", "desk@schemathesis.example")
+    key = admin(stack, "key", "create", "--clinic", clinic["id"], "--role", "admin", "--label", "schemathesis")
+    env = dict(stack.env, SCHEMATHESIS_HOOKS="schemathesis_hooks", PYTHONPATH=str(HERE))
+    api = stack.env["TIDINGS_API_URL"]
+    return [SCHEMATHESIS_VENV / "bin" / "schemathesis", "run", f"{api}/openapi.json", "--url", api,
+            "-H", f"Authorization: Bearer {key['key']}",
+            "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,"
+                        "response_schema_conformance",
+            "--max-examples", os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "10"), "--workers", "2",
+            "--request-timeout", "29", "--no-shrink", "--seed", os.environ.get("SCHEMATHESIS_SEED", "1"),
+            "--report", "junit", "--report-dir", LOGS / "schemathesis"], env
 
 
 def cmd_bench():

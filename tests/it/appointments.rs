@@ -205,6 +205,11 @@ async fn referrers_and_referrals() {
     let r = call_json(&app, key, "PATCH", &path, json!({"practice": null})).await;
     assert_eq!(r.status, 200, "{}", r.json);
     assert!(r.json["practice"].is_null());
+    let r = call(&app, key, "GET", &path, None).await;
+    assert_eq!(
+        (r.status.as_u16(), &r.json["name"]),
+        (200, &json!("Dr Jo Park"))
+    );
     let (all, _) = list_all(&app, key, "/referrers?limit=10").await;
     assert_eq!(all.len(), 1);
 

@@ -258,6 +258,15 @@ async fn a_paused_campaign_can_be_cancelled_and_sends_nothing_more() {
     )
     .await;
     assert_eq!(r.status, 404, "{}", r.json);
+    // Its unconfirmed messages are resent once the run has ended, not while it is paused.
+    let path = format!("/campaigns/{id}/resend-unconfirmed");
+    let r = call(&app, &c.admin_key, "POST", &path, None).await;
+    assert_eq!(
+        (r.status.as_u16(), r.field()),
+        (409, "run_id"),
+        "{}",
+        r.json
+    );
 
     let r = call(
         &app,
@@ -352,6 +361,27 @@ async fn the_estimate_shows_the_credits_needed_now_against_the_balance() {
     assert_eq!(r.status, 404, "{}", r.json);
     let r = call(&app, &c.staff_key, "GET", "/campaigns/nope/estimate", None).await;
     assert_eq!(r.status, 404, "{}", r.json);
+
+    // A campaign whose template is gone cannot run: its estimate says so.
+    let campaign = call(&app, &c.staff_key, "GET", &format!("/campaigns/{id}"), None).await;
+    let template = format!(
+        "/templates/{}",
+        campaign.json["channels"]["sms"].as_str().unwrap()
+    );
+    let r = call(&app, &c.staff_key, "GET", &template, None).await;
+    assert_eq!(
+        (r.status.as_u16(), &r.json["channel"]),
+        (200, &json!("sms"))
+    );
+    let r = call(&app, &c.staff_key, "DELETE", &template, None).await;
+    assert_eq!(r.status, 204, "{}", r.json);
+    let r = call(&app, &c.staff_key, "GET", &path, None).await;
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (409, "not_runnable"),
+        "{}",
+        r.json
+    );
 }
 
 /// The whole story through the local stack: the bridge fires the campaign and its wake-ups

@@ -60,6 +60,11 @@ async fn open_pay_on_behalf_and_close_back_to_the_group() {
     );
     let r = call(&app, &c.admin_key, "POST", &path, None).await;
     assert_eq!((r.status.as_u16(), r.code()), (409, "account_exists"));
+    let r = call(&app, &c.staff_key, "GET", &path, None).await;
+    assert_eq!(
+        (r.status.as_u16(), r.json["account"].as_str()),
+        (200, Some(account.as_str()))
+    );
     grant_to(&app.store, &c.id, &account, 7, Some("card".into()))
         .await
         .unwrap();

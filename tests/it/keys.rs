@@ -16,6 +16,33 @@ fn id_of(key: &str) -> &str {
     id.strip_prefix("tk_").unwrap_or(id)
 }
 
+/// A clinic has at most `MAX_LIVE_KEYS` live keys; a revoked one frees its place.
+#[tokio::test]
+async fn a_clinic_has_at_most_a_hundred_live_keys() {
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    let live = tidings_app::services::api_keys::MAX_LIVE_KEYS;
+    let mut last = String::new();
+    for n in 2..live {
+        let r = issue(&app, &c.admin_key, "staff", &format!("desk {n}")).await;
+        assert_eq!(r.status, 201, "{}", r.json);
+        last = r.json["id"].as_str().unwrap().to_owned();
+    }
+    let before = snapshot(&app, &c.id).await;
+    let r = issue(&app, &c.admin_key, "staff", "one too many").await;
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (409, "too_many_keys"),
+        "{}",
+        r.json
+    );
+    assert_eq!(snapshot(&app, &c.id).await, before);
+    let r = call(&app, &c.admin_key, "DELETE", &format!("/keys/{last}"), None).await;
+    assert_eq!(r.status, 204, "{}", r.json);
+    let r = issue(&app, &c.admin_key, "staff", "in its place").await;
+    assert_eq!(r.status, 201, "{}", r.json);
+}
+
 #[tokio::test]
 async fn an_admin_issues_a_key_shown_once_that_works_until_revoked() {
     let app = app().await;

@@ -24,6 +24,7 @@ mod greetings;
 mod keys;
 mod messaging;
 mod metrics;
+mod openapi;
 mod outbound_webhooks;
 mod patients;
 mod practitioners;

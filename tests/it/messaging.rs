@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 use tidings_app::App;
 use tidings_tests::provider_proxy::{Fault, ProviderProxy, sns_attribute};
 use tidings_tests::{
-    TestClinic, app, app_via, assert_rejected, call, grant, list_all, moto_sent, moto_url,
-    new_clinic, snapshot, unique_email, unique_mobile,
+    TestClinic, app, app_via, assert_rejected, call, call_raw_with, grant, list_all, moto_sent,
+    moto_url, new_clinic, snapshot, unique_email, unique_mobile,
 };
 
 async fn patient(app: &App, key: &str, body: Value) -> String {
@@ -284,20 +284,12 @@ async fn a_retry_with_the_same_idempotency_key_sends_nothing_more() {
         let app = app.clone();
         let api_key = c.staff_key.clone();
         async move {
-            let req = http::Request::builder()
-                .method("POST")
-                .uri("/messages")
-                .header("authorization", format!("Bearer {api_key}"))
-                .header("content-type", "application/json")
-                .header("idempotency-key", key)
-                .body(lambda_http::Body::Text(body.to_string()))
-                .unwrap();
+            let body = Some((body.to_string().into_bytes(), "application/json"));
+            let headers = [("idempotency-key", key)];
             let res =
-                tidings_app::http::dispatch(&app, &tidings_app::api::messages::SEND, req).await;
-            let status = res.status().as_u16();
-            let replayed = res.headers().get("idempotent-replayed").is_some();
-            let json: Value = serde_json::from_slice(res.body().as_ref()).unwrap();
-            (status, replayed, json)
+                call_raw_with(&app, Some(&api_key), "POST", "/messages", body, &headers).await;
+            let replayed = res.headers.get("idempotent-replayed").is_some();
+            (res.status.as_u16(), replayed, res.json)
         }
     };
     let (s1, r1, first) = send(body.clone(), "order-42").await;

@@ -672,6 +672,16 @@ async fn a_stripe_that_never_answers_is_a_503_not_a_hang() {
         started.elapsed() < std::time::Duration::from_secs(29),
         "within API Gateway's 30 s"
     );
+    // A purchase with a card saved while Stripe answered: 503, nothing bought, retry later.
+    save_card(&app, &c, &card("4242424242424242").await).await;
+    let r = buy(&stuck, &c, "stuck-1", json!({"credits": 10})).await;
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (503, "payment_unavailable"),
+        "{}",
+        r.json
+    );
+    assert_eq!(balance(&app, &c).await, 0);
 }
 
 /// An event reaches only the purchase its PaymentIntent paid for: metadata naming another

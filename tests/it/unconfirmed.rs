@@ -297,6 +297,20 @@ async fn a_runs_unconfirmed_messages_show_everywhere_and_the_practice_resends_th
     assert_eq!(r.json["resent"], 2, "{}", r.json);
     assert_eq!(r.json["sent"], 2, "{}", r.json);
     assert_eq!(r.json["more"], false);
+    let r = call(
+        &base,
+        &c.admin_key,
+        "POST",
+        &format!("/campaigns/{id}/cancel"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (409, "not_cancellable"),
+        "{}",
+        r.json
+    );
     let again = call(&base, &c.admin_key, "POST", &path, None).await;
     assert_eq!(
         again.json["resent"], 0,

@@ -19,6 +19,7 @@ use tidings_domain::api_key::Role;
 use tidings_domain::clinic::ClinicInput;
 
 pub mod campaigns;
+pub mod contract;
 pub mod lambda_process;
 pub mod payments;
 pub mod provider_proxy;
@@ -160,13 +161,27 @@ pub async fn call_raw_with(
     for (name, value) in headers {
         req = req.header(*name, *value);
     }
-    let req = match body {
-        Some((bytes, ct)) => req.header("content-type", ct).body(Body::Binary(bytes)),
+    let req = match &body {
+        Some((bytes, ct)) => req
+            .header("content-type", *ct)
+            .body(Body::Binary(bytes.clone())),
         None => req.body(Body::Empty),
     }
     .unwrap();
-    let res = dispatch(app, endpoint, req).await;
-    reply(res)
+    let res = reply(dispatch(app, endpoint, req).await);
+    let content_type = res
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok());
+    contract::check(&contract::Exchange {
+        endpoint,
+        path,
+        request_body: body.as_ref().map(|(b, ct)| (b.as_slice(), *ct)),
+        status: res.status.as_u16(),
+        content_type,
+        response_body: &res.body,
+    });
+    res
 }
 
 /// A response as tests read it.

@@ -11,7 +11,9 @@ use subtle::ConstantTimeEq;
 const PREFIX: &str = "tk_";
 
 /// What a key may do. `Admin` keys manage keys and clinic settings; `Staff` keys do the daily work.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Admin,

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 /// The longest an appointment may last.
 pub const MAX_LENGTH_HOURS: i64 = 24;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum AppointmentStatus {
     #[default]
@@ -72,7 +74,7 @@ impl AppointmentStatus {
 }
 
 /// An appointment as a client sends it (create, or the merged result of a PATCH).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppointmentInput {
     pub patient_id: Option<String>,
@@ -85,7 +87,7 @@ pub struct AppointmentInput {
 }
 
 /// A validated appointment, times in UTC.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AppointmentFields {
     pub patient_id: String,
     pub practitioner_id: Option<String>,
@@ -97,7 +99,7 @@ pub struct AppointmentFields {
 }
 
 /// A stored appointment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Appointment {
     pub id: String,
     #[serde(flatten)]
@@ -188,7 +190,7 @@ impl AppointmentInput {
 }
 
 /// An appointment as the API shows it: times in the clinic's time zone.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AppointmentView {
     pub id: String,
     pub patient_id: String,

@@ -16,7 +16,7 @@ use sha2::Digest;
 /// How far in the past `send_at` may be and still mean "now".
 pub const SEND_AT_GRACE_SECS: i64 = 60;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CampaignStatus {
     Scheduled,
@@ -68,7 +68,7 @@ impl CampaignStatus {
 }
 
 /// How often a campaign repeats.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Repeat {
     Daily,
@@ -220,7 +220,7 @@ impl Repeat {
 }
 
 /// The templates a campaign sends, per channel.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignChannels {
     pub sms: Option<String>,
@@ -242,7 +242,7 @@ impl CampaignChannels {
 }
 
 /// Who a campaign goes to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AudienceSource {
     Report(String),
@@ -250,7 +250,7 @@ pub enum AudienceSource {
 }
 
 /// `POST /campaigns` as a client sends it.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignInput {
     pub name: Option<String>,
@@ -264,7 +264,7 @@ pub struct CampaignInput {
 }
 
 /// A validated campaign request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CampaignFields {
     pub name: String,
     pub audience: AudienceSource,
@@ -359,7 +359,9 @@ impl CampaignInput {
 }
 
 /// What a run (or the last run of a campaign) did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Counts {
     /// Messages planned (one per person and channel, plus contact copies).
     pub recipients: u64,
@@ -385,7 +387,7 @@ fn is_zero(n: &u64) -> bool {
 }
 
 /// A stored campaign.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Campaign {
     pub id: String,
     #[serde(flatten)]
@@ -397,6 +399,7 @@ pub struct Campaign {
     pub schedule_name: String,
     pub schedule_expression: String,
     /// The clinic's zone when the campaign was made: its schedule runs in it.
+    #[schemars(with = "String")]
     pub time_zone: chrono_tz::Tz,
     pub runs: u32,
     pub last_run_id: Option<String>,
@@ -445,7 +448,7 @@ impl Campaign {
 }
 
 /// Where a run is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     Sending,
@@ -500,7 +503,7 @@ impl Serialize for StopReason {
 }
 
 /// One firing of a campaign.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CampaignRun {
     pub id: String,
     pub campaign_id: String,

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A clinic's settings as a client sends them (create, or the merged result of a PATCH).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClinicInput {
     pub name: Option<String>,
@@ -32,11 +32,12 @@ fn default_max_sms_length() -> usize {
 }
 
 /// Validated clinic settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ClinicFields {
     pub name: String,
     /// IANA time zone, e.g. `Australia/Sydney`: reminders and campaigns run in it. Parsed
     /// when the clinic is read: a stored zone that does not parse fails the read.
+    #[schemars(with = "String")]
     pub time_zone: chrono_tz::Tz,
     /// ISO 3166 country whose national numbers patients' mobiles are read in.
     pub country: String,
@@ -61,7 +62,7 @@ pub struct ClinicFields {
 }
 
 /// A stored clinic.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Clinic {
     pub id: String,
     #[serde(flatten)]

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 pub const MAX_CONTACTS_PER_PATIENT: u32 = 20;
 
 /// A contact as a client sends it.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactInput {
     pub name: Option<String>,
@@ -23,7 +23,7 @@ pub struct ContactInput {
 }
 
 /// A validated contact.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ContactFields {
     pub name: Option<String>,
     pub relationship: String,
@@ -34,7 +34,7 @@ pub struct ContactFields {
 }
 
 /// A stored contact as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Contact {
     pub id: String,
     pub patient_id: String,

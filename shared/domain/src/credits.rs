@@ -36,7 +36,7 @@ pub fn parse_account(field: &str, value: &str) -> Result<String, crate::FieldErr
 
 /// A practitioner's own credit account: it pays for their reminders and for messages sent on
 /// their behalf (the balance is a separate record, like the group's).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CreditAccount {
     pub account: String,
     pub practitioner_id: String,
@@ -44,7 +44,7 @@ pub struct CreditAccount {
 }
 
 /// Why a balance changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryKind {
     /// Credits added by ops (the admin command).
@@ -64,7 +64,19 @@ pub enum EntryKind {
 }
 
 /// What credits were spent on: the notification type of `GET /credits/stats`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Spend {
     Reminder,
@@ -87,7 +99,7 @@ impl Spend {
 }
 
 /// One change of a balance. `credits` is positive for grants and refunds, negative for debits.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LedgerEntry {
     pub id: String,
     pub account: String,
@@ -106,7 +118,7 @@ pub struct LedgerEntry {
 pub const DEFAULT_TOP_UP_THRESHOLD: i64 = 10;
 
 /// `PUT /credits/auto-top-up`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AutoTopUpInput {
     pub account: Option<String>,
@@ -117,7 +129,7 @@ pub struct AutoTopUpInput {
 
 /// When an account falls below `threshold` after a debit, `credits` are bought with its saved
 /// payment method, once; a failure turns top-ups off until the settings are saved again.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AutoTopUp {
     pub account: String,
     pub enabled: bool,

@@ -40,6 +40,24 @@ impl Serialize for HourMinute {
     }
 }
 
+impl schemars::JsonSchema for HourMinute {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "HourMinute".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "a time of day, HH:MM (24-hour)",
+            "examples": ["09:00"],
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for HourMinute {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;

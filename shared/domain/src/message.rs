@@ -14,7 +14,7 @@ pub const MAX_PATIENTS_PER_REQUEST: usize = 50;
 pub const MAX_MESSAGES_PER_REQUEST: usize = 96;
 
 /// The channels a send asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SendChannel {
     Sms,
@@ -33,7 +33,7 @@ impl SendChannel {
 }
 
 /// `POST /messages` as a client sends it.
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendInput {
     pub patient_ids: Option<Vec<String>>,
@@ -150,7 +150,7 @@ impl SendInput {
 }
 
 /// Where a message is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Claimed and paid for; the provider has not yet accepted it.
@@ -174,7 +174,7 @@ pub enum Status {
 }
 
 /// Who a message went to: the patient, or one of the patient's contacts (a copy).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RecipientKind {
     Patient,
@@ -184,7 +184,7 @@ pub enum RecipientKind {
 }
 
 /// Why a recipient was not sent to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SkipReason {
     NoMobile,
@@ -312,7 +312,7 @@ pub fn credits(channel: Channel, segments: usize, email_cost: u32) -> u32 {
 }
 
 /// The record kept of every message.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Message {
     pub id: String,
     /// The send (request or campaign run) that produced it.
@@ -373,7 +373,7 @@ pub struct Message {
 }
 
 /// One step of a message's life.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StatusEvent {
     pub at: DateTime<Utc>,
     pub status: Status,

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The channel a message goes out on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Sms,
@@ -23,7 +23,9 @@ impl Channel {
 }
 
 /// What a message is about; consent and the SMS type follow from it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     Appointment,
@@ -71,7 +73,7 @@ pub const MAX_EMAIL_BODY: usize = 50_000;
 pub const MAX_SUBJECT: usize = 200;
 
 /// A template as a client sends it (create, or the merged result of a PATCH).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateInput {
     pub name: Option<String>,
@@ -83,7 +85,7 @@ pub struct TemplateInput {
 }
 
 /// A validated template: every part compiles and uses only known placeholders.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TemplateFields {
     pub name: String,
     pub channel: Channel,
@@ -94,7 +96,7 @@ pub struct TemplateFields {
 }
 
 /// A stored template as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SavedTemplate {
     pub id: String,
     #[serde(flatten)]

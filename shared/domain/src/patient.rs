@@ -5,7 +5,7 @@ use crate::{FieldError, email, text};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Gender {
     Female,
@@ -16,7 +16,9 @@ pub enum Gender {
 
 /// What the record is: a patient, a dependant (a child, say, whose messages go to contacts), or
 /// a contact-only person who is messaged but not treated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ProfileType {
     #[default]
@@ -26,7 +28,7 @@ pub enum ProfileType {
 }
 
 /// Consent per channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelPrefs {
     pub sms: bool,
@@ -43,7 +45,7 @@ impl Default for ChannelPrefs {
 }
 
 /// Consent per channel as a client sends it: a missing channel means yes.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelPrefsInput {
     pub sms: Option<bool>,
@@ -60,7 +62,7 @@ impl From<ChannelPrefsInput> for ChannelPrefs {
 }
 
 /// A patient as a client sends it (create, or the merged result of a PATCH).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatientInput {
     pub first_name: Option<String>,
@@ -78,7 +80,7 @@ pub struct PatientInput {
 
 /// A validated patient. Serialises to the same names [`PatientInput`] reads, so a stored
 /// patient merged with a PATCH body validates like a new one.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PatientFields {
     pub first_name: String,
     pub last_name: String,
@@ -96,7 +98,7 @@ pub struct PatientFields {
 }
 
 /// A stored patient as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Patient {
     pub id: String,
     #[serde(flatten)]

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A practitioner as a client sends it.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PractitionerInput {
     pub name: Option<String>,
@@ -15,7 +15,7 @@ pub struct PractitionerInput {
 }
 
 /// A validated practitioner.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PractitionerFields {
     pub name: String,
     /// The display name on email sent on the practitioner's behalf (defaults to `name` when sending).
@@ -26,7 +26,7 @@ pub struct PractitionerFields {
 }
 
 /// A stored practitioner as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Practitioner {
     pub id: String,
     #[serde(flatten)]

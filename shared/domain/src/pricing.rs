@@ -26,7 +26,7 @@ pub struct PriceList {
 }
 
 /// A tier as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct TierView {
     pub min_credits: u64,
     /// The price of one credit, as a decimal string in the currency (`"0.065"`).

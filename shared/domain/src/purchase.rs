@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// `POST /credits/purchases`: a number of credits, or an amount of money (minor units) to
 /// spend on as many credits as it buys.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PurchaseInput {
     pub account: Option<String>,
@@ -88,7 +88,7 @@ impl PurchaseInput {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PurchaseStatus {
     /// Claimed; the charge has not been settled yet (a retry with the same key finishes it).
@@ -116,7 +116,7 @@ pub fn reversed_total(p: &Purchase, amount: u64, refund: bool) -> u64 {
 }
 
 /// A purchase as stored and shown.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Purchase {
     pub id: String,
     pub account: String,

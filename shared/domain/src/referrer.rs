@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A referrer as a client sends it (create, or the merged result of a PATCH).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReferrerInput {
     pub name: Option<String>,
@@ -15,7 +15,7 @@ pub struct ReferrerInput {
     pub mobile: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReferrerFields {
     pub name: String,
     pub practice: Option<String>,
@@ -24,7 +24,7 @@ pub struct ReferrerFields {
     pub mobile: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Referrer {
     pub id: String,
     #[serde(flatten)]
@@ -45,7 +45,7 @@ impl ReferrerInput {
 }
 
 /// `POST /patients/{id}/referrals` as a client sends it.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReferralInput {
     pub referrer_id: Option<String>,
@@ -53,7 +53,7 @@ pub struct ReferralInput {
 }
 
 /// A patient's referral by a referrer on a date.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Referral {
     pub id: String,
     pub patient_id: String,

@@ -30,7 +30,7 @@ pub const DEFAULT_STATUSES: [AppointmentStatus; 3] = [
 ];
 
 /// When a reminder goes out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Rule {
     /// When the appointment is booked.
@@ -44,7 +44,7 @@ pub enum Rule {
 }
 
 /// The kinds of [`Rule`], as a client names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RuleKind {
     AtCreation,
@@ -65,7 +65,7 @@ impl RuleKind {
 }
 
 /// A rule as a client sends it: `{"kind": "days_before", "days": 2, "at": "09:00"}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleInput {
     pub kind: RuleKind,
@@ -217,7 +217,7 @@ impl Rule {
 
 /// Hours in the clinic's time zone when no reminder is sent: one that falls inside them is
 /// sent when they end, unless the appointment has started by then.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct QuietHours {
     pub start: HourMinute,
     pub end: HourMinute,
@@ -248,7 +248,7 @@ impl QuietHours {
 }
 
 /// An appointment detail appended to a reminder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Element {
     /// Date and time, e.g. `Tue 24 Nov 09:30`.
@@ -287,7 +287,7 @@ impl Elements {
 
 /// The words of a reminder on one channel: the clinic's body (a template, e.g. starting with
 /// `{{ first_name }}`) followed by the appointment elements it lists, each cut to its cap.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReminderCopy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
@@ -345,7 +345,7 @@ impl ReminderCopy {
 }
 
 /// A reminder template per channel; a channel without one is not used.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReminderChannels {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sms: Option<ReminderCopy>,
@@ -363,7 +363,7 @@ impl ReminderChannels {
 }
 
 /// Reminder settings as a client sends them (`PUT` replaces them whole).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReminderSettingsInput {
     pub enabled: Option<bool>,
@@ -384,7 +384,7 @@ pub const MAX_AFTER_VISIT_HOURS: u32 = 720;
 pub const MAX_LINK_CHARS: usize = 500;
 
 /// `after_visit` as a client sends it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AfterVisitInput {
     pub hours: Option<u32>,
@@ -395,7 +395,7 @@ pub struct AfterVisitInput {
 
 /// A follow-up `hours` after an appointment becomes `completed` (a feedback form, say, as
 /// `{{ link }}`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AfterVisit {
     pub hours: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -477,7 +477,7 @@ impl AfterVisitInput {
 }
 
 /// Validated reminder settings of a clinic or of one practitioner.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReminderSettings {
     pub enabled: bool,
     pub channels: ReminderChannels,
@@ -672,7 +672,7 @@ impl Change {
 }
 
 /// The messages of an appointment's changes; a change without one sends nothing.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Lifecycle {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_change: Option<ReminderChannels>,

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 /// The most days an appointment report may span.
 pub const MAX_APPOINTMENT_DAYS: i64 = 366;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReportType {
     Patient,
@@ -23,7 +23,9 @@ pub enum ReportType {
 }
 
 /// A day of the year (`MM-DD`), for birthday ranges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct MonthDay {
     pub month: u32,
     pub day: u32,
@@ -60,7 +62,7 @@ impl MonthDay {
 }
 
 /// Filters of a `patient` report; every one given must hold.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PatientCriteria {
     /// Birthday from and to (inclusive; the range may wrap over the new year).
     pub birthday_between: Option<(MonthDay, MonthDay)>,
@@ -73,7 +75,7 @@ pub struct PatientCriteria {
 }
 
 /// Which appointments an `appointment` report reads.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AppointmentWindow {
     /// Local dates, inclusive.
@@ -82,7 +84,7 @@ pub enum AppointmentWindow {
     InDays(u32),
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AppointmentCriteria {
     pub window: AppointmentWindow,
     pub statuses: Vec<AppointmentStatus>,
@@ -97,20 +99,20 @@ pub const DEFAULT_APPOINTMENT_STATUSES: [AppointmentStatus; 3] = [
     AppointmentStatus::OutOfReach,
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RecallCriteria {
     /// Patients with no visit in the last `months` months and nothing booked.
     pub months: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReferralCriteria {
     pub from: NaiveDate,
     pub to: NaiveDate,
 }
 
 /// A validated report query.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", content = "criteria", rename_all = "snake_case")]
 pub enum ReportSpec {
     Patient(PatientCriteria),
@@ -131,7 +133,7 @@ impl ReportSpec {
 }
 
 /// A saved report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Report {
     pub id: String,
     pub name: String,
@@ -140,7 +142,7 @@ pub struct Report {
 }
 
 /// The filters of a `patient` report as a client sends them.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatientFiltersInput {
     pub birthday_from: Option<String>,
@@ -153,7 +155,7 @@ pub struct PatientFiltersInput {
     pub has_email: Option<bool>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppointmentFiltersInput {
     pub from: Option<NaiveDate>,
@@ -164,13 +166,13 @@ pub struct AppointmentFiltersInput {
     pub appointment_type: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecallFiltersInput {
     pub months: Option<u32>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReferralFiltersInput {
     pub from: Option<NaiveDate>,

@@ -4,7 +4,9 @@ use crate::FieldError;
 
 /// An SMS sender id: 2 to 11 ASCII letters and digits, not all digits (an all-digit id would be
 /// taken for a phone number).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct SenderId(String);
 

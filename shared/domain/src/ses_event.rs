@@ -44,7 +44,7 @@ pub struct Event {
 #[error("not an SES event: {0}")]
 pub struct NotAnEvent(String);
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct Raw {
     event_type: Option<String>,
@@ -57,13 +57,13 @@ struct Raw {
     delivery_delay: Option<Delay>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct Mail {
     #[serde(default)]
     tags: HashMap<String, Vec<String>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct Bounce {
     bounce_type: String,
@@ -72,26 +72,26 @@ struct Bounce {
     bounced_recipients: Vec<Recipient>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct Complaint {
     #[serde(default)]
     complained_recipients: Vec<Recipient>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct Recipient {
     email_address: String,
     diagnostic_code: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct Reject {
     reason: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct Delay {
     delay_type: Option<String>,

@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 /// How a message is encoded on the air.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Encoding {
     Gsm7,
@@ -19,7 +19,7 @@ pub enum Encoding {
 }
 
 /// What a message costs to send by SMS.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct SmsShape {
     pub encoding: Encoding,
     /// Unicode characters, as a person counts them.
@@ -160,7 +160,7 @@ pub fn credits(shape: &SmsShape) -> u32 {
 }
 
 /// Something a clinic should know before sending.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum Warning {
     /// Longer than the clinic's maximum SMS length.
@@ -170,7 +170,7 @@ pub enum Warning {
 }
 
 /// What a clinic sees before sending one SMS: encoding, length, segments, credits, warnings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct SmsPreview {
     #[serde(flatten)]
     pub shape: SmsShape,

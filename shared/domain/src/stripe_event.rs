@@ -70,7 +70,7 @@ pub fn verify(
 }
 
 /// An event as Stripe posts it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct Event {
     pub id: String,
     #[serde(rename = "type")]
@@ -78,14 +78,14 @@ pub struct Event {
     pub data: EventData,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct EventData {
     pub object: Object,
 }
 
 /// The fields Tidings reads of the object an event is about (a PaymentIntent, a Charge or a
 /// Dispute).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct Object {
     pub id: String,
     #[serde(default)]
@@ -103,7 +103,7 @@ pub struct Object {
     pub last_payment_error: Option<PaymentError>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct PaymentError {
     #[serde(default)]
     pub message: Option<String>,

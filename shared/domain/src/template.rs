@@ -88,7 +88,7 @@ impl Placeholder {
 
 /// Per-placeholder length caps, in characters; a longer value is cut when rendering. The
 /// defaults are the ones clinics know from their practice software.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Caps {
     pub patient_name: usize,

@@ -27,7 +27,7 @@ fn header_key(h: &str) -> String {
 }
 
 /// One data row as the file gave it. `line` is its line in the file (the header is line 1).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UploadRow {
     pub line: u64,
     pub external_id: String,
@@ -39,7 +39,7 @@ pub struct UploadRow {
 }
 
 /// Why a row matched no one (or could not be used).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RowFailure {
     NotFound,

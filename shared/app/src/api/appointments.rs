@@ -3,10 +3,12 @@
 use crate::App;
 use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
+use crate::http::{Doc, Gives, Takes, schema};
 use crate::services::appointments::{self, ListQuery};
 use http::{Method, StatusCode};
 use lambda_http::{Body, Response};
 use tidings_domain::api_key::Role;
+use tidings_domain::appointment::{AppointmentInput, AppointmentView};
 
 pub const CREATE: Endpoint = Endpoint {
     function: "create-appointment",
@@ -15,6 +17,13 @@ pub const CREATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Add an appointment",
+        takes: Takes::Json(schema::<AppointmentInput>),
+        gives: &[Gives::Json(201, schema::<AppointmentView>)],
+        errors: &[],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(create(app, caller, req)),
 };
 
@@ -25,6 +34,10 @@ pub const LIST: Endpoint = Endpoint {
     role: Role::Staff,
     query: &["from", "to", "practitioner_id", "status", "cursor", "limit"],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "The clinic's appointments by time",
+        &[Gives::Json(200, schema::<response::Page<AppointmentView>>)],
+    ),
     handler: |app, caller, req| Box::pin(list(app, caller, req)),
 };
 
@@ -35,6 +48,10 @@ pub const GET: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "One appointment",
+        &[Gives::Json(200, schema::<AppointmentView>)],
+    ),
     handler: |app, caller, req| Box::pin(get(app, caller, req)),
 };
 
@@ -45,6 +62,13 @@ pub const UPDATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Change an appointment (its patient is told, if the settings say so)",
+        takes: Takes::Patch(schema::<AppointmentInput>),
+        gives: &[Gives::Json(200, schema::<AppointmentView>)],
+        errors: &[],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(update(app, caller, req)),
 };
 
@@ -55,6 +79,13 @@ pub const DELETE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Delete an appointment",
+        takes: Takes::Nothing,
+        gives: &[Gives::NoContent],
+        errors: &[],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(delete(app, caller, req)),
 };
 

@@ -4,11 +4,16 @@
 use crate::App;
 use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
+use crate::http::{Doc, Gives, Takes, schema};
+use crate::services::campaign_estimate::Estimate;
+use crate::services::campaigns::{CampaignView, RecipientRow};
+use crate::services::unconfirmed::{ResendInput, ResendOutcome};
 use crate::services::{campaign_estimate, campaigns, unconfirmed};
 use http::{Method, StatusCode};
 use lambda_http::{Body, Response};
 use tidings_domain::FieldError;
 use tidings_domain::api_key::Role;
+use tidings_domain::campaign::CampaignInput;
 
 pub const CREATE: Endpoint = Endpoint {
     function: "create-campaign",
@@ -17,6 +22,13 @@ pub const CREATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Schedule a campaign to a report's patients",
+        takes: Takes::Json(schema::<CampaignInput>),
+        gives: &[Gives::Json(201, schema::<CampaignView>)],
+        errors: &[],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(create(app, caller, req)),
 };
 
@@ -27,6 +39,10 @@ pub const LIST: Endpoint = Endpoint {
     role: Role::Staff,
     query: &["status", "cursor", "limit"],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "The clinic's campaigns",
+        &[Gives::Json(200, schema::<response::Page<CampaignView>>)],
+    ),
     handler: |app, caller, req| Box::pin(list(app, caller, req)),
 };
 
@@ -37,6 +53,10 @@ pub const GET: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "One campaign with its runs",
+        &[Gives::Json(200, schema::<CampaignView>)],
+    ),
     handler: |app, caller, req| Box::pin(get(app, caller, req)),
 };
 
@@ -47,6 +67,13 @@ pub const ESTIMATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "What a campaign would send and cost now",
+        takes: Takes::Nothing,
+        gives: &[Gives::Json(200, schema::<Estimate>)],
+        errors: &[409],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(estimate(app, caller, req)),
 };
 
@@ -57,6 +84,13 @@ pub const UPDATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Rename a campaign",
+        takes: Takes::Patch(schema::<CampaignPatch>),
+        gives: &[Gives::Json(200, schema::<CampaignView>)],
+        errors: &[409],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(update(app, caller, req)),
 };
 
@@ -67,6 +101,13 @@ pub const CANCEL: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Cancel a campaign's future runs",
+        takes: Takes::Nothing,
+        gives: &[Gives::Json(200, schema::<CampaignView>)],
+        errors: &[409],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(cancel(app, caller, req)),
 };
 
@@ -77,6 +118,13 @@ pub const RECIPIENTS: Endpoint = Endpoint {
     role: Role::Staff,
     query: &["run_id", "format", "cursor", "limit"],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "Who a campaign run messaged, as JSON or CSV",
+        &[
+            Gives::Json(200, schema::<response::Page<RecipientRow>>),
+            Gives::Csv,
+        ],
+    ),
     handler: |app, caller, req| Box::pin(recipients(app, caller, req)),
 };
 
@@ -87,6 +135,13 @@ pub const RESEND_UNCONFIRMED: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Send again the messages whose handover was never confirmed",
+        takes: Takes::Json(schema::<ResendInput>),
+        gives: &[Gives::Json(200, schema::<ResendOutcome>)],
+        errors: &[409],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(resend_unconfirmed(app, caller, req)),
 };
 
@@ -187,4 +242,12 @@ async fn recipients(app: App, caller: Caller, req: ApiRequest) -> Result<Respons
         headers.insert("x-next-cursor", v);
     }
     Ok(res)
+}
+
+/// The body of `PATCH /campaigns/{id}`: only the name changes.
+#[derive(schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct CampaignPatch {
+    name: String,
 }

@@ -3,10 +3,12 @@
 use crate::App;
 use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
+use crate::http::{Doc, Gives, Takes, schema};
 use crate::services::clinics;
 use http::{Method, StatusCode};
 use lambda_http::{Body, Response};
 use tidings_domain::api_key::Role;
+use tidings_domain::clinic::{Clinic, ClinicInput};
 
 pub const GET: Endpoint = Endpoint {
     function: "get-clinic",
@@ -15,6 +17,7 @@ pub const GET: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get("The caller's clinic", &[Gives::Json(200, schema::<Clinic>)]),
     handler: |app, caller, req| Box::pin(get(app, caller, req)),
 };
 
@@ -25,6 +28,13 @@ pub const UPDATE: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Change the clinic's settings",
+        takes: Takes::Patch(schema::<ClinicPatch>),
+        gives: &[Gives::Json(200, schema::<Clinic>)],
+        errors: &[],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(update(app, caller, req)),
 };
 
@@ -41,4 +51,15 @@ async fn update(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Bo
         StatusCode::OK,
         &clinics::update(&app.store, &caller.clinic_id, &patch).await?,
     ))
+}
+
+/// The body of `PATCH /clinic`: the settings, and the Twilio auth token (write-only).
+#[derive(schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct ClinicPatch {
+    #[serde(flatten)]
+    settings: ClinicInput,
+    /// The clinic's own Twilio account's auth token (`null` removes it); never shown again.
+    twilio_auth_token: Option<String>,
 }

@@ -3,10 +3,12 @@
 use crate::App;
 use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
+use crate::http::{Doc, Gives, Takes, schema};
 use crate::services::contacts;
 use http::{Method, StatusCode};
 use lambda_http::{Body, Response};
 use tidings_domain::api_key::Role;
+use tidings_domain::contact::{Contact, ContactInput};
 
 pub const CREATE: Endpoint = Endpoint {
     function: "create-contact",
@@ -15,6 +17,13 @@ pub const CREATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Add a contact to a patient",
+        takes: Takes::Json(schema::<ContactInput>),
+        gives: &[Gives::Json(201, schema::<Contact>)],
+        errors: &[409],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(create(app, caller, req)),
 };
 
@@ -25,6 +34,10 @@ pub const LIST: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "A patient's contacts",
+        &[Gives::Json(200, schema::<response::Page<Contact>>)],
+    ),
     handler: |app, caller, req| Box::pin(list(app, caller, req)),
 };
 
@@ -35,6 +48,13 @@ pub const UPDATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Change a contact",
+        takes: Takes::Patch(schema::<ContactInput>),
+        gives: &[Gives::Json(200, schema::<Contact>)],
+        errors: &[],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(update(app, caller, req)),
 };
 
@@ -45,6 +65,13 @@ pub const DELETE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Remove a contact",
+        takes: Takes::Nothing,
+        gives: &[Gives::NoContent],
+        errors: &[],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(delete(app, caller, req)),
 };
 

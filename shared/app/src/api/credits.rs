@@ -3,10 +3,17 @@
 use crate::App;
 use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
+use crate::http::{Doc, Gives, Takes, schema};
+use crate::services::credit_stats::CreditStats;
+use crate::services::credits::{AccountView, Closed, CreditsView, Prices};
+use crate::services::purchases::{PaymentMethodInput, PurchaseOutcome};
 use crate::services::{auto_top_up, credit_stats, credits, purchases};
+use crate::store::SavedPaymentMethod;
 use http::{Method, StatusCode};
 use lambda_http::{Body, Response};
 use tidings_domain::api_key::Role;
+use tidings_domain::credits::{AutoTopUp, AutoTopUpInput, LedgerEntry};
+use tidings_domain::purchase::PurchaseInput;
 
 pub const GET: Endpoint = Endpoint {
     function: "get-credits",
@@ -15,6 +22,10 @@ pub const GET: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "The clinic's credit balances",
+        &[Gives::Json(200, schema::<CreditsView>)],
+    ),
     handler: |app, caller, req| Box::pin(get(app, caller, req)),
 };
 
@@ -25,6 +36,10 @@ pub const LEDGER: Endpoint = Endpoint {
     role: Role::Staff,
     query: &["account", "cursor", "limit"],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "Every change of an account's balance",
+        &[Gives::Json(200, schema::<response::Page<LedgerEntry>>)],
+    ),
     handler: |app, caller, req| Box::pin(ledger(app, caller, req)),
 };
 
@@ -35,6 +50,10 @@ pub const STATS: Endpoint = Endpoint {
     role: Role::Staff,
     query: &["from", "to"],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "Credits spent and bought per day",
+        &[Gives::Json(200, schema::<CreditStats>)],
+    ),
     handler: |app, caller, req| Box::pin(stats(app, caller, req)),
 };
 
@@ -45,6 +64,10 @@ pub const PRICES: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "Credit prices per currency",
+        &[Gives::Json(200, schema::<Currencies>)],
+    ),
     handler: |app, _caller, _req| Box::pin(prices(app)),
 };
 
@@ -55,6 +78,13 @@ pub const SET_PAYMENT_METHOD: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Save the card credits are bought with",
+        takes: Takes::Json(schema::<PaymentMethodInput>),
+        gives: &[Gives::Json(200, schema::<SavedPaymentMethod>)],
+        errors: &[503],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(set_payment_method(app, caller, req)),
 };
 
@@ -65,6 +95,16 @@ pub const PURCHASE: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Buy credits with the saved card",
+        takes: Takes::Json(schema::<PurchaseInput>),
+        gives: &[
+            Gives::Json(201, schema::<PurchaseOutcome>),
+            Gives::Json(200, schema::<PurchaseOutcome>),
+        ],
+        errors: &[402, 409, 503],
+        idempotency_key: true,
+    },
     handler: |app, caller, req| Box::pin(purchase(app, caller, req)),
 };
 
@@ -75,6 +115,13 @@ pub const GET_AUTO_TOP_UP: Endpoint = Endpoint {
     role: Role::Staff,
     query: &["account"],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "An account's automatic top-up",
+        takes: Takes::Nothing,
+        gives: &[Gives::Json(200, schema::<AutoTopUp>)],
+        errors: &[404],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(get_auto_top_up(app, caller, req)),
 };
 
@@ -85,6 +132,13 @@ pub const PUT_AUTO_TOP_UP: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Set an account's automatic top-up",
+        takes: Takes::Json(schema::<AutoTopUpInput>),
+        gives: &[Gives::Json(200, schema::<AutoTopUp>)],
+        errors: &[],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(put_auto_top_up(app, caller, req)),
 };
 
@@ -95,6 +149,13 @@ pub const OPEN_ACCOUNT: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Give a practitioner their own credit account",
+        takes: Takes::Nothing,
+        gives: &[Gives::Json(201, schema::<AccountView>)],
+        errors: &[409],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(open_account(app, caller, req)),
 };
 
@@ -105,6 +166,10 @@ pub const GET_ACCOUNT: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "A practitioner's credit account",
+        &[Gives::Json(200, schema::<AccountView>)],
+    ),
     handler: |app, caller, req| Box::pin(get_account(app, caller, req)),
 };
 
@@ -115,6 +180,13 @@ pub const CLOSE_ACCOUNT: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Close a practitioner's account, moving its balance to the clinic's",
+        takes: Takes::Nothing,
+        gives: &[Gives::Json(200, schema::<Closed>)],
+        errors: &[],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(close_account(app, caller, req)),
 };
 
@@ -216,4 +288,10 @@ async fn put_auto_top_up(
 ) -> Result<Response<Body>, ApiError> {
     let t = auto_top_up::put(&app, &caller.clinic_id, req.json()?).await?;
     Ok(response::json(StatusCode::OK, &t))
+}
+
+/// `GET /credits/prices`.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+struct Currencies {
+    currencies: Vec<Prices>,
 }

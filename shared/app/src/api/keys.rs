@@ -3,10 +3,11 @@
 use crate::App;
 use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
+use crate::http::{Doc, Gives, Takes, schema};
 use crate::services::api_keys;
+use crate::services::api_keys::{CreatedKey, KeyView, NewKey};
 use http::{Method, StatusCode};
 use lambda_http::{Body, Response};
-use serde_json::json;
 use tidings_domain::api_key::Role;
 
 pub const CREATE: Endpoint = Endpoint {
@@ -16,6 +17,13 @@ pub const CREATE: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Issue an API key (shown once)",
+        takes: Takes::Json(schema::<NewKey>),
+        gives: &[Gives::Json(201, schema::<CreatedKey>)],
+        errors: &[409],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(create(app, caller, req)),
 };
 
@@ -26,6 +34,10 @@ pub const LIST: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "The clinic's API keys",
+        &[Gives::Json(200, schema::<response::Items<KeyView>>)],
+    ),
     handler: |app, caller, req| Box::pin(list(app, caller, req)),
 };
 
@@ -36,6 +48,13 @@ pub const DELETE: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Revoke an API key",
+        takes: Takes::Nothing,
+        gives: &[Gives::NoContent],
+        errors: &[409],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(delete(app, caller, req)),
 };
 
@@ -52,7 +71,10 @@ async fn create(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Bo
 
 async fn list(app: App, caller: Caller, _req: ApiRequest) -> Result<Response<Body>, ApiError> {
     let items = api_keys::list(&app.store, &caller.clinic_id).await?;
-    Ok(response::json(StatusCode::OK, &json!({ "items": items })))
+    Ok(response::json(
+        StatusCode::OK,
+        &response::Items { items: &items },
+    ))
 }
 
 async fn delete(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {

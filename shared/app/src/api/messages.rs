@@ -3,10 +3,14 @@
 use crate::App;
 use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
+use crate::http::{Doc, Gives, Takes, schema};
+use crate::services::messages::DayStats;
+use crate::services::sending::SendOutcome;
 use crate::services::{messages, sending};
 use http::{Method, StatusCode};
 use lambda_http::{Body, Response};
 use tidings_domain::api_key::Role;
+use tidings_domain::message::{Message, SendInput, StatusEvent};
 
 pub const SEND: Endpoint = Endpoint {
     function: "send-messages",
@@ -15,6 +19,16 @@ pub const SEND: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Send a message to patients or numbers",
+        takes: Takes::Json(schema::<SendInput>),
+        gives: &[
+            Gives::Json(201, schema::<SendOutcome>),
+            Gives::Json(200, schema::<SendOutcome>),
+        ],
+        errors: &[402, 409],
+        idempotency_key: true,
+    },
     handler: |app, caller, req| Box::pin(send(app, caller, req)),
 };
 
@@ -25,6 +39,10 @@ pub const LIST: Endpoint = Endpoint {
     role: Role::Staff,
     query: &["category", "from", "to", "cursor", "limit"],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "The clinic's messages",
+        &[Gives::Json(200, schema::<response::Page<Message>>)],
+    ),
     handler: |app, caller, req| Box::pin(list(app, caller, req)),
 };
 
@@ -35,6 +53,10 @@ pub const STATS: Endpoint = Endpoint {
     role: Role::Staff,
     query: &["from", "to"],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "Messages and credits per day",
+        &[Gives::Json(200, schema::<Days>)],
+    ),
     handler: |app, caller, req| Box::pin(stats(app, caller, req)),
 };
 
@@ -45,6 +67,10 @@ pub const GET: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "One message and its status history",
+        &[Gives::Json(200, schema::<MessageDetail>)],
+    ),
     handler: |app, caller, req| Box::pin(get(app, caller, req)),
 };
 
@@ -68,6 +94,10 @@ pub const PATIENT_HISTORY: Endpoint = Endpoint {
     role: Role::Staff,
     query: &["include_contacts", "cursor", "limit"],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "A patient's messages, newest first",
+        &[Gives::Json(200, schema::<response::Page<Message>>)],
+    ),
     handler: |app, caller, req| Box::pin(patient_history(app, caller, req)),
 };
 
@@ -131,4 +161,18 @@ async fn patient_history(
     )
     .await?;
     Ok(response::page(&items, req.next_cursor(next.as_deref())))
+}
+
+/// `GET /messages/stats`.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+struct Days {
+    days: Vec<DayStats>,
+}
+
+/// `GET /messages/{id}`: the message and its status history, oldest first.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+struct MessageDetail<'a> {
+    #[serde(flatten)]
+    message: &'a Message,
+    history: Vec<StatusEvent>,
 }

@@ -9,6 +9,7 @@ pub mod credits;
 pub mod keys;
 pub mod messages;
 pub mod notifications;
+pub mod openapi;
 pub mod patients;
 pub mod practitioners;
 pub mod referrers;
@@ -116,4 +117,5 @@ pub const PUBLIC: &[&crate::http::PublicEndpoint] = &[
     &webhooks::STRIPE,
     &unsubscribe::POST,
     &unsubscribe::PAGE,
+    &openapi::GET,
 ];

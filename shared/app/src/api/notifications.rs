@@ -3,9 +3,11 @@
 use crate::App;
 use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
+use crate::http::{Doc, Gives, Takes, schema};
 use http::{Method, StatusCode};
 use lambda_http::{Body, Response};
 use tidings_domain::api_key::Role;
+use tidings_domain::notification::Notification;
 
 pub const LIST: Endpoint = Endpoint {
     function: "list-notifications",
@@ -14,6 +16,10 @@ pub const LIST: Endpoint = Endpoint {
     role: Role::Staff,
     query: &["cursor", "limit"],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "Work for the practice: replies, opt-outs, failures; unread first",
+        &[Gives::Json(200, schema::<response::Page<Notification>>)],
+    ),
     handler: |app, caller, req| Box::pin(list(app, caller, req)),
 };
 
@@ -24,6 +30,13 @@ pub const READ: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Mark a notification read",
+        takes: Takes::Nothing,
+        gives: &[Gives::Json(200, schema::<Notification>)],
+        errors: &[],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(read(app, caller, req)),
 };
 

@@ -3,12 +3,14 @@
 use crate::App;
 use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
+use crate::http::{Doc, Gives, Takes, schema};
 use crate::services::patients;
 use http::{Method, StatusCode};
 use lambda_http::{Body, Response};
 use tidings_domain::api_key::Role;
 use tidings_domain::export::parse_columns;
 use tidings_domain::patient::PatientFilter;
+use tidings_domain::patient::{Patient, PatientInput};
 
 /// The most CSV one export response carries; a larger export continues with `cursor` (see
 /// docs/api.md), well inside Lambda's 6 MB response limit.
@@ -23,6 +25,13 @@ pub const CREATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Add a patient",
+        takes: Takes::Json(schema::<PatientInput>),
+        gives: &[Gives::Json(201, schema::<Patient>)],
+        errors: &[409],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(create(app, caller, req)),
 };
 
@@ -35,6 +44,10 @@ pub const LIST: Endpoint = Endpoint {
         "cursor", "limit", FILTERS[0], FILTERS[1], FILTERS[2], FILTERS[3],
     ],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "The clinic's patients, filtered",
+        &[Gives::Json(200, schema::<response::Page<Patient>>)],
+    ),
     handler: |app, caller, req| Box::pin(list(app, caller, req)),
 };
 
@@ -47,6 +60,10 @@ pub const EXPORT: Endpoint = Endpoint {
         "columns", "cursor", FILTERS[0], FILTERS[1], FILTERS[2], FILTERS[3],
     ],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "The clinic's patients as CSV (X-Next-Cursor continues)",
+        &[Gives::Csv],
+    ),
     handler: |app, caller, req| Box::pin(export(app, caller, req)),
 };
 
@@ -57,6 +74,7 @@ pub const GET: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get("One patient", &[Gives::Json(200, schema::<Patient>)]),
     handler: |app, caller, req| Box::pin(get(app, caller, req)),
 };
 
@@ -67,6 +85,13 @@ pub const UPDATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Change a patient",
+        takes: Takes::Patch(schema::<PatientInput>),
+        gives: &[Gives::Json(200, schema::<Patient>)],
+        errors: &[409],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(update(app, caller, req)),
 };
 
@@ -77,6 +102,13 @@ pub const DELETE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Erase a patient and everything of them",
+        takes: Takes::Nothing,
+        gives: &[Gives::NoContent],
+        errors: &[],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(delete(app, caller, req)),
 };
 

@@ -3,10 +3,12 @@
 use crate::App;
 use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
+use crate::http::{Doc, Gives, Takes, schema};
 use crate::services::practitioners;
 use http::{Method, StatusCode};
 use lambda_http::{Body, Response};
 use tidings_domain::api_key::Role;
+use tidings_domain::practitioner::{Practitioner, PractitionerInput};
 
 pub const CREATE: Endpoint = Endpoint {
     function: "create-practitioner",
@@ -15,6 +17,13 @@ pub const CREATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Add a practitioner",
+        takes: Takes::Json(schema::<PractitionerInput>),
+        gives: &[Gives::Json(201, schema::<Practitioner>)],
+        errors: &[],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(create(app, caller, req)),
 };
 
@@ -25,6 +34,10 @@ pub const LIST: Endpoint = Endpoint {
     role: Role::Staff,
     query: &["cursor", "limit"],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "The clinic's practitioners",
+        &[Gives::Json(200, schema::<response::Page<Practitioner>>)],
+    ),
     handler: |app, caller, req| Box::pin(list(app, caller, req)),
 };
 
@@ -35,6 +48,10 @@ pub const GET: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "One practitioner",
+        &[Gives::Json(200, schema::<Practitioner>)],
+    ),
     handler: |app, caller, req| Box::pin(get(app, caller, req)),
 };
 
@@ -45,6 +62,13 @@ pub const UPDATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Change a practitioner",
+        takes: Takes::Patch(schema::<PractitionerInput>),
+        gives: &[Gives::Json(200, schema::<Practitioner>)],
+        errors: &[],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(update(app, caller, req)),
 };
 
@@ -55,6 +79,13 @@ pub const DELETE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Remove a practitioner",
+        takes: Takes::Nothing,
+        gives: &[Gives::NoContent],
+        errors: &[409],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(delete(app, caller, req)),
 };
 

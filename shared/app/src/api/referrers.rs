@@ -3,10 +3,12 @@
 use crate::App;
 use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
+use crate::http::{Doc, Gives, Takes, schema};
 use crate::services::referrers;
 use http::{Method, StatusCode};
 use lambda_http::{Body, Response};
 use tidings_domain::api_key::Role;
+use tidings_domain::referrer::{Referral, ReferralInput, Referrer, ReferrerInput};
 
 pub const CREATE: Endpoint = Endpoint {
     function: "create-referrer",
@@ -15,6 +17,13 @@ pub const CREATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Add a referrer",
+        takes: Takes::Json(schema::<ReferrerInput>),
+        gives: &[Gives::Json(201, schema::<Referrer>)],
+        errors: &[],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(create(app, caller, req)),
 };
 
@@ -25,6 +34,10 @@ pub const LIST: Endpoint = Endpoint {
     role: Role::Staff,
     query: &["cursor", "limit"],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "The clinic's referrers",
+        &[Gives::Json(200, schema::<response::Page<Referrer>>)],
+    ),
     handler: |app, caller, req| Box::pin(list(app, caller, req)),
 };
 
@@ -35,6 +48,7 @@ pub const GET: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get("One referrer", &[Gives::Json(200, schema::<Referrer>)]),
     handler: |app, caller, req| Box::pin(get(app, caller, req)),
 };
 
@@ -45,6 +59,13 @@ pub const UPDATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Change a referrer",
+        takes: Takes::Patch(schema::<ReferrerInput>),
+        gives: &[Gives::Json(200, schema::<Referrer>)],
+        errors: &[],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(update(app, caller, req)),
 };
 
@@ -55,6 +76,13 @@ pub const DELETE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Remove a referrer",
+        takes: Takes::Nothing,
+        gives: &[Gives::NoContent],
+        errors: &[],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(delete(app, caller, req)),
 };
 
@@ -65,6 +93,13 @@ pub const REFER: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Record that a referrer referred a patient",
+        takes: Takes::Json(schema::<ReferralInput>),
+        gives: &[Gives::Json(201, schema::<Referral>)],
+        errors: &[],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(refer(app, caller, req)),
 };
 

@@ -3,10 +3,13 @@
 use crate::App;
 use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
+use crate::http::{Doc, Gives, Takes, schema};
 use crate::services::reports;
+use crate::services::reports::{ReportInput, Results};
 use http::{Method, StatusCode};
 use lambda_http::{Body, Response};
 use tidings_domain::api_key::Role;
+use tidings_domain::report::Report;
 
 pub const CREATE: Endpoint = Endpoint {
     function: "create-report",
@@ -15,6 +18,13 @@ pub const CREATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Save a report (an audience definition)",
+        takes: Takes::Json(schema::<ReportInput>),
+        gives: &[Gives::Json(201, schema::<Report>)],
+        errors: &[],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(create(app, caller, req)),
 };
 
@@ -25,6 +35,10 @@ pub const LIST: Endpoint = Endpoint {
     role: Role::Staff,
     query: &["cursor", "limit"],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "The clinic's reports",
+        &[Gives::Json(200, schema::<response::Page<Report>>)],
+    ),
     handler: |app, caller, req| Box::pin(list(app, caller, req)),
 };
 
@@ -35,6 +49,7 @@ pub const GET: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get("One report", &[Gives::Json(200, schema::<Report>)]),
     handler: |app, caller, req| Box::pin(get(app, caller, req)),
 };
 
@@ -45,6 +60,13 @@ pub const DELETE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Delete a report",
+        takes: Takes::Nothing,
+        gives: &[Gives::NoContent],
+        errors: &[],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(delete(app, caller, req)),
 };
 
@@ -55,6 +77,10 @@ pub const RESULTS: Endpoint = Endpoint {
     role: Role::Staff,
     query: &["cursor", "limit"],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "The patients a report finds now",
+        &[Gives::Json(200, schema::<Results>)],
+    ),
     handler: |app, caller, req| Box::pin(results(app, caller, req)),
 };
 

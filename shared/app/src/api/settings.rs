@@ -3,10 +3,15 @@
 use crate::App;
 use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
+use crate::http::{Doc, Gives, Takes, schema};
+use crate::services::greetings::GreetingView;
+use crate::services::reminder_settings::SettingsView;
 use crate::services::{greetings, reminder_settings};
 use http::{Method, StatusCode};
 use lambda_http::{Body, Response};
 use tidings_domain::api_key::Role;
+use tidings_domain::greeting::GreetingSettingsInput;
+use tidings_domain::reminder::ReminderSettingsInput;
 
 pub const GET_REMINDERS: Endpoint = Endpoint {
     function: "get-reminder-settings",
@@ -15,6 +20,10 @@ pub const GET_REMINDERS: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "The clinic's reminder settings",
+        &[Gives::Json(200, schema::<SettingsView>)],
+    ),
     handler: |app, caller, _req| Box::pin(get_reminders(app, caller)),
 };
 
@@ -25,6 +34,13 @@ pub const PUT_REMINDERS: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Set the clinic's reminder settings",
+        takes: Takes::Json(schema::<ReminderSettingsInput>),
+        gives: &[Gives::Json(200, schema::<SettingsView>)],
+        errors: &[],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(put_reminders(app, caller, req)),
 };
 
@@ -35,6 +51,10 @@ pub const GET_PRACTITIONER: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "A practitioner's reminder settings (or the clinic's, inherited)",
+        &[Gives::Json(200, schema::<SettingsView>)],
+    ),
     handler: |app, caller, req| Box::pin(get_practitioner(app, caller, req)),
 };
 
@@ -45,6 +65,13 @@ pub const PUT_PRACTITIONER: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Set a practitioner's own reminder settings",
+        takes: Takes::Json(schema::<ReminderSettingsInput>),
+        gives: &[Gives::Json(200, schema::<SettingsView>)],
+        errors: &[],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(put_practitioner(app, caller, req)),
 };
 
@@ -55,6 +82,13 @@ pub const DELETE_PRACTITIONER: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Return a practitioner to the clinic's reminder settings",
+        takes: Takes::Nothing,
+        gives: &[Gives::NoContent],
+        errors: &[],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(delete_practitioner(app, caller, req)),
 };
 
@@ -65,6 +99,10 @@ pub const GET_GREETINGS: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "The clinic's birthday greeting settings",
+        &[Gives::Json(200, schema::<GreetingView>)],
+    ),
     handler: |app, caller, _req| Box::pin(get_greetings(app, caller)),
 };
 
@@ -75,6 +113,13 @@ pub const PUT_GREETINGS: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Set the clinic's birthday greetings",
+        takes: Takes::Json(schema::<GreetingSettingsInput>),
+        gives: &[Gives::Json(200, schema::<GreetingView>)],
+        errors: &[],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(put_greetings(app, caller, req)),
 };
 

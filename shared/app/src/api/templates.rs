@@ -3,10 +3,13 @@
 use crate::App;
 use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
+use crate::http::{Doc, Gives, Takes, schema};
+use crate::services::preview::{Preview, PreviewInput};
 use crate::services::{preview, templates};
 use http::{Method, StatusCode};
 use lambda_http::{Body, Response};
 use tidings_domain::api_key::Role;
+use tidings_domain::message_template::{SavedTemplate, TemplateInput};
 
 pub const CREATE: Endpoint = Endpoint {
     function: "create-template",
@@ -15,6 +18,13 @@ pub const CREATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Save a message template",
+        takes: Takes::Json(schema::<TemplateInput>),
+        gives: &[Gives::Json(201, schema::<SavedTemplate>)],
+        errors: &[],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(create(app, caller, req)),
 };
 
@@ -25,6 +35,10 @@ pub const LIST: Endpoint = Endpoint {
     role: Role::Staff,
     query: &["cursor", "limit"],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "The clinic's templates",
+        &[Gives::Json(200, schema::<response::Page<SavedTemplate>>)],
+    ),
     handler: |app, caller, req| Box::pin(list(app, caller, req)),
 };
 
@@ -35,6 +49,13 @@ pub const PREVIEW: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Render a template for a patient without sending",
+        takes: Takes::Json(schema::<PreviewInput>),
+        gives: &[Gives::Json(200, schema::<Preview>)],
+        errors: &[],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(preview(app, caller, req)),
 };
 
@@ -45,6 +66,7 @@ pub const GET: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get("One template", &[Gives::Json(200, schema::<SavedTemplate>)]),
     handler: |app, caller, req| Box::pin(get(app, caller, req)),
 };
 
@@ -55,6 +77,13 @@ pub const UPDATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Change a template",
+        takes: Takes::Patch(schema::<TemplateInput>),
+        gives: &[Gives::Json(200, schema::<SavedTemplate>)],
+        errors: &[],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(update(app, caller, req)),
 };
 
@@ -65,6 +94,13 @@ pub const DELETE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Delete a template",
+        takes: Takes::Nothing,
+        gives: &[Gives::NoContent],
+        errors: &[],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(delete(app, caller, req)),
 };
 

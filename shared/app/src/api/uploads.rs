@@ -3,7 +3,9 @@
 use crate::App;
 use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
+use crate::http::{Doc, Gives, Takes, schema};
 use crate::services::uploads;
+use crate::store::UploadSummary;
 use http::{Method, StatusCode};
 use lambda_http::{Body, Response};
 use tidings_domain::api_key::Role;
@@ -15,6 +17,13 @@ pub const CREATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &["channel"],
     max_body: tidings_domain::upload::MAX_BYTES,
+    doc: Doc {
+        summary: "Import patients from a CSV file",
+        takes: Takes::Csv,
+        gives: &[Gives::Json(201, schema::<UploadSummary>)],
+        errors: &[],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(create(app, caller, req)),
 };
 
@@ -25,6 +34,10 @@ pub const GET: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "One import's summary",
+        &[Gives::Json(200, schema::<UploadSummary>)],
+    ),
     handler: |app, caller, req| Box::pin(get(app, caller, req)),
 };
 
@@ -35,6 +48,7 @@ pub const FAILURES: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get("The rows an import refused, as CSV", &[Gives::Csv]),
     handler: |app, caller, req| Box::pin(failures(app, caller, req)),
 };
 

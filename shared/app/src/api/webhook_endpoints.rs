@@ -4,10 +4,12 @@
 use crate::App;
 use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
+use crate::http::{Doc, Gives, Takes, schema};
 use crate::services::webhook_endpoints;
+use crate::services::webhook_endpoints::{CreatedEndpoint, DeliveryView, EndpointInput};
+use crate::store::WebhookEndpoint;
 use http::{Method, StatusCode};
 use lambda_http::{Body, Response};
-use serde_json::json;
 use tidings_domain::api_key::Role;
 
 pub const CREATE: Endpoint = Endpoint {
@@ -17,6 +19,13 @@ pub const CREATE: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Register an endpoint for signed events (its secret is shown once)",
+        takes: Takes::Json(schema::<EndpointInput>),
+        gives: &[Gives::Json(201, schema::<CreatedEndpoint>)],
+        errors: &[409],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(create(app, caller, req)),
 };
 
@@ -27,6 +36,10 @@ pub const LIST: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "The clinic's webhook endpoints",
+        &[Gives::Json(200, schema::<response::Items<WebhookEndpoint>>)],
+    ),
     handler: |app, caller, req| Box::pin(list(app, caller, req)),
 };
 
@@ -37,6 +50,10 @@ pub const GET: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "One webhook endpoint",
+        &[Gives::Json(200, schema::<WebhookEndpoint>)],
+    ),
     handler: |app, caller, req| Box::pin(get(app, caller, req)),
 };
 
@@ -47,6 +64,13 @@ pub const UPDATE: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Change a webhook endpoint",
+        takes: Takes::Patch(schema::<EndpointInput>),
+        gives: &[Gives::Json(200, schema::<WebhookEndpoint>)],
+        errors: &[],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(update(app, caller, req)),
 };
 
@@ -57,6 +81,13 @@ pub const DELETE: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
+    doc: Doc {
+        summary: "Remove a webhook endpoint",
+        takes: Takes::Nothing,
+        gives: &[Gives::NoContent],
+        errors: &[],
+        idempotency_key: false,
+    },
     handler: |app, caller, req| Box::pin(delete(app, caller, req)),
 };
 
@@ -67,6 +98,10 @@ pub const DELIVERIES: Endpoint = Endpoint {
     role: Role::Admin,
     query: &["cursor", "limit"],
     max_body: MAX_BODY_BYTES,
+    doc: Doc::get(
+        "An endpoint's deliveries and their attempts",
+        &[Gives::Json(200, schema::<response::Page<DeliveryView>>)],
+    ),
     handler: |app, caller, req| Box::pin(deliveries(app, caller, req)),
 };
 
@@ -77,7 +112,10 @@ async fn create(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Bo
 
 async fn list(app: App, caller: Caller, _req: ApiRequest) -> Result<Response<Body>, ApiError> {
     let items = webhook_endpoints::list(&app.store, &caller.clinic_id).await?;
-    Ok(response::json(StatusCode::OK, &json!({ "items": items })))
+    Ok(response::json(
+        StatusCode::OK,
+        &response::Items { items: &items },
+    ))
 }
 
 async fn get(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {

@@ -1,7 +1,7 @@
 //! An endpoint (route, role, handler), the dispatcher that runs one request through
 //! authentication and the handler, and the Lambda entry point of every endpoint function.
 
-use super::{ApiError, ApiRequest, Caller, auth};
+use super::{ApiError, ApiRequest, Caller, Doc, auth};
 use crate::App;
 use http::Method;
 use lambda_http::{Body, Request, Response, service_fn};
@@ -25,6 +25,8 @@ pub struct Endpoint {
     pub query: &'static [&'static str],
     /// The largest body it accepts; larger is a 413.
     pub max_body: usize,
+    /// What it takes and answers, for the OpenAPI document.
+    pub doc: Doc,
     pub handler: fn(App, Caller, ApiRequest) -> HandlerFuture,
 }
 

@@ -13,6 +13,7 @@ pub type PublicFuture = super::endpoint::HandlerFuture;
 /// The settings a public endpoint cannot work without; checked at cold start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Needs {
+    Nothing,
     Webhooks,
     Unsubscribe,
     StripeWebhook,
@@ -107,6 +108,7 @@ pub async fn serve_public(endpoint: &'static PublicEndpoint) -> Result<(), lambd
     let app = App::cold_start().await?;
     let config = &app.config;
     match endpoint.needs {
+        Needs::Nothing => Ok(()),
         Needs::Webhooks => config.require_webhooks().map(|_| ()),
         Needs::Unsubscribe => config.require_unsubscribe().map(|_| ()),
         Needs::StripeWebhook => config.require_stripe_webhook().map(|_| ()),

@@ -20,10 +20,23 @@ pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response<Bo
 /// A page of a list: `{"items": [...], "next_cursor": "..."}` (`null` on the last page); the
 /// cursor from [`crate::http::ApiRequest::next_cursor`].
 pub fn page<T: Serialize>(items: &[T], next_cursor: Option<String>) -> Response<Body> {
-    json(
-        StatusCode::OK,
-        &serde_json::json!({"items": items, "next_cursor": next_cursor}),
-    )
+    json(StatusCode::OK, &Page { items, next_cursor })
+}
+
+/// A page of a list, as [`page`] writes it.
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "PageOf{T}")]
+pub struct Page<'a, T> {
+    pub items: &'a [T],
+    /// Pass as `cursor` for the next page; `null` on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// A whole list in one answer.
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "ListOf{T}")]
+pub struct Items<'a, T> {
+    pub items: &'a [T],
 }
 
 /// The answer to a request made with an `Idempotency-Key`: 201 the first time; 200 with

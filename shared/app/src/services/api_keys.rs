@@ -13,7 +13,7 @@ use tidings_domain::{FieldError, text};
 pub const MAX_LIVE_KEYS: usize = 100;
 
 /// `POST /keys`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
     pub role: Option<Role>,
@@ -21,7 +21,7 @@ pub struct NewKey {
 }
 
 /// A key as the API shows it: never the key itself, nor its hash.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct KeyView {
     pub id: String,
     pub role: Role,
@@ -41,7 +41,7 @@ impl From<&ApiKeyRecord> for KeyView {
 }
 
 /// A key just issued: the only answer that carries the key.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct CreatedKey {
     #[serde(flatten)]
     pub view: KeyView,

@@ -14,7 +14,7 @@ use tidings_domain::message::{RecipientKind, Status};
 use tidings_domain::message_template::Channel;
 
 /// What a campaign would need now.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct Estimate {
     /// People (and referrers) in the audience now.
     pub people: u64,

@@ -20,7 +20,7 @@ pub const NOW_LEAD_SECS: i64 = 5;
 pub const SCHEDULED_TIME: &str = "<aws.scheduler.scheduled-time>";
 
 /// A campaign as the communication report shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct CampaignView {
     #[serde(flatten)]
     pub campaign: Campaign,
@@ -316,7 +316,7 @@ pub async fn cancel(app: &App, clinic_id: &str, id: &str) -> Result<CampaignView
 }
 
 /// One person of a run as `GET /campaigns/{id}/recipients` shows them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct RecipientRow {
     pub message_id: String,
     pub patient_id: String,

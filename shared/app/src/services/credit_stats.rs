@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use tidings_domain::credits::{EntryKind, Spend};
 
 /// Credits spent on each notification type.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Spent {
     pub reminder: i64,
     pub campaign: i64,
@@ -36,14 +36,14 @@ impl Spent {
 }
 
 /// One day of the statistics.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct DaySpent {
     pub date: NaiveDate,
     #[serde(flatten)]
     pub spent: Spent,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct CreditStats {
     pub from: NaiveDate,
     pub to: NaiveDate,

@@ -12,7 +12,7 @@ use tidings_domain::credits::{
 /// The most credits one grant may add.
 pub const MAX_GRANT: i64 = 1_000_000;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Account {
     /// `group`, or `practitioner:<id>` for a practitioner's own account.
     pub account: String,
@@ -22,7 +22,7 @@ pub struct Account {
 }
 
 /// `GET /credits`: the balances and what things cost.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct CreditsView {
     pub accounts: Vec<Account>,
     pub sms_credits_per_segment: u32,
@@ -86,7 +86,7 @@ pub async fn named_account(
 }
 
 /// A practitioner's own account as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct AccountView {
     #[serde(flatten)]
     pub account: CreditAccount,
@@ -146,7 +146,7 @@ pub async fn get_account(
 }
 
 /// What closing an account did.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Closed {
     /// Credits moved from the practitioner's account to the group's.
     pub moved_to_group: i64,
@@ -250,7 +250,7 @@ pub async fn grant_to(
 }
 
 /// One currency's price tiers as `GET /credits/prices` shows them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Prices {
     pub currency: String,
     pub tiers: Vec<tidings_domain::pricing::TierView>,

@@ -10,7 +10,7 @@ use tidings_domain::message::{Status, StatusEvent};
 use tidings_domain::ses_event::{Event, Outcome};
 
 /// What one event did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Applied {
     Recorded,

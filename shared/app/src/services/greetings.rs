@@ -18,7 +18,7 @@ use tidings_domain::greeting::{GreetingSettings, GreetingSettingsInput, birthday
 use tidings_domain::message_template::{Category, Channel};
 
 /// Greeting settings with a preview of each channel's message.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct GreetingView {
     #[serde(flatten)]
     pub settings: GreetingSettings,
@@ -73,7 +73,7 @@ pub async fn put(
 }
 
 /// What a greeting sweep did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct GreetingReport {
     pub clinics: usize,
     pub patients: usize,

@@ -23,7 +23,7 @@ const ANSWER_WINDOW_DAYS: i64 = 14;
 const INBOUND_REQUEST: &str = "inbound";
 
 /// What the webhook did with a post.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Handled {
     Stored {

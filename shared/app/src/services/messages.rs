@@ -188,7 +188,7 @@ pub async fn patient_history(
 }
 
 /// One day and category of the statistics.
-#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Default, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct DayStats {
     pub date: NaiveDate,
     pub category: Category,

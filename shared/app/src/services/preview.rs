@@ -13,7 +13,7 @@ use tidings_domain::sms::{self, SmsShape, Warning};
 use tidings_domain::template::{Placeholder, RenderError, Values};
 
 /// A preview request: a saved template or a body, and whose values to use.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PreviewInput {
     pub template_id: Option<String>,
@@ -28,7 +28,7 @@ pub struct PreviewInput {
     pub link: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppointmentInput {
     pub start: Option<DateTime<FixedOffset>>,
@@ -37,7 +37,7 @@ pub struct AppointmentInput {
 }
 
 /// What the patient would receive.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Preview {
     pub channel: Channel,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -25,7 +25,7 @@ use tidings_domain::digest::sha256_hex;
 use tidings_domain::purchase::{Purchase, PurchaseInput, PurchaseStatus};
 
 /// `POST /credits/payment-method`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentMethodInput {
     pub account: Option<String>,
@@ -136,7 +136,7 @@ async fn customer_of(app: &App, clinic_id: &str, account: &str) -> Result<String
 }
 
 /// What a purchase request came to.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct PurchaseOutcome {
     #[serde(flatten)]
     pub purchase: Purchase,

@@ -15,7 +15,7 @@ use tidings_domain::reminder::{
 use tidings_domain::template::{Placeholder, Values};
 
 /// Reminder settings as the API shows them, with a preview of each channel's message.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct SettingsView {
     /// `group` (the clinic's) or `individual` (the practitioner's own).
     pub level: &'static str,

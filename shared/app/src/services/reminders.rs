@@ -37,7 +37,7 @@ const PAGE: usize = 500;
 const CONCURRENCY: usize = 8;
 
 /// What a sweep did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct SweepReport {
     pub clinics: usize,
     /// Scopes waiting out their quiet hours.

@@ -13,7 +13,7 @@ use tidings_domain::report::{
 use tidings_domain::{FieldError, text};
 
 /// `POST /reports` as a client sends it; `filters` is read by `type`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportInput {
     pub name: Option<String>,
@@ -95,7 +95,7 @@ pub async fn delete(store: &Store, clinic_id: &str, id: &str) -> Result<(), Serv
 }
 
 /// One row of a report's results.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ResultRow {
     pub id: String,
     pub kind: &'static str,
@@ -109,7 +109,7 @@ pub struct ResultRow {
 }
 
 /// The results of running a report now.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Results {
     /// Everyone the report lists now (a person listed twice counts once per listing).
     pub count: u64,

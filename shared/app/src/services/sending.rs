@@ -43,7 +43,7 @@ const RENEWED_LEASE: Duration = Duration::minutes(5);
 const MAX_CLAIM_BYTES: usize = 3_000_000;
 
 /// What a send produced.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct SendOutcome {
     pub request_id: String,
     /// True when this answers a retry of an earlier request with the same idempotency key.
@@ -54,13 +54,13 @@ pub struct SendOutcome {
     pub messages: Vec<MessageView>,
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct CreditsSummary {
     pub charged: i64,
     pub refunded: i64,
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct StatusSummary {
     pub queued: usize,
     pub sent: usize,
@@ -73,7 +73,7 @@ pub struct StatusSummary {
 }
 
 /// A message as the send response shows it (the full record is in the history).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct MessageView {
     pub id: String,
     pub patient_id: String,

@@ -16,7 +16,7 @@ use tidings_domain::purchase::{PurchaseStatus, reversed_total};
 use tidings_domain::stripe_event::{Effect, Event};
 
 /// What the webhook did with an event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Applied {
     /// A pending purchase was paid or failed, or credits were taken back.

@@ -34,7 +34,7 @@ const RESEND_CONCURRENCY: usize = 8;
 const RESEND_LEASE: Duration = Duration::minutes(5);
 
 /// What a sweep of open sends did.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct SweepSummary {
     /// Sends whose function stopped before it recorded every message.
     pub sends: u64,
@@ -80,7 +80,7 @@ pub async fn sweep_open_sends(app: &App) -> Result<SweepSummary, ServiceError> {
 }
 
 /// `POST /campaigns/{id}/resend-unconfirmed`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResendInput {
     /// The run; the campaign's latest when absent.
@@ -88,7 +88,7 @@ pub struct ResendInput {
 }
 
 /// What a resend did.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct ResendOutcome {
     pub run_id: String,
     /// Messages handed over again by this call.

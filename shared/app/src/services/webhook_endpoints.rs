@@ -21,7 +21,7 @@ pub const MAX_ENDPOINTS: usize = 16;
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// `POST /webhook-endpoints`, and a `PATCH` merged onto the endpoint.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointInput {
     pub url: Option<String>,
@@ -31,7 +31,7 @@ pub struct EndpointInput {
 }
 
 /// An endpoint just made: the only answer that carries its signing secret.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct CreatedEndpoint {
     #[serde(flatten)]
     pub endpoint: WebhookEndpoint,
@@ -39,7 +39,7 @@ pub struct CreatedEndpoint {
 }
 
 /// A delivery as `GET /webhook-endpoints/{id}/deliveries` shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct DeliveryView {
     pub event_id: String,
     pub event_type: EventType,

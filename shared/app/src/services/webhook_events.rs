@@ -47,7 +47,7 @@ pub enum ForwardError {
     Encode(#[from] serde_json::Error),
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct MessageImage {
     id: String,
     patient_id: String,
@@ -58,19 +58,19 @@ struct MessageImage {
     status: Status,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct StatusImage<S> {
     status: S,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct CampaignImage {
     id: String,
     status: CampaignStatus,
     last_run_id: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct BalanceImage {
     balance: i64,
 }

@@ -9,7 +9,7 @@ use tidings_domain::credits::LedgerEntry;
 use tidings_domain::purchase::{Purchase, PurchaseStatus};
 
 /// The card an account is charged with (only Stripe's ids and what it shows of the card).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SavedPaymentMethod {
     pub account: String,
     pub payment_method_id: String,

@@ -8,7 +8,7 @@ use tidings_domain::message_template::Channel;
 use tidings_domain::upload::{RowFailure, UploadRow};
 
 /// What an upload matched, as `GET /uploads/{id}` shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UploadSummary {
     pub id: String,
     pub channel: Channel,

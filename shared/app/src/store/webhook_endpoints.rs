@@ -10,7 +10,7 @@ use tidings_domain::outbound::event::EventType;
 pub const DELIVERY_DAYS: i64 = 30;
 
 /// An endpoint as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WebhookEndpoint {
     pub id: String,
     pub url: String,
@@ -33,7 +33,7 @@ pub struct EndpointRecord {
     pub secret: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     /// Not yet accepted; tried again later.
@@ -45,7 +45,7 @@ pub enum DeliveryStatus {
 }
 
 /// One try: when, what the endpoint answered (or why there was no answer), how long it took.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Attempt {
     pub at: DateTime<Utc>,
     pub status_code: Option<u16>,

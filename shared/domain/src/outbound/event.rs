@@ -14,7 +14,19 @@ use serde_json::{Value, json};
 /// A credit account whose balance falls below this many credits raises `credits.low`.
 pub const LOW_CREDITS: i64 = 50;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 pub enum EventType {
     #[serde(rename = "message.delivered")]
     MessageDelivered,
@@ -226,7 +238,7 @@ pub fn event_of(change: &Change) -> Option<(EventType, Value)> {
 
 /// What an endpoint receives: JSON with a unique `id` (the same on every attempt: receivers
 /// skip ids they have seen), `type`, `created_at` and the ids in `data`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Event {
     pub id: String,
     #[serde(rename = "type")]

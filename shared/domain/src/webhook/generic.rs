@@ -67,7 +67,7 @@ pub fn verify(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Body {
     Message {
@@ -84,7 +84,7 @@ enum Body {
     },
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 enum ReceiptStatus {
     Delivered,

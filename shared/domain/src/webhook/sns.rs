@@ -17,7 +17,7 @@ use x509_cert::Certificate;
 use x509_cert::der::{DecodePem, Encode};
 
 /// The SNS envelope of every post.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct Envelope {
     #[serde(rename = "Type")]
@@ -189,7 +189,7 @@ pub fn read(e: &Envelope, allowed_prefix: &str) -> Result<Post, WebhookError> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct Payload {
     // Two-way SMS.
