@@ -57,8 +57,6 @@ UNEXERCISED = {
                                                 "written in one transaction (sending.rs record_failure)",
     ("create-campaign", "dynamodb:DeleteItem"): "Scheduler refuses the schedule: the campaign just written is "
                                                 "removed again (campaigns.rs create)",
-    ("update-clinic", "dynamodb:DeleteItem"): "`twilio_auth_token: null` removes the clinic's Twilio token "
-                                              "(store/clinics.rs set_twilio_token)",
 }
 
 
@@ -328,7 +326,9 @@ def main():
                                for a, arn in needed):
                         problems.append(f"{fn['logical']} ({binary}) is allowed {action} on {resource}, "
                                         f"which none of its calls in the test suite needed")
-    unexercised = sorted(b for b in functions if not any(c[0] != "SSM" for c in calls.get(b, ())))
+    # A function with no policy of its own (GET /openapi.json reads nothing) has nothing to check.
+    unexercised = sorted(b for b in functions
+                         if functions[b]["statements"] and not any(c[0] != "SSM" for c in calls.get(b, ())))
     print(f"iam check: {len(functions)} functions, {len(functions) - len(unexercised)} with recorded calls, "
           f"{sum(len(v) for v in calls.values())} distinct calls")
     for b in unexercised:

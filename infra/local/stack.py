@@ -574,6 +574,7 @@ def cmd_test():
     # Every AWS call the functions make during the tests, for the IAM check (iam_check.py).
     calls = LOGS / "aws-calls.jsonl"
     calls.unlink(missing_ok=True)
+    suite_calls = LOGS / "aws-calls-suite.jsonl"
     stack.env["TIDINGS_AWS_CALL_LOG"] = str(calls)
     # Every route and status the tests met, for the OpenAPI document's check (tests/it/openapi.rs).
     contract = LOGS / "contract.jsonl"
@@ -590,6 +591,9 @@ def cmd_test():
             # one a core); more crowd out the functions and DynamoDB Local.
             cargo_test(dict(stack.env, RUST_TEST_THREADS=os.environ.get("RUST_TEST_THREADS", "6")))
             tested = True
+            # The IAM check reads the suite's calls only: schemathesis' generated requests take
+            # paths by chance, and the check's list of untaken paths must not depend on them.
+            shutil.copy(calls, suite_calls)
             check("OpenAPI: every status the document lists was met",
                   ["cargo", "test", "-q", "-p", "tidings-tests", "--test", "it", "--", "--ignored", "--exact",
                    "openapi::every_status_the_document_lists_was_seen"], stack.env)
@@ -604,7 +608,7 @@ def cmd_test():
     }
     if tested:
         lints["IAM policies against the calls the tests made"] = [
-            VENV / "bin" / "python", HERE / "iam_check.py", ROOT / "template.yaml", calls]
+            VENV / "bin" / "python", HERE / "iam_check.py", ROOT / "template.yaml", suite_calls]
     say("== " + ", ".join(lints))
     started = time.monotonic()
     running = {name: subprocess.Popen([str(c) for c in cmd], cwd=ROOT, env=stack.env)

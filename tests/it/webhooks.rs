@@ -680,9 +680,22 @@ async fn twilio_posts_are_verified_with_the_clinics_token() {
         "{}",
         r.json
     );
-    let r = post(Some(good), body).await;
+    let r = post(Some(good.clone()), body.clone()).await;
     assert_eq!(r.json["outcome"], "replay");
     assert_eq!(send_sms(&s).await["status"], "skipped");
+
+    // `null` removes the token: a post signed with it is no longer the clinic's.
+    let r = call(
+        &s.app,
+        &s.c.admin_key,
+        "PATCH",
+        "/clinic",
+        Some(json!({"twilio_auth_token": null})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let r = post(Some(good), body).await;
+    assert_eq!(r.status, 401, "{}", r.json);
 }
 
 /// The SNS topic the local stack names (`SNS_TOPIC_ARNS`).
