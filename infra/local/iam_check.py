@@ -228,8 +228,9 @@ def requirements(call, env):
         "GroupName": env.get("SCHEDULE_GROUP", ""),
         "ScheduleName": "any-schedule",
         "TopicName": "any-topic",
-        # The one queue the code calls: the webhook delivery queue its environment names.
-        "QueueName": (env.get("WEBHOOK_DELIVERY_QUEUE_URL") or "any-queue").rsplit("/", 1)[-1],
+        # The queue the code calls: the one its environment names (no function names two).
+        "QueueName": (env.get("WEBHOOK_DELIVERY_QUEUE_URL") or env.get("SWEEP_QUEUE_URL")
+                      or "any-queue").rsplit("/", 1)[-1],
         "ParameterNameWithoutLeadingSlash": (call.get("parameter") or "").lstrip("/"),
     }
     out = []

@@ -16,10 +16,8 @@
 use futures::StreamExt;
 use serde_json::json;
 mod audience;
-mod meter;
 
 use audience::{address, prepare};
-use meter::{Meter, metered_store, rss_mib};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -28,6 +26,7 @@ use tidings_app::delivery::{Email, Sms};
 use tidings_app::services::campaign_run::{FireEvent, FireOutcome, Limits, fire};
 use tidings_domain::campaign::Counts;
 use tidings_domain::message_template::Channel;
+use tidings_tests::meter::{Meter, metered_store, rss_mib};
 
 #[tokio::main]
 async fn main() {

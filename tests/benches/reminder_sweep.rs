@@ -10,11 +10,8 @@
 //! - the same 5-minute sweep again (a duplicate firing: nothing is due any more).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod meter;
-
 use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
-use meter::{Meter, metered_store, rss_mib};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Instant;
@@ -22,6 +19,7 @@ use tidings_app::App;
 use tidings_app::services::reminders::{SweepReport, sweep_clinic};
 use tidings_domain::appointment::{Appointment, AppointmentFields, AppointmentStatus};
 use tidings_domain::patient::PatientInput;
+use tidings_tests::meter::{Meter, metered_store, rss_mib};
 
 fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -368,10 +368,12 @@ async fn a_reminder_sweep_killed_mid_send_sends_each_reminder_at_most_once() {
     }
     let (proxy, mode) = switchable_proxy().await;
     let env = env_via(&proxy);
-    let at = json!({"scheduled_time": "2031-05-13T00:10:00Z"});
+    // The clinic's message of the sweep queue, as Lambda hands it to `sweep-clinic`.
+    let unit = json!({"sweep": "reminders", "clinic_id": c.id, "at": "2031-05-13T00:10:00Z"});
+    let at = json!({"Records": [{"messageId": "m-1", "receiptHandle": "r-1", "body": unit.to_string()}]});
 
     // Ten reminders go; the provider takes the next and never answers; the sweep is killed.
-    let mut p = LambdaProcess::start("reminder-sweep", &at, &env).await;
+    let mut p = LambdaProcess::start("sweep-clinic", &at, &env).await;
     until_calls(&proxy, 10, Duration::from_secs(120)).await;
     mode.store(TAKE_AND_HOLD, Ordering::SeqCst);
     until_calls(&proxy, 11, Duration::from_secs(5)).await;
@@ -385,7 +387,7 @@ async fn a_reminder_sweep_killed_mid_send_sends_each_reminder_at_most_once() {
     // A real wait: the lease (SEND_LEASE_SECS, 2 s here) runs on the wall clock of the
     // sweep's process.
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let again = LambdaProcess::start("reminder-sweep", &at, &env)
+    let again = LambdaProcess::start("sweep-clinic", &at, &env)
         .await
         .answer(Duration::from_secs(180))
         .await;
@@ -393,6 +395,18 @@ async fn a_reminder_sweep_killed_mid_send_sends_each_reminder_at_most_once() {
     // swept across clinics. What this test checks is its own clinic's messages, below.)
     let Some(Answer::Response(_)) = again else {
         panic!("{again:?}")
+    };
+    // The schedule's own function marks what dead sends left queued (across clinics).
+    let marked = LambdaProcess::start(
+        "reminder-sweep",
+        &json!({"scheduled_time": "2001-01-01T00:00:00Z"}),
+        &env,
+    )
+    .await
+    .answer(Duration::from_secs(120))
+    .await;
+    let Some(Answer::Response(_)) = marked else {
+        panic!("{marked:?}")
     };
 
     let per_number = sms_per_number(&mobiles).await;

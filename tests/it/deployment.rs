@@ -539,20 +539,19 @@ fn secrets_come_from_parameter_store_and_only_to_the_functions_that_use_them() {
     }
     // The Stripe key reaches the functions that may charge a card (a purchase, a saved card,
     // Stripe's events, and every send that debits credits, after which the automatic top-up
-    // may charge: a booking's at-creation reminder and the message of a changed appointment
-    // among them; a resend of unconfirmed messages debits nothing), and no other.
+    // may charge: a clinic's sweep, a booking's at-creation reminder and the message of a
+    // changed appointment among them; a resend of unconfirmed messages debits nothing), and no other.
     stripe.sort();
     assert_eq!(
         stripe,
         [
             "create-appointment",
             "create-credit-purchase",
-            "greeting-sweep",
-            "reminder-sweep",
             "run-campaign",
             "send-messages",
             "set-credit-payment-method",
             "stripe-webhook",
+            "sweep-clinic",
             "update-appointment",
         ]
     );

@@ -6,8 +6,8 @@
 use chrono::Duration;
 use serde_json::{Value, json};
 use tidings_app::App;
+use tidings_app::services::webhook_delivery::DeliveryRef;
 use tidings_app::services::webhook_delivery::{Next, attempt};
-use tidings_app::webhook_queue::DeliveryRef;
 use tidings_domain::outbound::signature;
 use tidings_domain::outbound::url::Reach;
 use tidings_domain::webhook::generic;
@@ -650,8 +650,7 @@ async fn a_deliver_function_killed_after_its_post_and_before_its_record_posts_ag
     );
 
     // SQS hands the message over again (it was never deleted): posted again, then recorded.
-    let event_again: tidings_app::webhook_functions::SqsEvent =
-        serde_json::from_value(sqs_event).unwrap();
+    let event_again: tidings_app::queue::SqsEvent = serde_json::from_value(sqs_event).unwrap();
     let out = tidings_app::webhook_functions::handle_queue(&app, event_again).await;
     assert!(out.batch_item_failures.is_empty(), "{out:?}");
     let posts = receiver.posts();

@@ -21,6 +21,7 @@ use tidings_domain::clinic::ClinicInput;
 pub mod campaigns;
 pub mod contract;
 pub mod lambda_process;
+pub mod meter;
 pub mod payments;
 pub mod provider_proxy;
 pub mod receiver;

@@ -1,4 +1,5 @@
-//! The reminder function: a recurring schedule invokes it; see `tidings_app::services::reminders`.
+//! The reminder function: a recurring schedule invokes it and it queues one sweep per clinic;
+//! see `tidings_app::sweep_function`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

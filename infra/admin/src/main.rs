@@ -167,6 +167,8 @@ async fn main() -> ExitCode {
         aws_call_log: None,
         endpoint_reach: Default::default(),
         webhook_delivery_queue_url: None,
+        sweep_queue_url: None,
+        sweep_retry_secs: 60,
         export_reads: 20,
     })
     .await;

@@ -3,12 +3,12 @@
 use crate::aws_calls::AwsCallLog;
 use crate::config::{Config, ConfigError};
 use crate::delivery::Delivery;
+use crate::queue::Queue;
 use crate::scheduler::Scheduler;
 use crate::sns_http::SnsHttp;
 use crate::store::Store;
 use crate::stripe::Stripe;
 use crate::webhook_http::WebhookHttp;
-use crate::webhook_queue::WebhookQueue;
 use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 
 /// Clients and configuration, built once per cold start.
@@ -23,7 +23,9 @@ pub struct App {
     /// provider posts (those with webhook settings).
     pub sns_http: Option<SnsHttp>,
     /// Where webhook deliveries are queued, and the client that posts them.
-    pub webhook_queue: WebhookQueue,
+    pub webhook_queue: Queue,
+    /// The sweeps' queue: one message per clinic (`sweep_function`).
+    pub sweep_queue: Queue,
     pub webhook_http: WebhookHttp,
     pub config: Config,
 }
@@ -88,6 +90,7 @@ impl App {
             scheduler.push_interceptor(SharedInterceptor::new(calls.clone()));
             sqs.push_interceptor(SharedInterceptor::new(calls.clone()));
         }
+        let sqs_client = aws_sdk_sqs::Client::from_conf(sqs.build());
         Ok(Self {
             store: Store::new(
                 aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
@@ -102,9 +105,15 @@ impl App {
             ),
             stripe,
             sns_http,
-            webhook_queue: WebhookQueue::new(
-                aws_sdk_sqs::Client::from_conf(sqs.build()),
+            webhook_queue: Queue::new(
+                sqs_client.clone(),
                 config.webhook_delivery_queue_url.clone(),
+                "WEBHOOK_DELIVERY_QUEUE_URL",
+            ),
+            sweep_queue: Queue::new(
+                sqs_client,
+                config.sweep_queue_url.clone(),
+                "SWEEP_QUEUE_URL",
             ),
             webhook_http,
             config: config.clone(),

@@ -75,6 +75,12 @@ pub struct Config {
     /// The SQS queue of webhook deliveries (`WEBHOOK_DELIVERY_QUEUE_URL`), for the functions
     /// that queue them and deliver them.
     pub webhook_delivery_queue_url: Option<String>,
+    /// `SWEEP_QUEUE_URL`: the queue the reminder and greeting schedules put one message per
+    /// clinic on (the sweep functions need it).
+    pub sweep_queue_url: Option<String>,
+    /// How long a clinic whose sweep failed waits before it is tried again
+    /// (`SWEEP_RETRY_SECS`, default 60).
+    pub sweep_retry_secs: i32,
     /// The most patient-list reads (each up to 10 DynamoDB pages) one export answer makes
     /// before it returns what it has with a cursor (`EXPORT_MAX_READS`, default 20: about
     /// 20,000 patients scanned, a few seconds).
@@ -226,6 +232,8 @@ impl Config {
             aws_call_log: optional("TIDINGS_AWS_CALL_LOG").map(std::path::PathBuf::from),
             endpoint_reach: endpoint_reach()?,
             webhook_delivery_queue_url: optional("WEBHOOK_DELIVERY_QUEUE_URL"),
+            sweep_queue_url: optional("SWEEP_QUEUE_URL"),
+            sweep_retry_secs: number("SWEEP_RETRY_SECS", 60, "a whole number of seconds from 1")?,
             export_reads: number("EXPORT_MAX_READS", 20, "a whole number from 1")?,
             campaigns: CampaignSettings {
                 sms_per_second: number("CAMPAIGN_SMS_PER_SECOND", 20, "a whole number from 1")?,

@@ -33,6 +33,7 @@ enum EventFunction {
     GreetingSweep,
     WebhookEvents,
     WebhookDeliver,
+    SweepClinic,
 }
 
 const EVENT_FUNCTIONS: &[(&str, EventFunction)] = &[
@@ -42,6 +43,7 @@ const EVENT_FUNCTIONS: &[(&str, EventFunction)] = &[
     ("greeting-sweep", EventFunction::GreetingSweep),
     ("webhook-events", EventFunction::WebhookEvents),
     ("webhook-deliver", EventFunction::WebhookDeliver),
+    ("sweep-clinic", EventFunction::SweepClinic),
 ];
 
 /// Serves the function `name` until Lambda stops the process.
@@ -54,6 +56,7 @@ pub async fn serve_function(name: &str) -> Result<(), lambda_http::Error> {
             EventFunction::GreetingSweep => crate::sweep_function::serve(Sweep::Greetings).await,
             EventFunction::WebhookEvents => crate::webhook_functions::serve_events().await,
             EventFunction::WebhookDeliver => crate::webhook_functions::serve_deliveries().await,
+            EventFunction::SweepClinic => crate::sweep_function::serve_clinics().await,
         };
     }
     if let Some(endpoint) = api::ALL.iter().find(|e| e.function == name) {

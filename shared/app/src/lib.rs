@@ -15,6 +15,7 @@ pub mod http;
 pub mod ids;
 pub mod json;
 pub mod metrics;
+pub mod queue;
 pub mod scheduler;
 pub mod secrets;
 pub mod services;
@@ -26,7 +27,6 @@ pub mod sweep_function;
 pub mod telemetry;
 pub mod webhook_functions;
 pub mod webhook_http;
-pub mod webhook_queue;
 
 pub use app::App;
 pub use error::ServiceError;

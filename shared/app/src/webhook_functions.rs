@@ -3,13 +3,14 @@
 //! delivery queue: one attempt per message, see `services::webhook_delivery`).
 
 use crate::App;
+use crate::queue::{BatchResponse, ItemFailure, SqsEvent};
+use crate::services::webhook_delivery::DeliveryRef;
 use crate::services::webhook_delivery::{self, Next};
 use crate::services::webhook_events::{self, Image, StoredChange};
-use crate::webhook_queue::DeliveryRef;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use lambda_http::{LambdaEvent, service_fn};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// The DynamoDB stream event Lambda receives.
 #[derive(Debug, Deserialize)]
@@ -32,34 +33,6 @@ pub struct StreamData {
     pub new_image: Option<Image>,
     pub old_image: Option<Image>,
     pub sequence_number: String,
-}
-
-/// The SQS event Lambda receives.
-#[derive(Debug, Deserialize)]
-pub struct SqsEvent {
-    #[serde(rename = "Records")]
-    pub records: Vec<SqsRecord>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SqsRecord {
-    pub message_id: String,
-    pub receipt_handle: String,
-    pub body: String,
-}
-
-/// The messages of the batch to leave on the queue (`ReportBatchItemFailures`).
-#[derive(Debug, Default, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct BatchResponse {
-    pub batch_item_failures: Vec<ItemFailure>,
-}
-
-#[derive(Debug, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct ItemFailure {
-    pub item_identifier: String,
 }
 
 fn key(image: &Image, name: &str) -> String {

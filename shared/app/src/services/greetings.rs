@@ -82,33 +82,6 @@ pub struct GreetingReport {
     pub already_sent: usize,
 }
 
-impl GreetingReport {
-    fn add(&mut self, o: &GreetingReport) {
-        self.clinics += o.clinics;
-        self.patients += o.patients;
-        self.sent += o.sent;
-        self.skipped += o.skipped;
-        self.already_sent += o.already_sent;
-    }
-}
-
-/// Sweeps every clinic; a failing clinic is logged and returned at the end (for a retry).
-pub async fn sweep(app: &App, now: DateTime<Utc>) -> Result<GreetingReport, ServiceError> {
-    let mut total = GreetingReport::default();
-    let mut failed = None;
-    for clinic in app.store.list_clinics().await? {
-        match sweep_clinic(app, &clinic.id, now).await {
-            Ok(r) => total.add(&r),
-            Err(e) => {
-                tracing::error!(clinic_id = clinic.id, error = %e, "greeting sweep failed");
-                failed = Some(e);
-            }
-        }
-    }
-    tracing::info!(?total, "greeting sweep done");
-    failed.map_or(Ok(total), Err)
-}
-
 /// Sends one clinic's greetings for its local date at `now`, once that date's send time has
 /// come; a later sweep the same day finds the day done.
 /// (As the `greeting-sweep` function does.)
@@ -117,7 +90,7 @@ pub async fn sweep_clinic(
     clinic_id: &str,
     now: DateTime<Utc>,
 ) -> Result<GreetingReport, ServiceError> {
-    crate::aws_calls::as_function("greeting-sweep", Box::pin(sweep_one(app, clinic_id, now))).await
+    crate::aws_calls::as_function("sweep-clinic", Box::pin(sweep_one(app, clinic_id, now))).await
 }
 
 async fn sweep_one(

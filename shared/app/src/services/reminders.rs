@@ -72,38 +72,13 @@ impl SweepReport {
     }
 }
 
-/// Sweeps every clinic. A clinic that fails is logged and the rest still run; the error is
-/// returned at the end so the scheduler retries (claims make the retry send nothing twice).
-pub async fn sweep(app: &App, now: DateTime<Utc>) -> Result<SweepReport, ServiceError> {
-    let mut total = SweepReport::default();
-    let mut failed = None;
-    for clinic in app.store.list_clinics().await? {
-        match sweep_clinic(app, &clinic.id, now).await {
-            Ok(r) => {
-                total.clinics += 1;
-                total.quiet += r.quiet;
-                total.due += r.due;
-                total.sent += r.sent;
-                total.skipped += r.skipped;
-                total.already_sent += r.already_sent;
-            }
-            Err(e) => {
-                tracing::error!(clinic_id = clinic.id, error = %e, "reminder sweep failed");
-                failed = Some(e);
-            }
-        }
-    }
-    tracing::info!(?total, "reminder sweep done");
-    failed.map_or(Ok(total), Err)
-}
-
 /// Sweeps one clinic's reminders due up to `now` (as the `reminder-sweep` function does).
 pub async fn sweep_clinic(
     app: &App,
     clinic_id: &str,
     now: DateTime<Utc>,
 ) -> Result<SweepReport, ServiceError> {
-    crate::aws_calls::as_function("reminder-sweep", Box::pin(sweep_one(app, clinic_id, now))).await
+    crate::aws_calls::as_function("sweep-clinic", Box::pin(sweep_one(app, clinic_id, now))).await
 }
 
 async fn sweep_one(

@@ -111,8 +111,9 @@ pub struct ResultRow {
 /// The results of running a report now.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Results {
-    /// Everyone the report lists now (a person listed twice counts once per listing).
-    pub count: u64,
+    /// Everyone the report lists now (a person listed twice counts once per listing); on the
+    /// first page only (`null` on the pages a cursor asks for).
+    pub count: Option<u64>,
     pub items: Vec<ResultRow>,
     pub next_cursor: Option<String>,
 }
@@ -147,7 +148,10 @@ fn row(m: &Member, tz: chrono_tz::Tz) -> ResultRow {
     }
 }
 
-/// Runs the report now: the count of everyone in it and one page of them.
+/// A page of the report's results. The first page (no cursor) walks the whole audience to
+/// count it; a page with a cursor starts at the cursor's position and reads only until it has
+/// its page and knows whether more follow. Positions grow along the walk: a page goes on after
+/// the cursor's position even when the member there has left the report since (erased, say).
 pub async fn results(
     store: &Store,
     clinic_id: &str,
@@ -162,18 +166,18 @@ pub async fn results(
     let mut items = Vec::new();
     let mut last_pos = None;
     let mut more = false;
-    let mut collecting = after.is_none();
-    let mut position: Option<String> = None;
+    let mut position: Option<String> = after.map(str::to_owned);
+    // The first page counts everyone, in large reads; a later one reads its page and one more.
+    let read = if after.is_some() {
+        limit.saturating_add(1)
+    } else {
+        500
+    };
     loop {
-        let page = audience.page(store, position.as_deref(), 500).await?;
+        let page = audience.page(store, position.as_deref(), read).await?;
         for (pos, m) in &page.members {
             count += 1;
-            // Positions grow along the walk: the page goes on after the cursor's position,
-            // even when the member there has left the report since (erased, say).
-            if !collecting {
-                collecting = after.is_some_and(|a| pos.as_str() > a);
-            }
-            if !collecting {
+            if after.is_some_and(|a| pos.as_str() <= a) {
                 continue;
             }
             if items.len() < limit {
@@ -183,13 +187,14 @@ pub async fn results(
                 more = true;
             }
         }
+        // The first page walks on to count; a later one stops once it knows more follow.
         match page.next {
-            Some(p) => position = Some(p),
-            None => break,
+            Some(p) if after.is_none() || !more => position = Some(p),
+            _ => break,
         }
     }
     Ok(Results {
-        count,
+        count: after.is_none().then_some(count),
         items,
         next_cursor: last_pos.filter(|_| more),
     })

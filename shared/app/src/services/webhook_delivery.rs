@@ -7,7 +7,6 @@
 
 use crate::store::{Attempt, DeliveryStatus, EndpointRecord};
 use crate::webhook_http::PostOutcome;
-use crate::webhook_queue::DeliveryRef;
 use crate::{App, ServiceError, ids};
 use chrono::{DateTime, Duration, Utc};
 use tidings_domain::notification::{Notification, NotificationKind};
@@ -20,6 +19,14 @@ pub enum Next {
     Done,
     /// Hide the message this many seconds, then try again.
     RetryAfter(i32),
+}
+
+/// Which delivery a queue message is about (never the event itself: that is in the table).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DeliveryRef {
+    pub clinic_id: String,
+    pub endpoint_id: String,
+    pub event_id: String,
 }
 
 /// Attempts the delivery `r` names, if it is still pending and its endpoint still wants it.

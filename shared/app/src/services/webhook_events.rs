@@ -9,8 +9,9 @@
 //! (its id comes from the change's sequence number) and one delivery.
 
 use crate::App;
+use crate::queue::QueueError;
+use crate::services::webhook_delivery::DeliveryRef;
 use crate::store::{Delivery, DeliveryStatus, EndpointRecord, keys};
-use crate::webhook_queue::{DeliveryRef, QueueError};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_dynamo::AttributeValue;

@@ -67,6 +67,23 @@ impl Store {
     }
 
     /// Every clinic (for ops; there are few).
+    /// Every clinic's id, without reading its settings: a clinic whose stored settings no
+    /// longer parse is still listed (its own sweep fails, not everyone's).
+    pub async fn list_clinic_ids(&self) -> Result<Vec<String>, StoreError> {
+        #[derive(serde::Deserialize)]
+        struct Id {
+            id: String,
+        }
+        let ids: Vec<Id> = self
+            .query_all(Query::under(
+                Some(super::GSI1),
+                keys::CLINICS_GSI.into(),
+                "",
+            ))
+            .await?;
+        Ok(ids.into_iter().map(|c| c.id).collect())
+    }
+
     pub async fn list_clinics(&self) -> Result<Vec<Clinic>, StoreError> {
         self.query_all(Query::under(
             Some(super::GSI1),

@@ -1,6 +1,6 @@
-//! DynamoDB capacity and memory measurement shared by the benchmarks: an SDK interceptor asks
-//! DynamoDB Local for `ReturnConsumedCapacity = INDEXES` on every call and adds up the units,
-//! in all, per operation, and per table or index written.
+//! DynamoDB capacity and memory measurement for the benchmarks and the tests that count reads:
+//! an SDK interceptor asks DynamoDB Local for `ReturnConsumedCapacity = INDEXES` on every call
+//! and adds up the units, in all, per operation, and per table or index written.
 
 use aws_sdk_dynamodb::config::ConfigBag;
 use aws_sdk_dynamodb::config::interceptors::{
