@@ -204,3 +204,18 @@ async fn the_schedules_functions_queue_one_sweep_per_clinic() {
     assert!(moto_sent().await.sms_to(&mobile).is_empty());
     sqs.delete_queue().queue_url(&url).send().await.unwrap();
 }
+
+/// Without the sweep queue the sweep functions stop at cold start, not at the first firing.
+#[tokio::test]
+async fn the_sweep_functions_stop_at_cold_start_without_their_queue() {
+    use tidings_tests::lambda_process::LambdaProcess;
+    for function in ["reminder-sweep", "greeting-sweep", "sweep-clinic"] {
+        let env = [("SWEEP_QUEUE_URL", String::new())];
+        let mut p = LambdaProcess::start(function, &json!({}), &env).await;
+        let status = p.exit(Duration::from_secs(20)).await;
+        assert!(
+            status.is_some_and(|s| !s.success()),
+            "{function}: {status:?}"
+        );
+    }
+}

@@ -133,10 +133,21 @@ async fn sweep_all(app: &App, event: SqsEvent) -> BatchResponse {
     }
 }
 
+/// The sweep functions cannot work without the queue: its setting is checked at cold start.
+fn require_queue(app: &App) -> Result<(), QueueError> {
+    if app.config.sweep_queue_url.is_none() {
+        let e = QueueError::NoQueue("SWEEP_QUEUE_URL");
+        tracing::error!(error = %e, "configuration");
+        return Err(e);
+    }
+    Ok(())
+}
+
 /// The `main` of the `reminder-sweep` and `greeting-sweep` functions.
 pub async fn serve(sweep: Sweep) -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
     let app = App::cold_start().await?;
+    require_queue(&app)?;
     lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<SweepEvent>| {
         let app = app.clone();
         async move {
@@ -162,6 +173,7 @@ pub async fn serve(sweep: Sweep) -> Result<(), lambda_http::Error> {
 pub async fn serve_clinics() -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
     let app = App::cold_start().await?;
+    require_queue(&app)?;
     lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let app = app.clone();
         async move { Ok::<_, lambda_http::Error>(handle_queue(&app, event.payload).await) }
