@@ -78,6 +78,19 @@ async fn sms_per_number(mobiles: &[String]) -> HashMap<String, usize> {
         .collect()
 }
 
+/// Runs the reminder schedule's function as Lambda would, "at" a time with no reminders due:
+/// it marks unconfirmed what dead sends left queued (once their lease has run out).
+async fn close_dead_sends(env: &[(&str, String)]) {
+    let event = json!({"scheduled_time": "2001-01-01T00:00:00Z"});
+    let out = LambdaProcess::start("reminder-sweep", &event, env)
+        .await
+        .answer(Duration::from_secs(120))
+        .await;
+    let Some(Answer::Response(_)) = out else {
+        panic!("{out:?}")
+    };
+}
+
 #[tokio::test]
 async fn a_campaign_run_killed_at_several_points_never_sends_twice() {
     const PEOPLE: usize = 2000;
@@ -289,19 +302,9 @@ async fn a_send_killed_mid_send_leaves_nothing_queued_and_nothing_sent_twice() {
     // function left queued unconfirmed (run "at" a time with no reminders due). A real wait:
     // the lease (SEND_LEASE_SECS, 2 s here) runs on the wall clock of the sweep's process.
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let sweep = LambdaProcess::start(
-        "reminder-sweep",
-        &json!({"scheduled_time": "2001-01-01T00:00:00Z"}),
-        &env,
-    )
-    .await
-    .answer(Duration::from_secs(120))
-    .await;
     // Another test's sweep may have closed this send first (open sends are swept across
     // clinics): what this test checks is its own clinic's messages, below.
-    let Some(Answer::Response(_)) = sweep else {
-        panic!("{sweep:?}")
-    };
+    close_dead_sends(&env).await;
 
     let per_number = sms_per_number(&mobiles).await;
     let duplicates = per_number.values().filter(|n| **n > 1).count();
@@ -397,17 +400,7 @@ async fn a_reminder_sweep_killed_mid_send_sends_each_reminder_at_most_once() {
         panic!("{again:?}")
     };
     // The schedule's own function marks what dead sends left queued (across clinics).
-    let marked = LambdaProcess::start(
-        "reminder-sweep",
-        &json!({"scheduled_time": "2001-01-01T00:00:00Z"}),
-        &env,
-    )
-    .await
-    .answer(Duration::from_secs(120))
-    .await;
-    let Some(Answer::Response(_)) = marked else {
-        panic!("{marked:?}")
-    };
+    close_dead_sends(&env).await;
 
     let per_number = sms_per_number(&mobiles).await;
     let duplicates = per_number.values().filter(|n| **n > 1).count();
