@@ -148,14 +148,14 @@ pub async fn serve(sweep: Sweep) -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
     let app = App::cold_start().await?;
     require_queue(&app)?;
+    let function = match sweep {
+        Sweep::Reminders => "reminder-sweep",
+        Sweep::Greetings => "greeting-sweep",
+    };
     lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<SweepEvent>| {
         let app = app.clone();
         async move {
             let at = event.payload.scheduled_time.unwrap_or_else(|| app.now());
-            let function = match sweep {
-                Sweep::Reminders => "reminder-sweep",
-                Sweep::Greetings => "greeting-sweep",
-            };
             crate::aws_calls::as_function(function, dispatch(&app, sweep, at))
                 .await
                 .map_err(|e| {

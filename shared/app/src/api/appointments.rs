@@ -17,13 +17,11 @@ pub const CREATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Add an appointment",
-        takes: Takes::Json(schema::<AppointmentInput>),
-        gives: &[Gives::Json(201, schema::<AppointmentView>)],
-        errors: &[],
-        idempotency_key: false,
-    },
+    doc: Doc::new(
+        "Add an appointment",
+        Takes::Json(schema::<AppointmentInput>),
+        &[Gives::Json(201, schema::<AppointmentView>)],
+    ),
     handler: |app, caller, req| Box::pin(create(app, caller, req)),
 };
 
@@ -62,13 +60,11 @@ pub const UPDATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Change an appointment (its patient is told, if the settings say so)",
-        takes: Takes::Patch(schema::<AppointmentInput>),
-        gives: &[Gives::Json(200, schema::<AppointmentView>)],
-        errors: &[],
-        idempotency_key: false,
-    },
+    doc: Doc::new(
+        "Change an appointment (its patient is told, if the settings say so)",
+        Takes::Patch(schema::<AppointmentInput>),
+        &[Gives::Json(200, schema::<AppointmentView>)],
+    ),
     handler: |app, caller, req| Box::pin(update(app, caller, req)),
 };
 
@@ -79,13 +75,7 @@ pub const DELETE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Delete an appointment",
-        takes: Takes::Nothing,
-        gives: &[Gives::NoContent],
-        errors: &[],
-        idempotency_key: false,
-    },
+    doc: Doc::delete("Delete an appointment"),
     handler: |app, caller, req| Box::pin(delete(app, caller, req)),
 };
 

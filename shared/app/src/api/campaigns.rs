@@ -22,13 +22,11 @@ pub const CREATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Schedule a campaign to a report's patients",
-        takes: Takes::Json(schema::<CampaignInput>),
-        gives: &[Gives::Json(201, schema::<CampaignView>)],
-        errors: &[],
-        idempotency_key: false,
-    },
+    doc: Doc::new(
+        "Schedule a campaign to a report's patients",
+        Takes::Json(schema::<CampaignInput>),
+        &[Gives::Json(201, schema::<CampaignView>)],
+    ),
     handler: |app, caller, req| Box::pin(create(app, caller, req)),
 };
 
@@ -67,13 +65,11 @@ pub const ESTIMATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "What a campaign would send and cost now",
-        takes: Takes::Nothing,
-        gives: &[Gives::Json(200, schema::<Estimate>)],
-        errors: &[409],
-        idempotency_key: false,
-    },
+    doc: Doc::get(
+        "What a campaign would send and cost now",
+        &[Gives::Json(200, schema::<Estimate>)],
+    )
+    .errors(&[409]),
     handler: |app, caller, req| Box::pin(estimate(app, caller, req)),
 };
 
@@ -84,13 +80,12 @@ pub const UPDATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Rename a campaign",
-        takes: Takes::Patch(schema::<CampaignPatch>),
-        gives: &[Gives::Json(200, schema::<CampaignView>)],
-        errors: &[409],
-        idempotency_key: false,
-    },
+    doc: Doc::new(
+        "Rename a campaign",
+        Takes::Patch(schema::<CampaignPatch>),
+        &[Gives::Json(200, schema::<CampaignView>)],
+    )
+    .errors(&[409]),
     handler: |app, caller, req| Box::pin(update(app, caller, req)),
 };
 
@@ -101,13 +96,11 @@ pub const CANCEL: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Cancel a campaign's future runs",
-        takes: Takes::Nothing,
-        gives: &[Gives::Json(200, schema::<CampaignView>)],
-        errors: &[409],
-        idempotency_key: false,
-    },
+    doc: Doc::get(
+        "Cancel a campaign's future runs",
+        &[Gives::Json(200, schema::<CampaignView>)],
+    )
+    .errors(&[409]),
     handler: |app, caller, req| Box::pin(cancel(app, caller, req)),
 };
 
@@ -135,13 +128,12 @@ pub const RESEND_UNCONFIRMED: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Send again the messages whose handover was never confirmed",
-        takes: Takes::Json(schema::<ResendInput>),
-        gives: &[Gives::Json(200, schema::<ResendOutcome>)],
-        errors: &[409],
-        idempotency_key: false,
-    },
+    doc: Doc::new(
+        "Send again the messages whose handover was never confirmed",
+        Takes::Json(schema::<ResendInput>),
+        &[Gives::Json(200, schema::<ResendOutcome>)],
+    )
+    .errors(&[409]),
     handler: |app, caller, req| Box::pin(resend_unconfirmed(app, caller, req)),
 };
 

@@ -28,13 +28,11 @@ pub const UPDATE: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Change the clinic's settings",
-        takes: Takes::Patch(schema::<ClinicPatch>),
-        gives: &[Gives::Json(200, schema::<Clinic>)],
-        errors: &[],
-        idempotency_key: false,
-    },
+    doc: Doc::new(
+        "Change the clinic's settings",
+        Takes::Patch(schema::<ClinicPatch>),
+        &[Gives::Json(200, schema::<Clinic>)],
+    ),
     handler: |app, caller, req| Box::pin(update(app, caller, req)),
 };
 

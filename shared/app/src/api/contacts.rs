@@ -17,13 +17,12 @@ pub const CREATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Add a contact to a patient",
-        takes: Takes::Json(schema::<ContactInput>),
-        gives: &[Gives::Json(201, schema::<Contact>)],
-        errors: &[409],
-        idempotency_key: false,
-    },
+    doc: Doc::new(
+        "Add a contact to a patient",
+        Takes::Json(schema::<ContactInput>),
+        &[Gives::Json(201, schema::<Contact>)],
+    )
+    .errors(&[409]),
     handler: |app, caller, req| Box::pin(create(app, caller, req)),
 };
 
@@ -48,13 +47,11 @@ pub const UPDATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Change a contact",
-        takes: Takes::Patch(schema::<ContactInput>),
-        gives: &[Gives::Json(200, schema::<Contact>)],
-        errors: &[],
-        idempotency_key: false,
-    },
+    doc: Doc::new(
+        "Change a contact",
+        Takes::Patch(schema::<ContactInput>),
+        &[Gives::Json(200, schema::<Contact>)],
+    ),
     handler: |app, caller, req| Box::pin(update(app, caller, req)),
 };
 
@@ -65,13 +62,7 @@ pub const DELETE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Remove a contact",
-        takes: Takes::Nothing,
-        gives: &[Gives::NoContent],
-        errors: &[],
-        idempotency_key: false,
-    },
+    doc: Doc::delete("Remove a contact"),
     handler: |app, caller, req| Box::pin(delete(app, caller, req)),
 };
 

@@ -78,13 +78,12 @@ pub const SET_PAYMENT_METHOD: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Save the card credits are bought with",
-        takes: Takes::Json(schema::<PaymentMethodInput>),
-        gives: &[Gives::Json(200, schema::<SavedPaymentMethod>)],
-        errors: &[503],
-        idempotency_key: false,
-    },
+    doc: Doc::new(
+        "Save the card credits are bought with",
+        Takes::Json(schema::<PaymentMethodInput>),
+        &[Gives::Json(200, schema::<SavedPaymentMethod>)],
+    )
+    .errors(&[503]),
     handler: |app, caller, req| Box::pin(set_payment_method(app, caller, req)),
 };
 
@@ -95,16 +94,16 @@ pub const PURCHASE: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Buy credits with the saved card",
-        takes: Takes::Json(schema::<PurchaseInput>),
-        gives: &[
+    doc: Doc::new(
+        "Buy credits with the saved card",
+        Takes::Json(schema::<PurchaseInput>),
+        &[
             Gives::Json(201, schema::<PurchaseOutcome>),
             Gives::Json(200, schema::<PurchaseOutcome>),
         ],
-        errors: &[402, 409, 503],
-        idempotency_key: true,
-    },
+    )
+    .errors(&[402, 409, 503])
+    .idempotent(),
     handler: |app, caller, req| Box::pin(purchase(app, caller, req)),
 };
 
@@ -115,13 +114,11 @@ pub const GET_AUTO_TOP_UP: Endpoint = Endpoint {
     role: Role::Staff,
     query: &["account"],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "An account's automatic top-up",
-        takes: Takes::Nothing,
-        gives: &[Gives::Json(200, schema::<AutoTopUp>)],
-        errors: &[404],
-        idempotency_key: false,
-    },
+    doc: Doc::get(
+        "An account's automatic top-up",
+        &[Gives::Json(200, schema::<AutoTopUp>)],
+    )
+    .errors(&[404]),
     handler: |app, caller, req| Box::pin(get_auto_top_up(app, caller, req)),
 };
 
@@ -132,13 +129,11 @@ pub const PUT_AUTO_TOP_UP: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Set an account's automatic top-up",
-        takes: Takes::Json(schema::<AutoTopUpInput>),
-        gives: &[Gives::Json(200, schema::<AutoTopUp>)],
-        errors: &[],
-        idempotency_key: false,
-    },
+    doc: Doc::new(
+        "Set an account's automatic top-up",
+        Takes::Json(schema::<AutoTopUpInput>),
+        &[Gives::Json(200, schema::<AutoTopUp>)],
+    ),
     handler: |app, caller, req| Box::pin(put_auto_top_up(app, caller, req)),
 };
 
@@ -149,13 +144,11 @@ pub const OPEN_ACCOUNT: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Give a practitioner their own credit account",
-        takes: Takes::Nothing,
-        gives: &[Gives::Json(201, schema::<AccountView>)],
-        errors: &[409],
-        idempotency_key: false,
-    },
+    doc: Doc::get(
+        "Give a practitioner their own credit account",
+        &[Gives::Json(201, schema::<AccountView>)],
+    )
+    .errors(&[409]),
     handler: |app, caller, req| Box::pin(open_account(app, caller, req)),
 };
 
@@ -180,13 +173,10 @@ pub const CLOSE_ACCOUNT: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Close a practitioner's account, moving its balance to the clinic's",
-        takes: Takes::Nothing,
-        gives: &[Gives::Json(200, schema::<Closed>)],
-        errors: &[],
-        idempotency_key: false,
-    },
+    doc: Doc::get(
+        "Close a practitioner's account, moving its balance to the clinic's",
+        &[Gives::Json(200, schema::<Closed>)],
+    ),
     handler: |app, caller, req| Box::pin(close_account(app, caller, req)),
 };
 

@@ -17,13 +17,12 @@ pub const CREATE: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Issue an API key (shown once)",
-        takes: Takes::Json(schema::<NewKey>),
-        gives: &[Gives::Json(201, schema::<CreatedKey>)],
-        errors: &[409],
-        idempotency_key: false,
-    },
+    doc: Doc::new(
+        "Issue an API key (shown once)",
+        Takes::Json(schema::<NewKey>),
+        &[Gives::Json(201, schema::<CreatedKey>)],
+    )
+    .errors(&[409]),
     handler: |app, caller, req| Box::pin(create(app, caller, req)),
 };
 
@@ -48,13 +47,7 @@ pub const DELETE: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Revoke an API key",
-        takes: Takes::Nothing,
-        gives: &[Gives::NoContent],
-        errors: &[409],
-        idempotency_key: false,
-    },
+    doc: Doc::delete("Revoke an API key").errors(&[409]),
     handler: |app, caller, req| Box::pin(delete(app, caller, req)),
 };
 

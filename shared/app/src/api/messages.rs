@@ -19,16 +19,16 @@ pub const SEND: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Send a message to patients or numbers",
-        takes: Takes::Json(schema::<SendInput>),
-        gives: &[
+    doc: Doc::new(
+        "Send a message to patients or numbers",
+        Takes::Json(schema::<SendInput>),
+        &[
             Gives::Json(201, schema::<SendOutcome>),
             Gives::Json(200, schema::<SendOutcome>),
         ],
-        errors: &[402, 409],
-        idempotency_key: true,
-    },
+    )
+    .errors(&[402, 409])
+    .idempotent(),
     handler: |app, caller, req| Box::pin(send(app, caller, req)),
 };
 

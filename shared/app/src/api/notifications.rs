@@ -3,7 +3,7 @@
 use crate::App;
 use crate::http::request::MAX_BODY_BYTES;
 use crate::http::{ApiError, ApiRequest, Caller, Endpoint, response};
-use crate::http::{Doc, Gives, Takes, schema};
+use crate::http::{Doc, Gives, schema};
 use http::{Method, StatusCode};
 use lambda_http::{Body, Response};
 use tidings_domain::api_key::Role;
@@ -30,13 +30,10 @@ pub const READ: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Mark a notification read",
-        takes: Takes::Nothing,
-        gives: &[Gives::Json(200, schema::<Notification>)],
-        errors: &[],
-        idempotency_key: false,
-    },
+    doc: Doc::get(
+        "Mark a notification read",
+        &[Gives::Json(200, schema::<Notification>)],
+    ),
     handler: |app, caller, req| Box::pin(read(app, caller, req)),
 };
 

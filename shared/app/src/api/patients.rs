@@ -25,13 +25,12 @@ pub const CREATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Add a patient",
-        takes: Takes::Json(schema::<PatientInput>),
-        gives: &[Gives::Json(201, schema::<Patient>)],
-        errors: &[409],
-        idempotency_key: false,
-    },
+    doc: Doc::new(
+        "Add a patient",
+        Takes::Json(schema::<PatientInput>),
+        &[Gives::Json(201, schema::<Patient>)],
+    )
+    .errors(&[409]),
     handler: |app, caller, req| Box::pin(create(app, caller, req)),
 };
 
@@ -85,13 +84,12 @@ pub const UPDATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Change a patient",
-        takes: Takes::Patch(schema::<PatientInput>),
-        gives: &[Gives::Json(200, schema::<Patient>)],
-        errors: &[409],
-        idempotency_key: false,
-    },
+    doc: Doc::new(
+        "Change a patient",
+        Takes::Patch(schema::<PatientInput>),
+        &[Gives::Json(200, schema::<Patient>)],
+    )
+    .errors(&[409]),
     handler: |app, caller, req| Box::pin(update(app, caller, req)),
 };
 
@@ -102,13 +100,7 @@ pub const DELETE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Erase a patient and everything of them",
-        takes: Takes::Nothing,
-        gives: &[Gives::NoContent],
-        errors: &[],
-        idempotency_key: false,
-    },
+    doc: Doc::delete("Erase a patient and everything of them"),
     handler: |app, caller, req| Box::pin(delete(app, caller, req)),
 };
 

@@ -17,13 +17,11 @@ pub const CREATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Add a practitioner",
-        takes: Takes::Json(schema::<PractitionerInput>),
-        gives: &[Gives::Json(201, schema::<Practitioner>)],
-        errors: &[],
-        idempotency_key: false,
-    },
+    doc: Doc::new(
+        "Add a practitioner",
+        Takes::Json(schema::<PractitionerInput>),
+        &[Gives::Json(201, schema::<Practitioner>)],
+    ),
     handler: |app, caller, req| Box::pin(create(app, caller, req)),
 };
 
@@ -62,13 +60,11 @@ pub const UPDATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Change a practitioner",
-        takes: Takes::Patch(schema::<PractitionerInput>),
-        gives: &[Gives::Json(200, schema::<Practitioner>)],
-        errors: &[],
-        idempotency_key: false,
-    },
+    doc: Doc::new(
+        "Change a practitioner",
+        Takes::Patch(schema::<PractitionerInput>),
+        &[Gives::Json(200, schema::<Practitioner>)],
+    ),
     handler: |app, caller, req| Box::pin(update(app, caller, req)),
 };
 
@@ -79,13 +75,7 @@ pub const DELETE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Remove a practitioner",
-        takes: Takes::Nothing,
-        gives: &[Gives::NoContent],
-        errors: &[409],
-        idempotency_key: false,
-    },
+    doc: Doc::delete("Remove a practitioner").errors(&[409]),
     handler: |app, caller, req| Box::pin(delete(app, caller, req)),
 };
 

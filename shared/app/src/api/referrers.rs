@@ -17,13 +17,11 @@ pub const CREATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Add a referrer",
-        takes: Takes::Json(schema::<ReferrerInput>),
-        gives: &[Gives::Json(201, schema::<Referrer>)],
-        errors: &[],
-        idempotency_key: false,
-    },
+    doc: Doc::new(
+        "Add a referrer",
+        Takes::Json(schema::<ReferrerInput>),
+        &[Gives::Json(201, schema::<Referrer>)],
+    ),
     handler: |app, caller, req| Box::pin(create(app, caller, req)),
 };
 
@@ -59,13 +57,11 @@ pub const UPDATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Change a referrer",
-        takes: Takes::Patch(schema::<ReferrerInput>),
-        gives: &[Gives::Json(200, schema::<Referrer>)],
-        errors: &[],
-        idempotency_key: false,
-    },
+    doc: Doc::new(
+        "Change a referrer",
+        Takes::Patch(schema::<ReferrerInput>),
+        &[Gives::Json(200, schema::<Referrer>)],
+    ),
     handler: |app, caller, req| Box::pin(update(app, caller, req)),
 };
 
@@ -76,13 +72,7 @@ pub const DELETE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Remove a referrer",
-        takes: Takes::Nothing,
-        gives: &[Gives::NoContent],
-        errors: &[],
-        idempotency_key: false,
-    },
+    doc: Doc::delete("Remove a referrer"),
     handler: |app, caller, req| Box::pin(delete(app, caller, req)),
 };
 
@@ -93,13 +83,11 @@ pub const REFER: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Record that a referrer referred a patient",
-        takes: Takes::Json(schema::<ReferralInput>),
-        gives: &[Gives::Json(201, schema::<Referral>)],
-        errors: &[],
-        idempotency_key: false,
-    },
+    doc: Doc::new(
+        "Record that a referrer referred a patient",
+        Takes::Json(schema::<ReferralInput>),
+        &[Gives::Json(201, schema::<Referral>)],
+    ),
     handler: |app, caller, req| Box::pin(refer(app, caller, req)),
 };
 

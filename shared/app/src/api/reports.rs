@@ -18,13 +18,11 @@ pub const CREATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Save a report (an audience definition)",
-        takes: Takes::Json(schema::<ReportInput>),
-        gives: &[Gives::Json(201, schema::<Report>)],
-        errors: &[],
-        idempotency_key: false,
-    },
+    doc: Doc::new(
+        "Save a report (an audience definition)",
+        Takes::Json(schema::<ReportInput>),
+        &[Gives::Json(201, schema::<Report>)],
+    ),
     handler: |app, caller, req| Box::pin(create(app, caller, req)),
 };
 
@@ -60,13 +58,7 @@ pub const DELETE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Delete a report",
-        takes: Takes::Nothing,
-        gives: &[Gives::NoContent],
-        errors: &[],
-        idempotency_key: false,
-    },
+    doc: Doc::delete("Delete a report"),
     handler: |app, caller, req| Box::pin(delete(app, caller, req)),
 };
 

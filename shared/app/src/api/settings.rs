@@ -34,13 +34,11 @@ pub const PUT_REMINDERS: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Set the clinic's reminder settings",
-        takes: Takes::Json(schema::<ReminderSettingsInput>),
-        gives: &[Gives::Json(200, schema::<SettingsView>)],
-        errors: &[],
-        idempotency_key: false,
-    },
+    doc: Doc::new(
+        "Set the clinic's reminder settings",
+        Takes::Json(schema::<ReminderSettingsInput>),
+        &[Gives::Json(200, schema::<SettingsView>)],
+    ),
     handler: |app, caller, req| Box::pin(put_reminders(app, caller, req)),
 };
 
@@ -65,13 +63,11 @@ pub const PUT_PRACTITIONER: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Set a practitioner's own reminder settings",
-        takes: Takes::Json(schema::<ReminderSettingsInput>),
-        gives: &[Gives::Json(200, schema::<SettingsView>)],
-        errors: &[],
-        idempotency_key: false,
-    },
+    doc: Doc::new(
+        "Set a practitioner's own reminder settings",
+        Takes::Json(schema::<ReminderSettingsInput>),
+        &[Gives::Json(200, schema::<SettingsView>)],
+    ),
     handler: |app, caller, req| Box::pin(put_practitioner(app, caller, req)),
 };
 
@@ -82,13 +78,7 @@ pub const DELETE_PRACTITIONER: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Return a practitioner to the clinic's reminder settings",
-        takes: Takes::Nothing,
-        gives: &[Gives::NoContent],
-        errors: &[],
-        idempotency_key: false,
-    },
+    doc: Doc::delete("Return a practitioner to the clinic's reminder settings"),
     handler: |app, caller, req| Box::pin(delete_practitioner(app, caller, req)),
 };
 
@@ -113,13 +103,11 @@ pub const PUT_GREETINGS: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Set the clinic's birthday greetings",
-        takes: Takes::Json(schema::<GreetingSettingsInput>),
-        gives: &[Gives::Json(200, schema::<GreetingView>)],
-        errors: &[],
-        idempotency_key: false,
-    },
+    doc: Doc::new(
+        "Set the clinic's birthday greetings",
+        Takes::Json(schema::<GreetingSettingsInput>),
+        &[Gives::Json(200, schema::<GreetingView>)],
+    ),
     handler: |app, caller, req| Box::pin(put_greetings(app, caller, req)),
 };
 

@@ -18,13 +18,11 @@ pub const CREATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Save a message template",
-        takes: Takes::Json(schema::<TemplateInput>),
-        gives: &[Gives::Json(201, schema::<SavedTemplate>)],
-        errors: &[],
-        idempotency_key: false,
-    },
+    doc: Doc::new(
+        "Save a message template",
+        Takes::Json(schema::<TemplateInput>),
+        &[Gives::Json(201, schema::<SavedTemplate>)],
+    ),
     handler: |app, caller, req| Box::pin(create(app, caller, req)),
 };
 
@@ -49,13 +47,11 @@ pub const PREVIEW: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Render a template for a patient without sending",
-        takes: Takes::Json(schema::<PreviewInput>),
-        gives: &[Gives::Json(200, schema::<Preview>)],
-        errors: &[],
-        idempotency_key: false,
-    },
+    doc: Doc::new(
+        "Render a template for a patient without sending",
+        Takes::Json(schema::<PreviewInput>),
+        &[Gives::Json(200, schema::<Preview>)],
+    ),
     handler: |app, caller, req| Box::pin(preview(app, caller, req)),
 };
 
@@ -77,13 +73,11 @@ pub const UPDATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Change a template",
-        takes: Takes::Patch(schema::<TemplateInput>),
-        gives: &[Gives::Json(200, schema::<SavedTemplate>)],
-        errors: &[],
-        idempotency_key: false,
-    },
+    doc: Doc::new(
+        "Change a template",
+        Takes::Patch(schema::<TemplateInput>),
+        &[Gives::Json(200, schema::<SavedTemplate>)],
+    ),
     handler: |app, caller, req| Box::pin(update(app, caller, req)),
 };
 
@@ -94,13 +88,7 @@ pub const DELETE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Delete a template",
-        takes: Takes::Nothing,
-        gives: &[Gives::NoContent],
-        errors: &[],
-        idempotency_key: false,
-    },
+    doc: Doc::delete("Delete a template"),
     handler: |app, caller, req| Box::pin(delete(app, caller, req)),
 };
 

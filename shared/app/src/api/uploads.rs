@@ -17,13 +17,11 @@ pub const CREATE: Endpoint = Endpoint {
     role: Role::Staff,
     query: &["channel"],
     max_body: tidings_domain::upload::MAX_BYTES,
-    doc: Doc {
-        summary: "Import patients from a CSV file",
-        takes: Takes::Csv,
-        gives: &[Gives::Json(201, schema::<UploadSummary>)],
-        errors: &[],
-        idempotency_key: false,
-    },
+    doc: Doc::new(
+        "Import patients from a CSV file",
+        Takes::Csv,
+        &[Gives::Json(201, schema::<UploadSummary>)],
+    ),
     handler: |app, caller, req| Box::pin(create(app, caller, req)),
 };
 

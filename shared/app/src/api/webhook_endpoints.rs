@@ -19,13 +19,12 @@ pub const CREATE: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Register an endpoint for signed events (its secret is shown once)",
-        takes: Takes::Json(schema::<EndpointInput>),
-        gives: &[Gives::Json(201, schema::<CreatedEndpoint>)],
-        errors: &[409],
-        idempotency_key: false,
-    },
+    doc: Doc::new(
+        "Register an endpoint for signed events (its secret is shown once)",
+        Takes::Json(schema::<EndpointInput>),
+        &[Gives::Json(201, schema::<CreatedEndpoint>)],
+    )
+    .errors(&[409]),
     handler: |app, caller, req| Box::pin(create(app, caller, req)),
 };
 
@@ -64,13 +63,11 @@ pub const UPDATE: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Change a webhook endpoint",
-        takes: Takes::Patch(schema::<EndpointInput>),
-        gives: &[Gives::Json(200, schema::<WebhookEndpoint>)],
-        errors: &[],
-        idempotency_key: false,
-    },
+    doc: Doc::new(
+        "Change a webhook endpoint",
+        Takes::Patch(schema::<EndpointInput>),
+        &[Gives::Json(200, schema::<WebhookEndpoint>)],
+    ),
     handler: |app, caller, req| Box::pin(update(app, caller, req)),
 };
 
@@ -81,13 +78,7 @@ pub const DELETE: Endpoint = Endpoint {
     role: Role::Admin,
     query: &[],
     max_body: MAX_BODY_BYTES,
-    doc: Doc {
-        summary: "Remove a webhook endpoint",
-        takes: Takes::Nothing,
-        gives: &[Gives::NoContent],
-        errors: &[],
-        idempotency_key: false,
-    },
+    doc: Doc::delete("Remove a webhook endpoint"),
     handler: |app, caller, req| Box::pin(delete(app, caller, req)),
 };
 

@@ -47,14 +47,37 @@ pub struct Doc {
 }
 
 impl Doc {
-    /// A plain read: no body, one JSON answer with 200.
-    pub const fn get(summary: &'static str, gives: &'static [Gives]) -> Self {
+    /// An endpoint that takes `takes` and answers `gives`, with the dispatcher's errors only.
+    pub const fn new(summary: &'static str, takes: Takes, gives: &'static [Gives]) -> Self {
         Self {
             summary,
-            takes: Takes::Nothing,
+            takes,
             gives,
             errors: &[],
             idempotency_key: false,
+        }
+    }
+
+    /// A read: no body.
+    pub const fn get(summary: &'static str, gives: &'static [Gives]) -> Self {
+        Self::new(summary, Takes::Nothing, gives)
+    }
+
+    /// A removal: no body, 204.
+    pub const fn delete(summary: &'static str) -> Self {
+        Self::new(summary, Takes::Nothing, &[Gives::NoContent])
+    }
+
+    /// The statuses of the handler's own errors.
+    pub const fn errors(self, errors: &'static [u16]) -> Self {
+        Self { errors, ..self }
+    }
+
+    /// It reads an `Idempotency-Key` header.
+    pub const fn idempotent(self) -> Self {
+        Self {
+            idempotency_key: true,
+            ..self
         }
     }
 }
