@@ -251,9 +251,10 @@ class Stack:
                 p = event.get("Properties", {})
                 if event["Type"] == "DynamoDB":
                     patterns = [json.loads(f["Pattern"]) for f in p.get("FilterCriteria", {}).get("Filters", [])]
-                    say(f"starting the stream bridge -> {handler} (log: .local/logs/stream-bridge.log)")
+                    log = LOGS / f"stream-bridge-{handler}.log"
+                    say(f"starting the stream bridge -> {handler} (log: .local/logs/{log.name})")
                     StreamBridge(self.env["AWS_ENDPOINT_URL_DYNAMODB"], TABLE, self.env["TIDINGS_API_URL"], handler,
-                                 patterns or [{}], REGION, open(LOGS / "stream-bridge.log", "w"),
+                                 patterns or [{}], REGION, open(log, "w"),
                                  batch=p.get("BatchSize", 100)).start()
                 if event["Type"] == "SQS":
                     url, arn = self.queues[p["Queue"]["GetAtt"].split(".")[0]]
@@ -425,7 +426,7 @@ def demo_webhook(stack, key, port):
     if got:
         proof = f"It got {got[0]} ({got[1]}) for a text from an unknown number: signature {'verified' if got[2] else 'WRONG'}."
     else:
-        proof = "It got no event within 2 minutes: see .local/logs/stream-bridge.log and queue-bridge-webhook-deliver.log."
+        proof = "It got no event within 2 minutes: see .local/logs/stream-bridge-webhook-events.log and queue-bridge-webhook-deliver.log."
     return {"url": receiver.url, "id": endpoint["id"], "proof": proof}
 
 
@@ -656,13 +657,14 @@ def schemathesis(stack):
 def cmd_bench():
     """The benchmarks against fresh emulators: the campaign run (BENCH_RECIPIENTS, default
     10000), the campaign estimate (BENCH_AUDIENCE, default 50000) and the reminder sweep
-    (BENCH_APPOINTMENTS, default 50000) and the fanned-out sweep of many clinics (BENCH_CLINICS,
-    default 2000); BENCH=<name> runs one."""
+    (BENCH_APPOINTMENTS, default 50000), the fanned-out sweep of many clinics (BENCH_CLINICS,
+    default 2000) and the statistics of a clinic with many messages (BENCH_MESSAGES, default
+    300000); BENCH=<name> runs one."""
     stack = Stack({"dynamodb": free_port(), "moto": free_port(), "api": free_port(), "certs": free_port(), "stripe": free_port()})
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         stack.start_emulators()
-        for bench in os.environ.get("BENCH", "campaign_run campaign_estimate reminder_sweep sweep_fanout").split():
+        for bench in os.environ.get("BENCH", "campaign_run campaign_estimate reminder_sweep sweep_fanout stats").split():
             run(["cargo", "bench", "-p", "tidings-tests", "--bench", bench], env=stack.env, cwd=ROOT)
     finally:
         stack.stop()

@@ -404,7 +404,10 @@ async fn stats_show_credits_spent_per_day_and_type() {
     .await;
     assert_eq!(r.status, 201, "{}", r.json);
 
-    let r = call(&app, &c.staff_key, "GET", "/credits/stats", None).await;
+    let r = tidings_tests::stats::when(&app, &c.staff_key, "/credits/stats", |s| {
+        s["totals"]["total"] == 4
+    })
+    .await;
     assert_eq!(r.status, 200, "{}", r.json);
     let days = r.json["days"].as_array().unwrap();
     assert_eq!(days.len(), 30, "the last 30 days by default");

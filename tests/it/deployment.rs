@@ -245,9 +245,14 @@ fn whatever_fails_every_retry_lands_in_the_failed_events_queue_and_raises_an_ala
                     let on_failure = format!("{:?}", p["DestinationConfig"]["OnFailure"]);
                     assert!(on_failure.contains(queue), "{name}: {on_failure}");
                     assert!(p["MaximumRetryAttempts"].as_u64().is_some(), "{name}");
+                    // A failing batch is split to find the record that fails it; except
+                    // count-stats, which fails only on storage (a record it cannot read is
+                    // logged and skipped) and whose marks name the first record of a part,
+                    // so the batch must come back whole (services/day_counts.rs).
+                    let whole = f["Properties"]["Handler"].as_str() == Some("count-stats");
                     assert_eq!(
                         p["BisectBatchOnFunctionError"].as_bool(),
-                        Some(true),
+                        Some(!whole),
                         "{name}"
                     );
                 } else {

@@ -37,6 +37,7 @@ mod secrets;
 mod sent_by;
 mod ses_events;
 mod smoke;
+mod stats;
 mod sweep_fanout;
 mod sweeps_local;
 mod templates;

@@ -3,7 +3,6 @@
 //! as Lambda's event source would, through `cargo lambda watch`) sweeps each clinic. A clinic
 //! whose sweep fails is retried alone and ends in the failed-events queue; the others go on.
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -11,27 +10,12 @@ use std::time::Duration;
 use tidings_app::App;
 use tidings_app::queue::Queue;
 use tidings_app::sweep_function::{ClinicSweep, Sweep, dispatch};
-use tidings_tests::{TestClinic, app, call, grant, moto_sent, new_clinic, unique_mobile};
+use tidings_tests::{
+    TestClinic, app, broken_clinic, call, grant, moto_sent, new_clinic, unique_mobile,
+};
 
 async fn sqs() -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::new(&aws_config::load_from_env().await)
-}
-
-/// A clinic whose stored settings no longer parse (a time zone that does not exist): every
-/// read of it fails, so its sweep fails every time.
-async fn broken_clinic(app: &App) -> TestClinic {
-    let c = new_clinic(app).await;
-    let db = aws_sdk_dynamodb::Client::new(&aws_config::load_from_env().await);
-    db.update_item()
-        .table_name(std::env::var("TABLE_NAME").unwrap())
-        .key("pk", AttributeValue::S(format!("CLINIC#{}", c.id)))
-        .key("sk", AttributeValue::S("CLINIC".into()))
-        .update_expression("SET time_zone = :tz")
-        .expression_attribute_values(":tz", AttributeValue::S("Mars/Olympus_Mons".into()))
-        .send()
-        .await
-        .unwrap();
-    c
 }
 
 /// A clinic with a reminder due at `at` (24 hours before an appointment) for a new patient;

@@ -153,7 +153,10 @@ async fn a_provider_that_takes_a_message_and_drops_the_connection_gets_it_once()
         "{history:?}"
     );
     // The statistics count them as messages (they were paid for), and as unconfirmed.
-    let stats = call(&app, key, "GET", "/messages/stats", None).await;
+    let stats = tidings_tests::stats::when(&app, key, "/messages/stats", |s| {
+        tidings_tests::stats::total(s, "unconfirmed") == 2
+    })
+    .await;
     assert_eq!(stats.status, 200, "{}", stats.json);
     let days = stats.json["days"].as_array().unwrap().clone();
     let unconfirmed_days: u64 = days

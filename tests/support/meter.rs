@@ -35,6 +35,8 @@ pub async fn metered_store(table: &str, meter: Arc<Meter>) -> tidings_app::store
 pub struct Meter {
     read_milli: AtomicU64,
     write_milli: AtomicU64,
+    /// Items read: one per GetItem that found one, a query's scanned items.
+    items_read: AtomicU64,
     /// Units per operation, for the breakdown.
     by_op: std::sync::Mutex<std::collections::BTreeMap<&'static str, (u64, f64)>>,
     /// Write units per table or index (`table`, `gsi1`...), for the breakdown.
@@ -57,6 +59,11 @@ impl Meter {
             .map(|(t, units)| (t, json!((units / per * 1000.0).round() / 1000.0)))
             .collect::<serde_json::Map<_, _>>()
             .into()
+    }
+
+    /// Items read since the last call (see the field).
+    pub fn items_read(&self) -> u64 {
+        self.items_read.swap(0, Ordering::SeqCst)
     }
 
     pub fn take(&self) -> (f64, f64) {
@@ -120,6 +127,14 @@ impl Intercept for CapacityInterceptor {
         let one = |c: Option<&ConsumedCapacity>| c.cloned().into_iter().collect::<Vec<_>>();
         let units =
             |c: &[ConsumedCapacity]| c.iter().filter_map(|c| c.capacity_units()).sum::<f64>();
+        let items = if let Some(o) = out.downcast_ref::<GetItemOutput>() {
+            u64::from(o.item().is_some())
+        } else if let Some(o) = out.downcast_ref::<QueryOutput>() {
+            u64::try_from(o.scanned_count()).unwrap_or(0)
+        } else {
+            0
+        };
+        m.items_read.fetch_add(items, Ordering::SeqCst);
         let (op, read, units) = if let Some(o) = out.downcast_ref::<GetItemOutput>() {
             ("GetItem", true, units(&one(o.consumed_capacity())))
         } else if let Some(o) = out.downcast_ref::<QueryOutput>() {

@@ -3,7 +3,7 @@
 //! can read what moto does not keep, such as the SMS sender id and the email reply-to) and can
 //! answer a call with a fault instead of forwarding it: throttling, a 500, or a permanent
 //! rejection, each in the wire format of the service; or hang; or forward it and then drop the
-//! connection unanswered.
+//! connection unanswered. In front of DynamoDB it knows transactions, and can hold one.
 
 use serde_json::Value;
 use std::collections::HashMap;
@@ -191,6 +191,14 @@ async fn serve(mut stream: TcpStream, state: State) -> std::io::Result<()> {
 
 /// Which provider call a request is, its recipient and its parameters.
 fn describe(path: &str, body: &[u8]) -> (Option<&'static str>, String, HashMap<String, String>) {
+    // In front of DynamoDB: a transaction (its recipient is the operation).
+    if serde_json::from_slice::<Value>(body).is_ok_and(|v| v.get("TransactItems").is_some()) {
+        return (
+            Some("dynamodb"),
+            "TransactWriteItems".into(),
+            HashMap::new(),
+        );
+    }
     if path.starts_with("/v2/email/outbound-emails") {
         let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
         let mut params = HashMap::new();

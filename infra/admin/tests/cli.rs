@@ -198,3 +198,115 @@ async fn ops_assign_identities_that_exist_and_numbers_to_one_clinic() {
     let (ok, _, err) = admin(&take);
     assert!(ok, "{err}");
 }
+
+/// Days before `count-stats` was deployed have no counters: `stats recount` counts them again
+/// from the messages and the ledger, and the statistics read what they read before.
+#[tokio::test]
+async fn stats_recount_fills_days_without_counters() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use serde_json::json;
+    use tidings_tests::stats::{total, when};
+    let app = app().await;
+    let c = tidings_tests::new_clinic(&app).await;
+    tidings_tests::grant(&app, &c.id, 10).await;
+    let patient =
+        tidings_tests::campaigns::patient(&app, &c.staff_key, &tidings_tests::unique_mobile())
+            .await;
+    let r = call(
+        &app,
+        &c.staff_key,
+        "POST",
+        "/messages",
+        Some(json!({"patient_ids": [patient], "channel": "sms", "body": "See you soon"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let messages = when(&app, &c.staff_key, "/messages/stats", |s| {
+        total(s, "messages") == 1
+    })
+    .await
+    .json;
+    let credits = when(&app, &c.staff_key, "/credits/stats", |s| {
+        s["totals"]["total"] == 1
+    })
+    .await
+    .json;
+    assert_eq!(total(&messages, "messages"), 1, "{messages}");
+
+    // As before the counters existed: none for the clinic.
+    let client = app.store.client();
+    let counters = client
+        .query()
+        .table_name(app.store.table())
+        .key_condition_expression("pk = :pk AND begins_with(sk, :stats)")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("CLINIC#{}", c.id)))
+        .expression_attribute_values(":stats", AttributeValue::S("STATS#".into()))
+        .send()
+        .await
+        .unwrap();
+    assert!(!counters.items().is_empty());
+    for item in counters.items() {
+        client
+            .delete_item()
+            .table_name(app.store.table())
+            .key("pk", item["pk"].clone())
+            .key("sk", item["sk"].clone())
+            .send()
+            .await
+            .unwrap();
+    }
+    let empty = call(&app, &c.staff_key, "GET", "/messages/stats", None).await;
+    assert_eq!(empty.json["days"], json!([]));
+
+    let (ok, out, err) = admin(&["stats", "recount", "--clinic", &c.id]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        (out["clinics"].as_u64(), out["days"].as_u64()),
+        (Some(1), Some(366))
+    );
+    let again = call(&app, &c.staff_key, "GET", "/messages/stats", None).await;
+    assert_eq!(again.json, messages);
+    let again = call(&app, &c.staff_key, "GET", "/credits/stats", None).await;
+    assert_eq!(again.json, credits);
+
+    // A bad day, or a period the wrong way round, is refused naming the option.
+    let (ok, _, err) = admin(&[
+        "stats",
+        "recount",
+        "--clinic",
+        &c.id,
+        "--from",
+        "2026-13-01",
+    ]);
+    assert!(!ok && err.contains("from"), "{err}");
+    let (ok, _, err) = admin(&[
+        "stats",
+        "recount",
+        "--clinic",
+        &c.id,
+        "--from",
+        "2026-11-02",
+        "--to",
+        "2026-11-01",
+    ]);
+    assert!(!ok && err.contains("from"), "{err}");
+}
+
+/// One clinic whose stored record no longer reads does not hide the others from ops: it is
+/// named on stderr.
+#[tokio::test]
+async fn clinic_list_names_a_clinic_that_does_not_read_and_lists_the_rest() {
+    let app = app().await;
+    let good = tidings_tests::new_clinic(&app).await;
+    let broken = tidings_tests::broken_clinic(&app).await;
+    let (ok, listed, err) = admin(&["clinic", "list"]);
+    assert!(ok, "{err}");
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    assert!(ids.contains(&good.id.as_str()) && !ids.contains(&broken.id.as_str()));
+    assert!(err.contains(&format!("clinic {}", broken.id)), "{err}");
+}

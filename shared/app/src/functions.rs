@@ -34,6 +34,7 @@ enum EventFunction {
     WebhookEvents,
     WebhookDeliver,
     SweepClinic,
+    CountStats,
 }
 
 const EVENT_FUNCTIONS: &[(&str, EventFunction)] = &[
@@ -44,6 +45,7 @@ const EVENT_FUNCTIONS: &[(&str, EventFunction)] = &[
     ("webhook-events", EventFunction::WebhookEvents),
     ("webhook-deliver", EventFunction::WebhookDeliver),
     ("sweep-clinic", EventFunction::SweepClinic),
+    ("count-stats", EventFunction::CountStats),
 ];
 
 /// Serves the function `name` until Lambda stops the process.
@@ -57,6 +59,7 @@ pub async fn serve_function(name: &str) -> Result<(), lambda_http::Error> {
             EventFunction::WebhookEvents => crate::webhook_functions::serve_events().await,
             EventFunction::WebhookDeliver => crate::webhook_functions::serve_deliveries().await,
             EventFunction::SweepClinic => crate::sweep_function::serve_clinics().await,
+            EventFunction::CountStats => crate::stats_function::serve().await,
         };
     }
     if let Some(endpoint) = api::ALL.iter().find(|e| e.function == name) {

@@ -21,6 +21,7 @@ pub mod secrets;
 pub mod services;
 pub mod ses_function;
 pub mod sns_http;
+pub mod stats_function;
 pub mod store;
 pub mod stripe;
 pub mod sweep_function;

@@ -11,6 +11,7 @@ pub mod campaign_step;
 pub mod clinic;
 pub mod contact;
 pub mod credits;
+pub mod day_counts;
 pub mod digest;
 pub mod email;
 pub mod export;

@@ -1,14 +1,14 @@
 //! `GET /credits/stats`: credits spent per day (in the clinic's time zone) and notification
 //! type, net of refunds, over every account of the clinic (practitioners' ones included, closed
-//! ones too).
+//! ones too), from the day counters.
 
 use super::load_clinic;
 use super::messages::Period;
 use crate::{ServiceError, store::Store};
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use tidings_domain::credits::{EntryKind, Spend};
+use tidings_domain::credits::Spend;
 
 /// Credits spent on each notification type.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -30,8 +30,8 @@ impl Spent {
             Spend::OneOff => &mut self.one_off,
             Spend::Reply => &mut self.reply,
         };
-        *slot += credits;
-        self.total += credits;
+        *slot = slot.saturating_add(credits);
+        self.total = self.total.saturating_add(credits);
     }
 }
 
@@ -53,6 +53,7 @@ pub struct CreditStats {
     pub totals: Spent,
 }
 
+/// From the day counters: one item per day of the period at most (`services::day_counts`).
 pub async fn stats(
     store: &Store,
     clinic_id: &str,
@@ -60,23 +61,17 @@ pub async fn stats(
     to: Option<&str>,
 ) -> Result<CreditStats, ServiceError> {
     let clinic = load_clinic(store, clinic_id).await?;
-    let (period, from, to) = Period::for_stats(&clinic, from, to, store.now())?;
-    let end = to.checked_add_days(Days::new(1)).unwrap_or(to);
-    let entries = store
-        .ledger_between(clinic_id, period.midnight(from), period.midnight(end))
-        .await?;
+    let (_, from, to) = Period::for_stats(&clinic, from, to, store.now())?;
     let mut days: BTreeMap<NaiveDate, Spent> = from
         .iter_days()
         .take_while(|d| *d <= to)
         .map(|d| (d, Spent::default()))
         .collect();
-    for e in entries {
-        let (Some(on), EntryKind::Debit | EntryKind::Refund) = (e.spent_on, e.kind) else {
-            continue;
-        };
-        let date = e.created_at.with_timezone(&period.tz).date_naive();
+    for (date, counts) in store.day_counts(clinic_id, from, to).await? {
         if let Some(day) = days.get_mut(&date) {
-            day.add(on, -e.credits);
+            for on in Spend::ALL {
+                day.add(on, counts.spent(on));
+            }
         }
     }
     let mut totals = Spent::default();

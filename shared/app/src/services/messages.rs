@@ -5,9 +5,9 @@ use crate::store::keys::MESSAGE_PREFIX;
 use crate::{ServiceError, store::Store};
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use serde::Serialize;
-use std::collections::BTreeMap;
 use tidings_domain::FieldError;
-use tidings_domain::message::{Message, Status};
+use tidings_domain::day_counts::CATEGORIES;
+use tidings_domain::message::Message;
 use tidings_domain::message_template::Category;
 
 /// The longest period statistics cover at once.
@@ -210,7 +210,9 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-/// `GET /messages/stats`: per day (in the clinic's time zone) and category.
+/// `GET /messages/stats`: per day (in the clinic's time zone) and category, from the day
+/// counters (one item per day of the period at most, `services::day_counts`). Categories with
+/// nothing counted that day are left out.
 pub async fn stats(
     store: &Store,
     clinic_id: &str,
@@ -218,40 +220,27 @@ pub async fn stats(
     to: Option<&str>,
 ) -> Result<Vec<DayStats>, ServiceError> {
     let clinic = load_clinic(store, clinic_id).await?;
-    let (period, ..) = Period::for_stats(&clinic, from, to, store.now())?;
-    let messages = store
-        .messages_between(clinic_id, period.sort_keys())
-        .await?;
-    let mut days: BTreeMap<(NaiveDate, &'static str), DayStats> = BTreeMap::new();
-    for m in &messages {
-        let date = m.created_at.with_timezone(&period.tz).date_naive();
-        let day = days
-            .entry((date, m.category.as_str()))
-            .or_insert_with(|| DayStats {
-                date,
-                category: m.category,
-                ..DayStats::default()
-            });
-        match m.status {
-            Status::Skipped | Status::Held | Status::NotSent => day.skipped += 1,
-            Status::Failed => {
-                day.failed += 1;
-                // A carrier's failure reported after the send is not refunded.
-                if m.keeps_its_credits() {
-                    day.credits += u64::from(m.credits);
-                }
-            }
-            // Replies are not sent messages.
-            Status::Received => {}
-            Status::Queued | Status::Sent | Status::Delivered | Status::Unconfirmed => {
-                day.unconfirmed += u64::from(m.status == Status::Unconfirmed);
-                day.messages += 1;
-                day.segments += u64::from(m.segments.unwrap_or(0));
-                day.credits += u64::from(m.credits);
-            }
-        }
-    }
-    Ok(days.into_values().collect())
+    let (_, from, to) = Period::for_stats(&clinic, from, to, store.now())?;
+    let days = store.day_counts(clinic_id, from, to).await?;
+    let count = |v: i64| u64::try_from(v).unwrap_or(0);
+    Ok(days
+        .iter()
+        .flat_map(|(date, counts)| {
+            CATEGORIES.into_iter().filter_map(move |category| {
+                let f = counts.messages(category);
+                (!f.is_zero()).then(|| DayStats {
+                    date: *date,
+                    category,
+                    messages: count(f.messages),
+                    failed: count(f.failed),
+                    skipped: count(f.skipped),
+                    unconfirmed: count(f.unconfirmed),
+                    segments: count(f.segments),
+                    credits: count(f.credits),
+                })
+            })
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod clinics;
 pub mod contacts;
 pub mod credit_stats;
 pub mod credits;
+pub mod day_counts;
 pub mod email_events;
 pub mod greetings;
 pub mod inbound;

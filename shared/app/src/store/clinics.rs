@@ -66,7 +66,6 @@ impl Store {
         self.transact(tx).await
     }
 
-    /// Every clinic (for ops; there are few).
     /// Every clinic's id, without reading its settings: a clinic whose stored settings no
     /// longer parse is still listed (its own sweep fails, not everyone's).
     pub async fn list_clinic_ids(&self) -> Result<Vec<String>, StoreError> {
@@ -84,13 +83,32 @@ impl Store {
         Ok(ids.into_iter().map(|c| c.id).collect())
     }
 
-    pub async fn list_clinics(&self) -> Result<Vec<Clinic>, StoreError> {
-        self.query_all(Query::under(
-            Some(super::GSI1),
-            keys::CLINICS_GSI.into(),
-            "",
-        ))
-        .await
+    /// Every clinic (for ops; there are few), and the ids of those whose stored record no
+    /// longer reads, with why: one such clinic does not hide the others.
+    pub async fn list_clinics(
+        &self,
+    ) -> Result<(Vec<Clinic>, Vec<(String, StoreError)>), StoreError> {
+        let q = Query::under(Some(super::GSI1), keys::CLINICS_GSI.into(), "");
+        let (mut clinics, mut unreadable) = (Vec::new(), Vec::new());
+        let mut start = None;
+        loop {
+            let page = self.query(&q, start).await?;
+            for item in page.items {
+                let id = item
+                    .get("id")
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                match from_item::<Clinic>(item) {
+                    Ok(c) => clinics.push(c),
+                    Err(e) => unreadable.push((id, e)),
+                }
+            }
+            start = page.last_key;
+            if start.is_none() {
+                return Ok((clinics, unreadable));
+            }
+        }
     }
 }
 

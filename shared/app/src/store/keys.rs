@@ -298,3 +298,15 @@ pub fn webhook_deliveries_prefix(endpoint_id: &str) -> String {
 pub fn webhook_delivery_sk(endpoint_id: &str, event_id: &str) -> String {
     format!("WEBHOOK_DELIVERY#{endpoint_id}#{event_id}")
 }
+
+/// A clinic's counters of one day (in its time zone), for statistics.
+pub const DAY_COUNTS_PREFIX: &str = "STATS#";
+pub fn day_counts_sk(date: chrono::NaiveDate) -> String {
+    format!("{DAY_COUNTS_PREFIX}{}", date.format("%Y-%m-%d"))
+}
+
+/// The mark that a part of a stream batch was counted, by its first record's event id.
+pub fn counted_pk(event_id: &str) -> String {
+    format!("COUNTED#{event_id}")
+}
+pub const COUNTED_SK: &str = "COUNTED";
