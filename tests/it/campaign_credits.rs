@@ -435,3 +435,106 @@ async fn through_the_local_stack_a_campaign_larger_than_the_balance_pauses_and_a
     assert_eq!(balance(&app, key).await, 8);
     assert_ledger_matches(&app, &c).await;
 }
+
+/// An audience larger than one answer reads (`AUDIENCE_MAX_READS`, here one read of 500) is
+/// estimated in parts: each answer carries a cursor with where it got to and the figures so
+/// far, and the last one (no cursor) equals the estimate made in one go. A cursor is the
+/// campaign's and the clinic's own.
+#[tokio::test]
+async fn a_large_estimate_comes_in_parts_that_add_up_to_the_whole() {
+    let base = app().await;
+    let c = new_clinic(&base).await;
+    grant(&base, &c.id, 100).await;
+    let mobiles: Vec<String> = (0..1_201).map(|_| unique_mobile()).collect();
+    tidings_tests::campaigns::seed_patients(&base, &c.id, &mobiles).await;
+    let all = report(
+        &base,
+        &c.staff_key,
+        json!({"name": "All", "type": "patient"}),
+    )
+    .await;
+    let first = tidings_tests::campaigns::day_ahead_campaign(&base, &c, &all, None).await;
+    let second = tidings_tests::campaigns::day_ahead_campaign(&base, &c, &all, None).await;
+    let (id, other_id) = (
+        first["id"].as_str().unwrap(),
+        second["id"].as_str().unwrap(),
+    );
+    let path = format!("/campaigns/{id}/estimate");
+    let whole = call(&base, &c.staff_key, "GET", &path, None).await;
+    assert_eq!(whole.status, 200, "{}", whole.json);
+    assert!(whole.json["next_cursor"].is_null(), "{}", whole.json);
+    assert_eq!(
+        (
+            &whole.json["people"],
+            &whole.json["credits_needed"],
+            &whole.json["shortfall"]
+        ),
+        (&json!(1_201), &json!(1_201), &json!(1_101)),
+        "{}",
+        whole.json
+    );
+
+    let mut app = base.clone();
+    app.config.audience_reads = 1;
+    let mut parts = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let p = match &cursor {
+            Some(k) => format!("{path}?cursor={k}"),
+            None => path.clone(),
+        };
+        let r = call(&app, &c.staff_key, "GET", &p, None).await;
+        assert_eq!(r.status, 200, "{}", r.json);
+        parts.push(r.json.clone());
+        assert!(parts.len() < 10, "{}", r.json);
+        match r.json["next_cursor"].as_str() {
+            Some(k) => cursor = Some(k.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(parts.len(), 3, "1,201 people at 500 a read: {parts:?}");
+    assert!(parts[0]["people"].as_u64().unwrap() < 1_201);
+    assert_eq!(parts.last().unwrap(), &whole.json);
+
+    // A cursor of this estimate does not go on another campaign's, nor another clinic's, and
+    // one that was tampered with is refused.
+    let k = parts[0]["next_cursor"].as_str().unwrap().to_owned();
+    let r = call(
+        &base,
+        &c.staff_key,
+        "GET",
+        &format!("/campaigns/{other_id}/estimate?cursor={k}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (r.status.as_u16(), r.field()),
+        (400, "cursor"),
+        "{}",
+        r.json
+    );
+    let r = call(
+        &base,
+        &c.staff_key,
+        "GET",
+        &format!("{path}?cursor=AAAA"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (r.status.as_u16(), r.field()),
+        (400, "cursor"),
+        "{}",
+        r.json
+    );
+    let theirs = new_clinic(&base).await;
+    let r = call(
+        &base,
+        &theirs.staff_key,
+        "GET",
+        &format!("{path}?cursor={k}"),
+        None,
+    )
+    .await;
+    assert!(matches!(r.status.as_u16(), 400 | 404), "{}", r.json);
+}

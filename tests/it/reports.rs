@@ -407,3 +407,97 @@ async fn a_page_after_the_first_reads_from_its_cursor_not_the_whole_audience() {
         "the second page read {second_reads} units, the first {first_reads}"
     );
 }
+
+/// A report page reads the audience at most `AUDIENCE_MAX_READS` times (here once: up to 500
+/// people): over a larger audience the first page has no count, and a report few people match
+/// answers what it found so far with a cursor at the position it reached, so no page walks
+/// the whole clinic, however large, within one request.
+#[tokio::test]
+async fn a_report_page_reads_the_audience_within_its_budget() {
+    let base = tidings_tests::app().await;
+    let c = new_clinic(&base).await;
+    let mobiles: Vec<String> = (0..1_201).map(|_| tidings_tests::unique_mobile()).collect();
+    tidings_tests::campaigns::seed_patients(&base, &c.id, &mobiles).await;
+    // The one patient with an email, made last: at the end of the walk.
+    let r = call(
+        &base,
+        &c.staff_key,
+        "POST",
+        "/patients",
+        Some(json!({"first_name": "Eve", "last_name": "Ng",
+                    "email": tidings_tests::unique_email("eve")})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let eve = r.id();
+    let all = post(
+        &base,
+        &c.staff_key,
+        "/reports",
+        json!({"name": "All", "type": "patient"}),
+    )
+    .await;
+    let sparse = post(
+        &base,
+        &c.staff_key,
+        "/reports",
+        json!({"name": "Email", "type": "patient", "filters": {"has_email": true}}),
+    )
+    .await;
+    let mut app = base.clone();
+    app.config.audience_reads = 1;
+
+    let first = call(
+        &app,
+        &c.staff_key,
+        "GET",
+        &format!("/reports/{all}/results?limit=10"),
+        None,
+    )
+    .await;
+    assert_eq!(first.status, 200, "{}", first.json);
+    assert!(first.json["count"].is_null(), "{}", first.json);
+    assert_eq!(first.json["items"].as_array().unwrap().len(), 10);
+    assert!(first.json["next_cursor"].is_string());
+    // With the default budget the same page counts everyone.
+    let counted = call(
+        &base,
+        &c.staff_key,
+        "GET",
+        &format!("/reports/{all}/results?limit=10"),
+        None,
+    )
+    .await;
+    assert_eq!(counted.json["count"], 1_202, "{}", counted.json);
+
+    // The sparse report: pages with no one yet, each with a cursor, until Eve.
+    let mut found = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/reports/{sparse}/results?limit=10&cursor={c}"),
+            None => format!("/reports/{sparse}/results?limit=10"),
+        };
+        let r = call(&app, &c.staff_key, "GET", &path, None).await;
+        assert_eq!(r.status, 200, "{}", r.json);
+        pages += 1;
+        assert!(pages < 20, "the walk never ended: {}", r.json);
+        found.extend(
+            r.json["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["id"].as_str().unwrap().to_owned()),
+        );
+        match r.json["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(found, vec![eve]);
+    assert!(
+        pages >= 3,
+        "1,202 patients at 500 a page take three pages, took {pages}"
+    );
+}

@@ -37,6 +37,8 @@ pub struct Meter {
     write_milli: AtomicU64,
     /// Items read: one per GetItem that found one, a query's scanned items.
     items_read: AtomicU64,
+    /// Of those, the queries' scanned items.
+    query_items_read: AtomicU64,
     /// Units per operation, for the breakdown.
     by_op: std::sync::Mutex<std::collections::BTreeMap<&'static str, (u64, f64)>>,
     /// Write units per table or index (`table`, `gsi1`...), for the breakdown.
@@ -61,9 +63,12 @@ impl Meter {
             .into()
     }
 
-    /// Items read since the last call (see the field).
-    pub fn items_read(&self) -> u64 {
-        self.items_read.swap(0, Ordering::SeqCst)
+    /// Items read since the last call, in all and by queries: (all, queries).
+    pub fn items_read(&self) -> (u64, u64) {
+        (
+            self.items_read.swap(0, Ordering::SeqCst),
+            self.query_items_read.swap(0, Ordering::SeqCst),
+        )
     }
 
     pub fn take(&self) -> (f64, f64) {
@@ -130,7 +135,9 @@ impl Intercept for CapacityInterceptor {
         let items = if let Some(o) = out.downcast_ref::<GetItemOutput>() {
             u64::from(o.item().is_some())
         } else if let Some(o) = out.downcast_ref::<QueryOutput>() {
-            u64::try_from(o.scanned_count()).unwrap_or(0)
+            let n = u64::try_from(o.scanned_count()).unwrap_or(0);
+            m.query_items_read.fetch_add(n, Ordering::SeqCst);
+            n
         } else {
             0
         };

@@ -190,6 +190,7 @@ async fn main() -> ExitCode {
         sweep_queue_url: None,
         sweep_retry_secs: 60,
         export_reads: 20,
+        audience_reads: 20,
     })
     .await;
     let app = match app {

@@ -85,6 +85,10 @@ pub struct Config {
     /// before it returns what it has with a cursor (`EXPORT_MAX_READS`, default 20: about
     /// 20,000 patients scanned, a few seconds).
     pub export_reads: usize,
+    /// The most audience reads (each up to 500 people) one report page or campaign estimate
+    /// makes before it answers what it has with a cursor (`AUDIENCE_MAX_READS`, default 20:
+    /// about 10,000 people, a few seconds).
+    pub audience_reads: usize,
 }
 
 /// Where and how Tidings calls Stripe.
@@ -235,6 +239,7 @@ impl Config {
             sweep_queue_url: optional("SWEEP_QUEUE_URL"),
             sweep_retry_secs: number("SWEEP_RETRY_SECS", 60, "a whole number of seconds from 1")?,
             export_reads: number("EXPORT_MAX_READS", 20, "a whole number from 1")?,
+            audience_reads: number("AUDIENCE_MAX_READS", 20, "a whole number from 1")?,
             campaigns: CampaignSettings {
                 sms_per_second: number("CAMPAIGN_SMS_PER_SECOND", 20, "a whole number from 1")?,
                 email_per_second: number("CAMPAIGN_EMAIL_PER_SECOND", 14, "a whole number from 1")?,

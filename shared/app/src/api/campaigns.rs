@@ -63,7 +63,7 @@ pub const ESTIMATE: Endpoint = Endpoint {
     method: Method::GET,
     path: "/campaigns/{id}/estimate",
     role: Role::Staff,
-    query: &[],
+    query: &["cursor"],
     max_body: MAX_BODY_BYTES,
     doc: Doc::get(
         "What a campaign would send and cost now",
@@ -166,7 +166,16 @@ async fn get(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>
 }
 
 async fn estimate(app: App, caller: Caller, req: ApiRequest) -> Result<Response<Body>, ApiError> {
-    let e = campaign_estimate::estimate(&app, &caller.clinic_id, req.param("id")).await?;
+    let (after, _) = req.position_page()?;
+    let mut e = campaign_estimate::estimate(
+        &app,
+        &caller.clinic_id,
+        req.param("id"),
+        after.as_deref(),
+        app.config.audience_reads,
+    )
+    .await?;
+    e.next_cursor = req.next_cursor(e.next_cursor.as_deref());
     Ok(response::json(StatusCode::OK, &e))
 }
 

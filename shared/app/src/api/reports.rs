@@ -108,6 +108,7 @@ async fn results(app: App, caller: Caller, req: ApiRequest) -> Result<Response<B
         req.param("id"),
         after.as_deref(),
         limit,
+        app.config.audience_reads,
     )
     .await?;
     r.next_cursor = req.next_cursor(r.next_cursor.as_deref());

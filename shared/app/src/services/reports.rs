@@ -1,6 +1,6 @@
 //! Saved reports, and running one now.
 
-use super::audience::{Audience, Member};
+use super::audience::{Audience, Member, PAGE};
 use super::load_clinic;
 use crate::store::Store;
 use crate::{ServiceError, ids, json};
@@ -148,16 +148,20 @@ fn row(m: &Member, tz: chrono_tz::Tz) -> ResultRow {
     }
 }
 
-/// A page of the report's results. The first page (no cursor) walks the whole audience to
-/// count it; a page with a cursor starts at the cursor's position and reads only until it has
-/// its page and knows whether more follow. Positions grow along the walk: a page goes on after
-/// the cursor's position even when the member there has left the report since (erased, say).
+/// A page of the report's results. The first page (no cursor) walks on through the audience
+/// to count it; a page with a cursor starts at the cursor's position and reads only until it
+/// has its page and knows whether more follow. Positions grow along the walk: a page goes on
+/// after the cursor's position even when the member there has left the report since (erased,
+/// say). Either way it reads at most `max_reads` times 500 people: a first page that could
+/// not count everyone by then has no count, and a page still short of its items (a report few
+/// people match) answers what it has, with a cursor at the position it reached.
 pub async fn results(
     store: &Store,
     clinic_id: &str,
     id: &str,
     after: Option<&str>,
     limit: usize,
+    max_reads: usize,
 ) -> Result<Results, ServiceError> {
     let report = get(store, clinic_id, id).await?;
     let clinic = load_clinic(store, clinic_id).await?;
@@ -167,13 +171,18 @@ pub async fn results(
     let mut last_pos = None;
     let mut more = false;
     let mut position: Option<String> = after.map(str::to_owned);
-    // The first page counts everyone, in large reads; a later one reads its page and one more.
-    let read = if after.is_some() {
-        limit.saturating_add(1)
-    } else {
-        500
-    };
-    loop {
+    // Read in people: the audience is read at most `max_reads` times 500.
+    let mut budget = max_reads.saturating_mul(PAGE);
+    let (counted, reached) = loop {
+        // The first page counts everyone, in large reads; a later one first reads its page
+        // and one more (then larger reads, when few people match).
+        let read = if after.is_some() && position.as_deref() == after {
+            limit.saturating_add(1)
+        } else {
+            PAGE
+        }
+        .min(budget);
+        budget -= read;
         let page = audience.page(store, position.as_deref(), read).await?;
         for (pos, m) in &page.members {
             count += 1;
@@ -189,13 +198,18 @@ pub async fn results(
         }
         // The first page walks on to count; a later one stops once it knows more follow.
         match page.next {
-            Some(p) if after.is_none() || !more => position = Some(p),
-            _ => break,
+            Some(p) if after.is_none() || !more => {
+                if budget == 0 {
+                    break (false, (!more).then_some(p));
+                }
+                position = Some(p);
+            }
+            _ => break (true, None),
         }
-    }
+    };
     Ok(Results {
-        count: after.is_none().then_some(count),
+        count: (after.is_none() && counted).then_some(count),
         items,
-        next_cursor: last_pos.filter(|_| more),
+        next_cursor: if more { last_pos } else { reached },
     })
 }
