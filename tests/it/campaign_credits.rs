@@ -499,34 +499,18 @@ async fn a_large_estimate_comes_in_parts_that_add_up_to_the_whole() {
     // A cursor of this estimate does not go on another campaign's, nor another clinic's, and
     // one that was tampered with is refused.
     let k = parts[0]["next_cursor"].as_str().unwrap().to_owned();
-    let r = call(
-        &base,
-        &c.staff_key,
-        "GET",
-        &format!("/campaigns/{other_id}/estimate?cursor={k}"),
-        None,
-    )
-    .await;
-    assert_eq!(
-        (r.status.as_u16(), r.field()),
-        (400, "cursor"),
-        "{}",
-        r.json
-    );
-    let r = call(
-        &base,
-        &c.staff_key,
-        "GET",
-        &format!("{path}?cursor=AAAA"),
-        None,
-    )
-    .await;
-    assert_eq!(
-        (r.status.as_u16(), r.field()),
-        (400, "cursor"),
-        "{}",
-        r.json
-    );
+    for wrong in [
+        format!("/campaigns/{other_id}/estimate?cursor={k}"),
+        format!("{path}?cursor=AAAA"),
+    ] {
+        let r = call(&base, &c.staff_key, "GET", &wrong, None).await;
+        assert_eq!(
+            (r.status.as_u16(), r.field()),
+            (400, "cursor"),
+            "{wrong}: {}",
+            r.json
+        );
+    }
     let theirs = new_clinic(&base).await;
     let r = call(
         &base,

@@ -315,16 +315,7 @@ async fn a_retry_with_the_same_idempotency_key_sends_nothing_more() {
 #[tokio::test]
 async fn a_permanent_provider_error_fails_the_message_and_refunds_it() {
     let bad = unique_mobile();
-    let bad_for_script = bad.clone();
-    let proxy = ProviderProxy::start(moto_url(), move |to, _| {
-        if to == bad_for_script {
-            Fault::Reject
-        } else {
-            Fault::Pass
-        }
-    })
-    .await;
-    let app = app_via(&proxy.url).await;
+    let (app, proxy) = tidings_tests::app_refusing(&bad).await;
     let c = new_clinic(&app).await;
     let key = &c.staff_key;
     grant(&app, &c.id, 10).await;

@@ -9,9 +9,7 @@ use tidings_tests::campaigns::{day_ahead_campaign, event, limits, patient, repor
 use tidings_tests::lambda_process::{Answer, LambdaProcess};
 use tidings_tests::provider_proxy::{Fault, ProviderProxy};
 use tidings_tests::stats::{total, when};
-use tidings_tests::{
-    app, app_via, call, grant, list_all, moto_url, new_clinic, unique_email, unique_mobile,
-};
+use tidings_tests::{app, call, grant, list_all, new_clinic, unique_email, unique_mobile};
 
 /// Per (date, category): messages, failed, skipped, segments, credits, counted from the
 /// message records the API lists (the statistics' own rules, written out again).
@@ -50,16 +48,7 @@ fn expected_message_stats(messages: &[Value], tz: chrono_tz::Tz) -> Value {
 async fn statistics_add_up_to_the_messages_and_the_ledger() {
     // The provider refuses one number outright: that message fails and its credits come back.
     let refused = unique_mobile();
-    let refused_at_proxy = refused.clone();
-    let proxy = ProviderProxy::start(moto_url(), move |to, _| {
-        if to == refused_at_proxy {
-            Fault::Reject
-        } else {
-            Fault::Pass
-        }
-    })
-    .await;
-    let app = app_via(&proxy.url).await;
+    let (app, _proxy) = tidings_tests::app_refusing(&refused).await;
     let c = new_clinic(&app).await;
     let key = &c.staff_key;
     grant(&app, &c.id, 40).await;

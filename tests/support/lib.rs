@@ -383,6 +383,22 @@ pub async fn app_via(proxy_url: &str) -> App {
     }
 }
 
+/// The app with a provider that refuses `number` outright (a permanent error) and takes every
+/// other message; the proxy records the calls.
+pub async fn app_refusing(number: &str) -> (App, provider_proxy::ProviderProxy) {
+    use provider_proxy::{Fault, ProviderProxy};
+    let refused = number.to_owned();
+    let proxy = ProviderProxy::start(moto_url(), move |to, _| {
+        if to == refused {
+            Fault::Reject
+        } else {
+            Fault::Pass
+        }
+    })
+    .await;
+    (app_via(&proxy.url).await, proxy)
+}
+
 /// A mobile number no other test uses. moto keeps every SMS of the whole run, and tests count
 /// the SMS each number received, so two tests sharing a number would see each other's. Within
 /// a test binary the numbers run on from a random start, so they never repeat; across binaries
