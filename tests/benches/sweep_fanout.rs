@@ -5,8 +5,12 @@
 //! message per clinic on the sweep queue in moto's SQS; `BENCH_WORKERS` copies of `sweep-clinic`
 //! (default 20: template.yaml's MaximumConcurrency) take batches of ten from the queue and run
 //! the function's own handler (`sweep_function::handle_queue`) as Lambda's SQS event source
-//! would. It prints one JSON line: how long until every reminder was sent, and the delay of the
-//! slowest clinic (from the dispatch to the end of the batch that swept it).
+//! would. It prints one JSON line: how long until every clinic was swept (`all_sent_within_s`),
+//! the delay of the slowest clinic (from the dispatch to the end of the batch that swept it),
+//! what moto received (`reminders_sent`, `duplicates`), and what the clinics' records say
+//! became of the reminders (`recorded`: `sent`, or `unconfirmed` when the provider's answer
+//! did not come back within the call's 5-second timeout, or `failed`). A reminder counts as
+//! sent in time only when it is recorded `sent`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{DateTime, Duration, Utc};
@@ -173,6 +177,39 @@ async fn main() {
         all
     };
     let (_, all_swept_s, (out, dispatch_s)) = tokio::join!(copies, watch, dispatched);
+    // What the clinics' records say became of each reminder: sent, or unconfirmed (the
+    // provider's answer did not come back within the call's timeout), or failed.
+    let outcomes: HashMap<String, usize> = futures::stream::iter(ours.iter())
+        .map(|clinic_id| {
+            let app = &app;
+            async move {
+                let range = ("MESSAGE#".to_owned(), "MESSAGE#~".to_owned());
+                let (messages, _) = app
+                    .store
+                    .list_messages(clinic_id, range, None, None, 50)
+                    .await
+                    .unwrap();
+                messages
+                    .into_iter()
+                    .map(|m| {
+                        serde_json::to_value(m.status)
+                            .unwrap()
+                            .as_str()
+                            .unwrap()
+                            .to_owned()
+                    })
+                    .collect::<Vec<_>>()
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .flatten()
+        .fold(HashMap::new(), |mut acc, s| {
+            *acc.entry(s).or_default() += 1;
+            acc
+        });
     let sent = moto_sent().await;
     let reminders_sent: usize = mobiles.iter().map(|m| sent.sms_to(m).len()).sum();
     let duplicates = mobiles.iter().filter(|m| sent.sms_to(m).len() > 1).count();
@@ -199,6 +236,7 @@ async fn main() {
             "clinics_queued": out["clinics_queued"],
             "clinics_swept": delays.len(),
             "reminders_sent": reminders_sent,
+            "recorded": outcomes,
             "duplicates": duplicates,
             "dispatch_s": r(dispatch_s),
             "all_sent_within_s": r(all_swept_s),
