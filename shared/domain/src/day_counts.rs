@@ -8,6 +8,7 @@ use crate::credits::{EntryKind, LedgerEntry, Spend};
 use crate::message::{Message, Status};
 use crate::message_template::Category;
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 /// Every category, in the order the statistics list them (by name).
 pub const CATEGORIES: [Category; 5] = [
@@ -137,13 +138,17 @@ impl DayCounts {
     }
 
     fn add_to(&mut self, name: String, v: i64) {
-        if v == 0 {
-            return;
-        }
-        let slot = self.0.entry(name).or_default();
-        *slot = slot.saturating_add(v);
-        if *slot == 0 {
-            self.0.retain(|_, v| *v != 0);
+        match self.0.entry(name) {
+            Entry::Occupied(mut e) => match e.get().saturating_add(v) {
+                0 => {
+                    e.remove();
+                }
+                sum => *e.get_mut() = sum,
+            },
+            Entry::Vacant(e) if v != 0 => {
+                e.insert(v);
+            }
+            Entry::Vacant(_) => {}
         }
     }
 
