@@ -92,7 +92,9 @@ async fn worker(
                 body: m.body().unwrap().to_owned(),
             })
             .collect();
-        let out = handle_queue(&app, SqsEvent { records }).await;
+        // The function's 120 s, less the time it keeps for its last send.
+        let stop_at = tokio::time::Instant::now() + std::time::Duration::from_secs(95);
+        let out = handle_queue(&app, SqsEvent { records }, stop_at).await;
         let failed: HashSet<&str> = out
             .batch_item_failures
             .iter()

@@ -1,11 +1,17 @@
-//! The account's SMS rate holds across campaigns: SNS's quota is the account's, so two
-//! campaigns running at once share `CAMPAIGN_SMS_PER_SECOND` instead of each taking it.
+//! The account's SMS rate holds across senders: SNS's quota is the account's, so two
+//! campaigns running at once, or a campaign and a reminder sweep, share
+//! `CAMPAIGN_SMS_PER_SECOND` instead of each taking it.
 
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use serde_json::json;
+use std::time::Instant;
 use tidings_app::App;
 use tidings_app::services::campaign_run::fire;
-use tidings_tests::campaigns::{event, limits, paced_campaign};
-use tidings_tests::provider_proxy::{Fault, ProviderProxy};
-use tidings_tests::{app_via, moto_url};
+use tidings_app::services::reminders::sweep_clinic;
+use tidings_tests::campaigns::{event, limits, paced_campaign, seed_patients};
+use tidings_tests::provider_proxy::{Call, Fault, ProviderProxy};
+use tidings_tests::{app_via, call, grant, moto_url, new_clinic, unique_mobile};
 
 const RATE: u32 = 20;
 const PEOPLE: usize = 80;
@@ -51,9 +57,95 @@ async fn two_campaigns_at_once_share_the_accounts_sms_rate() {
     let calls = proxy.calls();
     let (of_a, of_b): (Vec<_>, Vec<_>) =
         calls.iter().partition(|c| mobiles_a.contains(&c.recipient));
-    let last =
-        |v: &Vec<&tidings_tests::provider_proxy::Call>| v.iter().map(|c| c.at).max().unwrap();
-    let first =
-        |v: &Vec<&tidings_tests::provider_proxy::Call>| v.iter().map(|c| c.at).min().unwrap();
-    assert!(first(&of_b) < last(&of_a) && first(&of_a) < last(&of_b));
+    assert!(side_by_side(&of_a, &of_b));
+}
+
+/// The sends' rate a second: n sends take (n - 1) intervals.
+fn rate_of(calls: &[Call]) -> f64 {
+    let first = calls.iter().map(|c| c.at).min().unwrap();
+    let last = calls.iter().map(|c| c.at).max().unwrap();
+    (calls.len() - 1) as f64 / (last - first).as_secs_f64()
+}
+
+/// Each of the two sent while the other was sending.
+fn side_by_side(a: &[&Call], b: &[&Call]) -> bool {
+    let first = |v: &[&Call]| v.iter().map(|c| c.at).min().unwrap();
+    let last = |v: &[&Call]| v.iter().map(|c| c.at).max().unwrap();
+    first(b) < last(a) && first(a) < last(b)
+}
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+#[tokio::test]
+async fn a_reminder_sweep_beside_a_campaign_keeps_to_the_same_rate() {
+    // Another rate than the test above, so that the two tests do not share one schedule.
+    const RATE: u32 = 25;
+    const REMINDERS: usize = 50;
+    let proxy = ProviderProxy::start(moto_url(), |_, _| Fault::Pass).await;
+    let via = app_via(&proxy.url).await;
+    let (app, c1, id1, mobiles_a) = paced_campaign(PEOPLE as i64, PEOPLE, RATE).await;
+    let app = App {
+        delivery: via.delivery.clone(),
+        ..app
+    };
+    // Another clinic, whose REMINDERS appointments all have their reminder due at 09:00.
+    let c2 = new_clinic(&app).await;
+    grant(&app, &c2.id, REMINDERS as i64).await;
+    let settings = json!({"channels": {"sms": {"body": "See you tomorrow"}},
+                          "rules": [{"kind": "hours_before", "hours": 24}]});
+    let r = call(
+        &app,
+        &c2.admin_key,
+        "PUT",
+        "/settings/reminders",
+        Some(settings),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let mobiles: Vec<String> = (0..REMINDERS).map(|_| unique_mobile()).collect();
+    let patients = seed_patients(&app, &c2.id, &mobiles).await;
+    futures::stream::iter(&patients)
+        .for_each_concurrent(8, |p| {
+            let body = json!({"patient_id": p, "start": "2027-03-02T09:00:00Z",
+                              "end": "2027-03-02T09:30:00Z"});
+            let (app, key) = (&app, &c2.admin_key);
+            async move {
+                let r = call(app, key, "POST", "/appointments", Some(body)).await;
+                assert_eq!(r.status, 201, "{}", r.json);
+            }
+        })
+        .await;
+
+    let ev = event(&c1, &id1, "2027-03-01T09:00:00Z");
+    let limits = limits(300);
+    let started = Instant::now();
+    let (ran, swept) = tokio::join!(
+        fire(&app, &ev, &limits),
+        sweep_clinic(&app, &c2.id, t("2027-03-01T09:00:00Z"))
+    );
+    ran.unwrap();
+    let swept = swept.unwrap();
+    assert_eq!(swept.sent, REMINDERS, "{swept:?}");
+
+    let calls: Vec<Call> = proxy
+        .calls()
+        .into_iter()
+        .filter(|c| c.at >= started)
+        .collect();
+    assert_eq!(calls.len(), PEOPLE + REMINDERS, "every message sent once");
+    let rate = rate_of(&calls);
+    println!(
+        "{{\"test\":\"reminders_beside_a_campaign\",\"sends\":{},\"per_second\":{rate:.2},\"limit\":{RATE}}}",
+        calls.len()
+    );
+    assert!(
+        rate <= f64::from(RATE) * 1.1,
+        "a campaign and a reminder sweep together sent {rate:.1} SMS a second; the account's rate is {RATE}"
+    );
+    let (campaign, reminders): (Vec<&Call>, Vec<&Call>) =
+        calls.iter().partition(|c| mobiles_a.contains(&c.recipient));
+    assert_eq!(reminders.len(), REMINDERS);
+    assert!(side_by_side(&campaign, &reminders));
 }

@@ -643,3 +643,45 @@ fn sam_builds_one_binary_for_every_function() {
             .unwrap();
     assert_eq!(cargo["bin"][0]["name"].as_str(), Some("tidings"));
 }
+
+#[test]
+fn every_function_that_paces_its_sends_reads_the_accounts_rates() {
+    // The shared schedule is kept per rate (`RATE#SMS#<rate>`): a function that read another
+    // figure (or the default) would pace on a schedule of its own, beside the others.
+    let doc = template();
+    let mut checked = Vec::new();
+    for (name, f) in functions(&doc) {
+        let paces = ["sns:Publish", "ses:SendEmail"]
+            .iter()
+            .any(|a| !statements_allowing(&f, a).is_empty());
+        if !paces {
+            continue;
+        }
+        let env = environment(&doc, &f);
+        for (var, parameter) in [
+            ("CAMPAIGN_SMS_PER_SECOND", "CampaignSmsPerSecond"),
+            ("CAMPAIGN_EMAIL_PER_SECOND", "CampaignEmailPerSecond"),
+        ] {
+            let values: Vec<&String> = env
+                .iter()
+                .filter(|(k, _)| k == var)
+                .map(|(_, v)| v)
+                .collect();
+            assert!(
+                !values.is_empty() && values.iter().all(|v| v.contains(parameter)),
+                "{name} sends but its {var} is {values:?}, not the parameter {parameter}"
+            );
+        }
+        checked.push(name);
+    }
+    for f in [
+        "RunCampaignFunction",
+        "ResendUnconfirmedFunction",
+        "SweepClinicFunction",
+    ] {
+        assert!(
+            checked.iter().any(|n| n == f),
+            "{f} not checked: {checked:?}"
+        );
+    }
+}

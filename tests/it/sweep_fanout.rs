@@ -9,20 +9,32 @@ use std::collections::HashMap;
 use std::time::Duration;
 use tidings_app::App;
 use tidings_app::queue::Queue;
-use tidings_app::sweep_function::{ClinicSweep, Sweep, dispatch};
+use tidings_app::queue::{SqsEvent, SqsRecord};
+use tidings_app::sweep_function::{ClinicSweep, Sweep, dispatch, handle_queue};
 use tidings_tests::{
-    TestClinic, app, broken_clinic, call, grant, moto_sent, new_clinic, unique_mobile,
+    TestClinic, app, broken_clinic, call, grant, list_all, moto_sent, new_clinic, unique_mobile,
 };
 
 async fn sqs() -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::new(&aws_config::load_from_env().await)
 }
 
-/// A clinic with a reminder due at `at` (24 hours before an appointment) for a new patient;
-/// the patient's mobile.
+/// A clinic with a reminder due 24 hours before `appointment` for a new patient; the
+/// patient's mobile.
 async fn clinic_with_a_reminder_due(app: &App, appointment: &str) -> (TestClinic, String) {
+    let (c, mut mobiles) = clinic_with_reminders_due(app, appointment, 1).await;
+    (c, mobiles.remove(0))
+}
+
+/// A clinic with `n` reminders due 24 hours before `appointment`, one for each of `n` new
+/// patients; their mobiles.
+async fn clinic_with_reminders_due(
+    app: &App,
+    appointment: &str,
+    n: usize,
+) -> (TestClinic, Vec<String>) {
     let c = new_clinic(app).await;
-    grant(app, &c.id, 10).await;
+    grant(app, &c.id, 10 + n as i64).await;
     let r = call(
         app,
         &c.admin_key,
@@ -33,16 +45,20 @@ async fn clinic_with_a_reminder_due(app: &App, appointment: &str) -> (TestClinic
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.json);
-    let mobile = unique_mobile();
-    let body = json!({"first_name": "Ann", "last_name": "Lee", "mobile": mobile});
-    let p = call(app, &c.staff_key, "POST", "/patients", Some(body)).await;
-    assert_eq!(p.status, 201, "{}", p.json);
     let end = (appointment.parse::<DateTime<Utc>>().unwrap() + chrono::Duration::minutes(30))
         .to_rfc3339();
-    let body = json!({"patient_id": p.id(), "start": appointment, "end": end});
-    let a = call(app, &c.staff_key, "POST", "/appointments", Some(body)).await;
-    assert_eq!(a.status, 201, "{}", a.json);
-    (c, mobile)
+    let mut mobiles = Vec::new();
+    for _ in 0..n {
+        let mobile = unique_mobile();
+        let body = json!({"first_name": "Ann", "last_name": "Lee", "mobile": mobile});
+        let p = call(app, &c.staff_key, "POST", "/patients", Some(body)).await;
+        assert_eq!(p.status, 201, "{}", p.json);
+        let body = json!({"patient_id": p.id(), "start": appointment, "end": end});
+        let a = call(app, &c.staff_key, "POST", "/appointments", Some(body)).await;
+        assert_eq!(a.status, 201, "{}", a.json);
+        mobiles.push(mobile);
+    }
+    (c, mobiles)
 }
 
 /// The messages of the failed-events queue whose body names `clinic_id`, read without
@@ -202,4 +218,80 @@ async fn the_sweep_functions_stop_at_cold_start_without_their_queue() {
             "{function}: {status:?}"
         );
     }
+}
+
+/// A `sweep-clinic` copy whose time runs out before every reminder's turn in the account's rate
+/// sends what fits, leaves the rest unclaimed and queues the clinic again; the continuation (the
+/// real function, through the local queue bridge) sends the rest. Each reminder goes once and
+/// is recorded sent: none lost, none failed, and the clinic never counts towards the
+/// failed-events queue.
+#[tokio::test]
+async fn a_clinic_whose_time_runs_out_is_continued_and_each_reminder_goes_once() {
+    const REMINDERS: usize = 30;
+    let base = app().await;
+    let (c, mobiles) = clinic_with_reminders_due(&base, "2032-05-11T00:00:00Z", REMINDERS).await;
+    // This copy sends 10 SMS a second and has a second and a half: about 15 of the 30.
+    let mut config = base.config.clone();
+    config.campaigns.sms_per_second = 10;
+    let app = App { config, ..base };
+    let unit = ClinicSweep {
+        sweep: Sweep::Reminders,
+        clinic_id: c.id.clone(),
+        at: "2032-05-10T00:10:00Z".parse().unwrap(),
+    };
+    let records = vec![SqsRecord {
+        message_id: "first-delivery".into(),
+        receipt_handle: "unused".into(),
+        body: serde_json::to_string(&unit).unwrap(),
+    }];
+    let stop_at = tokio::time::Instant::now() + Duration::from_millis(1500);
+    let out = handle_queue(&app, SqsEvent { records }, stop_at).await;
+    assert!(out.batch_item_failures.is_empty(), "{out:?}");
+    let sent = |moto: &tidings_tests::Sent| {
+        mobiles
+            .iter()
+            .map(|m| moto.sms_to(m).len())
+            .collect::<Vec<_>>()
+    };
+    let first = sent(&moto_sent().await).iter().sum::<usize>();
+    assert!(
+        first > 0 && first < REMINDERS,
+        "{first} of {REMINDERS} sent before the time ran out"
+    );
+
+    let started = std::time::Instant::now();
+    loop {
+        let counts = sent(&moto_sent().await);
+        assert!(
+            counts.iter().all(|n| *n <= 1),
+            "a reminder went twice: {counts:?}"
+        );
+        if counts.iter().all(|n| *n == 1) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "the continuation never sent the rest: {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(sent(&moto_sent().await).iter().all(|n| *n == 1));
+    let (messages, _) = list_all(&app, &c.staff_key, "/messages?limit=100").await;
+    let statuses: Vec<&str> = messages
+        .iter()
+        .map(|m| m["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses.len(), REMINDERS, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == "sent" || *s == "delivered"),
+        "{statuses:?}"
+    );
+    let credits = call(&app, &c.staff_key, "GET", "/credits", None).await;
+    assert_eq!(
+        credits.json["accounts"][0]["balance"], 10,
+        "{}",
+        credits.json
+    );
+    assert!(failed_events_naming(&c.id).await.is_empty());
 }

@@ -3,7 +3,7 @@
 use crate::App;
 use crate::services::campaign_run::{self, FireEvent, FireOutcome, Limits};
 use lambda_http::{LambdaEvent, service_fn};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// Time kept back from the Lambda deadline to finish the page in hand and hand over.
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(60);
@@ -11,11 +11,7 @@ pub const DEADLINE_MARGIN: Duration = Duration::from_secs(60);
 /// When this invocation should stop taking pages: the configured budget, or the Lambda
 /// deadline less [`DEADLINE_MARGIN`], whichever comes first.
 pub fn stop_at(deadline_ms: u64, budget: Duration) -> tokio::time::Instant {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    let left =
-        Duration::from_millis(deadline_ms.saturating_sub(now_ms)).saturating_sub(DEADLINE_MARGIN);
+    let left = crate::deadline::left(deadline_ms, DEADLINE_MARGIN);
     tokio::time::Instant::now() + left.min(budget)
 }
 

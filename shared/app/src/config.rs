@@ -154,10 +154,12 @@ pub struct SchedulingConfig {
 /// How fast a campaign run sends.
 #[derive(Debug, Clone, Copy)]
 pub struct CampaignSettings {
-    /// Most SMS a run hands to SNS per second (`CAMPAIGN_SMS_PER_SECOND`, default 20, the
-    /// default SNS SMS quota).
+    /// Most SMS handed to SNS per second by every paced sender together: campaign runs,
+    /// resends and the reminder and greeting sweeps (`CAMPAIGN_SMS_PER_SECOND`, default 20,
+    /// the default SNS SMS quota).
     pub sms_per_second: u32,
-    /// Most emails per second (`CAMPAIGN_EMAIL_PER_SECOND`, default 14, SES's default quota).
+    /// Most emails per second, likewise (`CAMPAIGN_EMAIL_PER_SECOND`, default 14, SES's
+    /// default quota).
     pub email_per_second: u32,
     /// Provider calls in flight at once (`CAMPAIGN_CONCURRENCY`, default 16).
     pub concurrency: usize,

@@ -8,6 +8,7 @@ pub mod campaign_function;
 pub mod clock;
 pub mod config;
 pub mod csv_out;
+pub mod deadline;
 pub mod delivery;
 pub mod error;
 pub mod functions;

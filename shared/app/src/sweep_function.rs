@@ -10,11 +10,14 @@
 
 use crate::App;
 use crate::queue::{BatchResponse, ItemFailure, QueueError, SqsEvent};
+use crate::services::pacing::Pacer;
 use crate::services::{greetings, reminders, unconfirmed};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use lambda_http::{LambdaEvent, service_fn};
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// What the schedule sends.
 #[derive(Debug, Default, Deserialize)]
@@ -42,6 +45,11 @@ pub struct ClinicSweep {
 
 /// How many clinics one `sweep-clinic` copy sweeps at once (its batch).
 const AT_ONCE: usize = 10;
+
+/// How long before its time limit a `sweep-clinic` copy starts its last send: time for that
+/// send's claim, provider call and record (each bounded by the SDK's timeouts), and for
+/// queueing the continuations.
+const LAST_SEND_BEFORE_LIMIT: Duration = Duration::from_secs(25);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DispatchError {
@@ -88,48 +96,110 @@ pub async fn dispatch(
     Ok(out)
 }
 
-/// `sweep-clinic`: sweeps the batch's clinics, ten at a time. A clinic whose sweep failed is
-/// named in the answer (its message stays on the queue) and hidden for a minute.
-pub async fn handle_queue(app: &App, event: SqsEvent) -> BatchResponse {
-    crate::aws_calls::as_function("sweep-clinic", sweep_all(app, event)).await
+/// `sweep-clinic`: sweeps the batch's clinics, ten at a time, their sends paced by the
+/// account's rate and started before `stop_at`. A clinic whose sweep failed is named in the
+/// answer (its message stays on the queue) and hidden for a minute; a clinic whose time ran out
+/// before every send's turn, after some went, is queued again as it was (a continuation, new on
+/// the queue, so not counted towards the failed-events queue) and the rest goes out from there.
+pub async fn handle_queue(app: &App, event: SqsEvent, stop_at: Instant) -> BatchResponse {
+    crate::aws_calls::as_function("sweep-clinic", sweep_all(app, event, stop_at)).await
 }
 
-async fn sweep_all(app: &App, event: SqsEvent) -> BatchResponse {
+async fn sweep_all(app: &App, event: SqsEvent, stop_at: Instant) -> BatchResponse {
+    // The batch's reminders and greetings keep to the account's rate, shared with every
+    // other sender (other copies, campaigns, resends): SNS's and SES's quotas are the account's.
+    let pacer = &Pacer::until(app, stop_at);
     let results: Vec<Option<ItemFailure>> = futures::stream::iter(event.records)
         .map(|r| async move {
             let Ok(unit) = serde_json::from_str::<ClinicSweep>(&r.body) else {
                 tracing::warn!(message_id = r.message_id, "dropped a sweep message that names no clinic");
                 return None;
             };
-            let swept = match unit.sweep {
-                Sweep::Reminders => reminders::sweep_clinic(app, &unit.clinic_id, unit.at)
-                    .await
-                    .map(|r| serde_json::to_value(r).unwrap_or_default()),
-                Sweep::Greetings => greetings::sweep_clinic(app, &unit.clinic_id, unit.at)
-                    .await
-                    .map(|r| serde_json::to_value(r).unwrap_or_default()),
-            };
-            match swept {
-                Ok(report) => {
-                    tracing::info!(clinic_id = unit.clinic_id, sweep = ?unit.sweep, %report, "clinic swept");
-                    None
-                }
-                Err(e) => {
-                    tracing::error!(clinic_id = unit.clinic_id, sweep = ?unit.sweep, error = ?e, "clinic sweep failed; tried again in a minute");
-                    if let Err(e) = app.sweep_queue.retry_after(&r.receipt_handle, app.config.sweep_retry_secs).await {
-                        tracing::error!(clinic_id = unit.clinic_id, error = ?e, "retry not scheduled; the queue's visibility timeout applies");
-                    }
-                    Some(ItemFailure {
-                        item_identifier: r.message_id,
-                    })
-                }
+            if settle(app, &unit, sweep(app, pacer, &unit).await).await {
+                return None;
             }
+            if let Err(e) = app.sweep_queue.retry_after(&r.receipt_handle, app.config.sweep_retry_secs).await {
+                tracing::error!(clinic_id = unit.clinic_id, error = ?e, "retry not scheduled; the queue's visibility timeout applies");
+            }
+            Some(ItemFailure {
+                item_identifier: r.message_id,
+            })
         })
         .buffer_unordered(AT_ONCE)
         .collect()
         .await;
     BatchResponse {
         batch_item_failures: results.into_iter().flatten().collect(),
+    }
+}
+
+/// What one clinic's sweep did, as its batch needs it.
+struct Swept {
+    /// Sends left for later: the time ran out before their turn.
+    left: usize,
+    /// Whether anything was sent, skipped or found sent before.
+    progressed: bool,
+    report: serde_json::Value,
+}
+
+async fn sweep(app: &App, pacer: &Pacer, unit: &ClinicSweep) -> Result<Swept, crate::ServiceError> {
+    let (id, at) = (&unit.clinic_id, unit.at);
+    Ok(match unit.sweep {
+        Sweep::Reminders => {
+            let r = reminders::sweep_clinic_paced(app, pacer, id, at).await?;
+            Swept {
+                left: r.deferred,
+                progressed: r.sent + r.skipped + r.already_sent > 0,
+                report: serde_json::to_value(r).unwrap_or_default(),
+            }
+        }
+        Sweep::Greetings => {
+            let r = greetings::sweep_clinic_paced(app, pacer, id, at).await?;
+            Swept {
+                left: r.deferred,
+                progressed: r.sent + r.skipped + r.already_sent > 0,
+                report: serde_json::to_value(r).unwrap_or_default(),
+            }
+        }
+    })
+}
+
+/// Whether the clinic's message is done with: swept, or continued by a new message. Otherwise
+/// it is tried again: the sweep failed, its continuation could not be queued, or nothing went
+/// before the time ran out (so that a copy that never has the time ends in the failed-events
+/// queue rather than continuing for ever).
+async fn settle(app: &App, unit: &ClinicSweep, swept: Result<Swept, crate::ServiceError>) -> bool {
+    let (clinic_id, sweep) = (&unit.clinic_id, unit.sweep);
+    match swept {
+        Ok(Swept {
+            left: 0, report, ..
+        }) => {
+            tracing::info!(clinic_id, ?sweep, %report, "clinic swept");
+            true
+        }
+        Ok(Swept {
+            progressed: false,
+            report,
+            ..
+        }) => {
+            tracing::error!(clinic_id, ?sweep, %report, "clinic sweep ran out of time before its first send; tried again in a minute");
+            false
+        }
+        Ok(Swept { report, .. }) => match app.sweep_queue.enqueue(std::slice::from_ref(unit)).await
+        {
+            Ok(()) => {
+                tracing::warn!(clinic_id, ?sweep, %report, "clinic sweep continued: the time ran out before every send's turn");
+                true
+            }
+            Err(e) => {
+                tracing::error!(clinic_id, ?sweep, %report, error = ?e, "clinic sweep not continued; tried again in a minute");
+                false
+            }
+        },
+        Err(e) => {
+            tracing::error!(clinic_id, ?sweep, error = ?e, "clinic sweep failed; tried again in a minute");
+            false
+        }
     }
 }
 
@@ -176,7 +246,11 @@ pub async fn serve_clinics() -> Result<(), lambda_http::Error> {
     require_queue(&app)?;
     lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let app = app.clone();
-        async move { Ok::<_, lambda_http::Error>(handle_queue(&app, event.payload).await) }
+        async move {
+            let left = crate::deadline::left(event.context.deadline, LAST_SEND_BEFORE_LIMIT);
+            let stop_at = Instant::now() + left;
+            Ok::<_, lambda_http::Error>(handle_queue(&app, event.payload, stop_at).await)
+        }
     }))
     .await
 }

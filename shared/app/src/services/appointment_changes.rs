@@ -5,6 +5,7 @@
 //! sweep sends it when they end, if the appointment is still as the change left it.
 
 use super::automatic::Tally;
+use super::pacing::Pacer;
 use super::reminders::{Copy, deliver, settings_for};
 use crate::store::HeldChange;
 use crate::{App, ServiceError};
@@ -78,6 +79,7 @@ pub async fn on_changed(app: &App, clinic: &Clinic, before: &Appointment, after:
             after,
             None,
             &blocked,
+            None,
             now,
         )
         .await?;
@@ -92,8 +94,9 @@ pub async fn on_changed(app: &App, clinic: &Clinic, before: &Appointment, after:
 /// Sends the held change messages whose quiet hours have ended (the reminder sweep calls it for
 /// each clinic): each only if its appointment is still the version the change made (a later
 /// change has its own message), once. What became of each message sent.
-pub async fn send_held(
+pub(crate) async fn send_held(
     app: &App,
+    pacer: &Pacer,
     clinic: &Clinic,
     now: DateTime<Utc>,
 ) -> Result<Vec<Tally>, ServiceError> {
@@ -107,6 +110,11 @@ pub async fn send_held(
         store.blocked(&clinic.id).await?
     };
     for held in due {
+        // Left for the clinic's next sweep, held as they are.
+        if pacer.out_of_time() {
+            tallies.push(Tally::DEFERRED);
+            continue;
+        }
         let current = store
             .get_appointment(&clinic.id, &held.appointment_id)
             .await?;
@@ -140,10 +148,14 @@ pub async fn send_held(
                 &a,
                 None,
                 &blocked,
+                Some(pacer),
                 now,
             )
             .await?;
             tallies.push(t);
+            if t.deferred > 0 {
+                continue;
+            }
         }
         store.drop_held_change(&clinic.id, &held).await?;
     }

@@ -2,6 +2,7 @@
 //! under a key that names what it is for, paid from the account [`super::credits::paying_account`]
 //! chose, and delivered through [`super::sending::deliver`].
 
+use super::pacing::Pacer;
 use super::sending::{self, Rendered, deliver, fill, skip, skip_blocked};
 use crate::store::{Blocked, SendClaim, SendRecord, TxError};
 use crate::{App, ServiceError};
@@ -27,6 +28,19 @@ pub struct Tally {
     pub skipped: usize,
     /// Sends found already claimed: nothing was sent again.
     pub already: usize,
+    /// Sends left for a later invocation: the sweep's time ran out before their turn in the
+    /// account's rate (nothing was claimed or sent).
+    pub deferred: usize,
+}
+
+impl Tally {
+    /// One send left for a later invocation.
+    pub const DEFERRED: Self = Self {
+        sent: 0,
+        skipped: 0,
+        already: 0,
+        deferred: 1,
+    };
 }
 
 impl std::ops::AddAssign for Tally {
@@ -34,6 +48,7 @@ impl std::ops::AddAssign for Tally {
         self.sent += o.sent;
         self.skipped += o.skipped;
         self.already += o.already;
+        self.deferred += o.deferred;
     }
 }
 
@@ -59,6 +74,9 @@ pub struct Automatic<'a> {
     pub skip_all: Option<SkipReason>,
     pub account: String,
     pub blocked: &'a Blocked,
+    /// A sweep's share of the account's rate: each message waits for its turn before it is
+    /// claimed. `None` for a send a request makes, which goes at once.
+    pub(crate) pacer: Option<&'a Pacer>,
     pub now: DateTime<Utc>,
     /// The schedule that sends it, recorded as the messages' `sent_by`.
     pub sent_by: Actor,
@@ -193,6 +211,15 @@ pub async fn send(app: &App, a: Automatic<'_>) -> Result<Tally, ServiceError> {
         }
     }
     skip_blocked(&mut messages, a.blocked);
+    // Waited for before the claim, so that a claimed message goes to the provider at once
+    // (the open-send sweep does not find it waiting).
+    if let Some(pacer) = a.pacer {
+        for m in messages.iter().filter(|m| m.status == Status::Queued) {
+            if !pacer.turn(m.channel).await {
+                return Ok(Tally::DEFERRED);
+            }
+        }
+    }
     let send_key = sha256_hex(a.purpose.as_bytes());
     match claim(app, &a, &send_key, &request_id, &messages).await? {
         None => Ok(Tally {

@@ -5,6 +5,7 @@
 
 use super::automatic::{self, Automatic, Tally, Words};
 use super::load_clinic;
+use super::pacing::Pacer;
 use super::preview::{Preview, of_sample};
 use super::rendering::patient_values;
 use crate::{App, ServiceError};
@@ -80,21 +81,36 @@ pub struct GreetingReport {
     pub sent: usize,
     pub skipped: usize,
     pub already_sent: usize,
+    /// Greetings left for the clinic's continuation: the time ran out before their turn in
+    /// the account's rate (the day is not marked done).
+    pub deferred: usize,
 }
 
 /// Sends one clinic's greetings for its local date at `now`, once that date's send time has
 /// come; a later sweep the same day finds the day done.
-/// (As the `greeting-sweep` function does.)
+/// (As a `sweep-clinic` copy does.)
 pub async fn sweep_clinic(
     app: &App,
     clinic_id: &str,
     now: DateTime<Utc>,
 ) -> Result<GreetingReport, ServiceError> {
-    crate::aws_calls::as_function("sweep-clinic", Box::pin(sweep_one(app, clinic_id, now))).await
+    sweep_clinic_paced(app, &Pacer::for_app(app), clinic_id, now).await
+}
+
+/// [`sweep_clinic`], its provider calls taken from `pacer`'s share of the account's rate.
+pub(crate) async fn sweep_clinic_paced(
+    app: &App,
+    pacer: &Pacer,
+    clinic_id: &str,
+    now: DateTime<Utc>,
+) -> Result<GreetingReport, ServiceError> {
+    let sweep = sweep_one(app, pacer, clinic_id, now);
+    crate::aws_calls::as_function("sweep-clinic", Box::pin(sweep)).await
 }
 
 async fn sweep_one(
     app: &App,
+    pacer: &Pacer,
     clinic_id: &str,
     now: DateTime<Utc>,
 ) -> Result<GreetingReport, ServiceError> {
@@ -118,6 +134,10 @@ async fn sweep_one(
     for key in birthdays_on(today) {
         for patient_id in store.patients_born_on(clinic_id, &key).await? {
             report.patients += 1;
+            if pacer.out_of_time() {
+                report.deferred += 1;
+                continue;
+            }
             let purpose = format!("greeting|{patient_id}|{}", today.year());
             if automatic::already_claimed(app, clinic_id, &purpose).await? {
                 report.already_sent += 1;
@@ -153,6 +173,7 @@ async fn sweep_one(
                     skip_all: None,
                     account: GROUP_ACCOUNT.to_owned(),
                     blocked: &blocked,
+                    pacer: Some(pacer),
                     now,
                     sent_by: tidings_domain::actor::Actor::Greetings,
                     contacts: &[],
@@ -162,8 +183,11 @@ async fn sweep_one(
             report.sent += t.sent;
             report.skipped += t.skipped;
             report.already_sent += t.already;
+            report.deferred += t.deferred;
         }
     }
-    store.set_greetings_done(clinic_id, today).await?;
+    if report.deferred == 0 {
+        store.set_greetings_done(clinic_id, today).await?;
+    }
     Ok(report)
 }

@@ -4,9 +4,11 @@
 
 use crate::App;
 use crate::store::Store;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tidings_domain::message_template::Channel;
 use tokio::sync::Mutex;
+use tokio::time::Instant;
 
 /// How much of a second a sender takes at once: fewer writes than one per send, and short
 /// enough that a sender that stops early leaves little of the rate unused.
@@ -17,6 +19,10 @@ pub(crate) struct Pacer {
     store: Store,
     sms: Lane,
     email: Lane,
+    /// When the sender must have started its last send (its time limit, less a margin).
+    stop_at: Option<Instant>,
+    /// Set once a turn fell after `stop_at`: no further turn is taken.
+    out_of_time: AtomicBool,
 }
 
 struct Lane {
@@ -38,21 +44,56 @@ impl Pacer {
             store: app.store.clone(),
             sms: lane("sms", app.config.campaigns.sms_per_second),
             email: lane("email", app.config.campaigns.email_per_second),
+            stop_at: None,
+            out_of_time: AtomicBool::new(false),
         }
     }
 
-    /// Waits for this sender's next instant to call the provider on `channel`.
+    /// A pacer whose turns must come before `stop_at`.
+    pub(crate) fn until(app: &App, stop_at: Instant) -> Self {
+        Self {
+            stop_at: Some(stop_at),
+            ..Self::for_app(app)
+        }
+    }
+
+    /// Waits for this sender's next instant to call the provider on `channel` (a pacer made
+    /// with [`Pacer::until`] uses [`Pacer::turn`]).
     pub(crate) async fn wait(&self, channel: Channel) {
+        let _in_time = self.turn(channel).await;
+    }
+
+    /// Waits for this sender's next instant on `channel`, and says whether it came in time:
+    /// `false`, at once and without waiting, when it falls after the pacer's stop time (the
+    /// send is left for a later invocation), and for every turn asked after that.
+    pub(crate) async fn turn(&self, channel: Channel) -> bool {
+        if self.out_of_time() {
+            return false;
+        }
         let lane = match channel {
             Channel::Sms => &self.sms,
             Channel::Email => &self.email,
         };
         let at = lane.next(&self.store).await;
         let now = self.store.now().timestamp_millis();
-        if at > now {
-            let wait = u64::try_from(at - now).unwrap_or(0);
-            tokio::time::sleep(Duration::from_millis(wait)).await;
+        let wait = Duration::from_millis(u64::try_from(at - now).unwrap_or(0));
+        if self
+            .stop_at
+            .is_some_and(|stop| Instant::now() + wait > stop)
+        {
+            self.out_of_time.store(true, Ordering::SeqCst);
+            return false;
         }
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        true
+    }
+
+    /// Whether a turn already fell after the stop time: what is left waits for a later
+    /// invocation.
+    pub(crate) fn out_of_time(&self) -> bool {
+        self.out_of_time.load(Ordering::SeqCst)
     }
 }
 

@@ -11,6 +11,7 @@
 use super::automatic::{self, Automatic, Tally, Words};
 use super::credits::paying_account;
 use super::load_clinic;
+use super::pacing::Pacer;
 use super::rendering::{AppointmentValues, patient_values};
 use crate::store::{AppointmentFilter, Blocked, Scope, keys};
 use crate::{App, ServiceError};
@@ -48,6 +49,9 @@ pub struct SweepReport {
     pub skipped: usize,
     /// Reminders found already sent (a duplicate or overlapping sweep).
     pub already_sent: usize,
+    /// Reminders left for the clinic's next sweep (its continuation): the time ran out before
+    /// their turn in the account's rate. Their scopes' checkpoints stay where they were.
+    pub deferred: usize,
 }
 
 impl SweepReport {
@@ -56,6 +60,7 @@ impl SweepReport {
         self.sent += t.sent;
         self.skipped += t.skipped;
         self.already_sent += t.already;
+        self.deferred += t.deferred;
     }
 
     /// Adds what became of each message due (None: not due after all); the first error stops.
@@ -72,17 +77,30 @@ impl SweepReport {
     }
 }
 
-/// Sweeps one clinic's reminders due up to `now` (as the `reminder-sweep` function does).
+/// Sweeps one clinic's reminders due up to `now`, as one `sweep-clinic` copy does.
 pub async fn sweep_clinic(
     app: &App,
     clinic_id: &str,
     now: DateTime<Utc>,
 ) -> Result<SweepReport, ServiceError> {
-    crate::aws_calls::as_function("sweep-clinic", Box::pin(sweep_one(app, clinic_id, now))).await
+    sweep_clinic_paced(app, &Pacer::for_app(app), clinic_id, now).await
+}
+
+/// [`sweep_clinic`], its provider calls taken from `pacer`'s share of the account's rate (a
+/// `sweep-clinic` copy paces the clinics of its batch with one pacer).
+pub(crate) async fn sweep_clinic_paced(
+    app: &App,
+    pacer: &Pacer,
+    clinic_id: &str,
+    now: DateTime<Utc>,
+) -> Result<SweepReport, ServiceError> {
+    let sweep = sweep_one(app, pacer, clinic_id, now);
+    crate::aws_calls::as_function("sweep-clinic", Box::pin(sweep)).await
 }
 
 async fn sweep_one(
     app: &App,
+    pacer: &Pacer,
     clinic_id: &str,
     now: DateTime<Utc>,
 ) -> Result<SweepReport, ServiceError> {
@@ -99,7 +117,7 @@ async fn sweep_one(
         .collect();
     let mut report = SweepReport::default();
     // Messages of changes made in quiet hours that have ended.
-    for t in super::appointment_changes::send_held(app, &clinic, now).await? {
+    for t in super::appointment_changes::send_held(app, pacer, &clinic, now).await? {
         report.add(t);
     }
     let mut blocked = None;
@@ -112,6 +130,7 @@ async fn sweep_one(
         let from = checkpoint
             .unwrap_or(now - Duration::minutes(FIRST_LOOKBACK_MINUTES))
             .max(now - Duration::hours(MAX_CATCH_UP_HOURS));
+        let deferred_before = report.deferred;
         if settings.enabled && from < now {
             let blocked = match &blocked {
                 Some(b) => b,
@@ -125,14 +144,18 @@ async fn sweep_one(
                 settings,
                 own: &own,
                 blocked,
+                pacer,
                 from,
                 now,
             };
             ctx.run(&mut report).await?;
         }
-        store
-            .advance_reminder_checkpoint(clinic_id, scope, now)
-            .await?;
+        // A scope with reminders left for later is swept again from where it was.
+        if report.deferred == deferred_before {
+            store
+                .advance_reminder_checkpoint(clinic_id, scope, now)
+                .await?;
+        }
     }
     Ok(report)
 }
@@ -147,6 +170,7 @@ struct Ctx<'a> {
     /// Practitioners with their own settings (the group's do not apply to them).
     own: &'a HashSet<String>,
     blocked: &'a Blocked,
+    pacer: &'a Pacer,
     from: DateTime<Utc>,
     now: DateTime<Utc>,
 }
@@ -231,6 +255,9 @@ impl Ctx<'_> {
     /// Sends the after-visit message of an appointment completed `av.hours` before a time in
     /// this sweep's span, if it is still completed (re-read) and in scope: once per completion.
     async fn follow_up(&self, av: &AfterVisit, id: &str) -> Result<Option<Tally>, ServiceError> {
+        if self.pacer.out_of_time() {
+            return Ok(Some(Tally::DEFERRED));
+        }
         let Some(a) = self.app.store.get_appointment(&self.clinic.id, id).await? else {
             return Ok(None);
         };
@@ -265,6 +292,7 @@ impl Ctx<'_> {
             &a,
             None,
             self.blocked,
+            Some(self.pacer),
             self.now,
         )
         .await
@@ -280,6 +308,9 @@ impl Ctx<'_> {
     ) -> Result<Option<Tally>, ServiceError> {
         if !self.in_scope(listed) {
             return Ok(None);
+        }
+        if self.pacer.out_of_time() {
+            return Ok(Some(Tally::DEFERRED));
         }
         let Some(a) = self
             .app
@@ -318,6 +349,7 @@ impl Ctx<'_> {
             &a,
             decision,
             self.blocked,
+            Some(self.pacer),
             self.now,
         )
         .await
@@ -335,7 +367,7 @@ fn purpose(a: &Appointment, rule: &Rule) -> String {
     )
 }
 
-/// Sends (or records as skipped) one reminder, once.
+/// Sends (or records as skipped) one reminder, once; paced when a sweep sends it.
 #[allow(clippy::too_many_arguments)]
 async fn send(
     app: &App,
@@ -345,6 +377,7 @@ async fn send(
     a: &Appointment,
     decision: Decision,
     blocked: &Blocked,
+    pacer: Option<&Pacer>,
     now: DateTime<Utc>,
 ) -> Result<Tally, ServiceError> {
     let purpose = purpose(a, rule);
@@ -365,7 +398,10 @@ async fn send(
         what: rule.id(),
         link: None,
     };
-    deliver(app, clinic, &copy, purpose, a, skip_all, blocked, now).await
+    deliver(
+        app, clinic, &copy, purpose, a, skip_all, blocked, pacer, now,
+    )
+    .await
 }
 
 /// The words an appointment message is made of: its channels' templates, whether the SMS asks
@@ -379,7 +415,8 @@ pub(crate) struct Copy<'a> {
 }
 
 /// Renders `copy` for the appointment's patient (or a dependant's contacts) with the
-/// appointment's details, and sends it once under `purpose`, paid as a reminder.
+/// appointment's details, and sends it once under `purpose`, paid as a reminder; a sweep's
+/// sends wait for their turn in the account's rate (`pacer`), a request's go at once.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn deliver(
     app: &App,
@@ -389,6 +426,7 @@ pub(crate) async fn deliver(
     a: &Appointment,
     skip_all: Option<SkipReason>,
     blocked: &Blocked,
+    pacer: Option<&Pacer>,
     now: DateTime<Utc>,
 ) -> Result<Tally, ServiceError> {
     let store = &app.store;
@@ -445,6 +483,7 @@ pub(crate) async fn deliver(
             skip_all,
             account: paying_account(store, &clinic.id, practitioner_id).await?,
             blocked,
+            pacer,
             now,
             sent_by: tidings_domain::actor::Actor::Reminders,
             contacts: &contacts,
@@ -507,6 +546,7 @@ pub async fn on_created(app: &App, clinic: &Clinic, a: &Appointment) {
             a,
             decision,
             &blocked,
+            None,
             now,
         )
         .await
