@@ -11,6 +11,12 @@
 //! became of the reminders (`recorded`: `sent`, or `unconfirmed` when the provider's answer
 //! did not come back within the call's 5-second timeout, or `failed`). A reminder counts as
 //! sent in time only when it is recorded `sent`.
+//!
+//! The copies pace their sends through the shared schedule at `BENCH_SMS_PER_SECOND` (default
+//! 150), standing in for the account's SNS quota: about what moto takes on this machine without
+//! answering slower than the SDK's timeout (its bare loop reaches 270 a second with 32 calls at
+//! once). At 20 a second, AWS's default quota, 10,000 reminders would take 500 s whatever the
+//! code does (docs/operations.md, *Send rates*).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{DateTime, Duration, Utc};
@@ -72,16 +78,19 @@ async fn worker(
     stop: Arc<AtomicBool>,
 ) {
     while !stop.load(Ordering::Relaxed) {
+        // Short polls, a quarter of a second apart while the queue is empty: moto answers a
+        // long poll by walking the queue again and again, which takes the CPU that its SNS
+        // needs (Lambda's pollers cost SQS, not the functions' providers, nothing).
         let got = sqs
             .receive_message()
             .queue_url(&url)
             .max_number_of_messages(10)
-            .wait_time_seconds(1)
             .send()
             .await
             .unwrap();
         let messages = got.messages().to_vec();
         if messages.is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
             continue;
         }
         let records = messages
@@ -101,18 +110,26 @@ async fn worker(
             .map(|f| f.item_identifier.as_str())
             .collect();
         let at = started.elapsed().as_secs_f64();
-        for m in &messages {
+        // As the event source does: the messages not named as failed are deleted, in one call.
+        let mut delete = sqs.delete_message_batch().queue_url(&url);
+        let mut deleting = 0;
+        for (i, m) in messages.iter().enumerate() {
             if failed.contains(m.message_id().unwrap()) {
                 continue;
             }
             let unit: ClinicSweep = serde_json::from_str(m.body().unwrap()).unwrap();
             done.lock().await.insert(unit.clinic_id, at);
-            sqs.delete_message()
-                .queue_url(&url)
-                .receipt_handle(m.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
+            delete = delete.entries(
+                aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(m.receipt_handle().unwrap())
+                    .build()
+                    .unwrap(),
+            );
+            deleting += 1;
+        }
+        if deleting > 0 {
+            delete.send().await.unwrap();
         }
     }
 }
@@ -121,7 +138,11 @@ async fn worker(
 async fn main() {
     let clinics = env_number("BENCH_CLINICS", 2_000);
     let workers = env_number("BENCH_WORKERS", 20);
-    let app = tidings_tests::app().await;
+    let rate = env_number("BENCH_SMS_PER_SECOND", 150);
+    let base = tidings_tests::app().await;
+    let mut config = base.config.clone();
+    config.campaigns.sms_per_second = u32::try_from(rate).unwrap();
+    let app = App { config, ..base };
     let at: DateTime<Utc> = "2033-06-01T00:10:00Z".parse().unwrap();
 
     let seeding = Instant::now();
@@ -235,6 +256,7 @@ async fn main() {
             "clinics": clinics,
             "reminders_per_clinic": PER_CLINIC,
             "workers": workers,
+            "sms_per_second": rate,
             "clinics_queued": out["clinics_queued"],
             "clinics_swept": delays.len(),
             "reminders_sent": reminders_sent,

@@ -171,3 +171,56 @@ async fn the_greeting_function_queues_every_clinics_sweep() {
     };
     assert!(out["clinics_queued"].as_u64().unwrap() >= 1, "{out}");
 }
+
+/// A `sweep-clinic` copy whose time is up before its first greeting's turn in the account's
+/// rate sends nothing, marks the day done for no one and leaves the clinic's message to be
+/// tried again (a failure, so that a copy that never has the time ends in the failed-events
+/// queue); the next try sends each greeting once.
+#[tokio::test]
+async fn a_copy_out_of_time_leaves_the_days_greetings_for_its_retry() {
+    use tidings_app::queue::{SqsEvent, SqsRecord};
+    use tidings_app::sweep_function::{ClinicSweep, Sweep, handle_queue};
+    let app = app().await;
+    let c = new_clinic(&app).await;
+    grant(&app, &c.id, 10).await;
+    let r = call(
+        &app,
+        &c.admin_key,
+        "PUT",
+        "/settings/greetings",
+        Some(json!({"channels": {"sms": {"body": "Happy birthday!"}}, "send_at": "09:00"})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let (a, b) = (
+        patient(&app, &c, "1991-06-15", json!({})).await,
+        patient(&app, &c, "1992-06-15", json!({})).await,
+    );
+    let at = t("2027-06-15T09:05:00+10:00");
+    let unit = ClinicSweep {
+        sweep: Sweep::Greetings,
+        clinic_id: c.id.clone(),
+        at,
+    };
+    let records = vec![SqsRecord {
+        message_id: "first-delivery".into(),
+        receipt_handle: "unused".into(),
+        body: serde_json::to_string(&unit).unwrap(),
+    }];
+    let out = handle_queue(&app, SqsEvent { records }, tokio::time::Instant::now()).await;
+    let failed: Vec<&str> = out
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, ["first-delivery"]);
+    assert_eq!((count(&a).await, count(&b).await), (0, 0));
+
+    let r = sweep_clinic(&app, &c.id, at).await.unwrap();
+    assert_eq!((r.patients, r.sent, r.deferred), (2, 2, 0), "{r:?}");
+    assert_eq!((count(&a).await, count(&b).await), (1, 1));
+    let later = sweep_clinic(&app, &c.id, t("2027-06-15T09:20:00+10:00"))
+        .await
+        .unwrap();
+    assert_eq!(later.patients, 0, "the day is done: {later:?}");
+}
