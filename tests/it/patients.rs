@@ -744,3 +744,115 @@ async fn erasure_reaches_the_messages_a_paused_campaign_holds() {
         "the number survived the erasure"
     );
 }
+
+/// Erasing a patient reads their notifications through the patient index, not every
+/// notification of the clinic: another patient's year of replies (here 60, from a year ago)
+/// is not read, and stays as it was.
+#[tokio::test]
+async fn erasure_reads_the_patients_notifications_not_the_clinics() {
+    use std::sync::Arc;
+    use tidings_tests::meter::{Meter, metered_store};
+    const OTHERS: usize = 60;
+    let base = app().await;
+    let c = new_clinic(&base).await;
+    let number = tidings_tests::assign_number(&base, &c.id).await;
+    let (ann_mobile, bob_mobile) = (
+        tidings_tests::unique_mobile(),
+        tidings_tests::unique_mobile(),
+    );
+    let mut ids = Vec::new();
+    for mobile in [&ann_mobile, &bob_mobile] {
+        let body = json!({"first_name": "Ann", "last_name": "Lee", "mobile": mobile});
+        let r = call(&base, &c.staff_key, "POST", "/patients", Some(body)).await;
+        assert_eq!(r.status, 201, "{}", r.json);
+        ids.push(r.id());
+    }
+    let (ann, bob) = (ids[0].clone(), ids[1].clone());
+    tidings_tests::inbound_sms(&base, &number, &ann_mobile, "Ann's words").await;
+    tidings_tests::inbound_sms(&base, &number, &bob_mobile, "Bob's words").await;
+    // Bob's history: copies of his notification, made a year ago (ids are UUID v7: time order).
+    let client = base.store.client();
+    let pk = keys::clinic_pk(&c.id);
+    let (notes, _) = list_all(&base, &c.staff_key, "/notifications?limit=100").await;
+    let bobs = notes
+        .iter()
+        .find(|n| n["patient_id"] == bob.as_str())
+        .unwrap();
+    let item = client
+        .get_item()
+        .table_name(base.store.table())
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(pk.clone()))
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S(keys::notification_sk(
+                bobs["id"].as_str().unwrap(),
+            )),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let year_ago = chrono::Utc::now() - chrono::Duration::days(365);
+    for i in 0..OTHERS {
+        let ts = uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            u64::try_from(year_ago.timestamp()).unwrap() + i as u64,
+            0,
+        );
+        let id = uuid::Uuid::new_v7(ts).to_string();
+        let mut copy = item.clone();
+        for (k, v) in [
+            ("sk", keys::notification_sk(&id)),
+            ("gsi2sk", keys::notification_sk(&id)),
+            ("id", id.clone()),
+        ] {
+            copy.insert(k.into(), aws_sdk_dynamodb::types::AttributeValue::S(v));
+        }
+        copy.insert(
+            "gsi1sk".into(),
+            aws_sdk_dynamodb::types::AttributeValue::S(keys::notification_order(false, &id)),
+        );
+        client
+            .put_item()
+            .table_name(base.store.table())
+            .set_item(Some(copy))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let meter = Arc::new(Meter::default());
+    let app = tidings_app::App {
+        store: metered_store(base.store.table(), meter.clone()).await,
+        ..base.clone()
+    };
+    meter.items_read();
+    let r = call(
+        &app,
+        &c.staff_key,
+        "DELETE",
+        &format!("/patients/{ann}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.json);
+    let (all, by_queries) = meter.items_read();
+    assert!(
+        by_queries < OTHERS as u64,
+        "erasing Ann read {by_queries} items by queries ({all} in all): Bob's notifications too"
+    );
+    let (notes, _) = list_all(&base, &c.staff_key, "/notifications?limit=100").await;
+    for n in &notes {
+        if n["patient_id"] == ann.as_str() {
+            assert_eq!(
+                (n["from"].as_str(), n["body"].as_str()),
+                (Some(""), Some("")),
+                "{n}"
+            );
+        } else {
+            assert_eq!(n["body"], "Bob's words", "{n}");
+        }
+    }
+    assert_eq!(notes.len(), OTHERS + 2);
+}

@@ -467,3 +467,30 @@ pub async fn call_public_with(
     .await;
     reply(res)
 }
+
+/// A signed generic-provider post of an SMS from `from` to the clinic's reply `number`, stored.
+pub async fn inbound_sms(app: &App, number: &str, from: &str, body: &str) {
+    use tidings_domain::webhook::generic;
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let post =
+        serde_json::json!({"type": "message", "id": id, "from": from, "to": number, "body": body})
+            .to_string();
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let secret = secret("WEBHOOK_SECRET").await;
+    let h = vec![
+        (generic::TIMESTAMP_HEADER, ts.clone()),
+        (
+            generic::SIGNATURE_HEADER,
+            generic::sign(secret.as_bytes(), &ts, post.as_bytes()),
+        ),
+    ];
+    let r = call_public(
+        app,
+        "/webhooks/sms/generic",
+        &h,
+        post.into_bytes(),
+        "application/json",
+    )
+    .await;
+    assert_eq!(r.json["outcome"], "stored", "{}", r.json);
+}

@@ -37,6 +37,20 @@ enum Command {
     /// The day counters statistics read.
     #[command(subcommand)]
     Stats(StatsCommand),
+    /// Notifications.
+    #[command(subcommand)]
+    Notifications(NotificationsCommand),
+}
+
+#[derive(Subcommand)]
+enum NotificationsCommand {
+    /// Index the notifications about patients by patient, so that erasing a patient reads
+    /// theirs rather than all of the clinic's: once, for clinics created before the index.
+    Index {
+        /// One clinic; every clinic without it.
+        #[arg(long)]
+        clinic: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -354,6 +368,19 @@ async fn run(app: &App, command: Command) -> Result<serde_json::Value, ServiceEr
                 days += day_counts::recount(store, c, from, to).await?;
             }
             json!({"clinics": clinics.len(), "days": days})
+        }
+        Command::Notifications(NotificationsCommand::Index { clinic }) => {
+            let clinics = match clinic {
+                Some(c) => vec![c],
+                None => store.list_clinic_ids().await?,
+            };
+            let (mut read, mut indexed) = (0, 0);
+            for c in &clinics {
+                let (r, i) = store.index_notifications(c).await?;
+                read += r;
+                indexed += i;
+            }
+            json!({"clinics": clinics.len(), "notifications": read, "indexed": indexed})
         }
         Command::Key(KeyCommand::Revoke { clinic, key_id }) => {
             api_keys::revoke(store, &clinic, &key_id).await?;

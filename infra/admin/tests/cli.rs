@@ -299,3 +299,114 @@ async fn clinic_list_names_a_clinic_that_does_not_read_and_lists_the_rest() {
     assert!(ids.contains(&good.id.as_str()) && !ids.contains(&broken.id.as_str()));
     assert!(err.contains(&format!("clinic {}", broken.id)), "{err}");
 }
+
+/// A clinic from before notifications were indexed by patient: erasure reads every
+/// notification of the clinic (none about the patient is missed); `notifications index`
+/// indexes them and marks the clinic, and erasure then reads them by patient.
+#[tokio::test]
+async fn notifications_index_indexes_an_older_clinics_notifications() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use serde_json::json;
+    use tidings_app::store::keys;
+    let app = app().await;
+    let c = tidings_tests::new_clinic(&app).await;
+    let number = tidings_tests::assign_number(&app, &c.id).await;
+    let mut patients = Vec::new();
+    for name in ["Ann", "Cat"] {
+        let mobile = tidings_tests::unique_mobile();
+        let body = json!({"first_name": name, "last_name": "Lee", "mobile": mobile});
+        let r = call(&app, &c.staff_key, "POST", "/patients", Some(body)).await;
+        assert_eq!(r.status, 201, "{}", r.json);
+        tidings_tests::inbound_sms(&app, &number, &mobile, &format!("{name}'s words")).await;
+        patients.push(r.id());
+    }
+    // As the clinic was before: no mark, no notification in the index.
+    let (client, table) = (app.store.client(), app.store.table());
+    let pk = || AttributeValue::S(keys::clinic_pk(&c.id));
+    client
+        .delete_item()
+        .table_name(table)
+        .key("pk", pk())
+        .key(
+            "sk",
+            AttributeValue::S(keys::NOTIFICATIONS_INDEXED_SK.into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let notes = || async {
+        let r = call(&app, &c.staff_key, "GET", "/notifications", None).await;
+        assert_eq!(r.status, 200, "{}", r.json);
+        r.json["items"].as_array().unwrap().clone()
+    };
+    for n in notes().await {
+        let sk = keys::notification_sk(n["id"].as_str().unwrap());
+        client
+            .update_item()
+            .table_name(table)
+            .key("pk", pk())
+            .key("sk", AttributeValue::S(sk))
+            .update_expression("REMOVE gsi2pk, gsi2sk")
+            .send()
+            .await
+            .unwrap();
+    }
+    let erase = |id: String| {
+        let app = &app;
+        let key = &c.staff_key;
+        async move {
+            let r = call(app, key, "DELETE", &format!("/patients/{id}"), None).await;
+            assert_eq!(r.status, 204, "{}", r.json);
+        }
+    };
+    let scrubbed = |notes: &[serde_json::Value], id: &str| {
+        notes
+            .iter()
+            .filter(|n| n["patient_id"] == id)
+            .all(|n| n["body"] == "" && n["from"] == "")
+    };
+    erase(patients[0].clone()).await;
+    assert!(
+        scrubbed(&notes().await, &patients[0]),
+        "{:?}",
+        notes().await
+    );
+
+    let (ok, out, err) = admin(&["notifications", "index", "--clinic", &c.id]);
+    assert!(ok, "{err}");
+    assert_eq!(out, json!({"clinics": 1, "notifications": 2, "indexed": 2}));
+    let cat = client
+        .get_item()
+        .table_name(table)
+        .key("pk", pk())
+        .key(
+            "sk",
+            AttributeValue::S(keys::notification_sk(
+                notes()
+                    .await
+                    .iter()
+                    .find(|n| n["patient_id"] == patients[1].as_str())
+                    .unwrap()["id"]
+                    .as_str()
+                    .unwrap(),
+            )),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(
+        cat["gsi2pk"],
+        AttributeValue::S(keys::patient_notifications_gsi(&c.id, &patients[1]))
+    );
+    erase(patients[1].clone()).await;
+    assert!(
+        scrubbed(&notes().await, &patients[1]),
+        "{:?}",
+        notes().await
+    );
+    let (ok, again, _) = admin(&["notifications", "index", "--clinic", &c.id]);
+    assert!(ok);
+    assert_eq!(again["indexed"], 0, "{again}");
+}

@@ -142,24 +142,26 @@ struct Swept {
     report: serde_json::Value,
 }
 
+impl Swept {
+    fn of(left: usize, done: usize, report: &impl Serialize) -> Self {
+        Self {
+            left,
+            progressed: done > 0,
+            report: serde_json::to_value(report).unwrap_or_default(),
+        }
+    }
+}
+
 async fn sweep(app: &App, pacer: &Pacer, unit: &ClinicSweep) -> Result<Swept, crate::ServiceError> {
     let (id, at) = (&unit.clinic_id, unit.at);
     Ok(match unit.sweep {
         Sweep::Reminders => {
             let r = reminders::sweep_clinic_paced(app, pacer, id, at).await?;
-            Swept {
-                left: r.deferred,
-                progressed: r.sent + r.skipped + r.already_sent > 0,
-                report: serde_json::to_value(r).unwrap_or_default(),
-            }
+            Swept::of(r.deferred, r.sent + r.skipped + r.already_sent, &r)
         }
         Sweep::Greetings => {
             let r = greetings::sweep_clinic_paced(app, pacer, id, at).await?;
-            Swept {
-                left: r.deferred,
-                progressed: r.sent + r.skipped + r.already_sent > 0,
-                report: serde_json::to_value(r).unwrap_or_default(),
-            }
+            Swept::of(r.deferred, r.sent + r.skipped + r.already_sent, &r)
         }
     })
 }

@@ -22,9 +22,16 @@ fn clinic_item(c: &Clinic) -> Result<Item, StoreError> {
 }
 
 impl Store {
+    /// Creates the clinic, and marks its notifications as indexed by patient (it has none
+    /// that are not). `Ok(false)`: the id was taken.
     pub async fn create_clinic(&self, c: &Clinic) -> Result<bool, StoreError> {
-        self.put_if(clinic_item(c)?, "attribute_not_exists(pk)", None)
-            .await
+        let created = self
+            .put_if(clinic_item(c)?, "attribute_not_exists(pk)", None)
+            .await?;
+        if created {
+            self.mark_notifications_indexed(&c.id).await?;
+        }
+        Ok(created)
     }
 
     pub async fn get_clinic(&self, id: &str) -> Result<Option<Clinic>, StoreError> {

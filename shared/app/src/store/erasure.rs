@@ -3,7 +3,7 @@
 //! automatic-answer records of their numbers. Counts, statuses, credits and dates stay, so
 //! statistics still add up; the personal parts go.
 
-use super::{GSI1, Item, Query, SortKey, Store, StoreError, keys, s};
+use super::{GSI1, GSI2, Item, Query, SortKey, Store, StoreError, keys, s};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
@@ -104,16 +104,85 @@ impl Store {
         Err(StoreError::Collision)
     }
 
-    /// The notifications about the patient (their replies, opt-outs, answers).
+    /// The notifications about the patient (their replies, opt-outs, answers). Once the
+    /// clinic's notifications are indexed by patient, read from `gsi2` (what the patient has,
+    /// whatever the clinic has), together with the last ten minutes' notifications read from
+    /// the table (an index follows its writes by a moment; the table does not); before that,
+    /// every notification of the clinic is read with a filter.
     pub async fn notification_ids_of(
         &self,
         clinic_id: &str,
         patient_id: &str,
     ) -> Result<Vec<String>, StoreError> {
-        let mut q = Query::under(None, keys::clinic_pk(clinic_id), "NOTIFICATION#");
+        let pk = keys::clinic_pk(clinic_id);
+        let indexed = self
+            .get(pk.clone(), keys::NOTIFICATIONS_INDEXED_SK.into())
+            .await?
+            .is_some();
+        let mut q = Query::under(None, pk, "NOTIFICATION#");
         q.filter = Some("patient_id = :p");
         q.values.insert(":p".into(), s(patient_id));
-        Ok(ids_under(self.query_all(q).await?, "NOTIFICATION#"))
+        if !indexed {
+            return Ok(ids_under(self.query_all(q).await?, "NOTIFICATION#"));
+        }
+        let recent = crate::ids::made_within("NOTIFICATION#", RECENT_NOTIFICATIONS);
+        q.sk_between = Some((recent, "NOTIFICATION#~".to_owned()));
+        let mut ids = ids_under(self.query_all(q).await?, "NOTIFICATION#");
+        let by_patient = Query::under(
+            Some(GSI2),
+            keys::patient_notifications_gsi(clinic_id, patient_id),
+            "NOTIFICATION#",
+        );
+        ids.extend(ids_under(
+            self.query_all(by_patient).await?,
+            "NOTIFICATION#",
+        ));
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    /// Puts every notification about a patient that is not yet in `gsi2` there, then marks the
+    /// clinic's notifications indexed (`tidings-admin notifications index`): how many were read
+    /// and how many indexed. A notification written meanwhile is written indexed.
+    pub async fn index_notifications(&self, clinic_id: &str) -> Result<(usize, usize), StoreError> {
+        let pk = keys::clinic_pk(clinic_id);
+        let q = Query::under(None, pk.clone(), "NOTIFICATION#");
+        let all: Vec<Unindexed> = self.query_all(q).await?;
+        let mut indexed = 0;
+        for n in &all {
+            let Some(patient_id) = n.patient_id.as_deref().filter(|_| n.gsi2pk.is_none()) else {
+                continue;
+            };
+            let values = Item::from([
+                (
+                    ":p".to_owned(),
+                    s(keys::patient_notifications_gsi(clinic_id, patient_id)),
+                ),
+                (":s".to_owned(), s(&n.sk)),
+            ]);
+            self.update_if(
+                (pk.clone(), n.sk.clone()),
+                "SET gsi2pk = :p, gsi2sk = :s",
+                "attribute_exists(pk)",
+                values,
+            )
+            .await?;
+            indexed += 1;
+        }
+        self.mark_notifications_indexed(clinic_id).await?;
+        Ok((all.len(), indexed))
+    }
+
+    /// Marks the clinic's notifications as indexed by patient.
+    pub(crate) async fn mark_notifications_indexed(
+        &self,
+        clinic_id: &str,
+    ) -> Result<(), StoreError> {
+        let mut item = Item::new();
+        item.insert("pk".into(), s(keys::clinic_pk(clinic_id)));
+        item.insert("sk".into(), s(keys::NOTIFICATIONS_INDEXED_SK));
+        self.put(item).await
     }
 
     /// Empties a notification's number and text.
@@ -240,6 +309,17 @@ fn ids_under(keys: Vec<SortKey>, prefix: &str) -> Vec<String> {
     keys.into_iter()
         .filter_map(|k| k.sk.strip_prefix(prefix).map(str::to_owned))
         .collect()
+}
+
+/// How far back erasure reads the table itself for notifications, beside the index.
+const RECENT_NOTIFICATIONS: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// A notification as the index backfill reads it.
+#[derive(serde::Deserialize)]
+struct Unindexed {
+    sk: String,
+    patient_id: Option<String>,
+    gsi2pk: Option<String>,
 }
 
 #[derive(serde::Deserialize)]

@@ -226,6 +226,14 @@ pub fn notification_sk(id: &str) -> String {
 pub fn notifications_gsi(clinic_id: &str) -> String {
     format!("CLINIC#{clinic_id}#NOTIFICATIONS")
 }
+/// `gsi2pk` of a notification about a patient: erasure finds the patient's notifications by
+/// it (`gsi2sk` is the notification's sort key).
+pub fn patient_notifications_gsi(clinic_id: &str, patient_id: &str) -> String {
+    format!("CLINIC#{clinic_id}#PATIENT#{patient_id}#NOTIFICATIONS")
+}
+/// Under a clinic once every notification about a patient it has is in `gsi2` (a new clinic's
+/// from its creation; an older one's once `tidings-admin notifications index` has run).
+pub const NOTIFICATIONS_INDEXED_SK: &str = "INDEXED#NOTIFICATIONS";
 pub fn notification_order(read: bool, id: &str) -> String {
     format!("{}#{id}", if read { 0 } else { 1 })
 }

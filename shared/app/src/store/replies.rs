@@ -39,6 +39,11 @@ pub(super) fn notification_item(clinic_id: &str, n: &Notification) -> Result<Ite
     item.insert("sk".into(), s(keys::notification_sk(&n.id)));
     item.insert("gsi1pk".into(), s(keys::notifications_gsi(clinic_id)));
     item.insert("gsi1sk".into(), s(keys::notification_order(n.read, &n.id)));
+    if let Some(patient_id) = &n.patient_id {
+        let gsi2pk = keys::patient_notifications_gsi(clinic_id, patient_id);
+        item.insert("gsi2pk".into(), s(gsi2pk));
+        item.insert("gsi2sk".into(), s(keys::notification_sk(&n.id)));
+    }
     Ok(item)
 }
 
