@@ -370,6 +370,7 @@ fn ops_are_told_of_errors_throttles_5xx_reputation_and_sms_spend() {
         ("AWS/DynamoDB", "ReadThrottleEvents"),
         ("AWS/DynamoDB", "WriteThrottleEvents"),
         ("AWS/SNS", "SMSMonthToDateSpentUSD"),
+        ("Tidings", "SweepSendsDeferred"),
     ] {
         find(ns, metric);
     }
@@ -408,6 +409,7 @@ fn the_dashboard_shows_every_business_metric_the_functions_emit() {
         "CreditsRefunded",
         "CampaignRunSeconds",
         "WebhookSignatureFailures",
+        "SweepSendsDeferred",
     ] {
         assert!(body.contains(metric), "the dashboard shows {metric}");
         // The name the code emits (shared/app/src/metrics.rs).

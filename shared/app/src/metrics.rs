@@ -111,6 +111,12 @@ pub fn webhook_refused(app: &App, reason: &str) {
     );
 }
 
+/// Reminders and greetings a sweep left for its continuation or retry: its time ran out before
+/// their turn in the account's send rate (they go out late).
+pub fn sends_deferred(app: &App, count: usize) {
+    emit(app, &[], &[("SweepSendsDeferred", count as f64, "Count")]);
+}
+
 /// How long a campaign run took, from its start to its end.
 pub fn run_duration(app: &App, seconds: f64) {
     emit(app, &[], &[("CampaignRunSeconds", seconds, "Seconds")]);

@@ -172,6 +172,11 @@ async fn sweep(app: &App, pacer: &Pacer, unit: &ClinicSweep) -> Result<Swept, cr
 /// queue rather than continuing for ever).
 async fn settle(app: &App, unit: &ClinicSweep, swept: Result<Swept, crate::ServiceError>) -> bool {
     let (clinic_id, sweep) = (&unit.clinic_id, unit.sweep);
+    if let Ok(s) = &swept
+        && s.left > 0
+    {
+        crate::metrics::sends_deferred(app, s.left);
+    }
     match swept {
         Ok(Swept {
             left: 0, report, ..
