@@ -11,7 +11,7 @@ use tidings_app::services::campaign_run::fire;
 use tidings_app::services::reminders::sweep_clinic;
 use tidings_tests::campaigns::{event, limits, paced_campaign, seed_patients};
 use tidings_tests::provider_proxy::{Call, Fault, ProviderProxy};
-use tidings_tests::{app_via, call, grant, moto_url, new_clinic, unique_mobile};
+use tidings_tests::{app_via, call, grant, moto_sent, moto_url, new_clinic, unique_mobile};
 
 const RATE: u32 = 20;
 const PEOPLE: usize = 80;
@@ -148,4 +148,79 @@ async fn a_reminder_sweep_beside_a_campaign_keeps_to_the_same_rate() {
         calls.iter().partition(|c| mobiles_a.contains(&c.recipient));
     assert_eq!(reminders.len(), REMINDERS);
     assert!(side_by_side(&campaign, &reminders));
+}
+
+/// When the account's SMS rate is taken for longer than a request should wait (a campaign at
+/// full rate, say), an appointment's at-creation reminder and its moved message do not keep
+/// the request waiting, nor go beside the rate: the next reminder sweep sends each, once.
+#[tokio::test]
+async fn a_request_leaves_its_message_to_the_sweep_while_the_rate_is_taken() {
+    // A rate, and so a schedule, of this test's own.
+    const RATE: u32 = 7;
+    let base = tidings_tests::app().await;
+    let mut config = base.config.clone();
+    config.campaigns.sms_per_second = RATE;
+    let busy = App {
+        config,
+        ..base.clone()
+    };
+    // The next 30 seconds of the rate, taken as a campaign's sends take them.
+    let now_ms = Utc::now().timestamp_millis();
+    busy.store
+        .take_send_instants("sms", 30 * RATE, RATE, now_ms)
+        .await
+        .unwrap()
+        .unwrap();
+    let c = new_clinic(&busy).await;
+    grant(&busy, &c.id, 10).await;
+    let settings = json!({"channels": {"sms": {"body": "Booked:"}},
+                          "rules": [{"kind": "at_creation"}],
+                          "on_change": {"sms": {"body": "Moved:"}}});
+    let r = call(
+        &busy,
+        &c.admin_key,
+        "PUT",
+        "/settings/reminders",
+        Some(settings),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let mobile = unique_mobile();
+    let patient = seed_patients(&busy, &c.id, std::slice::from_ref(&mobile)).await;
+    let started = Instant::now();
+    let body = json!({"patient_id": patient[0], "start": "2027-04-01T10:00:00Z",
+                      "end": "2027-04-01T10:30:00Z"});
+    let a = call(&busy, &c.staff_key, "POST", "/appointments", Some(body)).await;
+    assert_eq!(a.status, 201, "{}", a.json);
+    let moved = json!({"start": "2027-04-02T10:00:00Z", "end": "2027-04-02T10:30:00Z"});
+    let path = format!("/appointments/{}", a.id());
+    let r = call(&busy, &c.staff_key, "PATCH", &path, Some(moved)).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert!(
+        started.elapsed().as_secs() < 10,
+        "the requests waited for the rate"
+    );
+    assert!(moto_sent().await.sms_to(&mobile).is_empty());
+
+    // The sweep, on a schedule that is free, sends both.
+    let r = sweep_clinic(&base, &c.id, Utc::now() + chrono::Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(r.sent, 2, "{r:?}");
+    let sent = moto_sent().await;
+    let mut texts: Vec<&str> = sent
+        .sms_to(&mobile)
+        .iter()
+        .map(|m| m["message"].as_str().unwrap())
+        .collect();
+    texts.sort();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(
+        texts[0].starts_with("Booked:") && texts[1].starts_with("Moved:"),
+        "{texts:?}"
+    );
+    let again = sweep_clinic(&base, &c.id, Utc::now() + chrono::Duration::minutes(2))
+        .await
+        .unwrap();
+    assert_eq!(again.sent, 0, "{again:?}");
 }

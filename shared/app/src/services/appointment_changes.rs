@@ -71,7 +71,8 @@ pub async fn on_changed(app: &App, clinic: &Clinic, before: &Appointment, after:
             link: None,
         };
         let blocked = app.store.blocked(&clinic.id).await?;
-        deliver(
+        let pacer = Pacer::for_request(app);
+        let t = deliver(
             app,
             clinic,
             &copy,
@@ -79,10 +80,26 @@ pub async fn on_changed(app: &App, clinic: &Clinic, before: &Appointment, after:
             after,
             None,
             &blocked,
-            None,
+            Some(&pacer),
             now,
         )
         .await?;
+        // Its turn in the account's send rate would keep the request waiting: held for the
+        // next sweep, as in quiet hours, which sends it paced.
+        if t.deferred > 0 {
+            let held = HeldChange {
+                appointment_id: after.id.clone(),
+                change: change.as_str().to_owned(),
+                version: version(after),
+            };
+            app.store.hold_change(&clinic.id, &held, now).await?;
+            tracing::info!(
+                clinic_id = clinic.id,
+                appointment_id = after.id,
+                change = change.as_str(),
+                "change message held for the sweep: the send rate is taken"
+            );
+        }
         Ok(())
     }
     .await;

@@ -14,6 +14,10 @@ use tokio::time::Instant;
 /// enough that a sender that stops early leaves little of the rate unused.
 const RUN_OF_SECOND: u32 = 5;
 
+/// The longest a request waits for its send's turn (an at-creation reminder, a change's
+/// message); past it the send is left to the reminder sweep, which sends it paced.
+pub(crate) const REQUEST_WAIT: Duration = Duration::from_secs(2);
+
 /// Paces one sender's provider calls per channel.
 pub(crate) struct Pacer {
     store: Store,
@@ -47,6 +51,11 @@ impl Pacer {
             stop_at: None,
             out_of_time: AtomicBool::new(false),
         }
+    }
+
+    /// A pacer for a request: its turns must come within [`REQUEST_WAIT`].
+    pub(crate) fn for_request(app: &App) -> Self {
+        Self::until(app, Instant::now() + REQUEST_WAIT)
     }
 
     /// A pacer whose turns must come before `stop_at`.

@@ -523,7 +523,8 @@ pub async fn settings_for(
 
 /// The at-creation reminder of a new appointment, sent at once when its settings have that
 /// rule (outside quiet hours; in them, the sweep sends it when they end). The sweep covers the
-/// same rule, so a failure here is logged and the reminder still goes out, once.
+/// same rule, so a failure here is logged and the reminder still goes out, once; so does a
+/// reminder whose turn in the account's send rate would keep the request waiting.
 pub async fn on_created(app: &App, clinic: &Clinic, a: &Appointment) {
     let result = async {
         let settings = settings_for(app, &clinic.id, a.fields.practitioner_id.as_deref()).await?;
@@ -538,6 +539,7 @@ pub async fn on_created(app: &App, clinic: &Clinic, a: &Appointment) {
         }
         let blocked = app.store.blocked(&clinic.id).await?;
         let decision = decide(a.created_at, a.fields.start, now, None, tz);
+        let pacer = Pacer::for_request(app);
         send(
             app,
             clinic,
@@ -546,14 +548,24 @@ pub async fn on_created(app: &App, clinic: &Clinic, a: &Appointment) {
             a,
             decision,
             &blocked,
-            None,
+            Some(&pacer),
             now,
         )
         .await
         .map(Some)
     }
     .await;
-    if let Err(e) = result {
-        tracing::error!(clinic_id = clinic.id, appointment_id = a.id, error = %e, "at-creation reminder failed; the sweep will send it");
+    match result {
+        Ok(Some(t)) if t.deferred > 0 => {
+            tracing::info!(
+                clinic_id = clinic.id,
+                appointment_id = a.id,
+                "at-creation reminder left for the sweep: the send rate is taken"
+            );
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::error!(clinic_id = clinic.id, appointment_id = a.id, error = %e, "at-creation reminder failed; the sweep will send it");
+        }
     }
 }
