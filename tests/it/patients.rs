@@ -484,7 +484,6 @@ async fn list_filters_and_pages() {
 /// notifications `from` and `body`, and upload rows everything.)
 #[tokio::test]
 async fn erasure_leaves_nothing_of_the_person_anywhere_in_the_table() {
-    use tidings_domain::webhook::generic;
     use tidings_tests::campaigns::{event, limits, report};
     let app = app().await;
     let c = new_clinic(&app).await;
@@ -522,26 +521,7 @@ async fn erasure_leaves_nothing_of_the_person_anywhere_in_the_table() {
     assert_eq!(r.status, 201, "{}", r.json);
     // A reply, and its notification.
     let reply = format!("Thanks {tag} see you");
-    let post = json!({"type": "message", "id": tag, "from": mobile, "to": number, "body": reply})
-        .to_string();
-    let ts = chrono::Utc::now().timestamp().to_string();
-    let secret = tidings_tests::secret("WEBHOOK_SECRET").await;
-    let h = vec![
-        (generic::TIMESTAMP_HEADER, ts.clone()),
-        (
-            generic::SIGNATURE_HEADER,
-            generic::sign(secret.as_bytes(), &ts, post.as_bytes()),
-        ),
-    ];
-    let r = tidings_tests::call_public(
-        &app,
-        "/webhooks/sms/generic",
-        &h,
-        post.into_bytes(),
-        "application/json",
-    )
-    .await;
-    assert_eq!(r.json["outcome"], "stored", "{}", r.json);
+    tidings_tests::inbound_sms(&app, &number, &mobile, &reply).await;
     // A campaign message.
     let template = call(&app, &c.staff_key, "POST", "/templates", Some(json!({"name": "Recall",
         "channel": "sms", "category": "recall", "body": format!("Recall {tag} {{{{ first_name }}}}")}))).await.id();
