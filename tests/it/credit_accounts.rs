@@ -228,7 +228,13 @@ async fn concurrent_debits_never_overdraw() {
         match r.status.as_u16() {
             201 => {
                 ok += 1;
-                assert_eq!(sent.sms_to(mobile).len(), 1);
+                // Sent once; or, when moto answered after the call's timeout (a loaded
+                // machine), unconfirmed: handed over at most once, perhaps not at all.
+                let got = sent.sms_to(mobile).len();
+                match r.json["messages"][0]["status"].as_str() {
+                    Some("unconfirmed") => assert!(got <= 1, "{got} SMS"),
+                    _ => assert_eq!(got, 1, "{}", r.json),
+                }
             }
             402 => assert!(
                 sent.sms_to(mobile).is_empty(),
