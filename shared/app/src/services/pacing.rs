@@ -32,6 +32,8 @@ pub(crate) struct Pacer {
 struct Lane {
     channel: &'static str,
     rate: u32,
+    /// How many instants it takes from the shared schedule at once.
+    run: u32,
     /// The instants (Unix ms) this sender took and has not used yet: the next, and how many.
     taken: Mutex<(i64, u32)>,
 }
@@ -39,9 +41,15 @@ struct Lane {
 impl Pacer {
     /// A pacer at the configured rates.
     pub(crate) fn for_app(app: &App) -> Self {
+        Self::taking(app, |rate| (rate / RUN_OF_SECOND).max(1))
+    }
+
+    /// A pacer that takes `run(rate)` instants at a time.
+    fn taking(app: &App, run: fn(u32) -> u32) -> Self {
         let lane = |channel, rate: u32| Lane {
             channel,
             rate: rate.max(1),
+            run: run(rate.max(1)),
             taken: Mutex::new((0, 0)),
         };
         Self {
@@ -53,9 +61,14 @@ impl Pacer {
         }
     }
 
-    /// A pacer for a request: its turns must come within [`REQUEST_WAIT`].
+    /// A pacer for a request: its turns must come within [`REQUEST_WAIT`], and it takes one
+    /// instant at a time (a request sends one or two messages: a run would leave the rest of
+    /// the account's rate unused).
     pub(crate) fn for_request(app: &App) -> Self {
-        Self::until(app, Instant::now() + REQUEST_WAIT)
+        Self {
+            stop_at: Some(Instant::now() + REQUEST_WAIT),
+            ..Self::taking(app, |_| 1)
+        }
     }
 
     /// A pacer whose turns must come before `stop_at`.
@@ -110,7 +123,7 @@ impl Lane {
     async fn next(&self, store: &Store) -> i64 {
         let mut taken = self.taken.lock().await;
         if taken.1 == 0 {
-            let count = (self.rate / RUN_OF_SECOND).max(1);
+            let count = self.run;
             let now = store.now().timestamp_millis();
             *taken = match store
                 .take_send_instants(self.channel, count, self.rate, now)
