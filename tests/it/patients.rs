@@ -836,3 +836,117 @@ async fn erasure_reads_the_patients_notifications_not_the_clinics() {
     }
     assert_eq!(notes.len(), OTHERS + 2);
 }
+
+/// Erasing a patient reads the upload rows that name them through their references, not
+/// every upload of the clinic: 40 other lists (each a summary and a chunk) are not read, and
+/// their rows stay as uploaded; the patient's matched row and the failed row with their
+/// external id are emptied, and their references go.
+#[tokio::test]
+async fn erasure_reads_the_upload_rows_that_name_the_patient_not_every_upload() {
+    use std::sync::Arc;
+    use tidings_tests::meter::{Meter, metered_store};
+    const OTHERS: usize = 40;
+    let base = app().await;
+    let c = new_clinic(&base).await;
+    let tag = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
+    let (external, dob, mobile) = (
+        format!("PMS-{tag}"),
+        "1950-03-04",
+        tidings_tests::unique_mobile(),
+    );
+    let r = call(
+        &base,
+        &c.staff_key,
+        "POST",
+        "/patients",
+        Some(json!({"first_name": "Ann",
+        "last_name": format!("Lee{tag}"), "mobile": mobile, "external_id": external,
+        "date_of_birth": dob})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let ann = r.id();
+    let upload = |csv: String| {
+        let (app, key) = (&base, &c.staff_key);
+        async move {
+            let r = tidings_tests::call_raw(
+                app,
+                Some(key),
+                "POST",
+                "/uploads?channel=sms",
+                Some((csv.into_bytes(), "text/csv")),
+            )
+            .await;
+            assert_eq!(r.status.as_u16(), 201, "{}", r.json);
+            r.json["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let header = "External ID,DOB,First Name,Last Name,Mobile";
+    let anns = upload(format!(
+        "{header}\n{external},{dob},Ann,Lee{tag},{mobile}\n{external},1950-03-05,Ann,Lee{tag},\n"
+    ))
+    .await;
+    let mut others = Vec::new();
+    for i in 0..OTHERS {
+        others.push(
+            upload(format!(
+                "{header}\nOTHER-{tag}-{i},1960-01-01,Bob,Other{i},\n"
+            ))
+            .await,
+        );
+    }
+    let failures = |id: String| {
+        let (app, key) = (&base, &c.staff_key);
+        async move {
+            let r = tidings_tests::call_raw(
+                app,
+                Some(key),
+                "GET",
+                &format!("/uploads/{id}/failures.csv"),
+                None,
+            )
+            .await;
+            assert_eq!(r.status.as_u16(), 200);
+            String::from_utf8(r.body).unwrap()
+        }
+    };
+    assert!(failures(anns.clone()).await.contains(&external));
+
+    let meter = Arc::new(Meter::default());
+    let app = tidings_app::App {
+        store: metered_store(base.store.table(), meter.clone()).await,
+        ..base.clone()
+    };
+    meter.items_read();
+    let r = call(
+        &app,
+        &c.staff_key,
+        "DELETE",
+        &format!("/patients/{ann}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.json);
+    let (all, by_queries) = meter.items_read();
+    assert!(
+        by_queries < OTHERS as u64,
+        "erasing Ann read {by_queries} items by queries ({all} in all): the other lists too"
+    );
+    let left = failures(anns).await;
+    assert!(
+        !left.contains(&external) && !left.contains(&tag),
+        "Ann's failed row survived: {left}"
+    );
+    let dump = format!("{:?}", snapshot(&base, &c.id).await);
+    for gone in [mobile.as_str(), external.as_str(), "UPLOADREF#P"] {
+        assert!(!dump.contains(gone), "{gone} survived the erasure");
+    }
+    for (i, id) in others.into_iter().enumerate() {
+        assert!(
+            failures(id)
+                .await
+                .contains(&format!("OTHER-{tag}-{i},1960-01-01,Bob,Other{i}")),
+            "another list's row changed"
+        );
+    }
+}

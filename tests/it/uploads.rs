@@ -273,3 +273,63 @@ async fn an_oversized_field_fails_the_file_naming_its_line_and_stores_nothing() 
     );
     assert_eq!(snapshot(&app, &c.id).await, before);
 }
+
+/// Fails the `PutItem` of an upload's chunk of failed rows.
+#[derive(Debug)]
+struct RefuseFailedChunk;
+
+impl aws_sdk_dynamodb::config::Intercept for RefuseFailedChunk {
+    fn name(&self) -> &'static str {
+        "refuse-failed-chunk"
+    }
+
+    fn read_before_execution(
+        &self,
+        ctx: &aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let put = ctx
+            .input()
+            .downcast_ref::<aws_sdk_dynamodb::operation::put_item::PutItemInput>();
+        let sk = put.and_then(|p| p.item.as_ref()?.get("sk")?.as_s().ok().cloned());
+        if sk.is_some_and(|sk| sk.contains("#FAILED#")) {
+            return Err("injected: chunk refused".into());
+        }
+        Ok(())
+    }
+}
+
+/// An upload whose write DynamoDB refuses midway (after its matched rows and every reference
+/// were written) takes all of it back: no chunk, no reference to who its rows name (a hash of
+/// a number is still theirs), no summary.
+#[tokio::test]
+async fn a_refused_write_leaves_nothing_of_the_upload() {
+    let base = app().await;
+    let c = new_clinic(&base).await;
+    let mobile = unique_mobile();
+    let r = call(&base, &c.staff_key, "POST", "/patients", Some(json!({"first_name": "Ann",
+        "last_name": "Lee", "mobile": mobile, "external_id": "PMS-1", "date_of_birth": "1950-03-04"}))).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let aws = aws_config::load_from_env().await;
+    let conf = aws_sdk_dynamodb::config::Builder::from(&aws)
+        .interceptor(RefuseFailedChunk)
+        .build();
+    let store = tidings_app::store::Store::new(
+        aws_sdk_dynamodb::Client::from_conf(conf),
+        &base.config.table_name,
+    );
+    let csv = format!(
+        "External ID,DOB,First Name,Last Name,Mobile\nPMS-1,1950-03-04,Ann,Lee,{mobile}\nPMS-2,1950-03-04,Bob,Lee,{}\n",
+        unique_mobile()
+    );
+    let stored =
+        tidings_app::services::uploads::create(&store, &c.id, Some("sms"), csv.as_bytes()).await;
+    assert!(stored.is_err(), "{stored:?}");
+    let left: Vec<String> = snapshot(&base, &c.id)
+        .await
+        .into_iter()
+        .filter_map(|i| i["sk"].as_s().ok().cloned())
+        .filter(|sk| sk.starts_with("UPLOAD"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

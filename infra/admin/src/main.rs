@@ -40,6 +40,21 @@ enum Command {
     /// Notifications.
     #[command(subcommand)]
     Notifications(NotificationsCommand),
+    /// Uploaded lists.
+    #[command(subcommand)]
+    Uploads(UploadsCommand),
+}
+
+#[derive(Subcommand)]
+enum UploadsCommand {
+    /// Reference the stored rows of uploaded lists by who they name, so that erasing a patient
+    /// reads the rows that name them rather than every upload: once, for clinics created
+    /// before the references.
+    Index {
+        /// One clinic; every clinic without it.
+        #[arg(long)]
+        clinic: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -381,6 +396,19 @@ async fn run(app: &App, command: Command) -> Result<serde_json::Value, ServiceEr
                 indexed += i;
             }
             json!({"clinics": clinics.len(), "notifications": read, "indexed": indexed})
+        }
+        Command::Uploads(UploadsCommand::Index { clinic }) => {
+            let clinics = match clinic {
+                Some(c) => vec![c],
+                None => store.list_clinic_ids().await?,
+            };
+            let (mut chunks, mut references) = (0, 0);
+            for c in &clinics {
+                let (n, r) = store.index_uploads(c).await?;
+                chunks += n;
+                references += r;
+            }
+            json!({"clinics": clinics.len(), "chunks": chunks, "references": references})
         }
         Command::Key(KeyCommand::Revoke { clinic, key_id }) => {
             api_keys::revoke(store, &clinic, &key_id).await?;

@@ -410,3 +410,119 @@ async fn notifications_index_indexes_an_older_clinics_notifications() {
     assert!(ok);
     assert_eq!(again["indexed"], 0, "{again}");
 }
+
+/// A clinic from before upload references: its erasures read every upload (and still empty the
+/// rows); `uploads index` references each stored row by who it names and marks the clinic, and
+/// the next erasure finds the rows through the references.
+#[tokio::test]
+async fn uploads_index_references_an_older_clinics_upload_rows() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use serde_json::json;
+    use tidings_app::store::keys;
+    let app = app().await;
+    let c = tidings_tests::new_clinic(&app).await;
+    let tag = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
+    let mut rows = String::from("External ID,DOB,First Name,Last Name,Mobile\n");
+    let mut patients = Vec::new();
+    for name in ["Ann", "Cat"] {
+        let external = format!("{name}-{tag}");
+        let body = json!({"first_name": name, "last_name": "Lee", "external_id": external,
+            "date_of_birth": "1950-03-04", "mobile": tidings_tests::unique_mobile()});
+        let r = call(&app, &c.staff_key, "POST", "/patients", Some(body)).await;
+        assert_eq!(r.status, 201, "{}", r.json);
+        patients.push((r.id(), external.clone()));
+        // Matched, and failed (another date of birth).
+        rows.push_str(&format!(
+            "{external},1950-03-04,{name},Lee,\n{external},1950-03-05,{name},Lee,\n"
+        ));
+    }
+    let r = tidings_tests::call_raw(
+        &app,
+        Some(&c.staff_key),
+        "POST",
+        "/uploads?channel=sms",
+        Some((rows.into_bytes(), "text/csv")),
+    )
+    .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.json);
+    let upload = r.json["id"].as_str().unwrap().to_owned();
+    // As the clinic was before: no mark, no references.
+    let (client, table) = (app.store.client(), app.store.table());
+    let pk = || AttributeValue::S(keys::clinic_pk(&c.id));
+    let refs = || async {
+        tidings_tests::snapshot(&app, &c.id)
+            .await
+            .into_iter()
+            .filter_map(|i| i["sk"].as_s().ok().cloned())
+            .filter(|sk| sk.starts_with("UPLOADREF#"))
+            .collect::<Vec<_>>()
+    };
+    let written = refs().await;
+    assert_eq!(written.len(), 4, "{written:?}");
+    for sk in written
+        .into_iter()
+        .chain([keys::UPLOADS_INDEXED_SK.to_owned()])
+    {
+        client
+            .delete_item()
+            .table_name(table)
+            .key("pk", pk())
+            .key("sk", AttributeValue::S(sk))
+            .send()
+            .await
+            .unwrap();
+    }
+    let failures = || async {
+        let r = tidings_tests::call_raw(
+            &app,
+            Some(&c.staff_key),
+            "GET",
+            &format!("/uploads/{upload}/failures.csv"),
+            None,
+        )
+        .await;
+        assert_eq!(r.status.as_u16(), 200);
+        String::from_utf8(r.body).unwrap()
+    };
+    let erase = |id: String| {
+        let app = &app;
+        let key = &c.staff_key;
+        async move {
+            let r = call(app, key, "DELETE", &format!("/patients/{id}"), None).await;
+            assert_eq!(r.status, 204, "{}", r.json);
+        }
+    };
+    erase(patients[0].0.clone()).await;
+    let left = failures().await;
+    assert!(
+        !left.contains(&patients[0].1) && left.contains(&patients[1].1),
+        "{left}"
+    );
+
+    let (ok, out, err) = admin(&["uploads", "index", "--clinic", &c.id]);
+    assert!(ok, "{err}");
+    // Two chunks (matched, failed); references: both matched rows' patients (Ann's row keeps
+    // her id, not her number) and Cat's failed row's external id (Ann's was emptied).
+    assert_eq!(
+        out,
+        json!({"clinics": 1, "chunks": 2, "references": 3}),
+        "{out}"
+    );
+    let indexed = refs().await;
+    assert!(
+        indexed.contains(&keys::upload_ref_sk(
+            &format!("P{}", patients[1].0),
+            &upload,
+            "MATCHED",
+            0
+        )),
+        "{indexed:?}"
+    );
+    erase(patients[1].0.clone()).await;
+    let left = failures().await;
+    assert!(!left.contains(&patients[1].1), "{left}");
+    assert!(
+        !refs().await.iter().any(|sk| sk.contains(&patients[1].0)),
+        "Cat's references survived"
+    );
+}

@@ -2,7 +2,7 @@
 //! of birth, for a campaign on one channel; unmatched rows are kept with their reason.
 
 use super::load_clinic;
-use crate::store::{FailedRow, MatchedRow, Store, UploadSummary};
+use crate::store::{FailedRow, MatchedRow, Referenced, Store, UploadSummary, upload_ref_keys};
 use crate::{ServiceError, ids};
 use chrono::NaiveDate;
 use futures::StreamExt;
@@ -124,8 +124,11 @@ pub async fn create(
         Err(e) => Err(e),
     };
     if let Err(e) = stored {
-        for (kind, n) in written {
-            if let Err(del) = store.delete_upload_chunk(clinic_id, &id, kind, n).await {
+        for (kind, n, refs) in written {
+            if let Err(del) = store
+                .delete_upload_chunk(clinic_id, &id, (kind, n), &refs)
+                .await
+            {
                 tracing::error!(clinic_id, upload_id = id, error = %del, "partial upload chunk left");
             }
         }
@@ -159,20 +162,23 @@ pub async fn get(store: &Store, clinic_id: &str, id: &str) -> Result<UploadSumma
         .ok_or(ServiceError::NotFound("upload"))
 }
 
-/// Stores `rows` in chunks of [`CHUNK_ROWS`], noting each chunk written.
-async fn put_chunks<T: serde::Serialize>(
+/// Stores `rows` in chunks of [`CHUNK_ROWS`] with their references, noting each chunk (and
+/// its references) before it is written, so that a failure takes back all of it.
+async fn put_chunks<T: serde::Serialize + Referenced>(
     store: &Store,
     clinic_id: &str,
     id: &str,
     kind: &'static str,
     rows: &[T],
-    written: &mut Vec<(&'static str, usize)>,
+    written: &mut Vec<(&'static str, usize, Vec<String>)>,
 ) -> Result<(), crate::store::StoreError> {
     for (n, chunk) in rows.chunks(CHUNK_ROWS).enumerate() {
-        store
-            .put_upload_chunk(clinic_id, id, kind, n, chunk)
-            .await?;
-        written.push((kind, n));
+        written.push((kind, n, upload_ref_keys(id, (kind, n), chunk)));
+        if let Some((_, _, refs)) = written.last() {
+            store
+                .put_upload_chunk(clinic_id, id, (kind, n), chunk, refs)
+                .await?;
+        }
     }
     Ok(())
 }

@@ -22,14 +22,16 @@ fn clinic_item(c: &Clinic) -> Result<Item, StoreError> {
 }
 
 impl Store {
-    /// Creates the clinic, and marks its notifications as indexed by patient (it has none
-    /// that are not). `Ok(false)`: the id was taken.
+    /// Creates the clinic, and marks its notifications as indexed by patient and its uploads
+    /// as referenced by who they name (it has none that are not). `Ok(false)`: the id was taken.
     pub async fn create_clinic(&self, c: &Clinic) -> Result<bool, StoreError> {
         let created = self
             .put_if(clinic_item(c)?, "attribute_not_exists(pk)", None)
             .await?;
         if created {
-            self.mark_notifications_indexed(&c.id).await?;
+            for index in [keys::NOTIFICATIONS_INDEXED_SK, keys::UPLOADS_INDEXED_SK] {
+                self.mark_indexed(&c.id, index).await?;
+            }
         }
         Ok(created)
     }

@@ -3,10 +3,14 @@
 //! automatic-answer records of their numbers. Counts, statuses, credits and dates stay, so
 //! statistics still add up; the personal parts go.
 
-use super::{GSI1, GSI2, Item, Query, SortKey, Store, StoreError, keys, s};
+use super::uploads::{Chunk, patient_ref, value_ref};
+use super::{
+    FailedRow, GSI1, GSI2, Item, MatchedRow, Query, SortKey, Store, StoreError, keys, s,
+    upload_ref_keys,
+};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The attributes of a message that hold what a person wrote, was sent, or is reached at.
 const MESSAGE_TEXT: [&str; 5] = ["to", "from", "body", "subject", "html_body"];
@@ -170,18 +174,17 @@ impl Store {
             .await?;
             indexed += 1;
         }
-        self.mark_notifications_indexed(clinic_id).await?;
+        self.mark_indexed(clinic_id, keys::NOTIFICATIONS_INDEXED_SK)
+            .await?;
         Ok((all.len(), indexed))
     }
 
-    /// Marks the clinic's notifications as indexed by patient.
-    pub(crate) async fn mark_notifications_indexed(
-        &self,
-        clinic_id: &str,
-    ) -> Result<(), StoreError> {
+    /// Marks an index of the clinic's as complete (`sk`: [`keys::NOTIFICATIONS_INDEXED_SK`],
+    /// [`keys::UPLOADS_INDEXED_SK`]).
+    pub(crate) async fn mark_indexed(&self, clinic_id: &str, sk: &str) -> Result<(), StoreError> {
         let mut item = Item::new();
         item.insert("pk".into(), s(keys::clinic_pk(clinic_id)));
-        item.insert("sk".into(), s(keys::NOTIFICATIONS_INDEXED_SK));
+        item.insert("sk".into(), s(sk));
         self.put(item).await
     }
 
@@ -208,49 +211,55 @@ impl Store {
         .map(|_| ())
     }
 
-    /// Empties, in every stored upload, the rows that name the person: matched rows of the
-    /// patient, and failed rows with their external id, mobile or email.
+    /// Empties the stored upload rows that name the person: matched rows of the patient, and
+    /// failed rows with their external id, mobile or email. Once the clinic's uploads are
+    /// referenced by who they name, only the chunks the person's references point to are read
+    /// (and those references deleted); before that, every chunk of the clinic.
     pub async fn scrub_upload_rows(&self, clinic_id: &str, p: &Person) -> Result<(), StoreError> {
+        let pk = keys::clinic_pk(clinic_id);
+        let indexed = self
+            .get(pk.clone(), keys::UPLOADS_INDEXED_SK.into())
+            .await?
+            .is_some();
+        if !indexed {
+            return self.scrub_every_upload(clinic_id, p).await;
+        }
+        let mut references = vec![patient_ref(&p.patient_id)];
+        references.extend(p.external_id.iter().map(|v| value_ref("external_id", v)));
+        references.extend(p.mobiles.iter().map(|v| value_ref("mobile", v)));
+        references.extend(p.emails.iter().map(|v| value_ref("email", v)));
+        let mut chunks: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for r in &references {
+            let q = Query::under(None, pk.clone(), keys::upload_refs_prefix(r));
+            for k in self.query_all::<SortKey>(q).await? {
+                if let Some(chunk) = keys::upload_chunk_of_ref(r, &k.sk) {
+                    chunks.entry(chunk).or_default().push(k.sk);
+                }
+            }
+        }
+        for (chunk, refs) in chunks {
+            // A chunk not (yet) there keeps its references: an upload still being written.
+            let Some(item) = self.get(pk.clone(), chunk).await? else {
+                continue;
+            };
+            if let Some(next) = scrub_chunk(&item, p) {
+                self.put(next).await?;
+            }
+            for sk in refs {
+                self.delete(pk.clone(), sk).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Store::scrub_upload_rows`] for a clinic whose uploads are not referenced: every chunk.
+    async fn scrub_every_upload(&self, clinic_id: &str, p: &Person) -> Result<(), StoreError> {
         let q = Query::under(None, keys::clinic_pk(clinic_id), "UPLOAD#");
         let mut start = None;
         loop {
             let page = self.query(&q, start).await?;
             for item in page.items {
-                let Some(sk) = str_attr(&item, "sk").map(str::to_owned) else {
-                    continue;
-                };
-                // Matched rows hold optional addresses (null); failed rows the file's text ("").
-                let scrubbed = if sk.contains("#MATCHED#") {
-                    scrub_rows(&item, AttributeValue::Null(true), |row| {
-                        (str_attr(row, "patient_id") == Some(p.patient_id.as_str()))
-                            .then_some(&["mobile", "email"][..])
-                    })
-                } else if sk.contains("#FAILED#") {
-                    scrub_rows(&item, s(""), |row| {
-                        let same = |name: &str, values: &[String]| {
-                            str_attr(row, name).is_some_and(|v| {
-                                !v.is_empty() && values.iter().any(|x| x.eq_ignore_ascii_case(v))
-                            })
-                        };
-                        let ext: Vec<String> = p.external_id.iter().cloned().collect();
-                        (same("external_id", &ext)
-                            || same("mobile", &p.mobiles)
-                            || same("email", &p.emails))
-                        .then_some(
-                            &[
-                                "external_id",
-                                "date_of_birth",
-                                "first_name",
-                                "last_name",
-                                "mobile",
-                                "email",
-                            ][..],
-                        )
-                    })
-                } else {
-                    None
-                };
-                if let Some(next) = scrubbed {
+                if let Some(next) = scrub_chunk(&item, p) {
                     self.put(next).await?;
                 }
             }
@@ -259,6 +268,52 @@ impl Store {
                 None => return Ok(()),
             }
         }
+    }
+
+    /// References every stored upload row of the clinic by who it names, then marks the
+    /// clinic's uploads referenced (`tidings-admin uploads index`): how many chunks were read
+    /// and how many references written. An upload stored meanwhile writes its own.
+    pub async fn index_uploads(&self, clinic_id: &str) -> Result<(usize, usize), StoreError> {
+        let q = Query::under(None, keys::clinic_pk(clinic_id), "UPLOAD#");
+        let mut start = None;
+        let (mut chunks, mut written) = (0, 0);
+        loop {
+            let page = self.query(&q, start).await?;
+            for item in page.items {
+                let Some(sk) = str_attr(&item, "sk").map(str::to_owned) else {
+                    continue;
+                };
+                let mut parts = sk.splitn(4, '#').skip(1);
+                let (Some(id), Some(kind), Some(n)) = (parts.next(), parts.next(), parts.next())
+                else {
+                    continue;
+                };
+                let Ok(n) = n.parse::<usize>() else { continue };
+                let refs = match kind {
+                    "MATCHED" => upload_ref_keys(
+                        id,
+                        (kind, n),
+                        &super::from_item::<Chunk<MatchedRow>>(item)?.rows,
+                    ),
+                    "FAILED" => upload_ref_keys(
+                        id,
+                        (kind, n),
+                        &super::from_item::<Chunk<FailedRow>>(item)?.rows,
+                    ),
+                    _ => continue,
+                };
+                self.put_upload_refs(clinic_id, &refs).await?;
+                chunks += 1;
+                written += refs.len();
+            }
+            match page.last_key {
+                Some(k) => start = Some(k),
+                None => break,
+            }
+        }
+        self.mark_indexed(clinic_id, keys::UPLOADS_INDEXED_SK)
+            .await?;
+        Ok((chunks, written))
     }
 
     /// The ids of the clinic's campaign runs still sending or paused: their queued and held
@@ -325,6 +380,41 @@ struct Unindexed {
 #[derive(serde::Deserialize)]
 struct RunId {
     id: String,
+}
+
+/// An upload chunk with the rows that name the person emptied; `None` when none does (or the
+/// item is not a chunk of rows).
+fn scrub_chunk(item: &Item, p: &Person) -> Option<Item> {
+    let sk = str_attr(item, "sk")?;
+    // Matched rows hold optional addresses (null); failed rows the file's text ("").
+    if sk.contains("#MATCHED#") {
+        scrub_rows(item, AttributeValue::Null(true), |row| {
+            (str_attr(row, "patient_id") == Some(p.patient_id.as_str()))
+                .then_some(&["mobile", "email"][..])
+        })
+    } else if sk.contains("#FAILED#") {
+        scrub_rows(item, s(""), |row| {
+            let same = |name: &str, values: &[String]| {
+                str_attr(row, name).is_some_and(|v| {
+                    !v.is_empty() && values.iter().any(|x| x.eq_ignore_ascii_case(v))
+                })
+            };
+            let ext: Vec<String> = p.external_id.iter().cloned().collect();
+            (same("external_id", &ext) || same("mobile", &p.mobiles) || same("email", &p.emails))
+                .then_some(
+                    &[
+                        "external_id",
+                        "date_of_birth",
+                        "first_name",
+                        "last_name",
+                        "mobile",
+                        "email",
+                    ][..],
+                )
+        })
+    } else {
+        None
+    }
 }
 
 /// A chunk with the fields `pick` names set to `empty` in the rows it picks; `None` when no

@@ -175,6 +175,29 @@ pub fn upload_sk(id: &str) -> String {
 pub fn upload_chunk_sk(id: &str, kind: &str, n: usize) -> String {
     format!("UPLOAD#{id}#{kind}#{n:05}")
 }
+/// That one of an upload's chunks has a row found by `reference` (see `store::uploads`):
+/// `UPLOADREF#<reference>#<id>#<kind>#<nnnnn>`, the chunk's key after its `UPLOAD#`.
+pub fn upload_ref_sk(reference: &str, id: &str, kind: &str, n: usize) -> String {
+    format!(
+        "{}{}",
+        upload_refs_prefix(reference),
+        &upload_chunk_sk(id, kind, n)[UPLOAD.len()..]
+    )
+}
+/// Every chunk with a row found by `reference`.
+pub fn upload_refs_prefix(reference: &str) -> String {
+    format!("UPLOADREF#{reference}#")
+}
+/// The chunk a reference of [`upload_ref_sk`] names.
+pub fn upload_chunk_of_ref(reference: &str, ref_sk: &str) -> Option<String> {
+    ref_sk
+        .strip_prefix(&upload_refs_prefix(reference))
+        .map(|rest| format!("{UPLOAD}{rest}"))
+}
+const UPLOAD: &str = "UPLOAD#";
+/// The clinic's upload rows are all referenced by who they name (clinics created since, or
+/// indexed by `tidings-admin uploads index`).
+pub const UPLOADS_INDEXED_SK: &str = "INDEXED#UPLOADS";
 
 /// `gsi2pk` of a patient or contact with a mobile: who a number belongs to in a clinic.
 pub fn mobile_gsi(clinic_id: &str, e164: &str) -> String {

@@ -51,7 +51,7 @@ pub use replies::{Holder, Inbound};
 pub use run_credits::{Reservation, RunKey};
 pub use settings::Scope;
 pub use unconfirmed::OpenSend;
-pub use uploads::{FailedRow, MatchedRow, UploadSummary};
+pub use uploads::{FailedRow, MatchedRow, Referenced, UploadSummary, upload_ref_keys};
 pub use webhook_endpoints::{Attempt, Delivery, DeliveryStatus, EndpointRecord, WebhookEndpoint};
 
 use aws_sdk_dynamodb::Client;

@@ -1,9 +1,15 @@
 //! Uploaded lists: the summary (`UPLOAD#<id>`, written last, so a half-written upload is
 //! never seen) and the rows in chunks (`UPLOAD#<id>#MATCHED#<n>`, `UPLOAD#<id>#FAILED#<n>`).
+//!
+//! Each chunk is referenced by who its rows name (`UPLOADREF#<reference>#<id>#<kind>#<n>`,
+//! written before the chunk): a matched row by its patient, a failed row by its external id,
+//! mobile and email (hashed). Erasing a person reads their references, not every upload.
 
-use super::{Item, Store, StoreError, from_item, keys, s, to_item};
+use super::{BATCH_WRITE, Item, Store, StoreError, from_item, keys, s, to_item};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use tidings_domain::digest::sha256_hex;
 use tidings_domain::message_template::Channel;
 use tidings_domain::upload::{RowFailure, UploadRow};
 
@@ -39,8 +45,62 @@ pub struct FailedRow {
 }
 
 #[derive(Serialize, Deserialize)]
-struct Chunk<T> {
-    rows: Vec<T>,
+pub(crate) struct Chunk<T> {
+    pub rows: Vec<T>,
+}
+
+/// The reference of a patient's matched rows.
+pub(crate) fn patient_ref(patient_id: &str) -> String {
+    format!("P{patient_id}")
+}
+
+/// The reference of failed rows whose `field` is `value` (any ASCII case, as erasure compares
+/// them); a hash, so the key holds no number or address.
+pub(crate) fn value_ref(field: &str, value: &str) -> String {
+    format!(
+        "H{}",
+        sha256_hex(format!("{field}:{}", value.to_ascii_lowercase()).as_bytes())
+    )
+}
+
+/// The keys of the references of one chunk's rows, each once.
+pub fn upload_ref_keys<T: Referenced>(
+    upload_id: &str,
+    (kind, n): (&str, usize),
+    rows: &[T],
+) -> Vec<String> {
+    rows.iter()
+        .flat_map(Referenced::references)
+        .collect::<BTreeSet<_>>()
+        .iter()
+        .map(|r| keys::upload_ref_sk(r, upload_id, kind, n))
+        .collect()
+}
+
+/// A stored upload row: what erasure finds it by.
+pub trait Referenced {
+    fn references(&self) -> Vec<String>;
+}
+
+impl Referenced for MatchedRow {
+    fn references(&self) -> Vec<String> {
+        vec![patient_ref(&self.patient_id)]
+    }
+}
+
+impl Referenced for FailedRow {
+    fn references(&self) -> Vec<String> {
+        let r = &self.row;
+        [
+            ("external_id", &r.external_id),
+            ("mobile", &r.mobile),
+            ("email", &r.email),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(field, v)| value_ref(field, v))
+        .collect()
+    }
 }
 
 impl Store {
@@ -59,15 +119,17 @@ impl Store {
             .and_then(|i| i.get("patient_id").and_then(|v| v.as_s().ok()).cloned()))
     }
 
-    /// Stores one chunk of rows (`kind` `MATCHED` or `FAILED`).
+    /// Stores one chunk of rows (`kind` `MATCHED` or `FAILED`), its references (`refs`, from
+    /// [`upload_ref_keys`]) first, so that no chunk is ever stored unreferenced.
     pub async fn put_upload_chunk<T: Serialize>(
         &self,
         clinic_id: &str,
         upload_id: &str,
-        kind: &str,
-        n: usize,
+        (kind, n): (&str, usize),
         rows: &[T],
+        refs: &[String],
     ) -> Result<(), StoreError> {
+        self.put_upload_refs(clinic_id, refs).await?;
         let mut item: Item = to_item(&Chunk {
             rows: rows.iter().collect::<Vec<_>>(),
         })?;
@@ -77,19 +139,43 @@ impl Store {
         Ok(())
     }
 
-    /// Removes one chunk (of an upload whose summary was never written).
+    /// Writes references (their keys), up to 25 to a call.
+    pub(crate) async fn put_upload_refs(
+        &self,
+        clinic_id: &str,
+        refs: &[String],
+    ) -> Result<(), StoreError> {
+        for batch in refs.chunks(BATCH_WRITE) {
+            let items = batch
+                .iter()
+                .map(|sk| {
+                    Item::from([
+                        ("pk".to_owned(), s(keys::clinic_pk(clinic_id))),
+                        ("sk".to_owned(), s(sk)),
+                    ])
+                })
+                .collect();
+            self.put_batch(items).await?;
+        }
+        Ok(())
+    }
+
+    /// Removes one chunk and its references (those there are) of an upload whose summary was
+    /// never written.
     pub async fn delete_upload_chunk(
         &self,
         clinic_id: &str,
         upload_id: &str,
-        kind: &str,
-        n: usize,
+        (kind, n): (&str, usize),
+        refs: &[String],
     ) -> Result<(), StoreError> {
-        self.delete(
-            keys::clinic_pk(clinic_id),
-            keys::upload_chunk_sk(upload_id, kind, n),
-        )
-        .await
+        let pk = keys::clinic_pk(clinic_id);
+        self.delete(pk.clone(), keys::upload_chunk_sk(upload_id, kind, n))
+            .await?;
+        for sk in refs {
+            self.delete(pk.clone(), sk.clone()).await?;
+        }
+        Ok(())
     }
 
     pub async fn put_upload_summary(
