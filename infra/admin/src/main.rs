@@ -404,7 +404,11 @@ async fn run(app: &App, command: Command) -> Result<serde_json::Value, ServiceEr
             };
             let (mut chunks, mut references) = (0, 0);
             for c in &clinics {
-                let (n, r) = store.index_uploads(c).await?;
+                let country = services::load_clinic(store, c)
+                    .await?
+                    .fields
+                    .default_country()?;
+                let (n, r) = store.index_uploads(c, country).await?;
                 chunks += n;
                 references += r;
             }

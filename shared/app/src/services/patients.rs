@@ -130,7 +130,12 @@ pub async fn delete(store: &Store, clinic_id: &str, id: &str) -> Result<(), Serv
     let prev = record(store, clinic_id, id).await?;
     let contacts = store.list_contacts(clinic_id, id).await?;
     let fields = &prev.patient.fields;
+    let country = load_clinic(store, clinic_id)
+        .await?
+        .fields
+        .default_country()?;
     let person = Person {
+        country,
         patient_id: id.to_owned(),
         external_id: fields.external_id.clone(),
         mobiles: fields

@@ -119,8 +119,9 @@ pub async fn create(
     // The rows first, the summary last: an upload is seen only once all of it is stored. A
     // write that fails takes back the chunks already written, so none is left behind.
     let mut written = Vec::new();
-    let stored = match put_chunks(store, clinic_id, &id, "MATCHED", &matched, &mut written).await {
-        Ok(()) => put_chunks(store, clinic_id, &id, "FAILED", &failed, &mut written).await,
+    let to = (clinic_id, country);
+    let stored = match put_chunks(store, to, &id, "MATCHED", &matched, &mut written).await {
+        Ok(()) => put_chunks(store, to, &id, "FAILED", &failed, &mut written).await,
         Err(e) => Err(e),
     };
     if let Err(e) = stored {
@@ -166,14 +167,14 @@ pub async fn get(store: &Store, clinic_id: &str, id: &str) -> Result<UploadSumma
 /// its references) before it is written, so that a failure takes back all of it.
 async fn put_chunks<T: serde::Serialize + Referenced>(
     store: &Store,
-    clinic_id: &str,
+    (clinic_id, country): (&str, Country),
     id: &str,
     kind: &'static str,
     rows: &[T],
     written: &mut Vec<(&'static str, usize, Vec<String>)>,
 ) -> Result<(), crate::store::StoreError> {
     for (n, chunk) in rows.chunks(CHUNK_ROWS).enumerate() {
-        written.push((kind, n, upload_ref_keys(id, (kind, n), chunk)));
+        written.push((kind, n, upload_ref_keys(id, (kind, n), chunk, country)));
         if let Some((_, _, refs)) = written.last() {
             store
                 .put_upload_chunk(clinic_id, id, (kind, n), chunk, refs)

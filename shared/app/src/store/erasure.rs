@@ -3,7 +3,7 @@
 //! automatic-answer records of their numbers. Counts, statuses, credits and dates stay, so
 //! statistics still add up; the personal parts go.
 
-use super::uploads::{Chunk, patient_ref, value_ref};
+use super::uploads::{Chunk, failed_row_mobile, patient_ref, value_ref};
 use super::{
     FailedRow, GSI1, GSI2, Item, MatchedRow, Query, SortKey, Store, StoreError, keys, s,
     upload_ref_keys,
@@ -11,17 +11,21 @@ use super::{
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::{BTreeMap, HashMap};
+use tidings_domain::phone::Country;
 
 /// The attributes of a message that hold what a person wrote, was sent, or is reached at.
 const MESSAGE_TEXT: [&str; 5] = ["to", "from", "body", "subject", "html_body"];
 
 /// What identifies the person in upload rows.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Person {
     pub patient_id: String,
     pub external_id: Option<String>,
+    /// In E.164.
     pub mobiles: Vec<String>,
     pub emails: Vec<String>,
+    /// The clinic's, as its uploads' numbers are read.
+    pub country: Country,
 }
 
 /// A reason without what follows its first `:` (a carrier's or a mail server's words can quote
@@ -273,7 +277,11 @@ impl Store {
     /// References every stored upload row of the clinic by who it names, then marks the
     /// clinic's uploads referenced (`tidings-admin uploads index`): how many chunks were read
     /// and how many references written. An upload stored meanwhile writes its own.
-    pub async fn index_uploads(&self, clinic_id: &str) -> Result<(usize, usize), StoreError> {
+    pub async fn index_uploads(
+        &self,
+        clinic_id: &str,
+        country: Country,
+    ) -> Result<(usize, usize), StoreError> {
         let q = Query::under(None, keys::clinic_pk(clinic_id), "UPLOAD#");
         let mut start = None;
         let (mut chunks, mut written) = (0, 0);
@@ -294,11 +302,13 @@ impl Store {
                         id,
                         (kind, n),
                         &super::from_item::<Chunk<MatchedRow>>(item)?.rows,
+                        country,
                     ),
                     "FAILED" => upload_ref_keys(
                         id,
                         (kind, n),
                         &super::from_item::<Chunk<FailedRow>>(item)?.rows,
+                        country,
                     ),
                     _ => continue,
                 };
@@ -396,7 +406,11 @@ fn scrub_chunk(item: &Item, p: &Person) -> Option<Item> {
         scrub_rows(item, s(""), |row| {
             let same = |name: &str, values: &[String]| {
                 str_attr(row, name).is_some_and(|v| {
-                    !v.is_empty() && values.iter().any(|x| x.eq_ignore_ascii_case(v))
+                    let v = match name {
+                        "mobile" => failed_row_mobile(v, p.country),
+                        _ => v.trim().to_owned(),
+                    };
+                    !v.is_empty() && values.iter().any(|x| x.eq_ignore_ascii_case(&v))
                 })
             };
             let ext: Vec<String> = p.external_id.iter().cloned().collect();

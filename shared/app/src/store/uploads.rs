@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use tidings_domain::digest::sha256_hex;
 use tidings_domain::message_template::Channel;
+use tidings_domain::phone::{Country, optional_mobile};
 use tidings_domain::upload::{RowFailure, UploadRow};
 
 /// What an upload matched, as `GET /uploads/{id}` shows it.
@@ -59,8 +60,17 @@ pub(crate) fn patient_ref(patient_id: &str) -> String {
 pub(crate) fn value_ref(field: &str, value: &str) -> String {
     format!(
         "H{}",
-        sha256_hex(format!("{field}:{}", value.to_ascii_lowercase()).as_bytes())
+        sha256_hex(format!("{field}:{}", value.trim().to_ascii_lowercase()).as_bytes())
     )
+}
+
+/// A failed row's mobile as the patient record holds numbers (E.164, read as the clinic
+/// dials), or as written when it is not a mobile number: `0412 345 678` names `+61412345678`.
+pub(crate) fn failed_row_mobile(raw: &str, country: Country) -> String {
+    optional_mobile("mobile", Some(raw), country)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| raw.trim().to_owned())
 }
 
 /// The keys of the references of one chunk's rows, each once.
@@ -68,37 +78,38 @@ pub fn upload_ref_keys<T: Referenced>(
     upload_id: &str,
     (kind, n): (&str, usize),
     rows: &[T],
+    country: Country,
 ) -> Vec<String> {
     rows.iter()
-        .flat_map(Referenced::references)
+        .flat_map(|r| r.references(country))
         .collect::<BTreeSet<_>>()
         .iter()
         .map(|r| keys::upload_ref_sk(r, upload_id, kind, n))
         .collect()
 }
 
-/// A stored upload row: what erasure finds it by.
+/// A stored upload row: what erasure finds it by (`country`: the clinic's, for numbers).
 pub trait Referenced {
-    fn references(&self) -> Vec<String>;
+    fn references(&self, country: Country) -> Vec<String>;
 }
 
 impl Referenced for MatchedRow {
-    fn references(&self) -> Vec<String> {
+    fn references(&self, _: Country) -> Vec<String> {
         vec![patient_ref(&self.patient_id)]
     }
 }
 
 impl Referenced for FailedRow {
-    fn references(&self) -> Vec<String> {
+    fn references(&self, country: Country) -> Vec<String> {
         let r = &self.row;
         [
-            ("external_id", &r.external_id),
-            ("mobile", &r.mobile),
-            ("email", &r.email),
+            ("external_id", r.external_id.clone()),
+            ("mobile", failed_row_mobile(&r.mobile, country)),
+            ("email", r.email.clone()),
         ]
         .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(field, v)| value_ref(field, v))
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(field, v)| value_ref(field, &v))
         .collect()
     }
 }
