@@ -730,8 +730,6 @@ async fn erasure_reaches_the_messages_a_paused_campaign_holds() {
 /// is not read, and stays as it was.
 #[tokio::test]
 async fn erasure_reads_the_patients_notifications_not_the_clinics() {
-    use std::sync::Arc;
-    use tidings_tests::meter::{Meter, metered_store};
     const OTHERS: usize = 60;
     let base = app().await;
     let c = new_clinic(&base).await;
@@ -802,22 +800,7 @@ async fn erasure_reads_the_patients_notifications_not_the_clinics() {
             .unwrap();
     }
 
-    let meter = Arc::new(Meter::default());
-    let app = tidings_app::App {
-        store: metered_store(base.store.table(), meter.clone()).await,
-        ..base.clone()
-    };
-    meter.items_read();
-    let r = call(
-        &app,
-        &c.staff_key,
-        "DELETE",
-        &format!("/patients/{ann}"),
-        None,
-    )
-    .await;
-    assert_eq!(r.status, 204, "{}", r.json);
-    let (all, by_queries) = meter.items_read();
+    let (all, by_queries) = erase_metered(&base, &c.staff_key, &ann).await;
     assert!(
         by_queries < OTHERS as u64,
         "erasing Ann read {by_queries} items by queries ({all} in all): Bob's notifications too"
@@ -844,8 +827,6 @@ async fn erasure_reads_the_patients_notifications_not_the_clinics() {
 /// references go.
 #[tokio::test]
 async fn erasure_reads_the_upload_rows_that_name_the_patient_not_every_upload() {
-    use std::sync::Arc;
-    use tidings_tests::meter::{Meter, metered_store};
     const OTHERS: usize = 40;
     let base = app().await;
     let c = new_clinic(&base).await;
@@ -918,22 +899,7 @@ async fn erasure_reads_the_upload_rows_that_name_the_patient_not_every_upload() 
     };
     assert!(failures(anns.clone()).await.contains(&external));
 
-    let meter = Arc::new(Meter::default());
-    let app = tidings_app::App {
-        store: metered_store(base.store.table(), meter.clone()).await,
-        ..base.clone()
-    };
-    meter.items_read();
-    let r = call(
-        &app,
-        &c.staff_key,
-        "DELETE",
-        &format!("/patients/{ann}"),
-        None,
-    )
-    .await;
-    assert_eq!(r.status, 204, "{}", r.json);
-    let (all, by_queries) = meter.items_read();
+    let (all, by_queries) = erase_metered(&base, &c.staff_key, &ann).await;
     assert!(
         by_queries < OTHERS as u64,
         "erasing Ann read {by_queries} items by queries ({all} in all): the other lists too"
@@ -955,4 +921,20 @@ async fn erasure_reads_the_upload_rows_that_name_the_patient_not_every_upload() 
             "another list's row changed"
         );
     }
+}
+
+/// `DELETE /patients/{id}` (answered 204) through a store that counts what it reads: the
+/// items read in all, and those read by queries.
+async fn erase_metered(base: &tidings_app::App, key: &str, id: &str) -> (u64, u64) {
+    use std::sync::Arc;
+    use tidings_tests::meter::{Meter, metered_store};
+    let meter = Arc::new(Meter::default());
+    let app = tidings_app::App {
+        store: metered_store(base.store.table(), meter.clone()).await,
+        ..base.clone()
+    };
+    meter.items_read();
+    let r = call(&app, key, "DELETE", &format!("/patients/{id}"), None).await;
+    assert_eq!(r.status, 204, "{}", r.json);
+    meter.items_read()
 }

@@ -5,6 +5,12 @@ use serde_json::Value;
 use std::process::Command;
 use tidings_tests::{app, call};
 
+/// `DELETE /patients/{id}`, answered 204.
+async fn erase(app: &tidings_app::App, key: &str, id: String) {
+    let r = call(app, key, "DELETE", &format!("/patients/{id}"), None).await;
+    assert_eq!(r.status, 204, "{}", r.json);
+}
+
 fn admin(args: &[&str]) -> (bool, Value, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_tidings-admin"))
         .args(args)
@@ -351,14 +357,7 @@ async fn notifications_index_indexes_an_older_clinics_notifications() {
             .await
             .unwrap();
     }
-    let erase = |id: String| {
-        let app = &app;
-        let key = &c.staff_key;
-        async move {
-            let r = call(app, key, "DELETE", &format!("/patients/{id}"), None).await;
-            assert_eq!(r.status, 204, "{}", r.json);
-        }
-    };
+    let erase = |id: String| erase(&app, &c.staff_key, id);
     let scrubbed = |notes: &[serde_json::Value], id: &str| {
         notes
             .iter()
@@ -484,14 +483,7 @@ async fn uploads_index_references_an_older_clinics_upload_rows() {
         assert_eq!(r.status.as_u16(), 200);
         String::from_utf8(r.body).unwrap()
     };
-    let erase = |id: String| {
-        let app = &app;
-        let key = &c.staff_key;
-        async move {
-            let r = call(app, key, "DELETE", &format!("/patients/{id}"), None).await;
-            assert_eq!(r.status, 204, "{}", r.json);
-        }
-    };
+    let erase = |id: String| erase(&app, &c.staff_key, id);
     erase(patients[0].0.clone()).await;
     let left = failures().await;
     assert!(

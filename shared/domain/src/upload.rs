@@ -38,6 +38,18 @@ pub struct UploadRow {
     pub email: String,
 }
 
+impl UploadRow {
+    /// The columns of a row as uploaded, after its line number: what names the person.
+    pub const COLUMNS: [&'static str; 6] = [
+        "external_id",
+        "date_of_birth",
+        "first_name",
+        "last_name",
+        "mobile",
+        "email",
+    ];
+}
+
 /// Why a row matched no one (or could not be used).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]

@@ -192,16 +192,11 @@ pub async fn failures_csv(
 ) -> Result<Vec<u8>, ServiceError> {
     let u = get(store, clinic_id, id).await?;
     let mut w = crate::csv_out::CsvOut::new();
-    w.row([
-        "line",
-        "external_id",
-        "date_of_birth",
-        "first_name",
-        "last_name",
-        "mobile",
-        "email",
-        "reason",
-    ])?;
+    w.row(
+        std::iter::once("line")
+            .chain(UploadRow::COLUMNS)
+            .chain(["reason"]),
+    )?;
     for n in 0..u.failed_chunks {
         for f in store.failed_chunk(clinic_id, id, n).await? {
             let r = &f.row;

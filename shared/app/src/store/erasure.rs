@@ -12,6 +12,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::{BTreeMap, HashMap};
 use tidings_domain::phone::Country;
+use tidings_domain::upload::UploadRow;
 
 /// The attributes of a message that hold what a person wrote, was sent, or is reached at.
 const MESSAGE_TEXT: [&str; 5] = ["to", "from", "body", "subject", "html_body"];
@@ -415,16 +416,7 @@ fn scrub_chunk(item: &Item, p: &Person) -> Option<Item> {
             };
             let ext: Vec<String> = p.external_id.iter().cloned().collect();
             (same("external_id", &ext) || same("mobile", &p.mobiles) || same("email", &p.emails))
-                .then_some(
-                    &[
-                        "external_id",
-                        "date_of_birth",
-                        "first_name",
-                        "last_name",
-                        "mobile",
-                        "email",
-                    ][..],
-                )
+                .then_some(&UploadRow::COLUMNS[..])
         })
     } else {
         None
