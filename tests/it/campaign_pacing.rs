@@ -224,3 +224,46 @@ async fn a_request_leaves_its_message_to_the_sweep_while_the_rate_is_taken() {
         .unwrap();
     assert_eq!(again.sent, 0, "{again:?}");
 }
+
+/// `POST /messages` takes its turns in the account's rate too: a message to 30 patients sent
+/// while a campaign runs keeps the two together to the rate. (Before, the request sent its 30
+/// at once beside the campaign's sends.)
+#[tokio::test]
+async fn a_message_to_many_patients_beside_a_campaign_keeps_to_the_same_rate() {
+    // A rate, and so a schedule, of this test's own.
+    const RATE: u32 = 13;
+    const CAMPAIGN: usize = 40;
+    const TO: usize = 30;
+    let proxy = ProviderProxy::start(moto_url(), |_, _| Fault::Pass).await;
+    let via = app_via(&proxy.url).await;
+    let (app, c1, id1, _) = paced_campaign(CAMPAIGN as i64, CAMPAIGN, RATE).await;
+    let app = App {
+        delivery: via.delivery.clone(),
+        ..app
+    };
+    let c2 = new_clinic(&app).await;
+    grant(&app, &c2.id, TO as i64).await;
+    let mobiles: Vec<String> = (0..TO).map(|_| unique_mobile()).collect();
+    let patients = seed_patients(&app, &c2.id, &mobiles).await;
+    let (ev, limits) = (event(&c1, &id1, "2027-03-01T09:00:00Z"), limits(300));
+    let message = async {
+        // Once the campaign is under way.
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let body = json!({"patient_ids": patients, "channel": "sms", "body": "Closed on Friday"});
+        call(&app, &c2.staff_key, "POST", "/messages", Some(body)).await
+    };
+    let (ran, r) = tokio::join!(fire(&app, &ev, &limits), message);
+    ran.unwrap();
+    assert_eq!(r.status, 201, "{}", r.json);
+    let calls = proxy.calls();
+    assert_eq!(calls.len(), CAMPAIGN + TO, "every message sent once");
+    let rate = rate_of(&calls);
+    println!(
+        "{{\"test\":\"message_beside_a_campaign\",\"sends\":{},\"per_second\":{rate:.2},\"limit\":{RATE}}}",
+        calls.len()
+    );
+    assert!(
+        rate <= f64::from(RATE) * 1.1,
+        "a campaign and POST /messages together sent {rate:.1} SMS a second; the account's rate is {RATE}"
+    );
+}

@@ -65,8 +65,13 @@ impl Pacer {
     /// instant at a time (a request sends one or two messages: a run would leave the rest of
     /// the account's rate unused).
     pub(crate) fn for_request(app: &App) -> Self {
+        Self::for_request_within(app, REQUEST_WAIT)
+    }
+
+    /// A request's pacer whose turns must come within `wait`.
+    pub(crate) fn for_request_within(app: &App, wait: Duration) -> Self {
         Self {
-            stop_at: Some(Instant::now() + REQUEST_WAIT),
+            stop_at: Some(Instant::now() + wait),
             ..Self::taking(app, |_| 1)
         }
     }

@@ -10,6 +10,7 @@
 //! A retry with the same `Idempotency-Key` finds the send record and returns the messages it
 //! produced; nothing is sent or charged again.
 
+use super::pacing::Pacer;
 use super::rendering::patient_values;
 use super::{load_clinic, not_found_as_field, templates};
 use crate::delivery::{DeliveryError, Email, Sms};
@@ -35,6 +36,8 @@ use tidings_domain::template::{RenderError, Values};
 
 /// Provider calls in flight at once for one send.
 const CONCURRENCY: usize = 8;
+/// The longest `POST /messages` waits for its messages' turns in the account's send rate.
+const MESSAGES_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// A claimed send younger than this whose messages are still queued is still running.
 const IN_PROGRESS_WINDOW_SECS: i64 = 120;
 /// How long a copy renews its own claim of a message whose lease ran out before its send.
@@ -229,11 +232,30 @@ pub async fn send(
             Box::pin(super::auto_top_up::after_debit(app, clinic_id, &account)).await;
         }
     };
+    // Each message takes its turn in the account's rate, shared with campaigns and sweeps
+    // (SNS throttles past it, and a throttled message fails); a request waits for its turns
+    // up to MESSAGES_WAIT in all, and past it sends the rest at once.
+    let pacer = Pacer::for_request_within(app, MESSAGES_WAIT);
     let deliveries = futures::stream::iter(messages)
-        .map(|m| deliver(app, &clinic, m))
+        .map(|m| {
+            let (pacer, clinic) = (&pacer, &clinic);
+            async move {
+                if m.status == Status::Queued {
+                    let _in_time = pacer.turn(m.channel).await;
+                }
+                deliver(app, clinic, m).await
+            }
+        })
         .buffered(CONCURRENCY)
         .collect::<Vec<Message>>();
     let (delivered, ()) = tokio::join!(deliveries, top_up);
+    if pacer.out_of_time() {
+        tracing::warn!(
+            clinic_id,
+            request_id,
+            "the account's send rate was taken for longer than a request waits: sent past it"
+        );
+    }
     crate::metrics::messages(app, &delivered);
     // Every message is recorded: the send leaves the open-send index.
     if let Err(e) = store.close_send(clinic_id, &send_key).await {
