@@ -501,3 +501,120 @@ async fn a_report_page_reads_the_audience_within_its_budget() {
         "1,202 patients at 500 a page take three pages, took {pages}"
     );
 }
+
+/// A recall report's page looks up its own patients on the index of their appointments; it
+/// does not read the clinic's book since the cutoff again for every page. Here one patient has
+/// 200 appointments ahead: a page by cursor reads a few dozen items, not the 200. (Before,
+/// every page read all of them.)
+#[tokio::test]
+async fn a_recall_page_reads_its_patients_appointments_not_the_whole_book() {
+    use std::sync::Arc;
+    use tidings_domain::appointment::{Appointment, AppointmentFields, AppointmentStatus};
+    use tidings_tests::meter::{Meter, metered_store};
+    const BOOKED: usize = 200;
+    let base = tidings_tests::app().await;
+    let c = new_clinic(&base).await;
+    let mobiles: Vec<String> = (0..30).map(|_| tidings_tests::unique_mobile()).collect();
+    let ids = tidings_tests::campaigns::seed_patients(&base, &c.id, &mobiles).await;
+    let busy = ids[0].clone();
+    let now = chrono::Utc::now();
+    for i in 0..BOOKED {
+        let start = now + Duration::days(1) + Duration::hours(i as i64);
+        let a = Appointment {
+            id: uuid::Uuid::now_v7().to_string(),
+            fields: AppointmentFields {
+                patient_id: busy.clone(),
+                practitioner_id: None,
+                start,
+                end: start + Duration::minutes(30),
+                location: None,
+                appointment_type: None,
+                status: AppointmentStatus::Scheduled,
+            },
+            created_at: now,
+            updated_at: now,
+            completed_at: None,
+        };
+        base.store.write_appointment(&c.id, &a, None).await.unwrap();
+    }
+    let r = post(
+        &base,
+        &c.staff_key,
+        "/reports",
+        json!({"name": "Recall", "type": "recall", "filters": {"months": 6}}),
+    )
+    .await;
+    let meter = Arc::new(Meter::default());
+    let app = App {
+        store: metered_store(&base.config.table_name, meter.clone()).await,
+        ..base.clone()
+    };
+    let path = format!("/reports/{r}/results?limit=10");
+    let first = call(&app, &c.staff_key, "GET", &path, None).await;
+    assert_eq!(first.json["count"], 29, "{}", first.json);
+    let cursor = first.json["next_cursor"].as_str().unwrap();
+    meter.items_read();
+    let second = call(
+        &app,
+        &c.staff_key,
+        "GET",
+        &format!("{path}&cursor={cursor}"),
+        None,
+    )
+    .await;
+    let (all, by_queries) = meter.items_read();
+    assert_eq!(second.status, 200, "{}", second.json);
+    let items = second.json["items"].as_array().unwrap();
+    assert_eq!(items.len(), 10, "{}", second.json);
+    assert!(items.iter().all(|i| i["id"] != busy.as_str()));
+    assert!(
+        by_queries < BOOKED as u64 / 2,
+        "the second page read {by_queries} items by queries ({all} in all)"
+    );
+}
+
+/// A campaign to a recall report and one to an appointment report are estimated and sent:
+/// the estimate and the run read the patients' index of visits (recall) and the appointment
+/// book (appointments), as IAM must allow (`infra/local/iam_check.py` reads these calls).
+#[tokio::test]
+async fn campaigns_to_recall_and_appointment_reports_are_estimated_and_sent() {
+    use tidings_tests::campaigns::{day_ahead_campaign, event, limits, report};
+    let app = tidings_tests::app().await;
+    let c = new_clinic(&app).await;
+    tidings_tests::grant(&app, &c.id, 10).await;
+    let mobiles: Vec<String> = (0..3).map(|_| tidings_tests::unique_mobile()).collect();
+    let ids = tidings_tests::campaigns::seed_patients(&app, &c.id, &mobiles).await;
+    // The first is booked tomorrow: not recalled, but in the appointment report.
+    let start = Utc::now() + Duration::days(1);
+    let body = json!({"patient_id": ids[0], "start": start, "end": start + Duration::minutes(30)});
+    let r = call(&app, &c.staff_key, "POST", "/appointments", Some(body)).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let today = Utc::now().date_naive();
+    for (spec, recipients) in [
+        (
+            json!({"name": "Recall", "type": "recall", "filters": {"months": 6}}),
+            2,
+        ),
+        (
+            json!({"name": "Booked", "type": "appointment", "filters": {"from": today.to_string(),
+            "to": (today + Duration::days(7)).to_string()}}),
+            1,
+        ),
+    ] {
+        let report_id = report(&app, &c.staff_key, spec).await;
+        let id = day_ahead_campaign(&app, &c, &report_id, None).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let path = format!("/campaigns/{id}/estimate");
+        let estimate = call(&app, &c.staff_key, "GET", &path, None).await;
+        assert_eq!(estimate.status, 200, "{}", estimate.json);
+        assert_eq!(estimate.json["people"], recipients, "{}", estimate.json);
+        let at = Utc::now().to_rfc3339();
+        tidings_app::services::campaign_run::fire(&app, &event(&c, &id, &at), &limits(60))
+            .await
+            .unwrap();
+        let done = call(&app, &c.staff_key, "GET", &format!("/campaigns/{id}"), None).await;
+        assert_eq!(done.json["counts"]["sent"], recipients, "{}", done.json);
+    }
+}

@@ -43,6 +43,21 @@ enum Command {
     /// Uploaded lists.
     #[command(subcommand)]
     Uploads(UploadsCommand),
+    /// Appointments.
+    #[command(subcommand)]
+    Appointments(AppointmentsCommand),
+}
+
+#[derive(Subcommand)]
+enum AppointmentsCommand {
+    /// Index the appointments by patient, so that a recall report's page looks up its own
+    /// patients rather than reading the clinic's book since the cutoff: once, for clinics
+    /// created before the index.
+    Index {
+        /// One clinic; every clinic without it.
+        #[arg(long)]
+        clinic: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -396,6 +411,19 @@ async fn run(app: &App, command: Command) -> Result<serde_json::Value, ServiceEr
                 indexed += i;
             }
             json!({"clinics": clinics.len(), "notifications": read, "indexed": indexed})
+        }
+        Command::Appointments(AppointmentsCommand::Index { clinic }) => {
+            let clinics = match clinic {
+                Some(c) => vec![c],
+                None => store.list_clinic_ids().await?,
+            };
+            let (mut read, mut indexed) = (0, 0);
+            for c in &clinics {
+                let (r, i) = store.index_appointments(c).await?;
+                read += r;
+                indexed += i;
+            }
+            json!({"clinics": clinics.len(), "appointments": read, "indexed": indexed})
         }
         Command::Uploads(UploadsCommand::Index { clinic }) => {
             let clinics = match clinic {

@@ -518,3 +518,105 @@ async fn uploads_index_references_an_older_clinics_upload_rows() {
         "Cat's references survived"
     );
 }
+
+/// A clinic from before the index of appointments by patient: its recall reports read the
+/// book (and are right); `appointments index` puts every appointment on its patient's index
+/// and marks the clinic, and the report, now read by patient, is the same.
+#[tokio::test]
+async fn appointments_index_indexes_an_older_clinics_appointments() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use serde_json::json;
+    use tidings_app::store::keys;
+    let app = app().await;
+    let c = tidings_tests::new_clinic(&app).await;
+    let mut patients = Vec::new();
+    for name in ["Ann", "Cat"] {
+        let body = json!({"first_name": name, "last_name": "Lee",
+            "mobile": tidings_tests::unique_mobile()});
+        let r = call(&app, &c.staff_key, "POST", "/patients", Some(body)).await;
+        assert_eq!(r.status, 201, "{}", r.json);
+        patients.push(r.id());
+    }
+    // Ann is booked next week; Cat is not.
+    let start = chrono::Utc::now() + chrono::Duration::days(7);
+    let body = json!({"patient_id": patients[0], "start": start,
+        "end": start + chrono::Duration::minutes(30)});
+    let r = call(&app, &c.staff_key, "POST", "/appointments", Some(body)).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let appointment = r.id();
+    // As the clinic was before: no mark, no appointment on a patient's index.
+    let (client, table) = (app.store.client(), app.store.table());
+    let pk = || AttributeValue::S(keys::clinic_pk(&c.id));
+    let sk = || AttributeValue::S(keys::appointment_sk(&appointment));
+    client
+        .delete_item()
+        .table_name(table)
+        .key("pk", pk())
+        .key(
+            "sk",
+            AttributeValue::S(keys::APPOINTMENTS_INDEXED_SK.into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    client
+        .update_item()
+        .table_name(table)
+        .key("pk", pk())
+        .key("sk", sk())
+        .update_expression("REMOVE gsi2pk, gsi2sk")
+        .send()
+        .await
+        .unwrap();
+    let r = call(
+        &app,
+        &c.staff_key,
+        "POST",
+        "/reports",
+        Some(json!({"name": "Recall", "type": "recall", "filters": {"months": 6}})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let report = r.id();
+    let recalled = || async {
+        let r = call(
+            &app,
+            &c.staff_key,
+            "GET",
+            &format!("/reports/{report}/results"),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.json);
+        r.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(recalled().await, vec![patients[1].clone()]);
+
+    let (ok, out, err) = admin(&["appointments", "index", "--clinic", &c.id]);
+    assert!(ok, "{err}");
+    assert_eq!(out, json!({"clinics": 1, "appointments": 1, "indexed": 1}));
+    let item = client
+        .get_item()
+        .table_name(table)
+        .key("pk", pk())
+        .key("sk", sk())
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(
+        item["gsi2pk"],
+        AttributeValue::S(keys::patient_appointments_gsi(&c.id, &patients[0]))
+    );
+    assert_eq!(item["gsi2sk"], item["gsi1sk"]);
+    assert_eq!(recalled().await, vec![patients[1].clone()]);
+    let (ok, again, _) = admin(&["appointments", "index", "--clinic", &c.id]);
+    assert!(ok);
+    assert_eq!(again["indexed"], 0, "{again}");
+}

@@ -6,6 +6,7 @@
 use crate::ServiceError;
 use crate::store::{AppointmentFilter, Store};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use futures::{StreamExt, TryStreamExt};
 use std::collections::{HashMap, HashSet};
 use tidings_domain::appointment::Appointment;
 use tidings_domain::clinic::Clinic;
@@ -15,6 +16,8 @@ use tidings_domain::report::{AppointmentCriteria, PatientCriteria, ReportSpec};
 
 /// People read (and, in a campaign run, messages planned) per page.
 pub const PAGE: usize = 500;
+/// A recall page's patients looked up on the index of their appointments at once.
+const LOOKUPS: usize = 32;
 
 /// One person a report lists.
 #[derive(Debug, Clone)]
@@ -47,7 +50,11 @@ pub enum Audience {
         clinic_id: String,
     },
     Recall {
-        seen: HashSet<String>,
+        /// Who was seen since the cutoff or is booked, read from the appointment book; `None`
+        /// when the clinic's appointments are on their patients' index (each patient of a page
+        /// is looked up there instead).
+        seen: Option<HashSet<String>>,
+        since: DateTime<Utc>,
         clinic_id: String,
     },
     Referrals {
@@ -99,10 +106,18 @@ impl Audience {
                     clinic_id,
                 }
             }
-            ReportSpec::Recall(c) => Audience::Recall {
-                seen: store.patients_seen_since(&clinic_id, c.cutoff(now)).await?,
-                clinic_id,
-            },
+            ReportSpec::Recall(c) => {
+                let since = c.cutoff(now);
+                let seen = match store.appointments_indexed(&clinic_id).await? {
+                    true => None,
+                    false => Some(store.patients_seen_since(&clinic_id, since).await?),
+                };
+                Audience::Recall {
+                    seen,
+                    since,
+                    clinic_id,
+                }
+            }
             ReportSpec::Referral(c) => Audience::Referrals {
                 from: c.from,
                 to: c.to,
@@ -171,16 +186,39 @@ impl Audience {
                     next: page.next_after,
                 })
             }
-            Audience::Recall { seen, clinic_id } => {
+            Audience::Recall {
+                seen,
+                since,
+                clinic_id,
+            } => {
                 let page = store
                     .list_patients(clinic_id, &PatientFilter::default(), after, limit)
                     .await?;
+                let unseen: Vec<bool> = match seen {
+                    Some(seen) => page
+                        .patients
+                        .iter()
+                        .map(|p| !seen.contains(&p.id))
+                        .collect(),
+                    None => {
+                        let (ids, since) = (page.patients.iter().map(|p| p.id.clone()), *since);
+                        futures::stream::iter(ids.collect::<Vec<_>>())
+                            .map(|id| async move {
+                                let seen = store.patient_seen_since(clinic_id, &id, since).await;
+                                seen.map(|seen| !seen)
+                            })
+                            .buffered(LOOKUPS)
+                            .try_collect()
+                            .await?
+                    }
+                };
                 Ok(AudiencePage {
                     members: page
                         .patients
                         .into_iter()
-                        .filter(|p| !seen.contains(&p.id))
-                        .map(|p| (p.id.clone(), patient(p, None)))
+                        .zip(unseen)
+                        .filter(|(_, unseen)| *unseen)
+                        .map(|(p, _)| (p.id.clone(), patient(p, None)))
                         .collect(),
                     next: page.next_after,
                 })

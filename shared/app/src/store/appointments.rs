@@ -1,5 +1,6 @@
-//! Appointments (`APPOINTMENT#<id>`), and the appointment book in time order on the index
-//! (`CLINIC#<c>#APPOINTMENTS`, sorted by start time).
+//! Appointments (`APPOINTMENT#<id>`), the appointment book in time order on the index
+//! (`CLINIC#<c>#APPOINTMENTS`, sorted by start time), and each patient's appointments on
+//! another (`CLINIC#<c>#PATIENT#<p>#APPOINTMENTS`, by start time too).
 
 use super::{Item, Query, Store, StoreError, TxError, from_item, keys, s, to_item, ts};
 use chrono::{DateTime, Utc};
@@ -26,11 +27,20 @@ fn appointment_item(clinic_id: &str, a: &Appointment) -> Result<Item, StoreError
     let mut item = to_item(a)?;
     item.insert("pk".into(), s(keys::clinic_pk(clinic_id)));
     item.insert("sk".into(), s(keys::appointment_sk(&a.id)));
+    let time = keys::appointment_time_sk(&a.fields.start, &a.id);
     item.insert("gsi1pk".into(), s(keys::appointments_gsi(clinic_id)));
-    item.insert(
-        "gsi1sk".into(),
-        s(keys::appointment_time_sk(&a.fields.start, &a.id)),
-    );
+    item.insert("gsi1sk".into(), s(&time));
+    // Only a visit (taken place or to come) is on the patient's index: what a recall asks.
+    if a.fields.status.counts_as_visit() {
+        item.insert(
+            "gsi2pk".into(),
+            s(keys::patient_appointments_gsi(
+                clinic_id,
+                &a.fields.patient_id,
+            )),
+        );
+        item.insert("gsi2sk".into(), s(time));
+    }
     if let Some(done) = &a.completed_at {
         item.insert(
             "gsi3pk".into(),
@@ -248,5 +258,92 @@ impl Store {
                 None => return Ok(seen),
             }
         }
+    }
+
+    /// Whether the clinic's appointments are all on their patients' index.
+    pub async fn appointments_indexed(&self, clinic_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .get(
+                keys::clinic_pk(clinic_id),
+                keys::APPOINTMENTS_INDEXED_SK.into(),
+            )
+            .await?
+            .is_some())
+    }
+
+    /// Whether the patient has an appointment from `since` on that counts as a visit (see
+    /// [`Store::patients_seen_since`]): one key read from their index, which holds only visits.
+    pub async fn patient_seen_since(
+        &self,
+        clinic_id: &str,
+        patient_id: &str,
+        since: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut q = Query::under(
+            Some(super::GSI2),
+            keys::patient_appointments_gsi(clinic_id, patient_id),
+            "",
+        );
+        q.sk_between = Some((keys::time_key(&since), "~".to_owned()));
+        q.limit = 1;
+        Ok(!self.query(&q, None).await?.items.is_empty())
+    }
+
+    /// Puts every visit of the clinic that is not yet on its patient's index there, then
+    /// marks the clinic's appointments indexed (`tidings-admin appointments index`): how many
+    /// were read and how many indexed. An appointment written meanwhile is written indexed (so
+    /// one whose start moved meanwhile is left as that write left it).
+    pub async fn index_appointments(&self, clinic_id: &str) -> Result<(usize, usize), StoreError> {
+        let pk = keys::clinic_pk(clinic_id);
+        let q = Query::under(None, pk.clone(), keys::appointment_sk(""));
+        let mut start = None;
+        let (mut read, mut indexed) = (0, 0);
+        loop {
+            let page = self.query(&q, start).await?;
+            for item in page.items {
+                read += 1;
+                if item.contains_key("gsi2pk") {
+                    continue;
+                }
+                let sk = item.get("sk").and_then(|v| v.as_s().ok()).cloned();
+                let (Some(sk), Some(book)) = (sk, item.get("gsi1sk").cloned()) else {
+                    continue;
+                };
+                let a: Appointment = from_item(item.clone())?;
+                if !a.fields.status.counts_as_visit() {
+                    continue;
+                }
+                let values = Item::from([
+                    (
+                        ":p".to_owned(),
+                        s(keys::patient_appointments_gsi(
+                            clinic_id,
+                            &a.fields.patient_id,
+                        )),
+                    ),
+                    (":book".to_owned(), book),
+                    (":status".to_owned(), s(a.fields.status.as_str())),
+                ]);
+                // Unless a write changed its time or status meanwhile (that write indexed it).
+                if self
+                    .update_if(
+                        (pk.clone(), sk),
+                        "SET gsi2pk = :p, gsi2sk = :book",
+                        "gsi1sk = :book AND #s = :status",
+                        values,
+                    )
+                    .await?
+                {
+                    indexed += 1;
+                }
+            }
+            match page.last_key {
+                Some(k) => start = Some(k),
+                None => break,
+            }
+        }
+        self.mark_indexed(clinic_id, keys::APPOINTMENTS_INDEXED_SK)
+            .await?;
+        Ok((read, indexed))
     }
 }

@@ -106,6 +106,14 @@ pub fn appointment_sk(id: &str) -> String {
 pub fn appointments_gsi(clinic_id: &str) -> String {
     format!("CLINIC#{clinic_id}#APPOINTMENTS")
 }
+/// `gsi2pk` of a patient's visits (appointments neither cancelled nor missed); `gsi2sk` is
+/// [`appointment_time_sk`]: whether they were seen since a date, without reading the book.
+pub fn patient_appointments_gsi(clinic_id: &str, patient_id: &str) -> String {
+    format!("CLINIC#{clinic_id}#PATIENT#{patient_id}#APPOINTMENTS")
+}
+/// The clinic's appointments are all on their patients' index (clinics created since, or
+/// indexed by `tidings-admin appointments index`).
+pub const APPOINTMENTS_INDEXED_SK: &str = "INDEXED#APPOINTMENTS";
 /// A UTC time as it sorts in `gsi1sk` (fixed width), followed by the appointment id.
 pub fn appointment_time_sk(start: &chrono::DateTime<chrono::Utc>, id: &str) -> String {
     format!("{}#{id}", time_key(start))
