@@ -301,6 +301,28 @@ async fn existing_identity(app: &App, identity: &str) -> Result<String, ServiceE
     }
 }
 
+/// Runs `each` on the clinic named, or on every clinic: how many clinics, and the sums of the
+/// two counts each returned (what it read and what it wrote).
+async fn for_each_clinic<E>(
+    store: &tidings_app::store::Store,
+    clinic: Option<String>,
+    each: impl AsyncFn(&str) -> Result<(usize, usize), E>,
+) -> Result<(usize, (usize, usize)), ServiceError>
+where
+    ServiceError: From<E>,
+{
+    let clinics = match clinic {
+        Some(c) => vec![c],
+        None => store.list_clinic_ids().await?,
+    };
+    let mut sums = (0, 0);
+    for c in &clinics {
+        let (read, wrote) = each(c).await?;
+        sums = (sums.0 + read, sums.1 + wrote);
+    }
+    Ok((clinics.len(), sums))
+}
+
 async fn run(app: &App, command: Command) -> Result<serde_json::Value, ServiceError> {
     let store = &app.store;
     Ok(match command {
@@ -400,47 +422,27 @@ async fn run(app: &App, command: Command) -> Result<serde_json::Value, ServiceEr
             json!({"clinics": clinics.len(), "days": days})
         }
         Command::Notifications(NotificationsCommand::Index { clinic }) => {
-            let clinics = match clinic {
-                Some(c) => vec![c],
-                None => store.list_clinic_ids().await?,
-            };
-            let (mut read, mut indexed) = (0, 0);
-            for c in &clinics {
-                let (r, i) = store.index_notifications(c).await?;
-                read += r;
-                indexed += i;
-            }
-            json!({"clinics": clinics.len(), "notifications": read, "indexed": indexed})
+            let (n, (read, indexed)) =
+                for_each_clinic(store, clinic, async |c| store.index_notifications(c).await)
+                    .await?;
+            json!({"clinics": n, "notifications": read, "indexed": indexed})
         }
         Command::Appointments(AppointmentsCommand::Index { clinic }) => {
-            let clinics = match clinic {
-                Some(c) => vec![c],
-                None => store.list_clinic_ids().await?,
-            };
-            let (mut read, mut indexed) = (0, 0);
-            for c in &clinics {
-                let (r, i) = store.index_appointments(c).await?;
-                read += r;
-                indexed += i;
-            }
-            json!({"clinics": clinics.len(), "appointments": read, "indexed": indexed})
+            let (n, (read, indexed)) =
+                for_each_clinic(store, clinic, async |c| store.index_appointments(c).await).await?;
+            json!({"clinics": n, "appointments": read, "indexed": indexed})
         }
         Command::Uploads(UploadsCommand::Index { clinic }) => {
-            let clinics = match clinic {
-                Some(c) => vec![c],
-                None => store.list_clinic_ids().await?,
-            };
-            let (mut chunks, mut references) = (0, 0);
-            for c in &clinics {
-                let country = services::load_clinic(store, c)
-                    .await?
-                    .fields
-                    .default_country()?;
-                let (n, r) = store.index_uploads(c, country).await?;
-                chunks += n;
-                references += r;
-            }
-            json!({"clinics": clinics.len(), "chunks": chunks, "references": references})
+            let (n, (chunks, references)) = for_each_clinic(store, clinic, async |c| {
+                let clinic = services::load_clinic(store, c).await?;
+                Ok::<_, ServiceError>(
+                    store
+                        .index_uploads(c, clinic.fields.default_country()?)
+                        .await?,
+                )
+            })
+            .await?;
+            json!({"clinics": n, "chunks": chunks, "references": references})
         }
         Command::Key(KeyCommand::Revoke { clinic, key_id }) => {
             api_keys::revoke(store, &clinic, &key_id).await?;

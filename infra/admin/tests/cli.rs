@@ -5,6 +5,46 @@ use serde_json::Value;
 use std::process::Command;
 use tidings_tests::{app, call};
 
+/// The clinic's item `sk`, which must be there.
+async fn get_item(
+    app: &tidings_app::App,
+    clinic_id: &str,
+    sk: &str,
+) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    app.store
+        .client()
+        .get_item()
+        .table_name(app.store.table())
+        .key(
+            "pk",
+            AttributeValue::S(tidings_app::store::keys::clinic_pk(clinic_id)),
+        )
+        .key("sk", AttributeValue::S(sk.to_owned()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap()
+}
+
+/// Deletes the clinic's item `sk` from the table (to make a clinic look as it was before).
+async fn delete_item(app: &tidings_app::App, clinic_id: &str, sk: &str) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    app.store
+        .client()
+        .delete_item()
+        .table_name(app.store.table())
+        .key(
+            "pk",
+            AttributeValue::S(tidings_app::store::keys::clinic_pk(clinic_id)),
+        )
+        .key("sk", AttributeValue::S(sk.to_owned()))
+        .send()
+        .await
+        .unwrap();
+}
+
 /// `DELETE /patients/{id}`, answered 204.
 async fn erase(app: &tidings_app::App, key: &str, id: String) {
     let r = call(app, key, "DELETE", &format!("/patients/{id}"), None).await;
@@ -329,17 +369,7 @@ async fn notifications_index_indexes_an_older_clinics_notifications() {
     // As the clinic was before: no mark, no notification in the index.
     let (client, table) = (app.store.client(), app.store.table());
     let pk = || AttributeValue::S(keys::clinic_pk(&c.id));
-    client
-        .delete_item()
-        .table_name(table)
-        .key("pk", pk())
-        .key(
-            "sk",
-            AttributeValue::S(keys::NOTIFICATIONS_INDEXED_SK.into()),
-        )
-        .send()
-        .await
-        .unwrap();
+    delete_item(&app, &c.id, keys::NOTIFICATIONS_INDEXED_SK).await;
     let notes = || async {
         let r = call(&app, &c.staff_key, "GET", "/notifications", None).await;
         assert_eq!(r.status, 200, "{}", r.json);
@@ -374,27 +404,15 @@ async fn notifications_index_indexes_an_older_clinics_notifications() {
     let (ok, out, err) = admin(&["notifications", "index", "--clinic", &c.id]);
     assert!(ok, "{err}");
     assert_eq!(out, json!({"clinics": 1, "notifications": 2, "indexed": 2}));
-    let cat = client
-        .get_item()
-        .table_name(table)
-        .key("pk", pk())
-        .key(
-            "sk",
-            AttributeValue::S(keys::notification_sk(
-                notes()
-                    .await
-                    .iter()
-                    .find(|n| n["patient_id"] == patients[1].as_str())
-                    .unwrap()["id"]
-                    .as_str()
-                    .unwrap(),
-            )),
-        )
-        .send()
+    let cat_note = notes()
         .await
+        .iter()
+        .find(|n| n["patient_id"] == patients[1].as_str())
+        .unwrap()["id"]
+        .as_str()
         .unwrap()
-        .item
-        .unwrap();
+        .to_owned();
+    let cat = get_item(&app, &c.id, &keys::notification_sk(&cat_note)).await;
     assert_eq!(
         cat["gsi2pk"],
         AttributeValue::S(keys::patient_notifications_gsi(&c.id, &patients[1]))
@@ -415,7 +433,6 @@ async fn notifications_index_indexes_an_older_clinics_notifications() {
 /// the next erasure finds the rows through the references.
 #[tokio::test]
 async fn uploads_index_references_an_older_clinics_upload_rows() {
-    use aws_sdk_dynamodb::types::AttributeValue;
     use serde_json::json;
     use tidings_app::store::keys;
     let app = app().await;
@@ -446,8 +463,6 @@ async fn uploads_index_references_an_older_clinics_upload_rows() {
     assert_eq!(r.status.as_u16(), 201, "{}", r.json);
     let upload = r.json["id"].as_str().unwrap().to_owned();
     // As the clinic was before: no mark, no references.
-    let (client, table) = (app.store.client(), app.store.table());
-    let pk = || AttributeValue::S(keys::clinic_pk(&c.id));
     let refs = || async {
         tidings_tests::snapshot(&app, &c.id)
             .await
@@ -462,14 +477,7 @@ async fn uploads_index_references_an_older_clinics_upload_rows() {
         .into_iter()
         .chain([keys::UPLOADS_INDEXED_SK.to_owned()])
     {
-        client
-            .delete_item()
-            .table_name(table)
-            .key("pk", pk())
-            .key("sk", AttributeValue::S(sk))
-            .send()
-            .await
-            .unwrap();
+        delete_item(&app, &c.id, &sk).await;
     }
     let failures = || async {
         let r = tidings_tests::call_raw(
@@ -548,17 +556,7 @@ async fn appointments_index_indexes_an_older_clinics_appointments() {
     let (client, table) = (app.store.client(), app.store.table());
     let pk = || AttributeValue::S(keys::clinic_pk(&c.id));
     let sk = || AttributeValue::S(keys::appointment_sk(&appointment));
-    client
-        .delete_item()
-        .table_name(table)
-        .key("pk", pk())
-        .key(
-            "sk",
-            AttributeValue::S(keys::APPOINTMENTS_INDEXED_SK.into()),
-        )
-        .send()
-        .await
-        .unwrap();
+    delete_item(&app, &c.id, keys::APPOINTMENTS_INDEXED_SK).await;
     client
         .update_item()
         .table_name(table)
@@ -600,16 +598,7 @@ async fn appointments_index_indexes_an_older_clinics_appointments() {
     let (ok, out, err) = admin(&["appointments", "index", "--clinic", &c.id]);
     assert!(ok, "{err}");
     assert_eq!(out, json!({"clinics": 1, "appointments": 1, "indexed": 1}));
-    let item = client
-        .get_item()
-        .table_name(table)
-        .key("pk", pk())
-        .key("sk", sk())
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
+    let item = get_item(&app, &c.id, &keys::appointment_sk(&appointment)).await;
     assert_eq!(
         item["gsi2pk"],
         AttributeValue::S(keys::patient_appointments_gsi(&c.id, &patients[0]))
