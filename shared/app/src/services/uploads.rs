@@ -164,7 +164,7 @@ pub async fn get(store: &Store, clinic_id: &str, id: &str) -> Result<UploadSumma
 }
 
 /// Stores `rows` in chunks of [`CHUNK_ROWS`] with their references, noting each chunk (and
-/// its references) before it is written, so that a failure takes back all of it.
+/// its references) it tried to write, so that a failure takes back all of it.
 async fn put_chunks<T: serde::Serialize + Referenced>(
     store: &Store,
     (clinic_id, country): (&str, Country),
@@ -174,12 +174,13 @@ async fn put_chunks<T: serde::Serialize + Referenced>(
     written: &mut Vec<(&'static str, usize, Vec<String>)>,
 ) -> Result<(), crate::store::StoreError> {
     for (n, chunk) in rows.chunks(CHUNK_ROWS).enumerate() {
-        written.push((kind, n, upload_ref_keys(id, (kind, n), chunk, country)));
-        if let Some((_, _, refs)) = written.last() {
-            store
-                .put_upload_chunk(clinic_id, id, (kind, n), chunk, refs)
-                .await?;
-        }
+        let refs = upload_ref_keys(id, (kind, n), chunk, country);
+        let put = store
+            .put_upload_chunk(clinic_id, id, (kind, n), chunk, &refs)
+            .await;
+        // Noted even when the write failed: some of its references may be stored.
+        written.push((kind, n, refs));
+        put?;
     }
     Ok(())
 }
