@@ -725,6 +725,110 @@ async fn erasure_reaches_the_messages_a_paused_campaign_holds() {
     );
 }
 
+/// Erasing a patient reads the clinic's campaign runs that are still sending or paused, not
+/// every run it had: a finished run leaves the open runs' index, and 40 more finished runs
+/// are not read, while the message a paused run holds for the patient is still ended `erased`.
+#[tokio::test]
+async fn erasure_reads_the_unfinished_campaign_runs_not_every_run() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use tidings_tests::campaigns::{
+        campaign_to_new_patients, day_ahead_campaign, event, limits, report,
+    };
+    const OTHERS: usize = 40;
+    let app = app().await;
+    // One credit: campaign `sent` takes it and finishes; campaign `held` then pauses.
+    let (c, held, _) = campaign_to_new_patients(&app, 1, 1).await;
+    let all = report(
+        &app,
+        &c.staff_key,
+        json!({"name": "All", "type": "patient"}),
+    )
+    .await;
+    let sent = day_ahead_campaign(&app, &c, &all, None).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let now = chrono::Utc::now().to_rfc3339();
+    for campaign in [&sent, &held] {
+        tidings_app::services::campaign_run::fire(&app, &event(&c, campaign, &now), &limits(60))
+            .await
+            .unwrap();
+    }
+    let (client, table) = (app.store.client(), app.store.table());
+    let pk = keys::clinic_pk(&c.id);
+    let run_of = |campaign: &str| {
+        let (prefix, pk) = (format!("RUN#{campaign}#"), pk.clone());
+        async move {
+            let out = client
+                .query()
+                .table_name(table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+                .expression_attribute_values(":pk", AttributeValue::S(pk))
+                .expression_attribute_values(":p", AttributeValue::S(prefix))
+                .send()
+                .await
+                .unwrap();
+            out.items.unwrap().remove(0)
+        }
+    };
+    let finished = run_of(&sent).await;
+    assert_eq!(finished["status"], AttributeValue::S("sent".into()));
+    assert!(!finished.contains_key("gsi2pk"), "{finished:?}");
+    let paused = run_of(&held).await;
+    assert_eq!(paused["status"], AttributeValue::S("paused".into()));
+    assert_eq!(
+        paused["gsi2pk"],
+        AttributeValue::S(keys::open_runs_gsi(&c.id))
+    );
+    // The clinic's history: 40 more finished runs.
+    for _ in 0..OTHERS {
+        let id = uuid::Uuid::now_v7().to_string();
+        let mut copy = finished.clone();
+        copy.insert("sk".into(), AttributeValue::S(keys::run_sk(&sent, &id)));
+        copy.insert("id".into(), AttributeValue::S(id));
+        client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(copy))
+            .send()
+            .await
+            .unwrap();
+    }
+    let rows = call(
+        &app,
+        &c.staff_key,
+        "GET",
+        &format!("/campaigns/{held}/recipients"),
+        None,
+    )
+    .await;
+    assert_eq!(rows.json["items"][0]["status"], "held", "{}", rows.json);
+    let patient = rows.json["items"][0]["patient_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let (all_read, by_queries) = erase_metered(&app, &c.staff_key, &patient).await;
+    assert!(
+        by_queries < OTHERS as u64,
+        "erasing the patient read {by_queries} items by queries ({all_read} in all): every run"
+    );
+    let rows = call(
+        &app,
+        &c.staff_key,
+        "GET",
+        &format!("/campaigns/{held}/recipients"),
+        None,
+    )
+    .await;
+    let row = &rows.json["items"][0];
+    assert_eq!(
+        (row["status"].as_str(), row["reason"].as_str()),
+        (Some("not_sent"), Some("erased")),
+        "{row}"
+    );
+}
+
 /// Erasing a patient reads their notifications through the patient index, not every
 /// notification of the clinic: another patient's year of replies (here 60, from a year ago)
 /// is not read, and stays as it was.

@@ -46,6 +46,20 @@ enum Command {
     /// Appointments.
     #[command(subcommand)]
     Appointments(AppointmentsCommand),
+    /// Campaign runs.
+    #[command(subcommand)]
+    Runs(RunsCommand),
+}
+
+#[derive(Subcommand)]
+enum RunsCommand {
+    /// Index the campaign runs still sending or paused, so that erasing a patient reads those
+    /// rather than every run the clinic had: once, for clinics created before the index.
+    Index {
+        /// One clinic; every clinic without it.
+        #[arg(long)]
+        clinic: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -431,6 +445,11 @@ async fn run(app: &App, command: Command) -> Result<serde_json::Value, ServiceEr
             let (n, (read, indexed)) =
                 for_each_clinic(store, clinic, async |c| store.index_appointments(c).await).await?;
             json!({"clinics": n, "appointments": read, "indexed": indexed})
+        }
+        Command::Runs(RunsCommand::Index { clinic }) => {
+            let (n, (read, indexed)) =
+                for_each_clinic(store, clinic, async |c| store.index_runs(c).await).await?;
+            json!({"clinics": n, "unfinished_runs": read, "indexed": indexed})
         }
         Command::Uploads(UploadsCommand::Index { clinic }) => {
             let (n, (chunks, references)) = for_each_clinic(store, clinic, async |c| {

@@ -609,3 +609,98 @@ async fn appointments_index_indexes_an_older_clinics_appointments() {
     assert!(ok);
     assert_eq!(again["indexed"], 0, "{again}");
 }
+
+/// A clinic from before the open runs' index: its erasures read every run (and still reach the
+/// messages a paused run holds); `runs index` puts each unfinished run on the index and marks
+/// the clinic, and the next erasure reaches the held message through it.
+#[tokio::test]
+async fn runs_index_indexes_an_older_clinics_unfinished_runs() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use tidings_app::store::keys;
+    use tidings_tests::campaigns::{campaign_to_new_patients, event, limits};
+    let app = app().await;
+    // No credits: the run pauses, holding a message for each of the two patients.
+    let (c, campaign, _) = campaign_to_new_patients(&app, 0, 2).await;
+    let now = chrono::Utc::now().to_rfc3339();
+    tidings_app::services::campaign_run::fire(&app, &event(&c, &campaign, &now), &limits(60))
+        .await
+        .unwrap();
+    let out = app
+        .store
+        .client()
+        .query()
+        .table_name(app.store.table())
+        .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+        .expression_attribute_values(":pk", AttributeValue::S(keys::clinic_pk(&c.id)))
+        .expression_attribute_values(":p", AttributeValue::S(format!("RUN#{campaign}#")))
+        .send()
+        .await
+        .unwrap();
+    let run = out.items.unwrap().remove(0);
+    let run_sk = run["sk"].as_s().unwrap().clone();
+    let run_id = run["id"].as_s().unwrap().clone();
+    // As the clinic was before: no mark, the run on no index.
+    delete_item(&app, &c.id, keys::RUNS_INDEXED_SK).await;
+    app.store
+        .client()
+        .update_item()
+        .table_name(app.store.table())
+        .key("pk", AttributeValue::S(keys::clinic_pk(&c.id)))
+        .key("sk", AttributeValue::S(run_sk.clone()))
+        .update_expression("REMOVE gsi2pk, gsi2sk")
+        .send()
+        .await
+        .unwrap();
+    let recipients = || async {
+        let r = call(
+            &app,
+            &c.staff_key,
+            "GET",
+            &format!("/campaigns/{campaign}/recipients"),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.json);
+        r.json["items"].as_array().unwrap().clone()
+    };
+    let held: Vec<String> = recipients()
+        .await
+        .iter()
+        .map(|r| r["patient_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(held.len(), 2);
+    let erased = |patient: &str| {
+        let patient = patient.to_owned();
+        let recipients = &recipients;
+        async move {
+            let rows = recipients().await;
+            let row = rows.iter().find(|r| r["patient_id"] == patient.as_str());
+            let row = row.unwrap();
+            (row["status"].as_str(), row["reason"].as_str()) == (Some("not_sent"), Some("erased"))
+        }
+    };
+    erase(&app, &c.staff_key, held[0].clone()).await;
+    assert!(erased(&held[0]).await, "before the index");
+
+    let (ok, out, err) = admin(&["runs", "index", "--clinic", &c.id]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        out,
+        serde_json::json!({"clinics": 1, "unfinished_runs": 1, "indexed": 1})
+    );
+    let item = get_item(&app, &c.id, &run_sk).await;
+    assert_eq!(
+        (&item["gsi2pk"], &item["gsi2sk"]),
+        (
+            &AttributeValue::S(keys::open_runs_gsi(&c.id)),
+            &AttributeValue::S(run_id)
+        )
+    );
+    get_item(&app, &c.id, keys::RUNS_INDEXED_SK).await;
+    assert!(!erased(&held[1]).await);
+    erase(&app, &c.staff_key, held[1].clone()).await;
+    assert!(erased(&held[1]).await, "through the index");
+    let (ok, again, _) = admin(&["runs", "index", "--clinic", &c.id]);
+    assert!(ok);
+    assert_eq!(again["indexed"], 0, "{again}");
+}

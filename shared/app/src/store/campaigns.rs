@@ -232,10 +232,13 @@ impl Store {
     }
 
     /// Starts a run unless a copy of the same firing started it; `Ok(false)` if it exists.
+    /// It is on the clinic's open runs' index until it ends.
     pub async fn start_run(&self, clinic_id: &str, run: &CampaignRun) -> Result<bool, StoreError> {
         let mut item = to_item(run)?;
         item.insert("pk".into(), s(keys::clinic_pk(clinic_id)));
         item.insert("sk".into(), s(keys::run_sk(&run.campaign_id, &run.id)));
+        item.insert("gsi2pk".into(), s(keys::open_runs_gsi(clinic_id)));
+        item.insert("gsi2sk".into(), s(&run.id));
         self.put_if(item, "attribute_not_exists(pk)", None).await
     }
 
@@ -365,14 +368,20 @@ impl Store {
             keys::clinic_pk(clinic_id),
             keys::run_sk(&run.campaign_id, &run.id),
         );
-        self.update_if(key, RUN_END_UPDATE, RUN_END_CONDITION, run_end_values(run)?)
+        let update = run_end_update("");
+        self.update_if(key, &update, RUN_END_CONDITION, run_end_values(run)?)
             .await
     }
 }
 
-/// Ends a run: its status, reason, counts, credits and end time (see [`run_end_values`]).
-pub(super) const RUN_END_UPDATE: &str =
-    "SET #s = :st, reason = :reason, counts = :counts, credits = :credits, finished_at = :at";
+/// Ends a run: its status, reason, counts, credits and end time (see [`run_end_values`]);
+/// `more` sets more after these; the run leaves the open runs' index.
+pub(super) fn run_end_update(more: &str) -> String {
+    format!(
+        "SET #s = :st, reason = :reason, counts = :counts, credits = :credits, \
+         finished_at = :at{more} REMOVE gsi2pk, gsi2sk"
+    )
+}
 /// Only a run that is still sending or paused ends.
 pub(super) const RUN_END_CONDITION: &str = "#s IN (:sending, :paused)";
 

@@ -22,8 +22,9 @@ fn clinic_item(c: &Clinic) -> Result<Item, StoreError> {
 }
 
 impl Store {
-    /// Creates the clinic, and marks its notifications and appointments as indexed by patient
-    /// and its uploads as referenced by who they name (it has none that are not). `Ok(false)`: the id was taken.
+    /// Creates the clinic, and marks its notifications and appointments as indexed by patient,
+    /// its uploads as referenced by who they name and its unfinished runs as on their index
+    /// (it has none that are not). `Ok(false)`: the id was taken.
     pub async fn create_clinic(&self, c: &Clinic) -> Result<bool, StoreError> {
         let created = self
             .put_if(clinic_item(c)?, "attribute_not_exists(pk)", None)
@@ -33,6 +34,7 @@ impl Store {
                 keys::NOTIFICATIONS_INDEXED_SK,
                 keys::UPLOADS_INDEXED_SK,
                 keys::APPOINTMENTS_INDEXED_SK,
+                keys::RUNS_INDEXED_SK,
             ] {
                 self.mark_indexed(&c.id, index).await?;
             }

@@ -328,15 +328,52 @@ impl Store {
     }
 
     /// The ids of the clinic's campaign runs still sending or paused: their queued and held
-    /// messages are not in anyone's history yet.
+    /// messages are not in anyone's history yet. Once the clinic's runs are indexed, read from
+    /// the open runs' index (as many as are unfinished, however many the clinic ever had);
+    /// before that, every run of the clinic with a filter.
     pub async fn unfinished_run_ids(&self, clinic_id: &str) -> Result<Vec<String>, StoreError> {
-        let mut q = Query::under(None, keys::clinic_pk(clinic_id), "RUN#");
-        q.filter = Some("#s IN (:sending, :paused)");
-        q.names = super::status_name();
-        q.values.insert(":sending".into(), s("sending"));
-        q.values.insert(":paused".into(), s("paused"));
-        let runs: Vec<RunId> = self.query_all(q).await?;
+        let pk = keys::clinic_pk(clinic_id);
+        let indexed = self
+            .get(pk.clone(), keys::RUNS_INDEXED_SK.into())
+            .await?
+            .is_some();
+        if indexed {
+            let q = Query::under(Some(GSI2), keys::open_runs_gsi(clinic_id), "");
+            let open: Vec<OpenRun> = self.query_all(q).await?;
+            return Ok(open.into_iter().map(|r| r.gsi2sk).collect());
+        }
+        let runs: Vec<RunId> = self.query_all(unfinished_runs(clinic_id)).await?;
         Ok(runs.into_iter().map(|r| r.id).collect())
+    }
+
+    /// Puts every unfinished run of the clinic that is not yet on the open runs' index there,
+    /// then marks the clinic's runs indexed (`tidings-admin runs index`): how many unfinished
+    /// runs were read and how many indexed. A run that ends meanwhile is left off (its end
+    /// wins); one started meanwhile is started indexed.
+    pub async fn index_runs(&self, clinic_id: &str) -> Result<(usize, usize), StoreError> {
+        let runs: Vec<UnindexedRun> = self.query_all(unfinished_runs(clinic_id)).await?;
+        let mut indexed = 0;
+        for r in runs.iter().filter(|r| r.gsi2pk.is_none()) {
+            let values = Item::from([
+                (":p".to_owned(), s(keys::open_runs_gsi(clinic_id))),
+                (":id".to_owned(), s(&r.id)),
+                (":sending".to_owned(), s("sending")),
+                (":paused".to_owned(), s("paused")),
+            ]);
+            if self
+                .update_if(
+                    (keys::clinic_pk(clinic_id), r.sk.clone()),
+                    "SET gsi2pk = :p, gsi2sk = :id",
+                    "#s IN (:sending, :paused)",
+                    values,
+                )
+                .await?
+            {
+                indexed += 1;
+            }
+        }
+        self.mark_indexed(clinic_id, keys::RUNS_INDEXED_SK).await?;
+        Ok((runs.len(), indexed))
     }
 
     /// Ends a held message `not_sent` (reason `erased`) so no top-up sends it, and scrubs it;
@@ -388,9 +425,33 @@ struct Unindexed {
     gsi2pk: Option<String>,
 }
 
+/// The clinic's runs still sending or paused, read from the table with a filter.
+fn unfinished_runs(clinic_id: &str) -> Query<'static> {
+    let mut q = Query::under(None, keys::clinic_pk(clinic_id), "RUN#");
+    q.filter = Some("#s IN (:sending, :paused)");
+    q.names = super::status_name();
+    q.values.insert(":sending".into(), s("sending"));
+    q.values.insert(":paused".into(), s("paused"));
+    q
+}
+
 #[derive(serde::Deserialize)]
 struct RunId {
     id: String,
+}
+
+/// A run on the open runs' index (keys only): its id is `gsi2sk`.
+#[derive(serde::Deserialize)]
+struct OpenRun {
+    gsi2sk: String,
+}
+
+/// An unfinished run as the index backfill reads it.
+#[derive(serde::Deserialize)]
+struct UnindexedRun {
+    sk: String,
+    id: String,
+    gsi2pk: Option<String>,
 }
 
 /// An upload chunk with the rows that name the person emptied; `None` when none does (or the

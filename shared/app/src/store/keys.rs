@@ -155,6 +155,14 @@ pub fn campaign_sk(id: &str) -> String {
 pub fn run_sk(campaign_id: &str, run_id: &str) -> String {
     format!("RUN#{campaign_id}#{run_id}")
 }
+/// `gsi2pk` of a run while it is sending or paused (`gsi2sk` is the run's id): the runs whose
+/// queued and held messages erasure must reach, without reading every run the clinic had.
+pub fn open_runs_gsi(clinic_id: &str) -> String {
+    format!("CLINIC#{clinic_id}#OPEN_RUNS")
+}
+/// The clinic's unfinished runs are all on [`open_runs_gsi`] (clinics created since, or
+/// indexed by `tidings-admin runs index`).
+pub const RUNS_INDEXED_SK: &str = "INDEXED#RUNS";
 
 /// One page of a run's audience, named by where it starts (`None`: the beginning).
 pub fn page_claim_sk(run_id: &str, start: Option<&str>) -> String {

@@ -7,7 +7,7 @@
 //! copy is doing a page of it. After that settlement no copy can reserve or give back for the
 //! run again.
 
-use super::campaigns::{RUN_END_CONDITION, RUN_END_UPDATE, run_end_values};
+use super::campaigns::{RUN_END_CONDITION, run_end_update, run_end_values};
 use super::{Item, Store, StoreError, TxError, attr, keys, n, names_used, s};
 use tidings_domain::campaign::CampaignRun;
 use tidings_domain::credits::LedgerEntry;
@@ -101,7 +101,7 @@ impl Store {
         run: &CampaignRun,
         refund: Option<&LedgerEntry>,
     ) -> Result<bool, StoreError> {
-        let update = format!("{RUN_END_UPDATE}, settled_at = :settled, returned = :after");
+        let update = run_end_update(", settled_at = :settled, returned = :after");
         // Runs started before runs counted their credits have neither count.
         let condition = format!(
             "{RUN_END_CONDITION} \
