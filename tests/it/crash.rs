@@ -417,6 +417,116 @@ async fn a_reminder_sweep_killed_mid_send_sends_each_reminder_at_most_once() {
     );
 }
 
+/// A sweep killed while its batch of reminders is with the provider leaves the batch open, and
+/// its messages queued and in no one's history yet. Erasing a patient whose reminder it holds
+/// still reaches that message (through the clinic's open batches): nothing of them remains,
+/// before or after the open-send sweep closes the batch (their message `unconfirmed`, the
+/// credits of the reminders it never claimed given back).
+#[tokio::test]
+async fn erasure_reaches_the_reminder_a_killed_sweeps_batch_holds() {
+    const PEOPLE: usize = 6;
+    let base = app().await;
+    let c = new_clinic(&base).await;
+    grant(&base, &c.id, 100).await;
+    let r = call(
+        &base,
+        &c.admin_key,
+        "PUT",
+        "/settings/reminders",
+        Some(json!({
+        "channels": {"sms": {"body": "See you tomorrow"}},
+        "rules": [{"kind": "hours_before", "hours": 24}]})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let mobiles: Vec<String> = (0..PEOPLE).map(|_| unique_mobile()).collect();
+    let ids = seed_patients(&base, &c.id, &mobiles).await;
+    // Appointments in 2031, where no other test's reminders fall due.
+    for id in &ids {
+        let r = call(
+            &base,
+            &c.admin_key,
+            "POST",
+            "/appointments",
+            Some(json!({
+            "patient_id": id, "start": "2031-07-14T00:00:00Z", "end": "2031-07-14T00:30:00Z"})),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.json);
+    }
+    // The provider takes the first reminder and never answers; the sweep is killed.
+    let (proxy, mode) = switchable_proxy().await;
+    mode.store(TAKE_AND_HOLD, Ordering::SeqCst);
+    let env = env_via(&proxy);
+    let unit = json!({"sweep": "reminders", "clinic_id": c.id, "at": "2031-07-13T00:10:00Z"});
+    let at = json!({"Records": [{"messageId": "m-1", "receiptHandle": "r-1", "body": unit.to_string()}]});
+    let mut p = LambdaProcess::start("sweep-clinic", &at, &env).await;
+    until_calls(&proxy, 1, Duration::from_secs(120)).await;
+    p.kill();
+    let calls_at_kill = settled_calls(&proxy).await;
+    mode.store(PASS, Ordering::SeqCst);
+
+    let (messages, _) = tidings_tests::list_all(&base, &c.staff_key, "/messages?limit=100").await;
+    let queued: Vec<&Value> = messages
+        .iter()
+        .filter(|m| m["status"] == "queued")
+        .collect();
+    assert!(!queued.is_empty(), "{messages:?}");
+    let held = queued[0];
+    let patient = held["patient_id"].as_str().unwrap().to_owned();
+    let mobile = held["to"].as_str().unwrap().to_owned();
+    assert!(mobiles.contains(&mobile));
+    let history = call(
+        &base,
+        &c.staff_key,
+        "GET",
+        &format!("/patients/{patient}/messages"),
+        None,
+    )
+    .await;
+    assert_eq!(history.json["items"], json!([]), "not in the history yet");
+    let r = call(
+        &base,
+        &c.staff_key,
+        "DELETE",
+        &format!("/patients/{patient}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.json);
+    let holding =
+        |items: Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>| {
+            items
+                .into_iter()
+                .filter(|i| format!("{i:?}").contains(mobile.as_str()))
+                .map(|i| format!("{:?}", i["sk"]))
+                .collect::<Vec<_>>()
+        };
+    let left = holding(tidings_tests::snapshot(&base, &c.id).await);
+    assert!(
+        left.is_empty(),
+        "the erased patient's number is still in {left:?}"
+    );
+
+    // The lease (SEND_LEASE_SECS, 2 s here) runs out on the wall clock; the schedule's function
+    // closes the batch.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    close_dead_sends(&env).await;
+    let id = held["id"].as_str().unwrap();
+    let m = call(&base, &c.staff_key, "GET", &format!("/messages/{id}"), None).await;
+    assert_eq!(m.json["status"], "unconfirmed", "{}", m.json);
+    let left = holding(tidings_tests::snapshot(&base, &c.id).await);
+    assert!(left.is_empty(), "after the batch closed: {left:?}");
+    // Paid for: each reminder claimed (it may have gone); the rest given back.
+    let claimed = queued.len() as i64;
+    assert_eq!(balance(&base, &c.staff_key).await, 100 - claimed);
+    println!(
+        "{}",
+        json!({"test": "reminder_batch_erasure", "recipients": PEOPLE,
+               "provider_calls_at_kill": calls_at_kill, "claimed": claimed})
+    );
+}
+
 #[tokio::test]
 async fn a_purchase_killed_after_the_card_was_charged_is_settled_not_charged_again() {
     use tidings_tests::payments::{card, save_card};

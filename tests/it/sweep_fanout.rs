@@ -293,5 +293,17 @@ async fn a_clinic_whose_time_runs_out_is_continued_and_each_reminder_goes_once()
         "{}",
         credits.json
     );
+    // The statistics count what the reminders cost, net of what each copy's batch reserved
+    // and gave back for the reminders it left to the continuation.
+    let path = "/credits/stats?from=2032-05-10&to=2032-05-10";
+    let stats = tidings_tests::stats::when(&app, &c.staff_key, path, |s| {
+        s["totals"]["reminder"] == REMINDERS
+    })
+    .await;
+    assert_eq!(
+        stats.json["totals"]["reminder"], REMINDERS,
+        "{}",
+        stats.json
+    );
     assert!(failed_events_naming(&c.id).await.is_empty());
 }

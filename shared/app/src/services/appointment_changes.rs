@@ -6,7 +6,7 @@
 
 use super::automatic::Tally;
 use super::pacing::Pacer;
-use super::reminders::{Copy, deliver, settings_for};
+use super::reminders::{Copy, How, deliver, settings_for};
 use crate::store::HeldChange;
 use crate::{App, ServiceError};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -80,7 +80,7 @@ pub async fn on_changed(app: &App, clinic: &Clinic, before: &Appointment, after:
             after,
             None,
             &blocked,
-            Some(&pacer),
+            How::paced(&pacer),
             now,
         )
         .await?;
@@ -165,7 +165,7 @@ pub(crate) async fn send_held(
                 &a,
                 None,
                 &blocked,
-                Some(pacer),
+                How::paced(pacer),
                 now,
             )
             .await?;

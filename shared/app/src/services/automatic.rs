@@ -82,6 +82,12 @@ pub struct Automatic<'a> {
     pub sent_by: Actor,
     /// A dependant's contacts, who receive it instead (empty for anyone else).
     pub contacts: &'a [ContactCopy],
+    /// When it fell due (a reminder): its ids then follow from its purpose and this time, so
+    /// that every sweep plans the same messages and the first message is its claim (see
+    /// [`super::reminder_batches`]). `None`: new ids, claimed under the send record alone.
+    pub due: Option<DateTime<Utc>>,
+    /// Where a sweep collects its reminders to send them as one batch; `None`: sent at once.
+    pub(crate) batch: Option<&'a super::reminder_batches::Collector>,
 }
 
 /// A contact who may receive a dependant's automatic messages, with the patient the contact is
@@ -116,20 +122,48 @@ pub async fn contacts_of(
     Ok(out)
 }
 
-/// Whether the send for `purpose` was claimed before (a cheap read before planning it).
+/// Whether the send for `purpose` was claimed before (a cheap read before planning it): its
+/// send record, or, for one with a due time, its first message.
 pub async fn already_claimed(
     app: &App,
     clinic_id: &str,
     purpose: &str,
+    due: Option<DateTime<Utc>>,
 ) -> Result<bool, ServiceError> {
-    Ok(app
-        .store
+    let store = &app.store;
+    if let Some(due) = due {
+        let first = message_id(&request_id(purpose, Some(due)), 0);
+        if store.get_message(clinic_id, &first).await?.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(store
         .get_send(clinic_id, &sha256_hex(purpose.as_bytes()))
         .await?
         .is_some())
 }
 
-/// Plans, claims once and delivers one automatic send.
+/// The request id of a send: for one with a due time, a UUID v7 of that time whose other bits
+/// are the purpose's digest (the same for every sweep); otherwise a new id.
+fn request_id(purpose: &str, due: Option<DateTime<Utc>>) -> String {
+    let Some(due) = due else {
+        return crate::ids::new_id();
+    };
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(purpose.as_bytes());
+    let mut bits = [0u8; 10];
+    bits.copy_from_slice(&digest[..10]);
+    let millis = u64::try_from(due.timestamp_millis()).unwrap_or(0);
+    uuid::Builder::from_unix_timestamp_millis(millis, &bits)
+        .into_uuid()
+        .to_string()
+}
+
+/// The id of a send's `n`th message.
+fn message_id(request_id: &str, n: usize) -> String {
+    format!("{request_id}-{n:03}")
+}
+
 /// Birthday greetings are greetings; every other automatic message is a reminder.
 fn spent_on(category: Category) -> Spend {
     match category {
@@ -187,13 +221,15 @@ fn recipients<'r>(a: &'r Automatic<'_>) -> Vec<Recipient<'r>> {
     a.contacts.iter().map(Recipient::Contact).collect()
 }
 
+/// Plans, claims once and delivers one automatic send (or, in a sweep's batch, plans it and
+/// leaves it to the batch: an empty tally).
 pub async fn send(app: &App, a: Automatic<'_>) -> Result<Tally, ServiceError> {
-    let request_id = crate::ids::new_id();
+    let request_id = request_id(&a.purpose, a.due);
     let mut messages = Vec::with_capacity(a.words.len());
     for r in recipients(&a) {
         for w in &a.words {
             let mut m = Message::planned(
-                format!("{request_id}-{:03}", messages.len()),
+                message_id(&request_id, messages.len()),
                 &request_id,
                 w.channel,
                 a.category,
@@ -211,59 +247,101 @@ pub async fn send(app: &App, a: Automatic<'_>) -> Result<Tally, ServiceError> {
         }
     }
     skip_blocked(&mut messages, a.blocked);
+    let planned = PlannedSend {
+        purpose: a.purpose,
+        account: a.account,
+        category: a.category,
+        request_id,
+        messages,
+        now: a.now,
+    };
+    match a.batch {
+        Some(batch) => {
+            batch.collect(planned);
+            Ok(Tally::default())
+        }
+        None => send_planned(app, a.clinic, planned, a.pacer).await,
+    }
+}
+
+/// One automatic send, planned: what it is for, who pays, and its messages.
+pub(crate) struct PlannedSend {
+    pub purpose: String,
+    pub account: String,
+    pub category: Category,
+    pub request_id: String,
+    pub messages: Vec<Message>,
+    pub now: DateTime<Utc>,
+}
+
+/// Claims a planned send once (its record, debit and messages in one transaction) and
+/// delivers it; with a `pacer`, each message waits for its turn in the account's rate first.
+pub(crate) async fn send_planned(
+    app: &App,
+    clinic: &Clinic,
+    p: PlannedSend,
+    pacer: Option<&Pacer>,
+) -> Result<Tally, ServiceError> {
     // Waited for before the claim, so that a claimed message goes to the provider at once
     // (the open-send sweep does not find it waiting).
-    if let Some(pacer) = a.pacer {
-        for m in messages.iter().filter(|m| m.status == Status::Queued) {
+    if let Some(pacer) = pacer {
+        for m in p.messages.iter().filter(|m| m.status == Status::Queued) {
             if !pacer.turn(m.channel).await {
                 return Ok(Tally::DEFERRED);
             }
         }
     }
-    let send_key = sha256_hex(a.purpose.as_bytes());
-    match claim(app, &a, &send_key, &request_id, &messages).await? {
+    let send_key = sha256_hex(p.purpose.as_bytes());
+    match claim(app, clinic, &p, &send_key).await? {
         None => Ok(Tally {
             already: 1,
             ..Tally::default()
         }),
         Some(messages) => {
-            let paid = messages
-                .iter()
-                .any(|m| m.status == Status::Queued && m.credits > 0);
-            // As with `POST /messages`, delivery does not wait for a top-up the debit called for.
-            let top_up = async {
-                if paid {
-                    Box::pin(super::auto_top_up::after_debit(
-                        app,
-                        &a.clinic.id,
-                        &a.account,
-                    ))
-                    .await;
-                }
-            };
-            let deliveries = async {
-                let mut t = Tally::default();
-                let mut counts = crate::metrics::MessageCounts::default();
-                for m in messages {
-                    let m = deliver(app, a.clinic, m).await;
-                    counts.add(&m);
-                    match m.status {
-                        Status::Sent | Status::Delivered | Status::Queued | Status::Unconfirmed => {
-                            t.sent += 1
-                        }
-                        _ => t.skipped += 1,
-                    }
-                }
-                counts.emit(app);
-                // Every message is recorded: the send leaves the open-send index.
-                if let Err(e) = app.store.close_send(&a.clinic.id, &send_key).await {
-                    tracing::warn!(request_id, error = %e, "send not closed: the sweep will");
-                }
-                t
-            };
-            let (t, ()) = tokio::join!(deliveries, top_up);
+            let paid = paid(&messages);
+            let (t, ()) = tokio::join!(
+                deliver_all(app, clinic, messages),
+                top_up_if(paid, app, clinic, &p.account)
+            );
+            // Every message is recorded: the send leaves the open-send index.
+            if let Err(e) = app.store.close_send(&clinic.id, &send_key).await {
+                let request_id = &p.request_id;
+                tracing::warn!(request_id, error = %e, "send not closed: the sweep will");
+            }
             Ok(t)
         }
+    }
+}
+
+/// Hands claimed messages to their providers one after another and records each; what became
+/// of them.
+pub(crate) async fn deliver_all(app: &App, clinic: &Clinic, messages: Vec<Message>) -> Tally {
+    let mut t = Tally::default();
+    let mut counts = crate::metrics::MessageCounts::default();
+    for m in messages {
+        let m = deliver(app, clinic, m).await;
+        counts.add(&m);
+        match m.status {
+            Status::Sent | Status::Delivered | Status::Queued | Status::Unconfirmed => t.sent += 1,
+            _ => t.skipped += 1,
+        }
+    }
+    counts.emit(app);
+    t
+}
+
+/// Whether any of `messages` was paid for.
+pub(crate) fn paid(messages: &[Message]) -> bool {
+    messages
+        .iter()
+        .any(|m| m.status == Status::Queued && m.credits > 0)
+}
+
+/// The auto top-up a debit may call for (when `paid`). As with `POST /messages`, delivery does
+/// not wait for it.
+pub(crate) async fn top_up_if(paid: bool, app: &App, clinic: &Clinic, account: &str) {
+    if paid {
+        Box::pin(super::auto_top_up::after_debit(app, &clinic.id, account)).await;
     }
 }
 
@@ -307,11 +385,11 @@ fn plan_one(
 /// messages recorded as skipped (`insufficient_credits`), still once.
 async fn claim(
     app: &App,
-    a: &Automatic<'_>,
+    clinic: &Clinic,
+    p: &PlannedSend,
     send_key: &str,
-    request_id: &str,
-    messages: &[Message],
 ) -> Result<Option<Vec<Message>>, ServiceError> {
+    let (messages, request_id) = (&p.messages, p.request_id.as_str());
     let total: i64 = messages
         .iter()
         .filter(|m| m.status == Status::Queued)
@@ -319,24 +397,24 @@ async fn claim(
         .sum();
     let record = SendRecord {
         request_id: request_id.to_owned(),
-        body_hash: sha256_hex(a.purpose.as_bytes()),
+        body_hash: sha256_hex(p.purpose.as_bytes()),
         message_count: messages.len(),
         credits: total,
-        created_at: a.now,
+        created_at: p.now,
     };
     let debit = (total > 0).then(|| LedgerEntry {
         id: crate::ids::new_id(),
-        account: a.account.clone(),
+        account: p.account.clone(),
         kind: EntryKind::Debit,
         credits: -total,
         reference: Some(request_id.to_owned()),
-        note: Some(format!("{} {}", messages.len(), a.category.as_str())),
-        created_at: a.now,
-        spent_on: Some(spent_on(a.category)),
+        note: Some(format!("{} {}", messages.len(), p.category.as_str())),
+        created_at: p.now,
+        spent_on: Some(spent_on(p.category)),
     });
     let store = &app.store;
     match store
-        .claim_send(&a.clinic.id, send_key, &record, debit.as_ref(), messages)
+        .claim_send(&clinic.id, send_key, &record, debit.as_ref(), messages)
         .await
     {
         Ok(()) => Ok(Some(messages.to_vec())),
@@ -344,7 +422,7 @@ async fn claim(
         Err(TxError::Condition(SendClaim::InsufficientCredits)) => {
             let mut unpaid = messages.to_vec();
             for m in unpaid.iter_mut().filter(|m| m.status == Status::Queued) {
-                skip(m, SkipReason::InsufficientCredits, Some(&a.account));
+                skip(m, SkipReason::InsufficientCredits, Some(&p.account));
                 m.credits = 0;
             }
             let record = SendRecord {
@@ -352,13 +430,13 @@ async fn claim(
                 ..record
             };
             tracing::warn!(
-                clinic_id = a.clinic.id,
+                clinic_id = clinic.id,
                 request_id,
-                account = a.account,
+                account = p.account,
                 "automatic send skipped: not enough credits"
             );
             match store
-                .claim_send(&a.clinic.id, send_key, &record, None, &unpaid)
+                .claim_send(&clinic.id, send_key, &record, None, &unpaid)
                 .await
             {
                 Ok(()) => Ok(Some(unpaid)),

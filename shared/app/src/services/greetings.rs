@@ -139,7 +139,7 @@ async fn sweep_one(
                 continue;
             }
             let purpose = format!("greeting|{patient_id}|{}", today.year());
-            if automatic::already_claimed(app, clinic_id, &purpose).await? {
+            if automatic::already_claimed(app, clinic_id, &purpose, None).await? {
                 report.already_sent += 1;
                 continue;
             }
@@ -177,6 +177,8 @@ async fn sweep_one(
                     now,
                     sent_by: tidings_domain::actor::Actor::Greetings,
                     contacts: &[],
+                    due: None,
+                    batch: None,
                 },
             )
             .await?;

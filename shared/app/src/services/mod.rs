@@ -25,6 +25,7 @@ pub mod preview;
 pub mod provider_posts;
 pub mod purchases;
 pub mod referrers;
+pub(crate) mod reminder_batches;
 pub mod reminder_settings;
 pub mod reminders;
 pub mod rendering;

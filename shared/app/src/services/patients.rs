@@ -154,7 +154,8 @@ pub async fn delete(store: &Store, clinic_id: &str, id: &str) -> Result<(), Serv
     let mut messages = store.history_ids(clinic_id, id).await?;
     // And what they received as another patient's contact (a linked contact): those copies
     // are in the other patient's history, with this patient's number or address.
-    for l in store.contacts_linked_to(clinic_id, id).await? {
+    let links = store.contacts_linked_to(clinic_id, id).await?;
+    for l in &links {
         messages.extend(
             store
                 .contact_copy_ids(clinic_id, &l.patient_id, &l.contact_id)
@@ -176,8 +177,30 @@ pub async fn delete(store: &Store, clinic_id: &str, id: &str) -> Result<(), Serv
             }
         }
     }
+    let mut queued: Vec<(String, String)> =
+        queued.into_iter().map(|m| (m, id.to_owned())).collect();
+    // So are the reminders a sweep's batch is sending: its item names each message and whom
+    // it is for (the patient, or the patient a contact of theirs is linked to).
+    for batch in store.open_batch_ids(clinic_id).await? {
+        let Some(batch) = store.get_batch(clinic_id, &batch).await? else {
+            continue;
+        };
+        queued.extend(
+            batch
+                .planned
+                .into_iter()
+                .filter(|p| {
+                    p.patient_id == id
+                        || links.iter().any(|l| {
+                            l.patient_id == p.patient_id
+                                && p.contact_id.as_deref() == Some(l.contact_id.as_str())
+                        })
+                })
+                .map(|p| (p.id, p.patient_id)),
+        );
+    }
     futures::stream::iter(queued)
-        .map(|m| async move { store.erase_run_message(clinic_id, &m, id).await })
+        .map(|(m, patient)| async move { store.erase_run_message(clinic_id, &m, &patient).await })
         .buffer_unordered(ERASE_CONCURRENCY)
         .try_collect::<()>()
         .await?;

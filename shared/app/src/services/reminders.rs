@@ -12,6 +12,7 @@ use super::automatic::{self, Automatic, Tally, Words};
 use super::credits::paying_account;
 use super::load_clinic;
 use super::pacing::Pacer;
+use super::reminder_batches::{Collector, MAX_SENDS, send_collected};
 use super::rendering::{AppointmentValues, patient_values};
 use crate::store::{AppointmentFilter, Blocked, Scope, keys};
 use crate::{App, ServiceError};
@@ -225,12 +226,21 @@ impl Ctx<'_> {
                         all
                     }
                 };
-                let results = futures::stream::iter(&found)
-                    .map(|a| self.remind(rule, a))
-                    .buffer_unordered(CONCURRENCY)
-                    .collect()
-                    .await;
-                report.add_all(results)?;
+                // A part at a time, planned first, then sent as batches (see
+                // `reminder_batches`). The first part is one round of planning, so the first
+                // reminder goes out as soon as that is done, not after the whole window's.
+                let (first, rest) = found.split_at(found.len().min(CONCURRENCY));
+                for part in std::iter::once(first).chain(rest.chunks(MAX_SENDS)) {
+                    let batch = Collector::default();
+                    let results = futures::stream::iter(part)
+                        .map(|a| self.remind(rule, a, &batch))
+                        .buffer_unordered(CONCURRENCY)
+                        .collect()
+                        .await;
+                    report.add_all(results)?;
+                    let sent = send_collected(self.app, self.clinic, &batch, self.pacer).await?;
+                    report.add_all(sent.into_iter().map(|t| Ok(Some(t))).collect())?;
+                }
             }
         }
         if let Some(av) = &self.settings.after_visit {
@@ -272,7 +282,7 @@ impl Ctx<'_> {
             return Ok(None);
         }
         let purpose = format!("after_visit|{}|{}", a.id, keys::time_key(&done));
-        if automatic::already_claimed(self.app, &self.clinic.id, &purpose).await? {
+        if automatic::already_claimed(self.app, &self.clinic.id, &purpose, None).await? {
             return Ok(Some(Tally {
                 already: 1,
                 ..Tally::default()
@@ -292,19 +302,21 @@ impl Ctx<'_> {
             &a,
             None,
             self.blocked,
-            Some(self.pacer),
+            How::paced(self.pacer),
             self.now,
         )
         .await
         .map(Some)
     }
 
-    /// Sends one reminder if it is still due: the appointment is re-read, and must still
-    /// exist, be in scope, have a status that gets reminders and fall due in this sweep.
+    /// Plans one reminder into `batch` if it is still due: the appointment is re-read, and
+    /// must still exist, be in scope, have a status that gets reminders and fall due in this
+    /// sweep. `None` when it is not due or was planned (its tally comes from the batch).
     async fn remind(
         &self,
         rule: &Rule,
         listed: &Appointment,
+        batch: &Collector,
     ) -> Result<Option<Tally>, ServiceError> {
         if !self.in_scope(listed) {
             return Ok(None);
@@ -341,7 +353,12 @@ impl Ctx<'_> {
             self.settings.quiet_hours.as_ref(),
             self.tz,
         );
-        send(
+        let how = How {
+            pacer: Some(self.pacer),
+            due: Some(due),
+            batch: Some(batch),
+        };
+        let t = send(
             self.app,
             self.clinic,
             self.settings,
@@ -349,11 +366,11 @@ impl Ctx<'_> {
             &a,
             decision,
             self.blocked,
-            Some(self.pacer),
+            how,
             self.now,
         )
-        .await
-        .map(Some)
+        .await?;
+        Ok(Some(t).filter(|t| *t != Tally::default()))
     }
 }
 
@@ -367,7 +384,8 @@ fn purpose(a: &Appointment, rule: &Rule) -> String {
     )
 }
 
-/// Sends (or records as skipped) one reminder, once; paced when a sweep sends it.
+/// Sends (or records as skipped) one reminder, once; paced when a sweep sends it, and in the
+/// sweep's batch (an empty tally) when it has one.
 #[allow(clippy::too_many_arguments)]
 async fn send(
     app: &App,
@@ -377,11 +395,11 @@ async fn send(
     a: &Appointment,
     decision: Decision,
     blocked: &Blocked,
-    pacer: Option<&Pacer>,
+    how: How<'_>,
     now: DateTime<Utc>,
 ) -> Result<Tally, ServiceError> {
     let purpose = purpose(a, rule);
-    if automatic::already_claimed(app, &clinic.id, &purpose).await? {
+    if automatic::already_claimed(app, &clinic.id, &purpose, how.due).await? {
         return Ok(Tally {
             already: 1,
             ..Tally::default()
@@ -398,10 +416,29 @@ async fn send(
         what: rule.id(),
         link: None,
     };
-    deliver(
-        app, clinic, &copy, purpose, a, skip_all, blocked, pacer, now,
-    )
-    .await
+    deliver(app, clinic, &copy, purpose, a, skip_all, blocked, how, now).await
+}
+
+/// How an appointment message goes.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct How<'a> {
+    /// The sender's share of the account's rate: each message waits for its turn (a request's
+    /// pacer gives up soon).
+    pub pacer: Option<&'a Pacer>,
+    /// When a reminder fell due (see [`Automatic::due`]).
+    pub due: Option<DateTime<Utc>>,
+    /// The sweep's batch, which sends it after planning every reminder of the window.
+    pub batch: Option<&'a Collector>,
+}
+
+impl<'a> How<'a> {
+    /// At once, paced by `pacer`.
+    pub(crate) fn paced(pacer: &'a Pacer) -> Self {
+        Self {
+            pacer: Some(pacer),
+            ..Self::default()
+        }
+    }
 }
 
 /// The words an appointment message is made of: its channels' templates, whether the SMS asks
@@ -426,7 +463,7 @@ pub(crate) async fn deliver(
     a: &Appointment,
     skip_all: Option<SkipReason>,
     blocked: &Blocked,
-    pacer: Option<&Pacer>,
+    how: How<'_>,
     now: DateTime<Utc>,
 ) -> Result<Tally, ServiceError> {
     let store = &app.store;
@@ -483,13 +520,18 @@ pub(crate) async fn deliver(
             skip_all,
             account: paying_account(store, &clinic.id, practitioner_id).await?,
             blocked,
-            pacer,
+            pacer: how.pacer,
             now,
             sent_by: tidings_domain::actor::Actor::Reminders,
             contacts: &contacts,
+            due: how.due,
+            batch: how.batch,
         },
     )
     .await?;
+    if how.batch.is_some() {
+        return Ok(t);
+    }
     tracing::info!(
         clinic_id = clinic.id,
         appointment_id = a.id,
@@ -540,6 +582,11 @@ pub async fn on_created(app: &App, clinic: &Clinic, a: &Appointment) {
         let blocked = app.store.blocked(&clinic.id).await?;
         let decision = decide(a.created_at, a.fields.start, now, None, tz);
         let pacer = Pacer::for_request(app);
+        // Due as the sweep works it out, so both plan the same messages.
+        let how = How {
+            due: Some(Rule::AtCreation.due(a.fields.start, a.created_at, tz)),
+            ..How::paced(&pacer)
+        };
         send(
             app,
             clinic,
@@ -548,7 +595,7 @@ pub async fn on_created(app: &App, clinic: &Clinic, a: &Appointment) {
             a,
             decision,
             &blocked,
-            Some(&pacer),
+            how,
             now,
         )
         .await

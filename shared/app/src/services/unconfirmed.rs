@@ -12,7 +12,9 @@
 
 use super::load_clinic;
 use super::pacing::Pacer;
+use super::reminder_batches;
 use super::sending::{deliver, mark_unconfirmed};
+use crate::store::OpenSendKind;
 use crate::{App, ServiceError};
 use chrono::Duration;
 use futures::StreamExt;
@@ -36,14 +38,14 @@ const RESEND_LEASE: Duration = Duration::minutes(5);
 /// What a sweep of open sends did.
 #[derive(Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct SweepSummary {
-    /// Sends whose function stopped before it recorded every message.
+    /// Sends (and reminder batches) whose function stopped before it recorded every message.
     pub sends: u64,
     /// Their messages, left queued, now unconfirmed.
     pub unconfirmed: u64,
 }
 
-/// Marks unconfirmed every message still queued in a send claimed longer ago than the send
-/// lease (`SEND_LEASE_SECS`, longer than any function runs): its function died. The lease is
+/// Marks unconfirmed every message still queued in a send (or a reminder batch) claimed longer
+/// ago than the send lease (`SEND_LEASE_SECS`, longer than any function runs): its function died. The lease is
 /// measured on the wall clock, as every lease is, whatever time a sweep runs "at".
 pub async fn sweep_open_sends(app: &App) -> Result<SweepSummary, ServiceError> {
     let store = &app.store;
@@ -52,31 +54,53 @@ pub async fn sweep_open_sends(app: &App) -> Result<SweepSummary, ServiceError> {
     let mut out = SweepSummary::default();
     for shard in 0..crate::store::keys::OPEN_SEND_SHARDS {
         for open in store.open_sends_before(shard, &before, SWEEP_LIMIT).await? {
-            let Some(send) = store.get_send(&open.clinic_id, &open.send_key).await? else {
-                continue;
+            let clinic_id = open.clinic_id.as_str();
+            let closed = match &open.kind {
+                OpenSendKind::Send(key) => close_send(app, clinic_id, key).await?,
+                OpenSendKind::Batch(id) => {
+                    reminder_batches::close_abandoned(app, clinic_id, id, LEFT_OPEN).await?
+                }
             };
-            let mut queued = Vec::new();
-            store
-                .each_request_message(&open.clinic_id, &send.request_id, |m| {
-                    if m.status == Status::Queued {
-                        queued.push(m.clone());
-                    }
-                })
-                .await?;
-            out.sends += 1;
-            for m in queued {
-                let m = mark_unconfirmed(app, &open.clinic_id, m, None, LEFT_OPEN).await;
-                out.unconfirmed += u64::from(m.status == Status::Unconfirmed);
+            if let Some(unconfirmed) = closed {
+                out.sends += 1;
+                out.unconfirmed += unconfirmed;
             }
-            tracing::warn!(
-                clinic_id = open.clinic_id,
-                request_id = send.request_id,
-                "send left open by a function that stopped"
-            );
-            store.close_send(&open.clinic_id, &open.send_key).await?;
         }
     }
     Ok(out)
+}
+
+/// Closes one send left open: its messages still queued become unconfirmed (how many did;
+/// `None` when the send is gone).
+async fn close_send(
+    app: &App,
+    clinic_id: &str,
+    send_key: &str,
+) -> Result<Option<u64>, ServiceError> {
+    let store = &app.store;
+    let Some(send) = store.get_send(clinic_id, send_key).await? else {
+        return Ok(None);
+    };
+    let mut queued = Vec::new();
+    store
+        .each_request_message(clinic_id, &send.request_id, |m| {
+            if m.status == Status::Queued {
+                queued.push(m.clone());
+            }
+        })
+        .await?;
+    let mut unconfirmed = 0;
+    for m in queued {
+        let m = mark_unconfirmed(app, clinic_id, m, None, LEFT_OPEN).await;
+        unconfirmed += u64::from(m.status == Status::Unconfirmed);
+    }
+    tracing::warn!(
+        clinic_id,
+        request_id = send.request_id,
+        "send left open by a function that stopped"
+    );
+    store.close_send(clinic_id, send_key).await?;
+    Ok(Some(unconfirmed))
 }
 
 /// `POST /campaigns/{id}/resend-unconfirmed`.

@@ -69,6 +69,17 @@ pub fn send_sk(request_key: &str) -> String {
     format!("SEND#{request_key}")
 }
 
+/// A batch of reminders paid for at once (see `store::reminder_batches`).
+pub const REMINDER_BATCH_PREFIX: &str = "REMINDER_BATCH#";
+pub fn reminder_batch_sk(id: &str) -> String {
+    format!("{REMINDER_BATCH_PREFIX}{id}")
+}
+/// `gsi2pk` of a clinic's open batches (`gsi2sk` is the batch's id): the messages erasure must
+/// reach before they are in anyone's history.
+pub fn open_reminder_batches_gsi(clinic_id: &str) -> String {
+    format!("CLINIC#{clinic_id}#OPEN_REMINDER_BATCHES")
+}
+
 /// Partitions of the open-send index (`gsi3`): a claimed send is on it until its function has
 /// recorded every message, spread so that no index partition takes every send.
 pub const OPEN_SEND_SHARDS: u8 = 8;

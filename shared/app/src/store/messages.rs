@@ -77,7 +77,7 @@ fn message_item(clinic_id: &str, m: &Message) -> Result<Item, StoreError> {
 
 /// A message as its claim writes it: a queued or held message joins its patient's history (the
 /// index) when it is sent or fails, so that its claim is one write, not two.
-fn claim_item(clinic_id: &str, m: &Message) -> Result<Item, StoreError> {
+pub(super) fn claim_item(clinic_id: &str, m: &Message) -> Result<Item, StoreError> {
     let mut item = message_item(clinic_id, m)?;
     if matches!(m.status, Status::Queued | Status::Held) {
         item.remove("gsi1pk");

@@ -12,11 +12,19 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use tidings_domain::message::{Message, Status, StatusEvent};
 
-/// A send a function claimed and has not finished.
+/// A send (or a batch of them) a function claimed and has not finished.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenSend {
     pub clinic_id: String,
-    pub send_key: String,
+    pub kind: OpenSendKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpenSendKind {
+    /// `SEND#<key>`: one send request.
+    Send(String),
+    /// `REMINDER_BATCH#<id>`: a sweep's batch (see `store::reminder_batches`).
+    Batch(String),
 }
 
 impl Store {
@@ -91,7 +99,8 @@ impl Store {
         .await
     }
 
-    /// Up to `limit` sends on the open-send partition `shard` claimed before `before`.
+    /// Up to `limit` sends and batches on the open-send partition `shard` claimed before
+    /// `before`.
     pub async fn open_sends_before(
         &self,
         shard: u8,
@@ -108,9 +117,15 @@ impl Store {
             .filter_map(|item| {
                 let pk = item.get("pk")?.as_s().ok()?;
                 let sk = item.get("sk")?.as_s().ok()?;
+                let kind = match sk.strip_prefix("SEND#") {
+                    Some(key) => OpenSendKind::Send(key.to_owned()),
+                    None => OpenSendKind::Batch(
+                        sk.strip_prefix(keys::REMINDER_BATCH_PREFIX)?.to_owned(),
+                    ),
+                };
                 Some(OpenSend {
                     clinic_id: pk.strip_prefix("CLINIC#")?.to_owned(),
-                    send_key: sk.strip_prefix("SEND#")?.to_owned(),
+                    kind,
                 })
             })
             .collect())
