@@ -677,14 +677,7 @@ async fn erasure_reaches_the_messages_a_paused_campaign_holds() {
     )
     .await
     .unwrap();
-    let rows = call(
-        &app,
-        &c.staff_key,
-        "GET",
-        &format!("/campaigns/{campaign}/recipients"),
-        None,
-    )
-    .await;
+    let rows = recipients(&app, &c.staff_key, &campaign).await;
     assert_eq!(
         rows.json["items"][0]["status"], "held",
         "{outcome:?} {}",
@@ -703,14 +696,7 @@ async fn erasure_reaches_the_messages_a_paused_campaign_holds() {
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.json);
-    let rows = call(
-        &app,
-        &c.staff_key,
-        "GET",
-        &format!("/campaigns/{campaign}/recipients"),
-        None,
-    )
-    .await;
+    let rows = recipients(&app, &c.staff_key, &campaign).await;
     let row = &rows.json["items"][0];
     assert_eq!(
         (row["status"].as_str(), row["reason"].as_str()),
@@ -794,14 +780,7 @@ async fn erasure_reads_the_unfinished_campaign_runs_not_every_run() {
             .await
             .unwrap();
     }
-    let rows = call(
-        &app,
-        &c.staff_key,
-        "GET",
-        &format!("/campaigns/{held}/recipients"),
-        None,
-    )
-    .await;
+    let rows = recipients(&app, &c.staff_key, &held).await;
     assert_eq!(rows.json["items"][0]["status"], "held", "{}", rows.json);
     let patient = rows.json["items"][0]["patient_id"]
         .as_str()
@@ -813,14 +792,7 @@ async fn erasure_reads_the_unfinished_campaign_runs_not_every_run() {
         by_queries < OTHERS as u64,
         "erasing the patient read {by_queries} items by queries ({all_read} in all): every run"
     );
-    let rows = call(
-        &app,
-        &c.staff_key,
-        "GET",
-        &format!("/campaigns/{held}/recipients"),
-        None,
-    )
-    .await;
+    let rows = recipients(&app, &c.staff_key, &held).await;
     let row = &rows.json["items"][0];
     assert_eq!(
         (row["status"].as_str(), row["reason"].as_str()),
@@ -1029,6 +1001,18 @@ async fn erasure_reads_the_upload_rows_that_name_the_patient_not_every_upload() 
 
 /// `DELETE /patients/{id}` (answered 204) through a store that counts what it reads: the
 /// items read in all, and those read by queries.
+/// A campaign's recipients, as the practice lists them.
+async fn recipients(app: &tidings_app::App, key: &str, campaign: &str) -> tidings_tests::Reply {
+    call(
+        app,
+        key,
+        "GET",
+        &format!("/campaigns/{campaign}/recipients"),
+        None,
+    )
+    .await
+}
+
 async fn erase_metered(base: &tidings_app::App, key: &str, id: &str) -> (u64, u64) {
     use std::sync::Arc;
     use tidings_tests::meter::{Meter, metered_store};
