@@ -200,7 +200,9 @@ pub async fn delete(store: &Store, clinic_id: &str, id: &str) -> Result<(), Serv
         );
     }
     futures::stream::iter(queued)
-        .map(|(m, patient)| async move { store.erase_run_message(clinic_id, &m, &patient).await })
+        .map(
+            |(m, patient)| async move { store.erase_unsent_message(clinic_id, &m, &patient).await },
+        )
         .buffer_unordered(ERASE_CONCURRENCY)
         .try_collect::<()>()
         .await?;

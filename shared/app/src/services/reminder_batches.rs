@@ -94,13 +94,10 @@ async fn send_batch(
         .collect();
     if planned.is_empty() {
         // Nothing for a provider (all skipped, say in quiet hours): each is recorded once.
-        return futures::stream::iter(sends)
-            .map(|p| async move { Ok(send_one(app, clinic, None, p, pacer).await?.0) })
-            .buffer_unordered(CONCURRENCY)
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .collect();
+        return each(sends, |p| async move {
+            Ok(send_one(app, clinic, None, p, pacer).await?.0)
+        })
+        .await;
     }
     // A lone reminder costs less as a single send than a batch's reservation and close.
     let Some(first) = sends.first().filter(|_| sends.len() > 1) else {
@@ -235,8 +232,17 @@ async fn one_by_one(
     sends: Vec<PlannedSend>,
     pacer: &Pacer,
 ) -> Result<Vec<Tally>, ServiceError> {
+    each(sends, |p| send_planned(app, clinic, p, Some(pacer))).await
+}
+
+/// `send` for each reminder, [`CONCURRENCY`] at once: a tally each (the first error stops).
+async fn each<F, Fut>(sends: Vec<PlannedSend>, send: F) -> Result<Vec<Tally>, ServiceError>
+where
+    F: FnMut(PlannedSend) -> Fut,
+    Fut: std::future::Future<Output = Result<Tally, ServiceError>>,
+{
     futures::stream::iter(sends)
-        .map(|p| send_planned(app, clinic, p, Some(pacer)))
+        .map(send)
         .buffer_unordered(CONCURRENCY)
         .collect::<Vec<_>>()
         .await

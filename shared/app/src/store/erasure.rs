@@ -338,9 +338,7 @@ impl Store {
             .await?
             .is_some();
         if indexed {
-            let q = Query::under(Some(GSI2), keys::open_runs_gsi(clinic_id), "");
-            let open: Vec<OpenRun> = self.query_all(q).await?;
-            return Ok(open.into_iter().map(|r| r.gsi2sk).collect());
+            return self.gsi2_sort_keys(keys::open_runs_gsi(clinic_id)).await;
         }
         let runs: Vec<RunId> = self.query_all(unfinished_runs(clinic_id)).await?;
         Ok(runs.into_iter().map(|r| r.id).collect())
@@ -378,7 +376,7 @@ impl Store {
 
     /// Ends a held message `not_sent` (reason `erased`) so no top-up sends it, and scrubs it;
     /// a queued or settled one is scrubbed. Nothing when there is no such message.
-    pub async fn erase_run_message(
+    pub async fn erase_unsent_message(
         &self,
         clinic_id: &str,
         id: &str,
@@ -438,12 +436,6 @@ fn unfinished_runs(clinic_id: &str) -> Query<'static> {
 #[derive(serde::Deserialize)]
 struct RunId {
     id: String,
-}
-
-/// A run on the open runs' index (keys only): its id is `gsi2sk`.
-#[derive(serde::Deserialize)]
-struct OpenRun {
-    gsi2sk: String,
 }
 
 /// An unfinished run as the index backfill reads it.

@@ -495,6 +495,21 @@ pub(crate) struct SortKey {
     pub sk: String,
 }
 
+/// Only the `gsi2` sort key of an item (an index of ids, keys only).
+#[derive(serde::Deserialize)]
+struct Gsi2SortKey {
+    gsi2sk: String,
+}
+
+impl Store {
+    /// The `gsi2sk` of every item under `gsi2pk = pk`: the ids an index of ids holds (the open
+    /// runs, the open reminder batches).
+    pub(crate) async fn gsi2_sort_keys(&self, pk: String) -> Result<Vec<String>, StoreError> {
+        let keys: Vec<Gsi2SortKey> = self.query_all(Query::under(Some(GSI2), pk, "")).await?;
+        Ok(keys.into_iter().map(|k| k.gsi2sk).collect())
+    }
+}
+
 /// A key-condition query: everything under `pk` whose sort key starts with `sk_prefix`.
 pub(crate) struct Query<'a> {
     pub index: Option<&'a str>,

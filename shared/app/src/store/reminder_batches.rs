@@ -10,7 +10,7 @@
 //! the item, in one transaction. A batch whose function died is closed by the open-send sweep,
 //! which reads its planned messages to tell which were claimed.
 
-use super::{Query, Store, StoreError, TxError, from_item, keys, s, to_item};
+use super::{Store, StoreError, TxError, from_item, keys, s, to_item};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tidings_domain::credits::LedgerEntry;
@@ -191,18 +191,7 @@ impl Store {
 
     /// The ids of the clinic's open batches (sending now, or left by a function that died).
     pub async fn open_batch_ids(&self, clinic_id: &str) -> Result<Vec<String>, StoreError> {
-        let q = Query::under(
-            Some(super::GSI2),
-            keys::open_reminder_batches_gsi(clinic_id),
-            "",
-        );
-        let open: Vec<OpenBatch> = self.query_all(q).await?;
-        Ok(open.into_iter().map(|b| b.gsi2sk).collect())
+        self.gsi2_sort_keys(keys::open_reminder_batches_gsi(clinic_id))
+            .await
     }
-}
-
-/// A batch on its clinic's open batches (keys only): its id is `gsi2sk`.
-#[derive(Deserialize)]
-struct OpenBatch {
-    gsi2sk: String,
 }
