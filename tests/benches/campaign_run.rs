@@ -70,7 +70,9 @@ async fn main() {
     }
     let c = tidings_tests::new_clinic(&app).await;
     let campaign = prepare(&app, &c, (n, 20_000_000), channel).await;
+    eprintln!("bare loop from {}", epoch());
     let bare = bare_loop(&app, (n, 60_000_000), concurrency, channel).await;
+    eprintln!("bare loop until {}", epoch());
 
     meter.take();
     meter.breakdown();
@@ -87,9 +89,11 @@ async fn main() {
             }
         })
     };
+    eprintln!("campaign from {}", epoch());
     let t = Instant::now();
     let out = run_campaign(&app, &c.id, campaign).await;
     let run = t.elapsed().as_secs_f64();
+    eprintln!("campaign until {}", epoch());
     sampler.abort();
     let (reads, writes) = meter.take();
     assert_eq!(out.sent as usize, n, "{out:?}");
@@ -110,6 +114,13 @@ async fn main() {
         "wcu_per_message_by_target": meter.writes_by_target(n as f64),
     });
     println!("{result}");
+}
+
+/// Seconds since the epoch, to line the phases up with samples of the emulators' CPU.
+fn epoch() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// `n` bare SNS `Publish` (or SES `SendEmail`) calls to people numbered from `first`, same

@@ -20,7 +20,8 @@ use tidings_tests::{TestClinic, moto_sent};
 /// People in the audience: one page, sent at [`RATE`] in five seconds.
 const PEOPLE: usize = 200;
 /// Texts a second: the page takes five seconds against a lease of [`LEASE_SECS`], while a
-/// text is sent well within the lease of its claim (claims run at most two batches ahead).
+/// text is sent well within the lease of its claim (claims run about a second ahead: two
+/// batches at this rate).
 const RATE: u32 = 40;
 const LEASE_SECS: i64 = 3;
 

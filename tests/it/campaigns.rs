@@ -8,7 +8,7 @@ use std::time::Duration as StdDuration;
 use tidings_app::services::campaign_run::{FireOutcome, IgnoreReason, Limits, fire};
 use tidings_tests::campaigns::{
     assert_ledger_matches, balance, campaign, campaign_to_new_patients, day_ahead_campaign, event,
-    in_seconds, limits, patient, report, scheduler_names, seed_patients, sms_template, wait_for,
+    in_seconds, limits, patient, report, scheduler_names, seeded_campaign, sms_template, wait_for,
 };
 use tidings_tests::provider_proxy::{Fault, ProviderProxy};
 use tidings_tests::{
@@ -604,15 +604,9 @@ async fn campaign_input_is_checked_and_clinics_are_kept_apart() {
 #[tokio::test]
 async fn a_run_out_of_time_continues_from_its_checkpoint_through_the_scheduler() {
     let app = app().await;
-    let c = new_clinic(&app).await;
-    let key = &c.staff_key;
     let n = tidings_app::services::campaign_run::PAGE + 10;
-    grant(&app, &c.id, n as i64).await;
-    let mobiles: Vec<String> = (0..n).map(|_| unique_mobile()).collect();
-    seed_patients(&app, &c.id, &mobiles).await;
-    let report_id = report(&app, key, json!({"name": "All", "type": "patient"})).await;
-    let created = day_ahead_campaign(&app, &c, &report_id, None).await;
-    let id = created["id"].as_str().unwrap();
+    let (c, id, mobiles) = seeded_campaign(&app, n as i64, n).await;
+    let (key, id) = (&c.staff_key, id.as_str());
     // An invocation whose time is already up sends one page, then hands over.
     let spent = Limits {
         stop_at: tokio::time::Instant::now(),
@@ -630,6 +624,78 @@ async fn a_run_out_of_time_continues_from_its_checkpoint_through_the_scheduler()
         assert_eq!(sms_count(&sent, m), 1, "{m}");
     }
     assert_eq!(balance(&app, key).await, 0);
+}
+
+/// A page's last messages still with the provider do not hold up the next page: it begins once
+/// the page has claimed all its messages, and its first sends go out beside them (before, the
+/// next page waited for the slowest answer of the page and the writes between two pages).
+#[tokio::test]
+async fn the_next_page_goes_out_while_a_pages_last_messages_are_with_the_provider() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use tidings_app::services::campaign_run::PAGE;
+    let base = app().await;
+    let n = PAGE + 40;
+    let (c, id, mobiles) = seeded_campaign(&base, n as i64, n).await;
+    let (key, id) = (&c.staff_key, id.as_str());
+    // The provider answers the first PAGE - 5 calls, then holds every call unanswered (the
+    // first page's last five among them) until the test lets them through.
+    let (calls, held) = (
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicBool::new(true)),
+    );
+    let (counted, holding) = (calls.clone(), held.clone());
+    let proxy = ProviderProxy::start(moto_url(), move |_, _| {
+        let k = counted.fetch_add(1, Ordering::SeqCst);
+        if k >= PAGE - 5 && holding.load(Ordering::SeqCst) {
+            Fault::Hang
+        } else {
+            Fault::Pass
+        }
+    })
+    .await;
+    let app = app_via(&proxy.url).await;
+    let (ev, time) = (event(&c, id, "2026-12-02T09:00:00Z"), limits(300));
+    let run = fire(&app, &ev, &time);
+    let watch = async {
+        let until = tokio::time::Instant::now() + StdDuration::from_secs(120);
+        while calls.load(Ordering::SeqCst) < PAGE - 5 && tokio::time::Instant::now() < until {
+            tokio::time::sleep(StdDuration::from_millis(5)).await;
+        }
+        // The SDK gives up on a held call after 5 s: until then the first page is not done.
+        let until = tokio::time::Instant::now() + StdDuration::from_secs(4);
+        while calls.load(Ordering::SeqCst) <= PAGE && tokio::time::Instant::now() < until {
+            tokio::time::sleep(StdDuration::from_millis(5)).await;
+        }
+        let seen = calls.load(Ordering::SeqCst);
+        held.store(false, Ordering::SeqCst);
+        seen
+    };
+    let (out, seen) = tokio::join!(run, watch);
+    assert!(
+        seen > PAGE,
+        "the second page waited for the first page's last answers: {seen} calls"
+    );
+    let out = out.unwrap();
+    assert!(matches!(out, FireOutcome::Finished { .. }), "{out:?}");
+    // Nothing twice, nothing lost: each person's message sent, or unconfirmed where the held
+    // call was given up on.
+    let sent = moto_sent().await;
+    for m in &mobiles {
+        assert!(sms_count(&sent, m) <= 1, "{m}");
+    }
+    let done = call(&base, key, "GET", &format!("/campaigns/{id}"), None)
+        .await
+        .json;
+    let counts = &done["counts"];
+    let (ok, unconfirmed) = (
+        counts["sent"].as_u64().unwrap(),
+        counts["unconfirmed"].as_u64().unwrap_or(0),
+    );
+    assert_eq!(ok + unconfirmed, n as u64, "{done}");
+    let delivered = mobiles.iter().filter(|m| sms_count(&sent, m) == 1).count();
+    assert_eq!(delivered as u64, ok, "{done}");
+    assert_ledger_matches(&base, &c).await;
 }
 
 /// Seed 002's mass mailing: a one-off message to all patients of one gender is a campaign from

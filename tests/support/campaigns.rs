@@ -122,27 +122,32 @@ pub async fn campaign_to_new_patients(
 }
 
 /// Like [`campaign_to_new_patients`] for hundreds of people (written through the service, see
-/// [`seed_patients`]), with an app whose campaigns send `sms_per_second` texts a second.
+/// [`seed_patients`]).
+pub async fn seeded_campaign(
+    app: &App,
+    credits: i64,
+    people: usize,
+) -> (TestClinic, String, Vec<String>) {
+    let c = new_clinic(app).await;
+    if credits > 0 {
+        grant(app, &c.id, credits).await;
+    }
+    let mobiles: Vec<String> = (0..people).map(|_| unique_mobile()).collect();
+    seed_patients(app, &c.id, &mobiles).await;
+    let report_id = report(app, &c.staff_key, json!({"name": "All", "type": "patient"})).await;
+    let created = day_ahead_campaign(app, &c, &report_id, None).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    (c, id, mobiles)
+}
+
+/// [`seeded_campaign`] with an app whose campaigns send `sms_per_second` texts a second.
 pub async fn paced_campaign(
     credits: i64,
     people: usize,
     sms_per_second: u32,
 ) -> (App, TestClinic, String, Vec<String>) {
     let base = crate::app().await;
-    let c = new_clinic(&base).await;
-    if credits > 0 {
-        grant(&base, &c.id, credits).await;
-    }
-    let mobiles: Vec<String> = (0..people).map(|_| unique_mobile()).collect();
-    seed_patients(&base, &c.id, &mobiles).await;
-    let report_id = report(
-        &base,
-        &c.staff_key,
-        json!({"name": "All", "type": "patient"}),
-    )
-    .await;
-    let created = day_ahead_campaign(&base, &c, &report_id, None).await;
-    let id = created["id"].as_str().unwrap().to_owned();
+    let (c, id, mobiles) = seeded_campaign(&base, credits, people).await;
     let mut config = base.config.clone();
     config.campaigns.sms_per_second = sms_per_second;
     (App { config, ..base }, c, id, mobiles)

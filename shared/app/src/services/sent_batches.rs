@@ -9,6 +9,7 @@
 use super::sending::hand_over;
 use crate::App;
 use crate::store::BATCH_WRITE;
+use futures::StreamExt;
 use std::time::Duration;
 use tidings_domain::clinic::Clinic;
 use tidings_domain::message::Message;
@@ -17,6 +18,11 @@ use tokio::time::Instant;
 
 /// The longest a sent message waits for others to share its write.
 pub const LINGER: Duration = Duration::from_millis(50);
+
+/// Batches being written at once: two, so that one slow write holds up neither the next batch
+/// nor, through a full channel, the sends; not more, since on a busy table more of these writes
+/// only delay the claims the sends wait for.
+const WRITERS: usize = 2;
 
 /// Delivers messages and hands those sent to the writer; see [`with_batches`].
 pub struct SentBatches {
@@ -44,7 +50,7 @@ pub async fn with_batches<T>(
     capacity: usize,
     sends: impl AsyncFnOnce(&SentBatches) -> T,
 ) -> T {
-    let (tx, rx) = mpsc::channel(capacity.max(BATCH_WRITE));
+    let (tx, rx) = mpsc::channel(capacity.max(BATCH_WRITE * WRITERS));
     let batches = SentBatches { tx };
     let run = async move {
         let out = sends(&batches).await;
@@ -55,9 +61,11 @@ pub async fn with_batches<T>(
     out
 }
 
-/// Writes what arrives on `rx`, a batch at a time, until every sender is gone.
-async fn write(app: &App, clinic_id: &str, mut rx: mpsc::Receiver<Message>) {
-    while let Some(first) = rx.recv().await {
+/// Writes what arrives on `rx`, a batch at a time and up to [`WRITERS`] batches at once, until
+/// every sender is gone.
+async fn write(app: &App, clinic_id: &str, rx: mpsc::Receiver<Message>) {
+    futures::stream::unfold(rx, |mut rx| async move {
+        let first = rx.recv().await?;
         let deadline = Instant::now() + LINGER;
         let mut batch = vec![first];
         while batch.len() < BATCH_WRITE {
@@ -66,13 +74,17 @@ async fn write(app: &App, clinic_id: &str, mut rx: mpsc::Receiver<Message>) {
                 Ok(None) | Err(_) => break,
             }
         }
+        Some((batch, rx))
+    })
+    .for_each_concurrent(WRITERS, |batch| async move {
         if let Err(e) = app.store.record_sent(clinic_id, &batch).await {
             tracing::warn!(messages = batch.len(), error = %e, "batch not recorded; recording each");
             for m in &batch {
                 record_one(app, clinic_id, m).await;
             }
         }
-    }
+    })
+    .await;
 }
 
 /// Records a sent message by itself, as [`super::sending::deliver`] does, when its batch could

@@ -8,16 +8,17 @@ use super::plan::{Plan, run_entry};
 use super::reserve::reserve_prefix;
 use super::run::Run;
 use super::types::{ABANDONED, Cut};
-use crate::services::pacing::Pacer;
 use crate::services::sent_batches::{SentBatches, with_batches};
 use crate::store::{BATCH_WRITE, StoreError};
 use crate::{App, ServiceError};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tidings_domain::credits::EntryKind;
 use tidings_domain::message::{Message, Status};
+use tidings_domain::message_template::Channel;
+use tokio::sync::oneshot;
 
 /// How a page's messages are claimed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,13 +44,16 @@ pub(super) enum PageSent {
 
 /// Reserves the page's credits, claims its messages (taking over abandoned ones) and sends
 /// what it claimed, while `hold` says the page is this copy's and until `cut` has passed.
-/// What the account cannot pay for is claimed as held.
+/// What the account cannot pay for is claimed as held. `all_claimed` is dropped once every
+/// message is claimed (or will not be): the next page may begin then. Each send takes one of
+/// the run's [`Run::slots`].
 pub(super) async fn claim_and_send(
     r: &Run<'_>,
     messages: Vec<Message>,
     (claims, hold, cut): (Claims, &Hold, Cut),
+    all_claimed: oneshot::Sender<()>,
 ) -> Result<PageSent, ServiceError> {
-    let (app, plan, pacer) = (r.app, r.plan, &r.pacer);
+    let (app, plan) = (r.app, r.plan);
     let lease = r.limits.lease;
     let concurrency = app.config.campaigns.concurrency;
     let mut seen = HashSet::new();
@@ -72,18 +76,19 @@ pub(super) async fn claim_and_send(
     }
     if claims == Claims::InBatches {
         let how = (lease, hold, cut);
-        return claim_in_batches_and_send(app, plan, messages, pacer, how).await;
+        return claim_in_batches_and_send(r, messages, how, all_claimed).await;
     }
     // Each message is claimed and, once claimed, sent at once: the store and the provider
     // work side by side instead of taking turns page by page.
     let outcomes: Vec<Claimed> = with_batches(app, &plan.clinic.id, concurrency, async |sent| {
         futures::stream::iter(messages)
-            .map(|m| claim_then_send(app, plan, m, pacer, (lease, cut), sent))
+            .map(|m| claim_then_send(r, m, (lease, cut), sent))
             .buffer_unordered(concurrency)
             .collect()
             .await
     })
     .await;
+    drop(all_claimed);
     let mut unclaimed_cost = 0i64;
     let mut first_error = None;
     let mut page = PageSent::Whole;
@@ -109,20 +114,32 @@ pub(super) async fn claim_and_send(
 }
 
 /// Claims a page's messages in batches of up to 25, each under a lease of `lease` from
-/// its write, and sends the queued ones of each batch once it is written, while the next batch
-/// is written. A message whose claim cannot be written at all is not sent, and its credits go
+/// its write, and sends the queued ones of each batch once it is written, while the next
+/// batches are written ([`claims_ahead`]). A message whose claim cannot be written at all is not sent, and its credits go
 /// back; so do those of the batches not claimed once `hold` says another copy took the page,
 /// or once `cut` has passed.
 async fn claim_in_batches_and_send(
-    app: &App,
-    plan: &Plan,
+    r: &Run<'_>,
     messages: Vec<Message>,
-    pacer: &Pacer,
     (lease, hold, cut): (chrono::Duration, &Hold, Cut),
+    all_claimed: oneshot::Sender<()>,
 ) -> Result<PageSent, ServiceError> {
+    let (app, plan, pacer, slots) = (r.app, r.plan, &r.pacer, &r.slots);
     let clinic_id = &plan.clinic.id;
     let concurrency = app.config.campaigns.concurrency;
+    let ahead = claims_ahead(app, &messages);
     let batches: Vec<Vec<Message>> = messages.chunks(BATCH_WRITE).map(<[_]>::to_vec).collect();
+    // Dropped once the last batch's claims are written: the next page may begin.
+    let claims_left = AtomicUsize::new(batches.len());
+    let all_claimed = std::sync::Mutex::new((!batches.is_empty()).then_some(all_claimed));
+    let claimed_one = || {
+        if claims_left.fetch_sub(1, Ordering::AcqRel) == 1
+            && let Ok(mut next_page) = all_claimed.lock()
+        {
+            next_page.take();
+        }
+    };
+    let claimed_one = &claimed_one;
     let mut unclaimed_cost = 0i64;
     let mut first_error = None;
     let was_cut = AtomicBool::new(false);
@@ -130,17 +147,19 @@ async fn claim_in_batches_and_send(
     with_batches(app, clinic_id, concurrency, async |sent| {
         futures::stream::iter(batches)
             .map(|batch| async move {
-                if !hold.kept() {
+                let claimed = if !hold.kept() {
                     ClaimedBatch::not_claimed(&batch)
                 } else if cut.passed() {
                     was_cut.store(true, Ordering::Relaxed);
                     ClaimedBatch::not_claimed(&batch)
                 } else {
                     claim_batch(app, clinic_id, batch, lease).await
-                }
+                };
+                claimed_one();
+                claimed
             })
-            // One batch is written ahead of the one being sent.
-            .buffered(2)
+            // Batches are written ahead of the one being sent.
+            .buffered(ahead)
             .flat_map(|claimed| {
                 unclaimed_cost += claimed.unclaimed_cost;
                 if let Some(e) = claimed.error {
@@ -149,6 +168,7 @@ async fn claim_in_batches_and_send(
                 futures::stream::iter(claimed.queued)
             })
             .for_each_concurrent(concurrency, |m| async move {
+                let _slot = slots.acquire().await;
                 pacer.wait(m.channel).await;
                 sent.deliver(app, &plan.clinic, m).await;
             })
@@ -161,6 +181,27 @@ async fn claim_in_batches_and_send(
         None if was_cut.load(Ordering::Relaxed) => Ok(PageSent::CutForTime),
         None => Ok(PageSent::Whole),
     }
+}
+
+/// Batches of claims written ahead of the one being sent: about a second of sending at the
+/// rates of the channels `messages` go by, at least two (one written while one is sent), at
+/// most four. Claims ahead keep the provider busy while a write is slow; but a copy that dies
+/// leaves those it claimed and did not send `unconfirmed`, a copy whose lease runs out gives
+/// back the credits of the rest only once it has sent them, and a page is cut for time only
+/// at a claim: so no more than about a second's worth.
+fn claims_ahead(app: &App, messages: &[Message]) -> usize {
+    let rates = &app.config.campaigns;
+    let per_second = [
+        (Channel::Sms, rates.sms_per_second),
+        (Channel::Email, rates.email_per_second),
+    ]
+    .into_iter()
+    .filter(|(channel, _)| messages.iter().any(|m| m.channel == *channel))
+    .fold(0u32, |sum, (_, rate)| sum.saturating_add(rate));
+    usize::try_from(per_second)
+        .unwrap_or(usize::MAX)
+        .div_ceil(BATCH_WRITE)
+        .clamp(2, 4)
 }
 
 /// What became of a batch of claims.
@@ -274,13 +315,12 @@ enum Claimed {
 /// unless `cut` has passed. A message another copy claimed is never sent by this one: when that
 /// copy's lease on it ran out (it died, perhaps after handing it over) it becomes unconfirmed.
 async fn claim_then_send(
-    app: &App,
-    plan: &Plan,
+    r: &Run<'_>,
     mut m: Message,
-    pacer: &Pacer,
     (lease, cut): (chrono::Duration, Cut),
     sent: &SentBatches,
 ) -> Claimed {
+    let (app, plan) = (r.app, r.plan);
     let store = &app.store;
     let clinic_id = &plan.clinic.id;
     let now = app.now();
@@ -296,8 +336,9 @@ async fn claim_then_send(
     }
     match store.claim_message(clinic_id, &m).await {
         Ok(true) => {
+            let _slot = r.slots.acquire().await;
             if m.status == Status::Queued {
-                pacer.wait(m.channel).await;
+                r.pacer.wait(m.channel).await;
             }
             sent.deliver(app, &plan.clinic, m).await;
             Claimed::Sent

@@ -6,6 +6,7 @@
 //!
 //! - [`runner`]: a firing from start to its outcome: the run started or resumed, its audience
 //!   walked a page at a time, then its held messages and its end;
+//! - [`walk`]: the audience walked a page at a time, the next page set up while one is sent;
 //! - [`held`]: messages held for credits: sent after a top-up, or the run paused and woken;
 //! - [`claims`]: a page's messages claimed and sent, paced, recorded in batches;
 //! - [`run`]: what a copy of a run works with ([`run::Run`]), passed to each phase;
@@ -29,6 +30,7 @@ mod runner;
 mod settlement;
 mod tally;
 mod types;
+mod walk;
 
 pub use runner::fire;
 pub use types::{FireEvent, FireOutcome, IgnoreReason, Limits, PAGE, RunError, wake_schedule_name};

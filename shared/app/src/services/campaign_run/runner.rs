@@ -15,34 +15,28 @@
 //!    otherwise each with a conditional put, giving back the credits of those another copy
 //!    claimed first; a message is handed to its provider by the copy that claimed it and no
 //!    other: one whose copy died under its lease becomes `unconfirmed`, never sent again;
-//! 5. sends each claimed message, paced per channel, with bounded concurrency, while the next
-//!    page is read;
-//! 6. marks the page done and moves the run's checkpoint past it.
+//! 5. sends each claimed message, paced per channel, with bounded concurrency (shared with the
+//!    next page, which is read while this one is sent and begins once this one has claimed
+//!    all its messages: [`super::walk`]);
+//! 6. marks the page done and moves the run's checkpoint past it, after the page before did.
 //!
 //! Before its time runs out it schedules a continuation that resumes from the checkpoint. The
 //! messages are planned in [`super::plan`]; how a run ends, in
 //! [`super::end`].
 
-use super::claims::{Claims, PageSent, claim_and_send};
 use super::end::{continue_later, finish, settle, stop};
 use super::held::{Woken, end_held, pause, send_held};
-use super::pages::{self, Kept, Turn};
-use super::plan::{audience_of, plan_member, prepare};
+use super::plan::prepare;
 use super::run::Run;
 use super::tally::tally;
-use super::types::{
-    FireEvent, FireOutcome, IgnoreReason, Limits, PAGE, RunError, ignored, parse_time,
-};
+use super::types::{FireEvent, FireOutcome, IgnoreReason, Limits, RunError, ignored, parse_time};
 use crate::App;
-use crate::services::sending::skip_blocked;
 use crate::store::StatusChange;
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
 use tidings_domain::campaign::{
     Campaign, CampaignRun, CampaignStatus, RunStatus, StopReason, run_id,
 };
 use tidings_domain::campaign_step::{Found, Next, Phase, first_phase, next};
-use tokio::time::Instant;
 
 /// Runs (or resumes) the firing `ev` until it is done or `limits.stop_at` (as the
 /// `run-campaign` function does).
@@ -161,7 +155,7 @@ pub(super) async fn drive(
     let mut settled = None;
     loop {
         let found = match phase {
-            Phase::Walk => walk(r, &run).await?,
+            Phase::Walk => super::walk::walk(r, &run).await?,
             Phase::Settle => match settle(app, &plan.clinic, &run.id, limits).await? {
                 Some(t) => {
                     let held = t.counts.held;
@@ -239,122 +233,4 @@ async fn end_cancelled(
     let key = (campaign.id.as_str(), run_id.as_str());
     super::settlement::settle_ended(app, clinic_id, key).await?;
     ignored(IgnoreReason::CampaignCancelled)
-}
-
-/// The walk phase: goes through the run's audience from its checkpoint, page by page,
-/// claiming and sending (or holding, when credits run out) one message per person and
-/// channel, until the audience is done (recorded on the run), the campaign is cancelled, or
-/// time runs out.
-async fn walk(r: &Run<'_>, run: &CampaignRun) -> Result<Found, RunError> {
-    let (app, ev, plan, limits) = (r.app, r.ev, r.plan, r.limits);
-    let store = &app.store;
-    let campaign = &plan.campaign;
-    let run_id = &run.id;
-    let audience = match audience_of(app, plan, run.started_at).await? {
-        Ok(a) => a,
-        Err(reason) => return Ok(Found::AudienceUnavailable(reason)),
-    };
-    let mut position = run.checkpoint.clone();
-    // Practitioners named by patients, read once per invocation.
-    let mut practitioners = HashMap::new();
-    let mut prefetched = None;
-    loop {
-        if store
-            .get_campaign(&ev.clinic_id, &campaign.id)
-            .await?
-            .is_none_or(|c| c.status == CampaignStatus::Cancelled)
-        {
-            return Ok(Found::Cancelled);
-        }
-        let page = match prefetched.take() {
-            Some(p) => p,
-            None => audience.page(store, position.as_deref(), PAGE).await?,
-        };
-        let start = position.as_deref();
-        let turn = pages::turn(
-            app,
-            (&ev.clinic_id, run_id),
-            (start, page.next.as_deref()),
-            limits,
-        )
-        .await?;
-        let (members, end, claims, lease) = match turn {
-            Turn::Ours { lease } if audience.lists_each_once() => {
-                (page.members, page.next, Claims::InBatches, lease)
-            }
-            Turn::Ours { lease } => (page.members, page.next, Claims::EachIfAbsent, lease),
-            Turn::TakenOver { end, lease } => {
-                let members = audience.through(store, page, end.as_deref()).await?;
-                (members, end, Claims::EachIfAbsent, lease)
-            }
-            Turn::Done { end: Some(end) } => {
-                position = Some(end);
-                continue;
-            }
-            Turn::Done { end: None } => return audience_done(r, run).await,
-            Turn::OutOfTime => return Ok(Found::OutOfTime),
-        };
-        let mut messages = Vec::new();
-        for (_, member) in &members {
-            messages.extend(plan_member(app, plan, member, &mut practitioners).await?);
-        }
-        // Read per page, so a STOP or a bounce during a long run takes effect.
-        skip_blocked(&mut messages, &store.blocked(&ev.clinic_id).await?);
-        // The next page is read while this one is sent.
-        let read_next = async {
-            match &end {
-                Some(next) => audience.page(store, Some(next), PAGE).await.map(Some),
-                None => Ok(None),
-            }
-        };
-        let cut = limits.cut_for_page();
-        let send = pages::keeping(
-            app,
-            (&ev.clinic_id, run_id, start),
-            lease,
-            limits,
-            async |hold| {
-                let how = (claims, hold, cut);
-                claim_and_send(r, messages, how).await
-            },
-        );
-        let ((sent, kept, held_until), next_page) = tokio::join!(send, read_next);
-        prefetched = next_page?;
-        let sent = sent?;
-        match kept {
-            Kept::Throughout => {}
-            // The copy that took the page over finishes it, and the run.
-            Kept::TakenOver => return Ok(Found::TakenOver),
-            // Failed, the invocation is retried: the retry takes the page over.
-            Kept::RanOut => {
-                return Err(RunError::PageLeaseRanOut);
-            }
-        }
-        if sent == PageSent::CutForTime {
-            // The continuation takes the rest of the page over at once, not a lease later.
-            pages::release(app, (&ev.clinic_id, run_id, start), &held_until).await;
-            return Ok(Found::OutOfTime);
-        }
-        store.page_done(&ev.clinic_id, run_id, start).await?;
-        let Some(next) = end else {
-            return audience_done(r, run).await;
-        };
-        let out_of_time = Instant::now() >= limits.stop_at;
-        store
-            .checkpoint_run(&ev.clinic_id, &campaign.id, run_id, &next)
-            .await?;
-        position = Some(next);
-        if out_of_time {
-            return Ok(Found::OutOfTime);
-        }
-    }
-}
-
-/// Records that every page of the run's audience is done.
-async fn audience_done(r: &Run<'_>, run: &CampaignRun) -> Result<Found, RunError> {
-    r.app
-        .store
-        .audience_done(&r.plan.clinic.id, &r.plan.campaign.id, &run.id)
-        .await?;
-    Ok(Found::AudienceDone)
 }
