@@ -113,11 +113,11 @@ pub(super) async fn claim_and_send(
     }
 }
 
-/// Claims a page's messages in batches of up to 25, each under a lease of `lease` from
-/// its write, and sends the queued ones of each batch once it is written, while the next
-/// batches are written ([`claims_ahead`]). A message whose claim cannot be written at all is not sent, and its credits go
-/// back; so do those of the batches not claimed once `hold` says another copy took the page,
-/// or once `cut` has passed.
+/// Claims a page's messages in batches of up to 25, each under a lease of `lease` from its
+/// write, and sends the queued ones of each batch once it is written, while the next batches
+/// are written ([`claims_ahead`]). A message whose claim cannot be written at all is not sent,
+/// and its credits go back; so do those of the batches not claimed once `hold` says another
+/// copy took the page, or once `cut` has passed.
 async fn claim_in_batches_and_send(
     r: &Run<'_>,
     messages: Vec<Message>,
