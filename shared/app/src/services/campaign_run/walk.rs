@@ -155,7 +155,7 @@ async fn set_up(
                 return None;
             }
             if Instant::now() >= limits.stop_at {
-                return Some((SetUp::Ends(Ends::With(Found::OutOfTime)), ahead.ending()));
+                return ahead.ends(Ends::With(Found::OutOfTime));
             }
             Some(b.checkpointed)
         }
@@ -163,7 +163,7 @@ async fn set_up(
     };
     let page = match page {
         Ok(p) => p,
-        Err(e) => return Some((SetUp::Ends(Ends::Failed(e.into())), ahead.ending())),
+        Err(e) => return ahead.ends(Ends::Failed(e.into())),
     };
     match claim(r, run, audience, &mut ahead, page).await {
         Ok(Claimed::Page {
@@ -176,13 +176,13 @@ async fn set_up(
             for (_, member) in &members {
                 match plan_member(app, r.plan, member, &mut ahead.practitioners).await {
                     Ok(m) => messages.extend(m),
-                    Err(e) => return Some((SetUp::Ends(Ends::Failed(e.into())), ahead.ending())),
+                    Err(e) => return ahead.ends(Ends::Failed(e.into())),
                 }
             }
             // Read per page, so a STOP or a bounce during a long run takes effect.
             match store.blocked(&ev.clinic_id).await {
                 Ok(blocked) => skip_blocked(&mut messages, &blocked),
-                Err(e) => return Some((SetUp::Ends(Ends::Failed(e.into())), ahead.ending())),
+                Err(e) => return ahead.ends(Ends::Failed(e.into())),
             }
             let (claimed, claimed_rx) = oneshot::channel();
             let (checkpointed, checkpointed_rx) = oneshot::channel();
@@ -209,16 +209,16 @@ async fn set_up(
             };
             Some((SetUp::Page(page), next))
         }
-        Ok(Claimed::None(ends)) => Some((SetUp::Ends(ends), ahead.ending())),
-        Err(e) => Some((SetUp::Ends(Ends::Failed(e)), ahead.ending())),
+        Ok(Claimed::None(ends)) => ahead.ends(ends),
+        Err(e) => ahead.ends(Ends::Failed(e)),
     }
 }
 
 impl Ahead {
-    /// Nothing is set up after this.
-    fn ending(mut self) -> Self {
+    /// The walk ends with `ends`: nothing is set up after it.
+    fn ends(mut self, ends: Ends) -> Option<(SetUp, Ahead)> {
         self.last = true;
-        self
+        Some((SetUp::Ends(ends), self))
     }
 }
 
