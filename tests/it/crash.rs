@@ -468,15 +468,7 @@ async fn erasure_reaches_the_reminder_a_killed_sweeps_batch_holds() {
     )
     .await;
     assert_eq!(history.json["items"], json!([]), "not in the history yet");
-    let r = call(
-        &base,
-        &c.staff_key,
-        "DELETE",
-        &format!("/patients/{patient}"),
-        None,
-    )
-    .await;
-    assert_eq!(r.status, 204, "{}", r.json);
+    tidings_tests::erase_patient(&base, &c.staff_key, &patient).await;
     let holding =
         |items: Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>| {
             items

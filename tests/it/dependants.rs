@@ -173,15 +173,7 @@ async fn a_dependants_reminder_goes_to_the_contacts_who_receive_reminders_named_
         (Some(sam.as_str()), Some("contact"), Some("sent"))
     );
     // Erased, nothing of her stays: not even the number Sam's reminder went to.
-    let r = call(
-        &app,
-        &c.staff_key,
-        "DELETE",
-        &format!("/patients/{aunt_patient}"),
-        None,
-    )
-    .await;
-    assert_eq!(r.status, 204, "{}", r.json);
+    tidings_tests::erase_patient(&app, &c.staff_key, &aunt_patient).await;
     let table = format!("{:?}", tidings_tests::snapshot(&app, &c.id).await);
     assert!(
         !table.contains(&aunt_mobile[1..]),

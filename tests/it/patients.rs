@@ -583,15 +583,7 @@ async fn erasure_leaves_nothing_of_the_person_anywhere_in_the_table() {
         .map(|m| (m["id"].clone(), m["status"].clone()))
         .collect();
     assert!(before.len() >= 5, "{}", history.json);
-    let r = call(
-        &app,
-        &c.staff_key,
-        "DELETE",
-        &format!("/patients/{id}"),
-        None,
-    )
-    .await;
-    assert_eq!(r.status, 204, "{}", r.json);
+    tidings_tests::erase_patient(&app, &c.staff_key, &id).await;
 
     let personal = [
         first.clone(),
@@ -687,15 +679,7 @@ async fn erasure_reaches_the_messages_a_paused_campaign_holds() {
         .as_str()
         .unwrap()
         .to_owned();
-    let r = call(
-        &app,
-        &c.staff_key,
-        "DELETE",
-        &format!("/patients/{patient}"),
-        None,
-    )
-    .await;
-    assert_eq!(r.status, 204, "{}", r.json);
+    tidings_tests::erase_patient(&app, &c.staff_key, &patient).await;
     let rows = recipients(&app, &c.staff_key, &campaign).await;
     let row = &rows.json["items"][0];
     assert_eq!(
@@ -1022,7 +1006,6 @@ async fn erase_metered(base: &tidings_app::App, key: &str, id: &str) -> (u64, u6
         ..base.clone()
     };
     meter.items_read();
-    let r = call(&app, key, "DELETE", &format!("/patients/{id}"), None).await;
-    assert_eq!(r.status, 204, "{}", r.json);
+    tidings_tests::erase_patient(&app, key, id).await;
     meter.items_read()
 }

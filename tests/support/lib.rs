@@ -145,6 +145,12 @@ pub async fn call(app: &App, key: &str, method: &str, path: &str, body: Option<V
     call_raw(app, Some(key), method, path, body).await
 }
 
+/// Erases patient `id` through `DELETE /patients/{id}`, which must answer 204.
+pub async fn erase_patient(app: &App, key: &str, id: &str) {
+    let r = call(app, key, "DELETE", &format!("/patients/{id}"), None).await;
+    assert_eq!(r.status, 204, "{}", r.json);
+}
+
 /// Like [`call`], with any body, content type and authorization.
 pub async fn call_raw(
     app: &App,
