@@ -997,6 +997,53 @@ async fn recipients(app: &tidings_app::App, key: &str, campaign: &str) -> tiding
     .await
 }
 
+/// A page larger than one read's own limit (100 items) is read in one call when the items
+/// are there: a campaign's page of 500 patients was five reads, each of which DynamoDB Local
+/// makes cost the size of the clinic's whole partition. The budget of items a page may
+/// evaluate is unchanged.
+#[tokio::test]
+async fn a_page_of_patients_is_one_read_however_long() {
+    use std::sync::Arc;
+    use tidings_tests::meter::{Meter, metered_store};
+    let base = app().await;
+    let c = new_clinic(&base).await;
+    let mobiles: Vec<String> = (0..230).map(|_| tidings_tests::unique_mobile()).collect();
+    let ids = tidings_tests::campaigns::seed_patients(&base, &c.id, &mobiles).await;
+    let meter = Arc::new(Meter::default());
+    let app = tidings_app::App {
+        store: metered_store(base.store.table(), meter.clone()).await,
+        ..base.clone()
+    };
+    let queries = || meter.breakdown()["Query"]["calls"].as_u64().unwrap_or(0);
+    queries();
+    let r = call(&app, &c.staff_key, "GET", "/patients?limit=200", None).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["items"].as_array().map(Vec::len), Some(200));
+    assert_eq!(queries(), 1, "a page of 200 in one read");
+    let cursor = r.json["next_cursor"].as_str().expect("a cursor").to_owned();
+    let r = call(
+        &app,
+        &c.staff_key,
+        "GET",
+        &format!("/patients?limit=200&cursor={cursor}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let rest: Vec<&str> = r.json["items"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .collect();
+    assert_eq!(
+        rest,
+        ids[200..].iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    assert_eq!(r.json["next_cursor"], Value::Null);
+    assert_eq!(queries(), 1);
+}
+
 async fn erase_metered(base: &tidings_app::App, key: &str, id: &str) -> (u64, u64) {
     use std::sync::Arc;
     use tidings_tests::meter::{Meter, metered_store};

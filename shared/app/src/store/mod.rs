@@ -198,6 +198,8 @@ pub(crate) fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> Result<T,
 pub(crate) struct QueryPage {
     pub items: Vec<Item>,
     pub last_key: Option<Item>,
+    /// Items the read evaluated (before the filter).
+    pub scanned: usize,
 }
 
 impl Store {
@@ -386,6 +388,16 @@ impl Store {
         q: &Query<'_>,
         start: Option<Item>,
     ) -> Result<QueryPage, StoreError> {
+        self.query_up_to(q, start, q.limit).await
+    }
+
+    /// Like [`Store::query`], evaluating at most `limit` items instead of the query's own.
+    async fn query_up_to(
+        &self,
+        q: &Query<'_>,
+        start: Option<Item>,
+        limit: i32,
+    ) -> Result<QueryPage, StoreError> {
         let (pk_name, sk_name) = match q.index {
             Some(GSI2) => ("gsi2pk", "gsi2sk"),
             Some(GSI3) => ("gsi3pk", "gsi3sk"),
@@ -416,12 +428,13 @@ impl Store {
             .set_expression_attribute_names((!q.names.is_empty()).then(|| q.names.clone()))
             .set_exclusive_start_key(start)
             .scan_index_forward(q.forward)
-            .set_limit(Some(q.limit))
+            .set_limit(Some(limit))
             .consistent_read(q.index.is_none())
             .send()
             .await
             .map_err(|e| StoreError::sdk("Query", e))?;
         Ok(QueryPage {
+            scanned: usize::try_from(out.scanned_count).unwrap_or(0),
             items: out.items.unwrap_or_default(),
             last_key: out.last_evaluated_key,
         })
@@ -550,8 +563,12 @@ pub(crate) struct Page {
 }
 
 /// How many DynamoDB pages one API page may read before it returns what it has (with a
-/// cursor), so a sparse filter cannot make one request read a whole clinic.
+/// cursor), so a sparse filter cannot make one request read a whole clinic; and, times the
+/// query's own limit, how many items those reads may evaluate.
 const MAX_READS_PER_PAGE: usize = 10;
+
+/// The most items one read asks DynamoDB to evaluate (it stops at 1 MB anyway).
+const MAX_ITEMS_PER_READ: usize = 1000;
 
 impl Store {
     /// Up to `limit` items of a base-table query that pass its filter, starting after the sort
@@ -577,8 +594,21 @@ impl Store {
     ) -> Result<Page, StoreError> {
         let mut items = Vec::new();
         let mut start = start;
+        let own = usize::try_from(q.limit).unwrap_or(1).max(1);
+        let mut budget = own.saturating_mul(MAX_READS_PER_PAGE);
         for _ in 0..MAX_READS_PER_PAGE {
-            let page = self.query(q, start.take()).await?;
+            // A read asks for what the page still needs when that is more than the query's own
+            // limit (a campaign's page of 500 is one read, not five), within the same budget of
+            // items evaluated.
+            let wanted = limit.saturating_sub(items.len()).max(own);
+            let up_to = wanted.min(budget).min(MAX_ITEMS_PER_READ);
+            if up_to == 0 {
+                break;
+            }
+            let page = self
+                .query_up_to(q, start.take(), i32::try_from(up_to).unwrap_or(q.limit))
+                .await?;
+            budget = budget.saturating_sub(page.scanned.max(1));
             for item in page.items {
                 if items.len() == limit {
                     return Ok(Page {
