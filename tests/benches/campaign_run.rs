@@ -10,7 +10,10 @@
 //! - DynamoDB capacity of the run from `ReturnConsumedCapacity` on DynamoDB Local (an SDK
 //!   interceptor asks for it on every call and adds it up): write and read units per message;
 //! - the process's resident memory before and at its peak during the run (sampled every
-//!   10 ms from /proc/self/status), to show it does not grow with the audience.
+//!   10 ms from /proc/self/status), to show it does not grow with the audience;
+//! - moto's CPU in each phase (from /proc), as cores used and milliseconds a call: moto's CPU
+//!   a call moves between runs and phases, and the ratio with it, so these say how much of
+//!   the provider's capacity the campaign kept busy against the bare loop.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use futures::StreamExt;
@@ -71,7 +74,9 @@ async fn main() {
     let c = tidings_tests::new_clinic(&app).await;
     let campaign = prepare(&app, &c, (n, 20_000_000), channel).await;
     eprintln!("bare loop from {}", epoch());
+    let moto_before_bare = moto_cpu_s();
     let bare = bare_loop(&app, (n, 60_000_000), concurrency, channel).await;
+    let moto_bare = moto_use(moto_before_bare, bare, n);
     eprintln!("bare loop until {}", epoch());
 
     meter.take();
@@ -90,9 +95,11 @@ async fn main() {
         })
     };
     eprintln!("campaign from {}", epoch());
+    let moto_before_run = moto_cpu_s();
     let t = Instant::now();
     let out = run_campaign(&app, &c.id, campaign).await;
     let run = t.elapsed().as_secs_f64();
+    let moto_run = moto_use(moto_before_run, run, n);
     eprintln!("campaign until {}", epoch());
     sampler.abort();
     let (reads, writes) = meter.take();
@@ -110,10 +117,53 @@ async fn main() {
         "rss_before_run_mib": before.round(),
         "rss_peak_during_run_mib": peak_mib.round(),
         "rss_growth_mib": (peak_mib - before).round(),
+        "moto_cores_bare": moto_bare.map(|m| m.0),
+        "moto_cores_campaign": moto_run.map(|m| m.0),
+        "moto_ms_per_call_bare": moto_bare.map(|m| m.1),
+        "moto_ms_per_call_campaign": moto_run.map(|m| m.1),
         "capacity_by_operation": meter.breakdown(),
         "wcu_per_message_by_target": meter.writes_by_target(n as f64),
     });
     println!("{result}");
+}
+
+/// CPU seconds moto's processes have used (user and system), if they can be read from /proc
+/// (the emulators run on this machine).
+fn moto_cpu_s() -> Option<f64> {
+    // /proc/<pid>/stat counts in clock ticks: USER_HZ, 100 a second on Linux.
+    const TICKS_PER_S: f64 = 100.0;
+    let mut ticks = 0u64;
+    let mut found = false;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let dir = entry.path();
+        let Ok(cmd) = std::fs::read(dir.join("cmdline")) else {
+            continue;
+        };
+        if !String::from_utf8_lossy(&cmd).contains("moto_server") {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(dir.join("stat")) else {
+            continue;
+        };
+        // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let used: u64 =
+            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        ticks += used;
+        found = true;
+    }
+    found.then(|| ticks as f64 / TICKS_PER_S)
+}
+
+/// Moto's use over a phase of `seconds` that made `calls` calls, from its CPU at the start:
+/// (cores used, milliseconds of CPU a call), rounded.
+fn moto_use(before: Option<f64>, seconds: f64, calls: usize) -> Option<(f64, f64)> {
+    let used = moto_cpu_s()? - before?;
+    let round = |x: f64, places: f64| (x * places).round() / places;
+    Some((
+        round(used / seconds, 100.0),
+        round(used * 1000.0 / calls as f64, 100.0),
+    ))
 }
 
 /// Seconds since the epoch, to line the phases up with samples of the emulators' CPU.
