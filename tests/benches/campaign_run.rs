@@ -29,7 +29,7 @@ use tidings_app::delivery::{Email, Sms};
 use tidings_app::services::campaign_run::{FireEvent, FireOutcome, Limits, fire};
 use tidings_domain::campaign::Counts;
 use tidings_domain::message_template::Channel;
-use tidings_tests::meter::{Meter, metered_store, rss_mib};
+use tidings_tests::meter::{metered_app, rss_mib};
 
 #[tokio::main]
 async fn main() {
@@ -52,12 +52,8 @@ async fn main() {
     config.campaigns.sms_per_second = 1_000_000;
     config.campaigns.email_per_second = 1_000_000;
     config.campaigns.concurrency = concurrency;
-    let meter = Arc::new(Meter::default());
-    let app = App {
-        store: metered_store(&config.table_name, meter.clone()).await,
-        config,
-        ..base
-    };
+    let (mut app, meter) = metered_app(&base).await;
+    app.config = config;
     // Warm-up, not measured: a smaller campaign and bare loop first, so that both measured
     // loops meet emulators whose code paths are already compiled (DynamoDB Local's JIT).
     let warmup: usize = std::env::var("BENCH_WARMUP")

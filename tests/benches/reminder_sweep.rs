@@ -13,13 +13,12 @@
 use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
 use serde_json::json;
-use std::sync::Arc;
 use std::time::Instant;
 use tidings_app::App;
 use tidings_app::services::reminders::{SweepReport, sweep_clinic};
 use tidings_domain::appointment::{Appointment, AppointmentFields, AppointmentStatus};
 use tidings_domain::patient::PatientInput;
-use tidings_tests::meter::{Meter, metered_store, rss_mib};
+use tidings_tests::meter::{Meter, metered_app, rss_mib};
 
 fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -53,11 +52,7 @@ async fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(50_000);
     let base = tidings_tests::app().await;
-    let meter = Arc::new(Meter::default());
-    let app = App {
-        store: metered_store(&base.config.table_name, meter.clone()).await,
-        ..base
-    };
+    let (app, meter) = metered_app(&base).await;
     let c = tidings_tests::new_clinic(&app).await;
     tidings_tests::grant(&app, &c.id, 10_000).await;
     let patients = (n / 50).max(1);

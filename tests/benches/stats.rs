@@ -16,10 +16,8 @@ use chrono::{Duration, Utc};
 use futures::StreamExt;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Instant;
-use tidings_app::App;
-use tidings_tests::meter::{Meter, metered_store};
+use tidings_tests::meter::metered_app;
 
 /// A DynamoDB JSON image as the SDK's item.
 fn sdk_item(image: &Value) -> HashMap<String, AttributeValue> {
@@ -174,11 +172,7 @@ async fn main() {
         .await;
     let count_s = counting.elapsed().as_secs_f64();
 
-    let meter = Arc::new(Meter::default());
-    let app = App {
-        store: metered_store(&base.config.table_name, meter.clone()).await,
-        ..base
-    };
+    let (app, meter) = metered_app(&base).await;
     let mut measured = HashMap::new();
     for path in ["/messages/stats", "/credits/stats"] {
         meter.take();

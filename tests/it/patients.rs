@@ -1003,17 +1003,11 @@ async fn recipients(app: &tidings_app::App, key: &str, campaign: &str) -> tiding
 /// evaluate is unchanged.
 #[tokio::test]
 async fn a_page_of_patients_is_one_read_however_long() {
-    use std::sync::Arc;
-    use tidings_tests::meter::{Meter, metered_store};
     let base = app().await;
     let c = new_clinic(&base).await;
     let mobiles: Vec<String> = (0..230).map(|_| tidings_tests::unique_mobile()).collect();
     let ids = tidings_tests::campaigns::seed_patients(&base, &c.id, &mobiles).await;
-    let meter = Arc::new(Meter::default());
-    let app = tidings_app::App {
-        store: metered_store(base.store.table(), meter.clone()).await,
-        ..base.clone()
-    };
+    let (app, meter) = tidings_tests::meter::metered_app(&base).await;
     let queries = || meter.breakdown()["Query"]["calls"].as_u64().unwrap_or(0);
     queries();
     let r = call(&app, &c.staff_key, "GET", "/patients?limit=200", None).await;
@@ -1045,13 +1039,7 @@ async fn a_page_of_patients_is_one_read_however_long() {
 }
 
 async fn erase_metered(base: &tidings_app::App, key: &str, id: &str) -> (u64, u64) {
-    use std::sync::Arc;
-    use tidings_tests::meter::{Meter, metered_store};
-    let meter = Arc::new(Meter::default());
-    let app = tidings_app::App {
-        store: metered_store(base.store.table(), meter.clone()).await,
-        ..base.clone()
-    };
+    let (app, meter) = tidings_tests::meter::metered_app(base).await;
     meter.items_read();
     tidings_tests::erase_patient(&app, key, id).await;
     meter.items_read()

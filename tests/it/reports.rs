@@ -360,8 +360,7 @@ async fn a_cursor_whose_member_left_the_report_goes_on_with_the_next_one() {
 /// (which counts everyone) reads, and has no count.
 #[tokio::test]
 async fn a_page_after_the_first_reads_from_its_cursor_not_the_whole_audience() {
-    use std::sync::Arc;
-    use tidings_tests::meter::{Meter, metered_store};
+    use tidings_tests::meter::metered_app;
     let base = tidings_tests::app().await;
     let c = new_clinic(&base).await;
     let mobiles: Vec<String> = (0..1_201).map(|_| tidings_tests::unique_mobile()).collect();
@@ -373,11 +372,7 @@ async fn a_page_after_the_first_reads_from_its_cursor_not_the_whole_audience() {
         json!({"name": "All", "type": "patient"}),
     )
     .await;
-    let meter = Arc::new(Meter::default());
-    let app = App {
-        store: metered_store(&base.config.table_name, meter.clone()).await,
-        ..base.clone()
-    };
+    let (app, meter) = metered_app(&base).await;
     meter.take();
     let first = call(
         &app,
@@ -508,9 +503,8 @@ async fn a_report_page_reads_the_audience_within_its_budget() {
 /// every page read all of them.)
 #[tokio::test]
 async fn a_recall_page_reads_its_patients_appointments_not_the_whole_book() {
-    use std::sync::Arc;
     use tidings_domain::appointment::{Appointment, AppointmentFields, AppointmentStatus};
-    use tidings_tests::meter::{Meter, metered_store};
+    use tidings_tests::meter::metered_app;
     const BOOKED: usize = 200;
     let base = tidings_tests::app().await;
     let c = new_clinic(&base).await;
@@ -544,11 +538,7 @@ async fn a_recall_page_reads_its_patients_appointments_not_the_whole_book() {
         json!({"name": "Recall", "type": "recall", "filters": {"months": 6}}),
     )
     .await;
-    let meter = Arc::new(Meter::default());
-    let app = App {
-        store: metered_store(&base.config.table_name, meter.clone()).await,
-        ..base.clone()
-    };
+    let (app, meter) = metered_app(&base).await;
     let path = format!("/reports/{r}/results?limit=10");
     let first = call(&app, &c.staff_key, "GET", &path, None).await;
     assert_eq!(first.json["count"], 29, "{}", first.json);

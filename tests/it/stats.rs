@@ -255,8 +255,6 @@ async fn a_batch_handed_over_again_after_a_kill_is_counted_once() {
 /// Statistics read one counters item per day of the period at most, whatever the volume.
 #[tokio::test]
 async fn statistics_read_at_most_one_item_per_day() {
-    use std::sync::Arc;
-    use tidings_tests::meter::{Meter, metered_store};
     let base = app().await;
     let c = new_clinic(&base).await;
     let run = uuid::Uuid::new_v4().simple().to_string();
@@ -272,9 +270,7 @@ async fn statistics_read_at_most_one_item_per_day() {
     tidings_app::stats_function::handle_stream(&base, event)
         .await
         .unwrap();
-    let meter = Arc::new(Meter::default());
-    let store = metered_store(base.store.table(), meter.clone()).await;
-    let app = tidings_app::App { store, ..base };
+    let (app, meter) = tidings_tests::meter::metered_app(&base).await;
     for path in ["/credits/stats", "/messages/stats"] {
         meter.take();
         let r = call(&app, &c.staff_key, "GET", path, None).await;

@@ -30,6 +30,16 @@ pub async fn metered_store(table: &str, meter: Arc<Meter>) -> tidings_app::store
     tidings_app::store::Store::new(aws_sdk_dynamodb::Client::from_conf(conf), table)
 }
 
+/// `base` with its store metered, and the meter.
+pub async fn metered_app(base: &tidings_app::App) -> (tidings_app::App, Arc<Meter>) {
+    let meter = Arc::new(Meter::default());
+    let app = tidings_app::App {
+        store: metered_store(base.store.table(), meter.clone()).await,
+        ..base.clone()
+    };
+    (app, meter)
+}
+
 /// Capacity units added up, in thousandths.
 #[derive(Debug, Default)]
 pub struct Meter {
