@@ -3,9 +3,12 @@
 //!
 //! After a warm-up round of `BENCH_WARMUP` recipients (default 1,000; not measured), for
 //! `BENCH_RECIPIENTS` patients (default 10,000) it measures, in one process and one run:
-//! - a bare loop of SNS `Publish` calls to moto at the campaign's concurrency: messages/s;
+//! - a bare loop of SNS `Publish` calls to moto at the campaign's concurrency, once before the
+//!   campaign and once after it: messages/s of each, and of the two together;
 //! - one campaign run through the campaign function's code (`campaign_run::fire`) to the
-//!   same patients: messages/s, and the ratio to the bare loop;
+//!   same patients: messages/s, and the ratio to the two bare loops together (moto's speed
+//!   drifts over a run of minutes; loops on both sides of the campaign take the drift into
+//!   the reference), and to the one before alone;
 //! - with `BENCH_CHANNEL=email`, the same for an email campaign against SES `SendEmail`;
 //! - DynamoDB capacity of the run from `ReturnConsumedCapacity` on DynamoDB Local (an SDK
 //!   interceptor asks for it on every call and adds it up): write and read units per message;
@@ -13,19 +16,25 @@
 //!   10 ms from /proc/self/status), to show it does not grow with the audience;
 //! - moto's CPU in each phase (from /proc), as cores used and milliseconds a call: moto's CPU
 //!   a call moves between runs and phases, and the ratio with it, so these say how much of
-//!   the provider's capacity the campaign kept busy against the bare loop.
+//!   the provider's capacity the campaign kept busy against the bare loop;
+//! - the mean number of requests on the wire to the provider in each phase (an HTTP client
+//!   wrapping the SDK's counts them, see `outstanding.rs`): whether the campaign kept the
+//!   provider as fed as the bare loop did (at most the concurrency), whatever moto's CPU a
+//!   call.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use futures::StreamExt;
 use serde_json::json;
 mod audience;
+mod outstanding;
 
 use audience::{address, prepare};
+use outstanding::Outstanding;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tidings_app::App;
-use tidings_app::delivery::{Email, Sms};
+use tidings_app::delivery::{Delivery, Email, Sms};
 use tidings_app::services::campaign_run::{FireEvent, FireOutcome, Limits, fire};
 use tidings_domain::campaign::Counts;
 use tidings_domain::message_template::Channel;
@@ -54,6 +63,21 @@ async fn main() {
     config.campaigns.concurrency = concurrency;
     let (mut app, meter) = metered_app(&base).await;
     app.config = config;
+    // The provider's calls go through a client that counts them on the wire: the SDK's
+    // default client (hyper 1 with rustls on aws-lc), wrapped.
+    let sdk_client = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
+        ))
+        .build_https();
+    let wire = Outstanding::wrapping(sdk_client);
+    let aws = aws_config::from_env()
+        .http_client(wire.clone())
+        .load()
+        .await;
+    app.delivery = Delivery::new(&aws, None)
+        .with_configuration_set(base.config.ses_configuration_set.clone())
+        .with_identity_arn_prefix(base.config.ses_identity_arn_prefix.clone());
     // Warm-up, not measured: a smaller campaign and bare loop first, so that both measured
     // loops meet emulators whose code paths are already compiled (DynamoDB Local's JIT).
     let warmup: usize = std::env::var("BENCH_WARMUP")
@@ -71,8 +95,10 @@ async fn main() {
     let campaign = prepare(&app, &c, (n, 20_000_000), channel).await;
     eprintln!("bare loop from {}", epoch());
     let moto_before_bare = moto_cpu_s();
-    let bare = bare_loop(&app, (n, 60_000_000), concurrency, channel).await;
-    let moto_bare = moto_use(moto_before_bare, bare, n);
+    wire.mean_since_last();
+    let bare_before = bare_loop(&app, (n, 60_000_000), concurrency, channel).await;
+    let wire_before = wire.mean_since_last();
+    let moto_end_bare_before = moto_cpu_s();
     eprintln!("bare loop until {}", epoch());
 
     meter.take();
@@ -92,22 +118,46 @@ async fn main() {
     };
     eprintln!("campaign from {}", epoch());
     let moto_before_run = moto_cpu_s();
+    wire.mean_since_last();
     let t = Instant::now();
     let out = run_campaign(&app, &c.id, campaign).await;
     let run = t.elapsed().as_secs_f64();
+    let wire_run = wire.mean_since_last();
     let moto_run = moto_use(moto_before_run, run, n);
     eprintln!("campaign until {}", epoch());
     sampler.abort();
     let (reads, writes) = meter.take();
     assert_eq!(out.sent as usize, n, "{out:?}");
+
+    eprintln!("bare loop after from {}", epoch());
+    let moto_start_bare_after = moto_cpu_s();
+    let bare_after = bare_loop(&app, (n, 90_000_000), concurrency, channel).await;
+    let wire_after = wire.mean_since_last();
+    eprintln!("bare loop after until {}", epoch());
+    // Both loops as one phase: their time and moto's CPU added up.
+    let bare = (bare_before + bare_after) / 2.0;
+    let moto_bare = moto_use_in(
+        [
+            (moto_before_bare, moto_end_bare_before),
+            (moto_start_bare_after, moto_cpu_s()),
+        ],
+        bare_before + bare_after,
+        2 * n,
+    );
+    let wire_bare = (wire_before * bare_before + wire_after * bare_after) / (2.0 * bare);
     let peak_mib = peak.load(Ordering::SeqCst) as f64 / 1024.0;
     let result = json!({
         "channel": channel,
         "recipients": n,
         "concurrency": concurrency,
         "bare_send_per_s": (n as f64 / bare).round(),
+        "bare_before_per_s": (n as f64 / bare_before).round(),
+        "bare_after_per_s": (n as f64 / bare_after).round(),
         "campaign_per_s": (n as f64 / run).round(),
         "ratio": ((bare / run) * 1000.0).round() / 1000.0,
+        "ratio_to_bare_before": ((bare_before / run) * 1000.0).round() / 1000.0,
+        "provider_requests_on_the_wire_bare": (wire_bare * 10.0).round() / 10.0,
+        "provider_requests_on_the_wire_campaign": wire_run,
         "wcu_per_message": (writes / n as f64 * 1000.0).round() / 1000.0,
         "rcu_per_message": (reads / n as f64 * 1000.0).round() / 1000.0,
         "rss_before_run_mib": before.round(),
@@ -154,7 +204,20 @@ fn moto_cpu_s() -> Option<f64> {
 /// Moto's use over a phase of `seconds` that made `calls` calls, from its CPU at the start:
 /// (cores used, milliseconds of CPU a call), rounded.
 fn moto_use(before: Option<f64>, seconds: f64, calls: usize) -> Option<(f64, f64)> {
-    let used = moto_cpu_s()? - before?;
+    moto_use_in([(before, moto_cpu_s())], seconds, calls)
+}
+
+/// Moto's use over spans (its CPU at the start and at the end of each) that took `seconds`
+/// and made `calls` calls in all: (cores used, milliseconds of CPU a call), rounded.
+fn moto_use_in<const N: usize>(
+    spans: [(Option<f64>, Option<f64>); N],
+    seconds: f64,
+    calls: usize,
+) -> Option<(f64, f64)> {
+    let mut used = 0.0;
+    for (start, end) in spans {
+        used += end? - start?;
+    }
     let round = |x: f64, places: f64| (x * places).round() / places;
     Some((
         round(used / seconds, 100.0),
