@@ -658,13 +658,14 @@ def cmd_bench():
     """The benchmarks against fresh emulators: the campaign run (BENCH_RECIPIENTS, default
     10000), the campaign estimate (BENCH_AUDIENCE, default 50000) and the reminder sweep
     (BENCH_APPOINTMENTS, default 50000), the fanned-out sweep of many clinics (BENCH_CLINICS,
-    default 2000) and the statistics of a clinic with many messages (BENCH_MESSAGES, default
-    300000); BENCH=<name> runs one."""
+    default 2000), the statistics of a clinic with many messages (BENCH_MESSAGES, default
+    300000) and the refusal of hostile template previews (BENCH_ROUNDS, default 20);
+    BENCH=<name> runs one."""
     stack = Stack({"dynamodb": free_port(), "moto": free_port(), "api": free_port(), "certs": free_port(), "stripe": free_port()})
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         stack.start_emulators()
-        for bench in os.environ.get("BENCH", "campaign_run campaign_estimate reminder_sweep sweep_fanout stats").split():
+        for bench in os.environ.get("BENCH", "campaign_run campaign_estimate reminder_sweep sweep_fanout stats hostile_templates").split():
             run(["cargo", "bench", "-p", "tidings-tests", "--bench", bench], env=stack.env, cwd=ROOT)
     finally:
         stack.stop()

@@ -319,39 +319,15 @@ async fn preview_shows_text_encoding_segments_cost_and_warnings() {
 }
 
 /// A template is text and placeholders only, and what it renders is bounded before it is made:
-/// `{{ "x" * 5000000 }}` answered 200 with 5 MB, and a few of them could exhaust the function.
+/// each hostile preview is a 400 naming its field, and saving it too; nothing is written. How
+/// long the refusals take is the `hostile_templates` benchmark's (`make bench`), not this test's.
 #[tokio::test]
 async fn templates_cannot_make_work_or_text_beyond_their_values() {
     let app = app().await;
     let c = new_clinic(&app).await;
     let before = snapshot(&app, &c.id).await;
-    let huge_link = format!("https://x.example/{}", "y".repeat(50_000));
-    let cases = [
-        (
-            json!({"channel": "email", "subject": "Hi", "body": "{{ \"x\" * 5000000 }}"}),
-            "body",
-            "invalid_template",
-        ),
-        (
-            json!({"channel": "email", "subject": "{{ \"x\" * 99999999 }}", "body": "Hi"}),
-            "subject",
-            "invalid_template",
-        ),
-        (
-            json!({"channel": "email", "subject": "Hi", "body": "Hi",
-            "html_body": "{% for i in range(99999999) %}x{% endfor %}"}),
-            "html_body",
-            "unknown_placeholder",
-        ),
-        // Plain substitution, but 150 copies of a 50 KB value: refused before rendering.
-        (
-            json!({"channel": "email", "subject": "Hi", "body": "{{ link }}".repeat(150), "values": {"link": huge_link}}),
-            "body",
-            "too_long",
-        ),
-    ];
+    let cases = tidings_tests::hostile::template_previews();
     for (body, field, code) in cases {
-        let started = std::time::Instant::now();
         let r = call(
             &app,
             &c.staff_key,
@@ -360,10 +336,6 @@ async fn templates_cannot_make_work_or_text_beyond_their_values() {
             Some(body.clone()),
         )
         .await;
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(1),
-            "{body}"
-        );
         assert_eq!(
             (r.status.as_u16(), r.field(), r.code()),
             (400, field, code),

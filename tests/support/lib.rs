@@ -20,6 +20,7 @@ use tidings_domain::clinic::ClinicInput;
 
 pub mod campaigns;
 pub mod contract;
+pub mod hostile;
 pub mod lambda_process;
 pub mod meter;
 pub mod payments;
