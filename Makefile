@@ -7,7 +7,7 @@ up: ## Run the API locally (DynamoDB Local, moto, cargo lambda watch) with a dem
 test: ## Every check: the local stack, cargo test, sam validate --lint, cfn-lint (serverless rules), fmt, clippy
 	python3 infra/local/stack.py test
 
-bench: ## The campaign run, campaign estimate, reminder-sweep and sweep fan-out benchmarks against fresh emulators (BENCH=campaign_run|campaign_estimate|reminder_sweep|sweep_fanout for one)
+bench: ## The campaign run, campaign estimate, reminder-sweep, sweep fan-out, statistics and hostile-template benchmarks against fresh emulators (BENCH=campaign_run|campaign_estimate|reminder_sweep|sweep_fanout|stats|hostile_templates for one)
 	python3 infra/local/stack.py bench
 
 smoke: ## sam build of the functions a short scenario uses, then a patient, an SMS, a campaign and a reply through the bootstrap files it built
