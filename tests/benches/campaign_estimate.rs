@@ -12,10 +12,7 @@ use tidings_domain::message_template::Channel;
 
 #[tokio::main]
 async fn main() {
-    let n: usize = std::env::var("BENCH_AUDIENCE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(50_000);
+    let n = tidings_tests::env_number("BENCH_AUDIENCE", 50_000);
     let app = tidings_tests::app().await;
     let c = tidings_tests::new_clinic(&app).await;
     let campaign = audience::prepare(&app, &c, (n, 30_000_000), Channel::Sms).await;

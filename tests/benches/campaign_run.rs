@@ -42,14 +42,8 @@ use tidings_tests::meter::{metered_app, rss_mib};
 
 #[tokio::main]
 async fn main() {
-    let n: usize = std::env::var("BENCH_RECIPIENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
-    let concurrency: usize = std::env::var("BENCH_CONCURRENCY")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(32);
+    let n = tidings_tests::env_number("BENCH_RECIPIENTS", 10_000);
+    let concurrency = tidings_tests::env_number("BENCH_CONCURRENCY", 32);
     let channel = match std::env::var("BENCH_CHANNEL").as_deref() {
         Ok("email") => Channel::Email,
         Ok("sms") | Err(_) => Channel::Sms,
@@ -75,15 +69,10 @@ async fn main() {
         .http_client(wire.clone())
         .load()
         .await;
-    app.delivery = Delivery::new(&aws, None)
-        .with_configuration_set(base.config.ses_configuration_set.clone())
-        .with_identity_arn_prefix(base.config.ses_identity_arn_prefix.clone());
+    app.delivery = Delivery::for_stage(&aws, None, &base.config);
     // Warm-up, not measured: a smaller campaign and bare loop first, so that both measured
     // loops meet emulators whose code paths are already compiled (DynamoDB Local's JIT).
-    let warmup: usize = std::env::var("BENCH_WARMUP")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000);
+    let warmup = tidings_tests::env_number("BENCH_WARMUP", 1_000);
     if warmup > 0 {
         let w = tidings_tests::new_clinic(&app).await;
         let campaign = prepare(&app, &w, (warmup, 70_000_000), channel).await;

@@ -15,10 +15,7 @@ use tidings_tests::{app, call, new_clinic};
 
 #[tokio::main]
 async fn main() {
-    let rounds: usize = std::env::var("BENCH_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
+    let rounds = tidings_tests::env_number("BENCH_ROUNDS", 20);
     let app = app().await;
     let c = new_clinic(&app).await;
     let cases = tidings_tests::hostile::template_previews();

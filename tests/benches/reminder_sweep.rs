@@ -47,10 +47,7 @@ async fn measured(app: &App, meter: &Meter, clinic: &str, at: DateTime<Utc>) -> 
 
 #[tokio::main]
 async fn main() {
-    let n: usize = std::env::var("BENCH_APPOINTMENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(50_000);
+    let n = tidings_tests::env_number("BENCH_APPOINTMENTS", 50_000);
     let base = tidings_tests::app().await;
     let (app, meter) = metered_app(&base).await;
     let c = tidings_tests::new_clinic(&app).await;

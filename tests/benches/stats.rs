@@ -46,10 +46,7 @@ fn n(v: i64) -> Value {
 
 #[tokio::main]
 async fn main() {
-    let total: usize = std::env::var("BENCH_MESSAGES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(300_000);
+    let total = tidings_tests::env_number("BENCH_MESSAGES", 300_000);
     let base = tidings_tests::app().await;
     let c = tidings_tests::new_clinic(&base).await;
     let pk = format!("CLINIC#{}", c.id);

@@ -30,17 +30,10 @@ use tidings_app::App;
 use tidings_app::queue::{SqsEvent, SqsRecord};
 use tidings_app::sweep_function::{ClinicSweep, Sweep, dispatch, handle_queue};
 use tidings_tests::campaigns::seed_patients;
-use tidings_tests::{grant, moto_sent, new_clinic, unique_mobile};
+use tidings_tests::{env_number, grant, moto_sent, new_clinic, unique_mobile};
 use tokio::sync::Mutex;
 
 const PER_CLINIC: usize = 5;
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// A clinic with the 24-hours-before rule, credits, and `PER_CLINIC` patients with an
 /// appointment whose reminder is due five minutes before `at`; its mobiles.

@@ -383,9 +383,7 @@ pub async fn app_via(proxy_url: &str) -> App {
     let base = app().await;
     let aws = aws_config::from_env().endpoint_url(proxy_url).load().await;
     App {
-        delivery: tidings_app::delivery::Delivery::new(&aws, None)
-            .with_configuration_set(base.config.ses_configuration_set.clone())
-            .with_identity_arn_prefix(base.config.ses_identity_arn_prefix.clone()),
+        delivery: tidings_app::delivery::Delivery::for_stage(&aws, None, &base.config),
         ..base
     }
 }
@@ -404,6 +402,15 @@ pub async fn app_refusing(number: &str) -> (App, provider_proxy::ProviderProxy) 
     })
     .await;
     (app_via(&proxy.url).await, proxy)
+}
+
+/// A benchmark's setting from the environment variable `name`, `default` when it is unset or
+/// not a whole number.
+pub fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// A mobile number no other test uses. moto keeps every SMS of the whole run, and tests count

@@ -96,9 +96,7 @@ impl App {
                 aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
                 config.table_name.clone(),
             ),
-            delivery: Delivery::new(aws, calls.as_ref())
-                .with_configuration_set(config.ses_configuration_set.clone())
-                .with_identity_arn_prefix(config.ses_identity_arn_prefix.clone()),
+            delivery: Delivery::for_stage(aws, calls.as_ref(), config),
             scheduler: Scheduler::new(
                 aws_sdk_scheduler::Client::from_conf(scheduler.build()),
                 config.scheduling.clone(),

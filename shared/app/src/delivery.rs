@@ -122,8 +122,20 @@ impl Delivery {
         }
     }
 
+    /// [`Delivery::new`] as the stage sends: through its SES configuration set, naming each
+    /// email's identity with its identity ARN prefix.
+    pub fn for_stage(
+        aws: &SdkConfig,
+        calls: Option<&crate::aws_calls::AwsCallLog>,
+        config: &crate::config::Config,
+    ) -> Self {
+        Self::new(aws, calls)
+            .with_configuration_set(config.ses_configuration_set.clone())
+            .with_identity_arn_prefix(config.ses_identity_arn_prefix.clone())
+    }
+
     /// Names each email's identity as `<prefix><identity>` (`FromEmailAddressIdentityArn`).
-    pub fn with_identity_arn_prefix(mut self, prefix: Option<String>) -> Self {
+    fn with_identity_arn_prefix(mut self, prefix: Option<String>) -> Self {
         self.identity_arn_prefix = prefix;
         self
     }
@@ -150,7 +162,7 @@ impl Delivery {
     }
 
     /// Sends email through the SES configuration set `name`.
-    pub fn with_configuration_set(mut self, name: Option<String>) -> Self {
+    fn with_configuration_set(mut self, name: Option<String>) -> Self {
         self.configuration_set = name;
         self
     }
