@@ -20,7 +20,9 @@
 //! - the mean number of requests on the wire to the provider in each phase (an HTTP client
 //!   wrapping the SDK's counts them, see `outstanding.rs`): whether the campaign kept the
 //!   provider as fed as the bare loop did (at most the concurrency), whatever moto's CPU a
-//!   call.
+//!   call; and the seconds of the campaign with none on the wire, before its first send, after
+//!   its last (the run's end: its messages counted and settled) and between (the run waiting
+//!   on DynamoDB: a page set up, claims or records not yet written).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use futures::StreamExt;
@@ -84,9 +86,9 @@ async fn main() {
     let campaign = prepare(&app, &c, (n, 20_000_000), channel).await;
     eprintln!("bare loop from {}", epoch());
     let moto_before_bare = moto_cpu_s();
-    wire.mean_since_last();
+    wire.phase();
     let bare_before = bare_loop(&app, (n, 60_000_000), concurrency, channel).await;
-    let wire_before = wire.mean_since_last();
+    let wire_before = wire.phase().mean;
     let moto_end_bare_before = moto_cpu_s();
     eprintln!("bare loop until {}", epoch());
 
@@ -107,11 +109,11 @@ async fn main() {
     };
     eprintln!("campaign from {}", epoch());
     let moto_before_run = moto_cpu_s();
-    wire.mean_since_last();
+    wire.phase();
     let t = Instant::now();
     let out = run_campaign(&app, &c.id, campaign).await;
     let run = t.elapsed().as_secs_f64();
-    let wire_run = wire.mean_since_last();
+    let wire_run = wire.phase();
     let moto_run = moto_use(moto_before_run, run, n);
     eprintln!("campaign until {}", epoch());
     sampler.abort();
@@ -121,7 +123,7 @@ async fn main() {
     eprintln!("bare loop after from {}", epoch());
     let moto_start_bare_after = moto_cpu_s();
     let bare_after = bare_loop(&app, (n, 90_000_000), concurrency, channel).await;
-    let wire_after = wire.mean_since_last();
+    let wire_after = wire.phase().mean;
     eprintln!("bare loop after until {}", epoch());
     // Both loops as one phase: their time and moto's CPU added up.
     let bare = (bare_before + bare_after) / 2.0;
@@ -146,7 +148,12 @@ async fn main() {
         "ratio": ((bare / run) * 1000.0).round() / 1000.0,
         "ratio_to_bare_before": ((bare_before / run) * 1000.0).round() / 1000.0,
         "provider_requests_on_the_wire_bare": (wire_bare * 10.0).round() / 10.0,
-        "provider_requests_on_the_wire_campaign": wire_run,
+        "provider_requests_on_the_wire_campaign": wire_run.mean,
+        "provider_idle_in_campaign_s": {
+            "before_first_send": wire_run.idle_before_first,
+            "between_sends": wire_run.idle_between,
+            "after_last_send": wire_run.idle_after_last,
+        },
         "wcu_per_message": (writes / n as f64 * 1000.0).round() / 1000.0,
         "rcu_per_message": (reads / n as f64 * 1000.0).round() / 1000.0,
         "rss_before_run_mib": before.round(),

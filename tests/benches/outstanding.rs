@@ -1,7 +1,8 @@
 //! Requests on the wire to the provider, averaged over time: an HTTP client that wraps the SDK's
 //! own and keeps the integral of how many of its requests are between being sent and being
 //! answered. It says whether a phase kept the provider fed, whatever the provider's CPU a call
-//! did meanwhile.
+//! did meanwhile, and when it left the provider with nothing to do: before its first request,
+//! after its last answer, and in between.
 
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
@@ -12,23 +13,50 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// How many requests are on the wire now, and their integral over time since the last
-/// [`Outstanding::mean_since_last`].
+/// How many requests are on the wire now, and since the last [`Outstanding::phase`]: their
+/// integral over time, and the time with none.
 #[derive(Debug)]
 struct Count {
     now: usize,
     since: Instant,
     request_seconds: f64,
+    idle_seconds: f64,
+    /// When the phase's first request went out.
+    first: Option<Instant>,
+    /// When the count last fell to none.
+    emptied: Instant,
     from: Instant,
 }
 
 impl Count {
     fn step(&mut self, by: isize) {
         let at = Instant::now();
-        self.request_seconds += self.now as f64 * at.duration_since(self.since).as_secs_f64();
+        let span = at.duration_since(self.since).as_secs_f64();
+        self.request_seconds += self.now as f64 * span;
+        if self.now == 0 {
+            self.idle_seconds += span;
+        }
         self.since = at;
         self.now = self.now.saturating_add_signed(by);
+        if by > 0 {
+            self.first.get_or_insert(at);
+        }
+        if by < 0 && self.now == 0 {
+            self.emptied = at;
+        }
     }
+}
+
+/// A phase as the provider saw it.
+#[derive(Debug, Clone, Copy)]
+pub struct Phase {
+    /// The mean number of requests on the wire.
+    pub mean: f64,
+    /// Seconds with none on the wire: before the first request, after the last answer, and
+    /// between the two.
+    pub idle_before_first: f64,
+    pub idle_after_last: f64,
+    pub idle_between: f64,
 }
 
 /// An HTTP client for the SDK that counts the requests it has on the wire.
@@ -45,6 +73,9 @@ impl Outstanding {
             now: 0,
             since: at,
             request_seconds: 0.0,
+            idle_seconds: 0.0,
+            first: None,
+            emptied: at,
             from: at,
         };
         Self {
@@ -53,15 +84,34 @@ impl Outstanding {
         }
     }
 
-    /// The mean number of requests on the wire since the last call (or since it was made).
-    pub fn mean_since_last(&self) -> f64 {
+    /// The phase since the last call (or since it was made); the next one starts now.
+    pub fn phase(&self) -> Phase {
         let mut c = self.count.lock().unwrap();
         c.step(0);
         let span = c.since.duration_since(c.from).as_secs_f64();
         let mean = c.request_seconds / span.max(f64::EPSILON);
+        let before_first = c
+            .first
+            .unwrap_or(c.since)
+            .duration_since(c.from)
+            .as_secs_f64();
+        let after_last = match c.first {
+            Some(_) if c.now == 0 => c.since.duration_since(c.emptied).as_secs_f64(),
+            _ => 0.0,
+        };
+        let between = (c.idle_seconds - before_first - after_last).max(0.0);
         c.request_seconds = 0.0;
+        c.idle_seconds = 0.0;
+        c.first = None;
         c.from = c.since;
-        (mean * 10.0).round() / 10.0
+        c.emptied = c.since;
+        let tenths = |x: f64| (x * 10.0).round() / 10.0;
+        Phase {
+            mean: tenths(mean),
+            idle_before_first: tenths(before_first),
+            idle_after_last: tenths(after_last),
+            idle_between: tenths(between),
+        }
     }
 }
 
