@@ -29,6 +29,19 @@ struct Count {
 }
 
 impl Count {
+    /// A phase starting `at` with `now` requests on the wire.
+    fn starting(at: Instant, now: usize) -> Self {
+        Self {
+            now,
+            since: at,
+            request_seconds: 0.0,
+            idle_seconds: 0.0,
+            first: None,
+            emptied: at,
+            from: at,
+        }
+    }
+
     fn step(&mut self, by: isize) {
         let at = Instant::now();
         let span = at.duration_since(self.since).as_secs_f64();
@@ -68,19 +81,9 @@ pub struct Outstanding {
 
 impl Outstanding {
     pub fn wrapping(inner: SharedHttpClient) -> Self {
-        let at = Instant::now();
-        let count = Count {
-            now: 0,
-            since: at,
-            request_seconds: 0.0,
-            idle_seconds: 0.0,
-            first: None,
-            emptied: at,
-            from: at,
-        };
         Self {
             inner,
-            count: Arc::new(Mutex::new(count)),
+            count: Arc::new(Mutex::new(Count::starting(Instant::now(), 0))),
         }
     }
 
@@ -100,11 +103,7 @@ impl Outstanding {
             _ => 0.0,
         };
         let between = (c.idle_seconds - before_first - after_last).max(0.0);
-        c.request_seconds = 0.0;
-        c.idle_seconds = 0.0;
-        c.first = None;
-        c.from = c.since;
-        c.emptied = c.since;
+        *c = Count::starting(c.since, c.now);
         let tenths = |x: f64| (x * 10.0).round() / 10.0;
         Phase {
             mean: tenths(mean),
