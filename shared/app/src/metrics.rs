@@ -7,7 +7,7 @@ use crate::App;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
-use tidings_domain::message::{Message, Status};
+use tidings_domain::message::{Message, Outcome, Status};
 use tidings_domain::message_template::Channel;
 
 /// The CloudWatch namespace of every Tidings metric.
@@ -64,7 +64,7 @@ impl MessageCounts {
         "CreditsRefunded",
     ];
 
-    pub fn add(&mut self, m: &Message) {
+    pub fn add(&mut self, m: &Outcome) {
         let slot = match m.status {
             Status::Sent | Status::Delivered => 0,
             Status::Failed => 1,
@@ -98,7 +98,7 @@ impl MessageCounts {
 /// [`MessageCounts`] of `messages`, emitted at once.
 pub fn messages(app: &App, messages: &[Message]) {
     let mut counts = MessageCounts::default();
-    messages.iter().for_each(|m| counts.add(m));
+    messages.iter().for_each(|m| counts.add(&m.outcome()));
     counts.emit(app);
 }
 

@@ -311,6 +311,65 @@ pub fn credits(channel: Channel, segments: usize, email_cost: u32) -> u32 {
     }
 }
 
+/// What became of a message: the fields of its record that count it and settle its credits,
+/// without its text, so a run of 100,000 emails is counted without reading their bodies.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Outcome {
+    pub id: String,
+    pub patient_id: String,
+    pub channel: Channel,
+    pub credits: u32,
+    pub status: Status,
+    pub provider_message_id: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+    /// See [`Message::lease_until`].
+    pub lease_until: Option<DateTime<Utc>>,
+}
+
+impl Outcome {
+    /// The names of the fields, as a [`Message`] is stored: what a read of outcomes asks for.
+    pub const FIELDS: [&str; 8] = [
+        "id",
+        "patient_id",
+        "channel",
+        "credits",
+        "status",
+        "provider_message_id",
+        "sent_at",
+        "lease_until",
+    ];
+
+    /// Whether the message's credits stay spent: it is queued or was handed to the provider,
+    /// including when the provider later reports it failed (a carrier's failure is not
+    /// refunded). Skipped, held and not-sent messages were never paid for, and a message the
+    /// provider refused outright (failed, never sent) was refunded; one that was unconfirmed
+    /// and then reported failed was handed over (its `sent_at` is the report's time).
+    pub fn keeps_its_credits(&self) -> bool {
+        keeps_its_credits(
+            self.status,
+            self.provider_message_id.is_some() || self.sent_at.is_some(),
+        )
+    }
+
+    /// Whether the message's credits were taken when it was claimed: it was queued, whatever
+    /// became of it since (a refund of a failure is its own ledger entry).
+    pub fn was_paid(&self) -> bool {
+        was_paid(self.status)
+    }
+}
+
+fn was_paid(status: Status) -> bool {
+    matches!(
+        status,
+        Status::Queued | Status::Sent | Status::Delivered | Status::Failed | Status::Unconfirmed
+    )
+}
+
+/// `handed_over`: the message has a provider's id or a time it was sent.
+fn keeps_its_credits(status: Status, handed_over: bool) -> bool {
+    was_paid(status) && (status != Status::Failed || handed_over)
+}
+
 /// The record kept of every message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Message {
@@ -382,29 +441,31 @@ pub struct StatusEvent {
 }
 
 impl Message {
-    /// Whether the message's credits stay spent: it is queued or was handed to the provider,
-    /// including when the provider later reports it failed (a carrier's failure is not
-    /// refunded). Skipped, held and not-sent messages were never paid for, and a message the
-    /// provider refused outright (failed, never sent) was refunded; one that was unconfirmed
-    /// and then reported failed was handed over (its `sent_at` is the report's time).
+    /// Whether the message's credits stay spent: see [`Outcome::keeps_its_credits`].
     pub fn keeps_its_credits(&self) -> bool {
-        self.was_paid()
-            && (self.status != Status::Failed
-                || self.provider_message_id.is_some()
-                || self.sent_at.is_some())
+        keeps_its_credits(
+            self.status,
+            self.provider_message_id.is_some() || self.sent_at.is_some(),
+        )
     }
 
-    /// Whether the message's credits were taken when it was claimed: it was queued, whatever
-    /// became of it since (a refund of a failure is its own ledger entry).
+    /// Whether the message's credits were taken when it was claimed: see [`Outcome::was_paid`].
     pub fn was_paid(&self) -> bool {
-        matches!(
-            self.status,
-            Status::Queued
-                | Status::Sent
-                | Status::Delivered
-                | Status::Failed
-                | Status::Unconfirmed
-        )
+        was_paid(self.status)
+    }
+
+    /// What became of the message.
+    pub fn outcome(&self) -> Outcome {
+        Outcome {
+            id: self.id.clone(),
+            patient_id: self.patient_id.clone(),
+            channel: self.channel,
+            credits: self.credits,
+            status: self.status,
+            provider_message_id: self.provider_message_id.clone(),
+            sent_at: self.sent_at,
+            lease_until: self.lease_until,
+        }
     }
 
     /// The message's status history, oldest first: created (queued, skipped or received),
@@ -521,6 +582,58 @@ mod tests {
                 email: true,
             },
         }
+    }
+
+    /// A message's record as it is stored, read for [`Outcome::FIELDS`] only, is its outcome;
+    /// and the outcome settles credits as the message does, whatever became of it.
+    #[test]
+    fn an_outcome_is_read_from_its_fields_and_settles_as_its_message() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-07T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        let stored = serde_json::json!({
+            "id": "r-1", "request_id": "r", "channel": "email", "category": "marketing",
+            "patient_id": "p", "recipient": "patient", "contact_id": null, "to": "a@b.test",
+            "template_id": "t", "on_behalf_of": null, "from_name": null, "reply_to": null,
+            "subject": "Hi", "body": "Hello", "html_body": "<p>Hello</p>", "encoding": null,
+            "segments": null, "credits": 3, "status": "sent", "reason": null,
+            "provider_message_id": "pm", "created_at": at, "updated_at": at, "sent_at": at,
+            "lease_until": at,
+        });
+        let message: Message = serde_json::from_value(stored.clone()).unwrap();
+        let mut fields = stored.as_object().unwrap().clone();
+        fields.retain(|name, _| Outcome::FIELDS.contains(&name.as_str()));
+        let read: Outcome = serde_json::from_value(fields.into()).unwrap();
+        assert_eq!(read, message.outcome());
+        for status in [
+            Status::Queued,
+            Status::Sent,
+            Status::Delivered,
+            Status::Failed,
+            Status::Skipped,
+            Status::Held,
+            Status::NotSent,
+            Status::Unconfirmed,
+            Status::Received,
+        ] {
+            for handed_over in [false, true] {
+                let mut m = message.clone();
+                m.status = status;
+                m.provider_message_id = handed_over.then(|| "pm".to_owned());
+                m.sent_at = None;
+                let o = m.outcome();
+                assert_eq!(
+                    (o.was_paid(), o.keeps_its_credits()),
+                    (m.was_paid(), m.keeps_its_credits())
+                );
+            }
+        }
+        let mut refused = message.clone();
+        (refused.status, refused.provider_message_id, refused.sent_at) =
+            (Status::Failed, None, None);
+        assert!(refused.was_paid() && !refused.keeps_its_credits());
+        refused.sent_at = Some(at);
+        assert!(refused.outcome().keeps_its_credits());
     }
 
     #[test]

@@ -320,7 +320,7 @@ pub(crate) async fn deliver_all(app: &App, clinic: &Clinic, messages: Vec<Messag
     let mut counts = crate::metrics::MessageCounts::default();
     for m in messages {
         let m = deliver(app, clinic, m).await;
-        counts.add(&m);
+        counts.add(&m.outcome());
         match m.status {
             Status::Sent | Status::Delivered | Status::Queued | Status::Unconfirmed => t.sent += 1,
             _ => t.skipped += 1,

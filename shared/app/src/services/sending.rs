@@ -442,7 +442,7 @@ pub(super) async fn mark_unconfirmed(
     let now = app.now();
     match app
         .store
-        .mark_unconfirmed(clinic_id, &m, lease, reason, now)
+        .mark_unconfirmed(clinic_id, (&m.id, &m.patient_id), lease, reason, now)
         .await
     {
         Ok(true) => {

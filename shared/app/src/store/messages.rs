@@ -12,7 +12,7 @@ use super::{
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tidings_domain::credits::LedgerEntry;
-use tidings_domain::message::{Message, Status};
+use tidings_domain::message::{Message, Outcome, Status};
 use tidings_domain::message_template::Channel;
 
 /// `gsi2sk` of a sent SMS found by its provider's id.
@@ -512,14 +512,37 @@ impl Store {
         &self,
         clinic_id: &str,
         request_id: &str,
-        mut f: impl FnMut(&Message),
+        f: impl FnMut(&Message),
     ) -> Result<(), StoreError> {
-        let mut q = Query::under(
-            None,
-            keys::clinic_pk(clinic_id),
-            keys::message_sk(&format!("{request_id}-")),
-        );
-        q.limit = 1000;
+        self.each_of_request(request_query(clinic_id, request_id), f)
+            .await
+    }
+
+    /// Calls `f` with what became of every message of a send or run, a page at a time, reading
+    /// [`Outcome::FIELDS`] of each and not its text.
+    pub async fn each_request_outcome(
+        &self,
+        clinic_id: &str,
+        request_id: &str,
+        f: impl FnMut(&Outcome),
+    ) -> Result<(), StoreError> {
+        let mut q = request_query(clinic_id, request_id);
+        let names: Vec<String> = (0..Outcome::FIELDS.len())
+            .map(|i| format!("#f{i}"))
+            .collect();
+        q.projection = Some(names.join(", "));
+        q.names = names
+            .into_iter()
+            .zip(Outcome::FIELDS.map(str::to_owned))
+            .collect();
+        self.each_of_request(q, f).await
+    }
+
+    async fn each_of_request<T: serde::de::DeserializeOwned>(
+        &self,
+        q: Query<'_>,
+        mut f: impl FnMut(&T),
+    ) -> Result<(), StoreError> {
         let mut start = None;
         loop {
             let page = self.query(&q, start).await?;
@@ -532,6 +555,17 @@ impl Store {
             }
         }
     }
+}
+
+/// Every message of a send or run, 1,000 a read.
+fn request_query(clinic_id: &str, request_id: &str) -> Query<'static> {
+    let mut q = Query::under(
+        None,
+        keys::clinic_pk(clinic_id),
+        keys::message_sk(&format!("{request_id}-")),
+    );
+    q.limit = 1000;
+    q
 }
 
 fn messages_page(page: Page) -> Result<(Vec<Message>, Option<String>), StoreError> {

@@ -424,6 +424,7 @@ impl Store {
             .set_index_name(q.index.map(str::to_owned))
             .key_condition_expression(key_condition)
             .set_filter_expression(q.filter.map(str::to_owned))
+            .set_projection_expression(q.projection.clone())
             .set_expression_attribute_values(Some(values))
             .set_expression_attribute_names((!q.names.is_empty()).then(|| q.names.clone()))
             .set_exclusive_start_key(start)
@@ -532,8 +533,11 @@ pub(crate) struct Query<'a> {
     pub sk_between: Option<(String, String)>,
     pub filter: Option<&'a str>,
     pub values: Item,
-    /// `#name` placeholders of the filter (for attribute names DynamoDB reserves).
+    /// `#name` placeholders of the filter and projection (for attribute names DynamoDB
+    /// reserves).
     pub names: HashMap<String, String>,
+    /// The attributes to return, when not all of them.
+    pub projection: Option<String>,
     pub limit: i32,
     /// Ascending sort-key order (oldest first for time-ordered ids); false for newest first.
     pub forward: bool,
@@ -550,6 +554,7 @@ impl<'a> Query<'a> {
             filter: None,
             values: Item::new(),
             names: HashMap::new(),
+            projection: None,
             limit: 100,
             forward: true,
         }

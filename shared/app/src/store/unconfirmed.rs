@@ -10,7 +10,7 @@ use super::{Item, Query, Store, StoreError, attr, keys, s, ts};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
-use tidings_domain::message::{Message, Status, StatusEvent};
+use tidings_domain::message::{Status, StatusEvent};
 
 /// A send (or a batch of them) a function claimed and has not finished.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,12 +34,12 @@ impl Store {
     pub async fn mark_unconfirmed(
         &self,
         clinic_id: &str,
-        m: &Message,
+        (id, patient_id): (&str, &str),
         lease: Option<&DateTime<Utc>>,
         reason: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let key = (keys::clinic_pk(clinic_id), keys::message_sk(&m.id));
+        let key = (keys::clinic_pk(clinic_id), keys::message_sk(id));
         let event = StatusEvent {
             at,
             status: Status::Unconfirmed,
@@ -52,9 +52,9 @@ impl Store {
             (":at".to_owned(), ts(&at)),
             (
                 ":g".to_owned(),
-                s(keys::patient_messages_gsi(clinic_id, &m.patient_id)),
+                s(keys::patient_messages_gsi(clinic_id, patient_id)),
             ),
-            (":id".to_owned(), s(&m.id)),
+            (":id".to_owned(), s(id)),
             (":none".to_owned(), AttributeValue::L(vec![])),
             (":ev".to_owned(), AttributeValue::L(vec![attr(&event)?])),
         ]);

@@ -372,7 +372,13 @@ async fn unconfirm_abandoned(
         return Ok(());
     }
     if store
-        .mark_unconfirmed(clinic_id, &existing, Some(&prev), ABANDONED, now)
+        .mark_unconfirmed(
+            clinic_id,
+            (&existing.id, &existing.patient_id),
+            Some(&prev),
+            ABANDONED,
+            now,
+        )
         .await?
     {
         tracing::warn!(clinic_id, message_id = id, "abandoned message unconfirmed");

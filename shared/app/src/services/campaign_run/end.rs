@@ -195,7 +195,13 @@ pub(super) async fn settle(
         for m in t.queued {
             if let Some(prev) = m.lease_until.filter(|prev| *prev < now)
                 && store
-                    .mark_unconfirmed(&clinic.id, &m, Some(&prev), ABANDONED, now)
+                    .mark_unconfirmed(
+                        &clinic.id,
+                        (&m.id, &m.patient_id),
+                        Some(&prev),
+                        ABANDONED,
+                        now,
+                    )
                     .await?
             {
                 tracing::warn!(run_id, message_id = m.id, "abandoned message unconfirmed");

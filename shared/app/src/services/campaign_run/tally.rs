@@ -1,11 +1,12 @@
-//! A run's messages counted: what the run's end records and settles from.
+//! A run's messages counted: what the run's end records and settles from. It reads what became
+//! of each message, not its text.
 
 use crate::{App, ServiceError};
 use tidings_domain::campaign::Counts;
-use tidings_domain::message::{Message, Status};
+use tidings_domain::message::{Outcome, Status};
 
 /// A run's messages counted (a page at a time), its credits net of refunds (see
-/// [`Message::keeps_its_credits`]), and the ones still queued.
+/// [`Outcome::keeps_its_credits`]), and the ones still queued.
 pub(super) struct Tally {
     pub(super) counts: Counts,
     pub(super) credits: i64,
@@ -14,7 +15,7 @@ pub(super) struct Tally {
     pub(super) paid: i64,
     /// Those still queued: [`super::end::settle`] marks unconfirmed any whose lease
     /// ran out.
-    pub(super) queued: Vec<Message>,
+    pub(super) queued: Vec<Outcome>,
     /// What became of the messages, per channel, for the run's metrics.
     pub(super) by_channel: crate::metrics::MessageCounts,
 }
@@ -28,7 +29,7 @@ pub(super) async fn tally(app: &App, clinic_id: &str, run_id: &str) -> Result<Ta
         by_channel: crate::metrics::MessageCounts::default(),
     };
     app.store
-        .each_request_message(clinic_id, run_id, |m| {
+        .each_request_outcome(clinic_id, run_id, |m| {
             t.by_channel.add(m);
             let c = &mut t.counts;
             c.recipients += 1;
