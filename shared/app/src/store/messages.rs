@@ -6,10 +6,11 @@
 //! is stored or none, so a retried or concurrent request can never send or charge twice.
 
 use super::{
-    Item, Page, Query, Store, StoreError, TxError, attr, from_item, keys, s, status_name, to_item,
-    ts,
+    Item, Page, Query, Store, StoreError, TxError, attr, from_item, keys, s, sort_key, status_name,
+    to_item, ts,
 };
 use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use tidings_domain::credits::LedgerEntry;
 use tidings_domain::message::{Message, Outcome, Status};
@@ -514,48 +515,72 @@ impl Store {
         request_id: &str,
         f: impl FnMut(&Message),
     ) -> Result<(), StoreError> {
-        self.each_of_request(request_query(clinic_id, request_id), f)
-            .await
+        let q = request_query(clinic_id, request_id);
+        self.each_read(vec![(q, None)], f).await
     }
 
     /// Calls `f` with what became of every message of a send or run, a page at a time, reading
-    /// [`Outcome::FIELDS`] of each and not its text.
+    /// [`Outcome::FIELDS`] of each and not its text, in [`OUTCOME_READS`] reads side by side.
     pub async fn each_request_outcome(
         &self,
         clinic_id: &str,
         request_id: &str,
         f: impl FnMut(&Outcome),
     ) -> Result<(), StoreError> {
-        let mut q = request_query(clinic_id, request_id);
         let names: Vec<String> = (0..Outcome::FIELDS.len())
             .map(|i| format!("#f{i}"))
             .collect();
-        q.projection = Some(names.join(", "));
-        q.names = names
+        let reads = request_ranges(request_id, OUTCOME_READS)
             .into_iter()
-            .zip(Outcome::FIELDS.map(str::to_owned))
+            .map(|(from, to)| {
+                let mut q = request_query(clinic_id, request_id);
+                q.sk_between = Some((from, to.clone()));
+                q.projection = Some(names.join(", "));
+                q.names = names
+                    .iter()
+                    .cloned()
+                    .zip(Outcome::FIELDS.map(str::to_owned))
+                    .collect();
+                (q, Some(to))
+            })
             .collect();
-        self.each_of_request(q, f).await
+        self.each_read(reads, f).await
     }
 
-    async fn each_of_request<T: serde::de::DeserializeOwned>(
+    /// Calls `f` with every item the queries find, a page at a time, the queries read side by
+    /// side; an item whose sort key is the one given with its query is left out (see
+    /// [`request_ranges`]).
+    async fn each_read<T: serde::de::DeserializeOwned>(
         &self,
-        q: Query<'_>,
+        reads: Vec<(Query<'_>, Option<String>)>,
         mut f: impl FnMut(&T),
     ) -> Result<(), StoreError> {
-        let mut start = None;
-        loop {
-            let page = self.query(&q, start).await?;
-            for item in page.items {
+        let pages = reads.into_iter().map(|(q, left_out)| {
+            let pages = futures::stream::try_unfold(Some((q, None)), |read| async move {
+                let Some((q, start)) = read else {
+                    return Ok(None);
+                };
+                let page = self.query(&q, start).await?;
+                let next = page.last_key.map(|k| (q, Some(k)));
+                Ok::<_, StoreError>(Some((page.items, next)))
+            });
+            Box::pin(pages.map_ok(move |mut items| {
+                items.retain(|item| left_out.is_none() || sort_key(Some(item)) != left_out);
+                items
+            }))
+        });
+        let mut pages = futures::stream::select_all(pages);
+        while let Some(items) = pages.try_next().await? {
+            for item in items {
                 f(&from_item(item)?);
             }
-            match page.last_key {
-                Some(k) => start = Some(k),
-                None => return Ok(()),
-            }
         }
+        Ok(())
     }
 }
+
+/// How many reads count a run's messages side by side.
+const OUTCOME_READS: usize = 4;
 
 /// Every message of a send or run, 1,000 a read.
 fn request_query(clinic_id: &str, request_id: &str) -> Query<'static> {
@@ -568,6 +593,24 @@ fn request_query(clinic_id: &str, request_id: &str) -> Query<'static> {
     q
 }
 
+/// `parts` ranges of sort keys (each from its first to its last, inclusive) that together hold
+/// every message of a request, each in one range whatever its id: a range's last key is the
+/// next one's first, which a read of the range leaves out, and the last ends at
+/// `<request id>.`, the first key after every `<request id>-…`. They split at the hex digits
+/// that spread a run's messages evenly (`<run id>-<16 hex>`).
+fn request_ranges(request_id: &str, parts: usize) -> Vec<(String, String)> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let first = keys::message_sk(&format!("{request_id}-"));
+    let parts = parts.clamp(1, HEX.len());
+    let mut bounds = vec![first.clone()];
+    bounds.extend((1..parts).map(|i| format!("{first}{}", char::from(HEX[16 * i / parts]))));
+    bounds.push(keys::message_sk(&format!("{request_id}.")));
+    bounds
+        .windows(2)
+        .map(|w| (w[0].clone(), w[1].clone()))
+        .collect()
+}
+
 fn messages_page(page: Page) -> Result<(Vec<Message>, Option<String>), StoreError> {
     let Page { items, next_after } = page;
     let list = items
@@ -576,4 +619,68 @@ fn messages_page(page: Page) -> Result<(Vec<Message>, Option<String>), StoreErro
         .collect::<Result<Vec<_>, _>>()?;
     let next = next_after.and_then(|sk| sk.strip_prefix(keys::MESSAGE_PREFIX).map(str::to_owned));
     Ok((list, next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each message of a request is in one range read, whatever its id, and nothing else is.
+    #[test]
+    fn request_ranges_hold_each_message_of_the_request_once() {
+        let run = "01JRUN";
+        let under = [
+            "",
+            "0",
+            "0000000000000000",
+            "3fffffffffffffff",
+            "4",
+            "4000000000000000",
+            "7f",
+            "8",
+            "9a",
+            "a0",
+            "bf",
+            "c",
+            "c0",
+            "ffffffffffffffff",
+            "g",
+            "zz",
+            "A",
+            "-",
+            ".",
+            "~",
+        ];
+        let others = [
+            "01JRUN.",
+            "01JRUN",
+            "01JRUN0-1",
+            "01JRUN,x",
+            "01JRUN/x",
+            "01JRUNX-1",
+        ];
+        for parts in [1, 2, 4, 16, 40] {
+            let ranges = request_ranges(run, parts);
+            assert_eq!(ranges.len(), parts.min(16));
+            let reads_of = |id: &str| {
+                let sk = keys::message_sk(id);
+                ranges
+                    .iter()
+                    .filter(|(first, last)| *first <= sk && sk <= *last && sk != *last)
+                    .count()
+            };
+            for id in under {
+                assert_eq!(reads_of(&format!("{run}-{id}")), 1, "{run}-{id} in {parts}");
+            }
+            for id in others {
+                assert_eq!(reads_of(id), 0, "{id} in {parts}");
+            }
+        }
+        // Evenly over a run's ids.
+        let quarters: Vec<_> = request_ranges(run, 4).into_iter().map(|r| r.1).collect();
+        assert_eq!(
+            quarters[..3],
+            ["MESSAGE#01JRUN-4", "MESSAGE#01JRUN-8", "MESSAGE#01JRUN-c"]
+        );
+    }
 }
