@@ -51,7 +51,7 @@ impl MessageFigures {
             Status::Failed => {
                 f.failed = 1;
                 // A carrier's failure reported after the send is not refunded.
-                if m.keeps_its_credits() {
+                if m.outcome().keeps_its_credits() {
                     f.credits = i64::from(m.credits);
                 }
             }

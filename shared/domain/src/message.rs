@@ -345,29 +345,24 @@ impl Outcome {
     /// provider refused outright (failed, never sent) was refunded; one that was unconfirmed
     /// and then reported failed was handed over (its `sent_at` is the report's time).
     pub fn keeps_its_credits(&self) -> bool {
-        keeps_its_credits(
-            self.status,
-            self.provider_message_id.is_some() || self.sent_at.is_some(),
-        )
+        self.was_paid()
+            && (self.status != Status::Failed
+                || self.provider_message_id.is_some()
+                || self.sent_at.is_some())
     }
 
     /// Whether the message's credits were taken when it was claimed: it was queued, whatever
     /// became of it since (a refund of a failure is its own ledger entry).
     pub fn was_paid(&self) -> bool {
-        was_paid(self.status)
+        matches!(
+            self.status,
+            Status::Queued
+                | Status::Sent
+                | Status::Delivered
+                | Status::Failed
+                | Status::Unconfirmed
+        )
     }
-}
-
-fn was_paid(status: Status) -> bool {
-    matches!(
-        status,
-        Status::Queued | Status::Sent | Status::Delivered | Status::Failed | Status::Unconfirmed
-    )
-}
-
-/// `handed_over`: the message has a provider's id or a time it was sent.
-fn keeps_its_credits(status: Status, handed_over: bool) -> bool {
-    was_paid(status) && (status != Status::Failed || handed_over)
 }
 
 /// The record kept of every message.
@@ -441,20 +436,7 @@ pub struct StatusEvent {
 }
 
 impl Message {
-    /// Whether the message's credits stay spent: see [`Outcome::keeps_its_credits`].
-    pub fn keeps_its_credits(&self) -> bool {
-        keeps_its_credits(
-            self.status,
-            self.provider_message_id.is_some() || self.sent_at.is_some(),
-        )
-    }
-
-    /// Whether the message's credits were taken when it was claimed: see [`Outcome::was_paid`].
-    pub fn was_paid(&self) -> bool {
-        was_paid(self.status)
-    }
-
-    /// What became of the message.
+    /// What became of the message: whether its credits were paid and stay spent.
     pub fn outcome(&self) -> Outcome {
         Outcome {
             id: self.id.clone(),
@@ -584,8 +566,7 @@ mod tests {
         }
     }
 
-    /// A message's record as it is stored, read for [`Outcome::FIELDS`] only, is its outcome;
-    /// and the outcome settles credits as the message does, whatever became of it.
+    /// A message's record as it is stored, read for [`Outcome::FIELDS`] only, is its outcome.
     #[test]
     fn an_outcome_is_read_from_its_fields_and_settles_as_its_message() {
         let at = chrono::DateTime::parse_from_rfc3339("2026-12-07T10:00:00Z")
@@ -605,35 +586,6 @@ mod tests {
         fields.retain(|name, _| Outcome::FIELDS.contains(&name.as_str()));
         let read: Outcome = serde_json::from_value(fields.into()).unwrap();
         assert_eq!(read, message.outcome());
-        for status in [
-            Status::Queued,
-            Status::Sent,
-            Status::Delivered,
-            Status::Failed,
-            Status::Skipped,
-            Status::Held,
-            Status::NotSent,
-            Status::Unconfirmed,
-            Status::Received,
-        ] {
-            for handed_over in [false, true] {
-                let mut m = message.clone();
-                m.status = status;
-                m.provider_message_id = handed_over.then(|| "pm".to_owned());
-                m.sent_at = None;
-                let o = m.outcome();
-                assert_eq!(
-                    (o.was_paid(), o.keeps_its_credits()),
-                    (m.was_paid(), m.keeps_its_credits())
-                );
-            }
-        }
-        let mut refused = message.clone();
-        (refused.status, refused.provider_message_id, refused.sent_at) =
-            (Status::Failed, None, None);
-        assert!(refused.was_paid() && !refused.keeps_its_credits());
-        refused.sent_at = Some(at);
-        assert!(refused.outcome().keeps_its_credits());
     }
 
     #[test]
@@ -713,7 +665,7 @@ mod tests {
             let mut m = m.clone();
             m.status = status;
             m.provider_message_id = provider.map(str::to_owned);
-            m.keeps_its_credits()
+            m.outcome().keeps_its_credits()
         };
         assert!(keeps(Status::Queued, None));
         assert!(keeps(Status::Sent, Some("x")));
@@ -725,7 +677,7 @@ mod tests {
         );
         let mut refunded = m.clone();
         refunded.status = Status::Failed;
-        assert!(refunded.was_paid(), "paid, then refunded");
+        assert!(refunded.outcome().was_paid(), "paid, then refunded");
         assert!(!keeps(Status::Skipped, None));
         assert!(!keeps(Status::Held, None));
         assert!(!keeps(Status::NotSent, None));
