@@ -568,7 +568,7 @@ mod tests {
 
     /// A message's record as it is stored, read for [`Outcome::FIELDS`] only, is its outcome.
     #[test]
-    fn an_outcome_is_read_from_its_fields_and_settles_as_its_message() {
+    fn an_outcome_is_read_from_its_fields_alone() {
         let at = chrono::DateTime::parse_from_rfc3339("2026-12-07T10:00:00Z")
             .unwrap()
             .to_utc();
