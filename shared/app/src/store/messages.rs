@@ -12,6 +12,7 @@ use super::{
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use tidings_domain::credits::LedgerEntry;
 use tidings_domain::message::{Message, Outcome, Status};
 use tidings_domain::message_template::Channel;
@@ -515,8 +516,8 @@ impl Store {
         request_id: &str,
         f: impl FnMut(&Message),
     ) -> Result<(), StoreError> {
-        let q = request_query(clinic_id, request_id);
-        self.each_read(vec![(q, None)], f).await
+        self.each_read(vec![request_query(clinic_id, request_id)], f)
+            .await
     }
 
     /// Calls `f` with what became of every message of a send or run, a page at a time, reading
@@ -530,32 +531,34 @@ impl Store {
         let names: Vec<String> = (0..Outcome::FIELDS.len())
             .map(|i| format!("#f{i}"))
             .collect();
+        let projection = names.join(", ");
+        let names: HashMap<String, String> = names
+            .into_iter()
+            .zip(Outcome::FIELDS.map(str::to_owned))
+            .collect();
         let reads = request_ranges(request_id, OUTCOME_READS)
             .into_iter()
-            .map(|(from, to)| {
+            .map(|range| {
                 let mut q = request_query(clinic_id, request_id);
-                q.sk_between = Some((from, to.clone()));
-                q.projection = Some(names.join(", "));
-                q.names = names
-                    .iter()
-                    .cloned()
-                    .zip(Outcome::FIELDS.map(str::to_owned))
-                    .collect();
-                (q, Some(to))
+                q.sk_between = Some(range);
+                q.projection = Some(projection.clone());
+                q.names = names.clone();
+                q
             })
             .collect();
         self.each_read(reads, f).await
     }
 
     /// Calls `f` with every item the queries find, a page at a time, the queries read side by
-    /// side; an item whose sort key is the one given with its query is left out (see
-    /// [`request_ranges`]).
+    /// side; an item whose sort key is the last of its query's range is left out (it is the
+    /// next range's first: see [`request_ranges`]).
     async fn each_read<T: serde::de::DeserializeOwned>(
         &self,
-        reads: Vec<(Query<'_>, Option<String>)>,
+        reads: Vec<Query<'_>>,
         mut f: impl FnMut(&T),
     ) -> Result<(), StoreError> {
-        let pages = reads.into_iter().map(|(q, left_out)| {
+        let pages = reads.into_iter().map(|q| {
+            let left_out = q.sk_between.as_ref().map(|(_, last)| last.clone());
             let pages = futures::stream::try_unfold(Some((q, None)), |read| async move {
                 let Some((q, start)) = read else {
                     return Ok(None);
@@ -565,7 +568,9 @@ impl Store {
                 Ok::<_, StoreError>(Some((page.items, next)))
             });
             Box::pin(pages.map_ok(move |mut items| {
-                items.retain(|item| left_out.is_none() || sort_key(Some(item)) != left_out);
+                if left_out.is_some() {
+                    items.retain(|item| sort_key(Some(item)) != left_out);
+                }
                 items
             }))
         });
