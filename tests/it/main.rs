@@ -1,5 +1,6 @@
-//! The integration tests: one binary, a module per feature. They talk to the local stack that
-//! `make test` starts (DynamoDB Local, moto, localstripe, `cargo lambda watch`).
+//! The integration tests: one binary, a module per feature (crashes of real processes are
+//! `tests/crash/`, a binary run apart). They talk to the local stack that `make test` starts
+//! (DynamoDB Local, moto, localstripe, `cargo lambda watch`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod appointment_changes;
@@ -13,7 +14,6 @@ mod campaign_stops;
 mod campaigns;
 mod clinic;
 mod contacts;
-mod crash;
 mod credit_accounts;
 mod dependants;
 mod deployment;
