@@ -33,6 +33,15 @@ async fn slow_campaign(at: &str) -> (App, TestClinic, FireEvent, Vec<String>) {
     (app, c, ev, mobiles)
 }
 
+/// How many of `mobiles` moto has texted so far.
+async fn texted(mobiles: &[String]) -> usize {
+    let sent = moto_sent().await;
+    mobiles
+        .iter()
+        .filter(|m| !sent.sms_to(m).is_empty())
+        .count()
+}
+
 /// Every person received exactly one text, the credits add up, and the run is sent.
 async fn each_sent_once(app: &App, c: &TestClinic, mobiles: &[String]) {
     let sent = moto_sent().await;
@@ -169,11 +178,7 @@ async fn a_copy_whose_lease_ran_out_claims_no_more_and_a_retry_takes_the_page_ov
         ),
         "{err:?}"
     );
-    let sent = moto_sent().await;
-    let texted = mobiles
-        .iter()
-        .filter(|m| !sent.sms_to(m).is_empty())
-        .count();
+    let texted = texted(&mobiles).await;
     assert!(texted < PEOPLE, "the copy claimed on: {texted} texted");
     // Lambda retries an invocation once it has failed: the retry takes the page over (its
     // lease ran out) and sends the rest. (A copy running beside a live one is
@@ -208,12 +213,7 @@ async fn a_page_slower_than_the_time_left_is_cut_and_its_continuation_takes_the_
     let claim = claim.unwrap();
     assert!(!claim.page_done, "{claim:?}");
     assert!(claim.lease_until <= read_at, "{claim:?}");
-    let sent = moto_sent().await;
-    let texted = mobiles
-        .iter()
-        .filter(|m| !sent.sms_to(m).is_empty())
-        .count();
-    assert!(texted > 0, "none texted before the cut");
+    assert!(texted(&mobiles).await > 0, "none texted before the cut");
 
     // The continuation (fired by the scheduler bridge through cargo lambda watch) takes the
     // page over at once and sends the rest: within a minute, not after the old lease.
